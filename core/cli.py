@@ -1,0 +1,458 @@
+"""`hypersnn` command line: train, classify, evaluate, report, demo, info, datasets.
+
+Runs outside QGIS, so it reads and writes rasters through rasterio (core/io_rasterio.py).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .config import RunConfig
+from .errors import Canceled, HyperSNNError, InputError
+
+EPILOG = """examples:
+  hypersnn demo                                   # Indian Pines sample: train, classify, report
+  hypersnn train --raster scene.tif --polygons training.gpkg --class-field class \\
+                 --out model.hsnn --time-steps 5 --bits 6
+  hypersnn classify --model model.hsnn --raster scene.tif --out classes.tif --confidence conf.tif
+  hypersnn evaluate --map classes.tif --labels reference.tif
+  hypersnn info model.hsnn
+"""
+
+
+# -- shared options -------------------------------------------------------------------------------
+def _add_labels_args(p, required=True):
+    g = p.add_argument_group("reference / training labels (one of)")
+    g.add_argument("--labels", help="label raster on the image grid (0 or nodata = unlabelled)")
+    g.add_argument("--polygons", help="polygon layer (GeoPackage, Shapefile, ...) with a class field; "
+                                      "reprojected to the raster's CRS when needed")
+    g.add_argument("--class-field", help="attribute holding the class (integer id or text name)")
+    g.add_argument("--layer", help="layer name inside a multi-layer vector file")
+    g.add_argument("--classes", help="JSON class table [{value, name, color}] for names and colours")
+    p.set_defaults(_labels_required=required)
+
+
+def _add_train_args(p):
+    g = p.add_argument_group("bands")
+    g.add_argument("--bands", help='1-based band ranges to use, e.g. "1-103,109-149"')
+    g.add_argument("--wavelengths", help='wavelength windows to use, e.g. "400-1340nm,1450-1800nm" or "0.4-1.3um"')
+    g.add_argument("--keep-bad-bands", action="store_true", help="do not drop bands flagged bad (bbl=0)")
+    g = p.add_argument_group("split (train / validation / test)")
+    g.add_argument("--split", choices=["random", "count", "blocks", "polygons", "given"],
+                   help="random: stratified fraction; count: N pixels per class; blocks: spatially disjoint "
+                        "squares; polygons: whole polygons; given: a map (1=train, 2=test)")
+    g.add_argument("--train-fraction", type=float, help="share of each class for training (random/blocks/polygons)")
+    g.add_argument("--train-count", type=int, help="training pixels per class (count)")
+    g.add_argument("--val-fraction", type=float, help="share of training pixels held out for early stopping")
+    g.add_argument("--block-size", type=int, help="block edge in pixels (blocks)")
+    g.add_argument("--split-map", help="raster with 1 = train, 2 = test (split=given)")
+    g = p.add_argument_group("preprocessing and model")
+    g.add_argument("--pca", type=int, help="principal components to keep (0 = none)")
+    g.add_argument("--no-standardize", action="store_true", help="skip per-band standardisation")
+    g.add_argument("--arch", choices=["hybrid", "3d"], help="hybrid 3-D/2-D CNN or 3-D CNN")
+    g.add_argument("--patch-size", type=int, help="odd patch edge in pixels")
+    g = p.add_argument_group("training")
+    g.add_argument("--time-steps", type=int, help="SNN time steps T")
+    g.add_argument("--bits", type=int, help="weight bits 2..16, 0 = full precision")
+    g.add_argument("--cnn-epochs", type=int)
+    g.add_argument("--snn-epochs", type=int)
+    g.add_argument("--batch-size", type=int)
+    g.add_argument("--patience", type=int, help="early-stopping patience in epochs (0 = off)")
+    g.add_argument("--seed", type=int, help="fixes split, initialisation and training order")
+    g.add_argument("--threads", type=int, help="CPU threads for torch")
+    g.add_argument("--checkpoint-dir", help="stage checkpoints; a rerun with the same settings resumes")
+
+
+_FLAG_MAP = {
+    "bands": ("bands", "indices"), "wavelengths": ("bands", "wavelength_windows"),
+    "split": ("split", "method"), "train_fraction": ("split", "train_fraction"),
+    "train_count": ("split", "train_count"), "val_fraction": ("split", "val_fraction"),
+    "block_size": ("split", "block_size"), "pca": ("preprocess", "pca_components"),
+    "arch": ("model", "arch"), "patch_size": ("model", "patch_size"),
+    "time_steps": ("train", "time_steps"), "bits": ("train", "weight_bits"),
+    "cnn_epochs": ("train", "cnn_epochs"), "snn_epochs": ("train", "snn_epochs"),
+    "batch_size": ("train", "batch_size"), "patience": ("train", "patience"),
+    "seed": ("train", "seed"), "threads": ("train", "threads"),
+    "window": ("classify", "window"), "mode": ("classify", "mode"),
+}
+
+
+def config_from_args(args, base: RunConfig = None) -> RunConfig:
+    """Config file first (if any), then flags on top."""
+    cfg = RunConfig.load(args.config) if getattr(args, "config", None) else (base or RunConfig())
+    for flag, (section, name) in _FLAG_MAP.items():
+        v = getattr(args, flag, None)
+        if v is not None:
+            setattr(getattr(cfg, section), name, v)
+    if getattr(args, "keep_bad_bands", False):
+        cfg.bands.drop_bad_bands = False
+    if getattr(args, "no_standardize", False):
+        cfg.preprocess.standardize = False
+    if getattr(args, "seed", None) is not None:
+        cfg.split.seed = args.seed
+    return cfg.validate()
+
+
+def load_labels(args, info):
+    from . import io_rasterio as io
+    from .labels import labels_from_array, labels_from_polygons, read_class_table
+
+    if bool(args.labels) == bool(args.polygons):
+        raise InputError("give exactly one of --labels (label raster) or --polygons (vector layer)")
+    table = {c.value: c for c in read_class_table(args.classes)} if args.classes else {}
+    if args.labels:
+        r = io.open_raster(args.labels)
+        try:
+            if (r.info.height, r.info.width) != (info.height, info.width):
+                raise InputError(f"label raster {args.labels} is {r.info.height} x {r.info.width} pixels but the "
+                                 f"image is {info.height} x {info.width}: use a label raster on the image grid, "
+                                 f"or polygons (--polygons), which are rasterized onto it")
+            arr = r.read(None, [0])[:, :, 0]
+            names, colors = io.read_class_metadata(args.labels)
+        finally:
+            r.close()
+        names = {**names, **{v: c.name for v, c in table.items()}}
+        colors = {**colors, **{v: c.color for v, c in table.items()}}
+        return labels_from_array(arr, names, colors, nodata=r.info.nodata, source=args.labels)
+    if not args.class_field:
+        raise InputError("--polygons needs --class-field (the attribute holding the class)")
+    feats = io.read_polygons(args.polygons, args.class_field, info.crs_wkt, layer=args.layer)
+    labels = labels_from_polygons(feats, info, io.rasterize, source=args.polygons)
+    if table:
+        for c in labels.classes:
+            if c.value in table:
+                c.color = table[c.value].color
+    return labels
+
+
+def _progress_bar(enabled: bool):
+    """tqdm on a terminal, silent otherwise (and in --json mode)."""
+    if not enabled:
+        return lambda f, m: None, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=1000, unit="‰", bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}",
+               file=sys.stderr, dynamic_ncols=True)
+
+    def progress(f, m):
+        bar.n = int(1000 * min(max(f, 0.0), 1.0))
+        bar.set_description_str(m[:40], refresh=False)
+        bar.refresh()
+
+    return progress, bar.close
+
+
+def _emit(args, human: str, data: dict):
+    if getattr(args, "json", False):
+        from .report import to_jsonable
+        print(json.dumps(to_jsonable(data), indent=1))
+    else:
+        print(human)
+
+
+def _acc_line(a) -> str:
+    return f"OA {100 * a.oa:.2f} %  AA {100 * a.aa:.2f} %  kappa {100 * a.kappa:.2f}"
+
+
+def _energy_lines(e) -> str:
+    r, t = e["ratios"], e["totals"]
+    bits = e["bits"] or "FP32"
+    return (f"energy per pixel: FP32 CNN {t['cnn_fp_pj'] / 1e6:.3f} uJ, {bits}-bit CNN {t['cnn_q_pj'] / 1e6:.3f} uJ, "
+            f"SNN {t['snn_pj'] / 1e6:.4f} uJ  ->  SNN is {r['fp_cnn_over_snn']:.1f}x below the FP32 CNN and "
+            f"{r['q_cnn_over_snn']:.1f}x below the {bits}-bit CNN")
+
+
+# -- commands -------------------------------------------------------------------------------------
+def cmd_train(args):
+    from . import io_rasterio as io
+    from .pipeline import train
+    from .report import write_report
+
+    cfg = config_from_args(args)
+    reader = io.open_raster(args.raster)
+    try:
+        labels = load_labels(args, reader.info)
+        given = None
+        if args.split_map:
+            sm = io.open_raster(args.split_map)
+            given = sm.read(None, [0])[:, :, 0]
+            sm.close()
+        progress, done = _progress_bar(not args.json and not args.quiet)
+        log = (lambda s: None) if (args.json or args.quiet) else (lambda s: print(s, file=sys.stderr))
+        try:
+            out = train(reader, labels, cfg, args.out, progress=progress, checkpoint_dir=args.checkpoint_dir,
+                        given_map=given, log=log, provenance={"command": "hypersnn train"})
+        finally:
+            done()
+    finally:
+        reader.close()
+    paths = {}
+    if args.report_dir:
+        Path(args.report_dir).mkdir(parents=True, exist_ok=True)
+        paths = write_report(args.report_dir, Path(args.out).stem + "_report", out.report,
+                             classes=out.model.classes)
+    lines = [f"model written: {args.out}"]
+    if out.test_snn:
+        lines.append(f"SNN test accuracy: {_acc_line(out.test_snn)}")
+    if out.test_cnn:
+        lines.append(f"CNN test accuracy: {_acc_line(out.test_cnn)}")
+    lines.append(_energy_lines(out.energy))
+    _emit(args, "\n".join(lines), {"model": args.out, "report": out.report, "report_files": paths})
+    return 0
+
+
+def cmd_classify(args):
+    from . import io_rasterio as io
+    from .config import ClassifyConfig
+    from .model import HyperSNNModel
+    from .predict import classify_raster
+
+    model = HyperSNNModel.load(args.model)
+    reader = io.open_raster(args.raster)
+    ccfg = ClassifyConfig(window=args.window or 128, mode=args.mode or "snn",
+                          probabilities=bool(args.probabilities))
+    progress, done = _progress_bar(not args.json and not args.quiet)
+    try:
+        res = classify_raster(model, reader, io.RasterioWriter, args.out, args.confidence, args.probabilities,
+                              ccfg, progress=progress)
+    finally:
+        done()
+        reader.close()
+    _emit(args, f"class map written: {res.class_path}" +
+          (f"\nconfidence written: {res.confidence_path}" if res.confidence_path else "") +
+          f"\n{res.valid_pixels} pixels classified in {res.seconds:.1f} s ({res.pixels_per_second:.0f} px/s)",
+          {"class_map": res.class_path, "confidence": res.confidence_path, "probabilities": res.probabilities_path,
+           "pixels": res.pixels, "valid_pixels": res.valid_pixels, "seconds": res.seconds,
+           "class_counts": res.class_counts})
+    return 0
+
+
+def cmd_evaluate(args):
+    """Compare a class map with reference labels on the same grid."""
+    from . import io_rasterio as io
+    from .metrics import assess
+    from .report import write_report
+
+    mr = io.open_raster(args.map)
+    try:
+        pred = mr.read(None, [0])[:, :, 0]
+        info = mr.info
+    finally:
+        mr.close()
+    labels = load_labels(args, info)
+    names, _ = io.read_class_metadata(args.map)
+    values = sorted(set(int(c.value) for c in labels.classes) | set(int(v) for v in names))
+    a = assess(labels.array, pred.astype("int64"), values, pred_nodata=info.nodata if info.nodata is not None else 0)
+    cls_names = {v: names.get(v) or next((c.name for c in labels.classes if c.value == v), f"Class {v}")
+                 for v in values}
+    report = {"title": f"Accuracy of {Path(args.map).name}", "accuracy": a.to_dict(cls_names),
+              "split_protocol": {"description": f"all labelled pixels of {labels.source} used as reference; "
+                                                "exclude training pixels for an unbiased estimate"}}
+    paths = write_report(args.report_dir, Path(args.map).stem + "_accuracy", report) if args.report_dir else {}
+    _emit(args, f"{_acc_line(a)}  ({a.n} reference pixels)", {"accuracy": report["accuracy"], "files": paths})
+    return 0
+
+
+def cmd_report(args):
+    """Accuracy (on reference pixels not used in training, when the model knows them) and energy."""
+    import numpy as np
+
+    from . import io_rasterio as io
+    from .metrics import assess
+    from .patches import PatchSource, pad_cube
+    from .pipeline import build_report
+    from .energy import count_ops, energy_report
+    from .model import HyperSNNModel
+    from .predict import WindowClassifier
+    from .raster import iter_windows
+    from .report import write_report
+
+    model = HyperSNNModel.load(args.model)
+    reader = io.open_raster(args.raster)
+    try:
+        labels = load_labels(args, reader.info)
+        wc = WindowClassifier(model, reader)
+        h, w = reader.info.height, reader.info.width
+        pred = np.zeros((h, w), np.int64)
+        values = np.array(model.class_values)
+        for win in iter_windows(h, w, 128):
+            out, ok = wc.logits(win)
+            r, c, hh, ww = win
+            pred[r:r + hh, c:c + ww] = np.where(ok, values[out.argmax(0).numpy()], 0)
+        mask = labels.array > 0
+        train_mask = model.meta.get("split_train_mask")
+        excluded = 0
+        if train_mask is not None and model.meta.get("split_masks", {}).get("shape") == [h, w] \
+                and not args.include_training:
+            tm = np.unpackbits(np.array(train_mask, np.uint8))[:h * w].reshape(h, w).astype(bool)
+            excluded = int((mask & tm).sum())
+            mask &= ~tm
+        a = assess(labels.array, pred, list(model.class_values), mask=mask)
+        # energy on up to 1024 reference pixels
+        rows, cols = np.nonzero(mask)
+        rng = np.random.default_rng(0)
+        pick = np.sort(rng.choice(len(rows), min(1024, len(rows)), replace=False))
+        from .predict import preprocess_block
+        x, _ = preprocess_block(model, reader.read(None, model.bands.indices), reader.info.nodata)
+        src = PatchSource(pad_cube(x, model.net.cfg.patch_size), model.net.cfg.patch_size)
+        batches = [src.gather(rows[pick[i:i + 256]], cols[pick[i:i + 256]]) for i in range(0, len(pick), 256)]
+        energy = energy_report(count_ops(model.net, batches), model.net.bits)
+    finally:
+        reader.close()
+    rep = build_report(model, a, None, energy, title=f"HyperSNN report: {Path(args.model).name}")
+    rep["split_protocol"] = dict(rep.get("split_protocol", {}), evaluation=(
+        f"{a.n} reference pixels from {labels.source}" +
+        (f"; {excluded} pixels used in training excluded" if excluded else "")))
+    Path(args.out_dir).mkdir(parents=True, exist_ok=True)
+    paths = write_report(args.out_dir, Path(args.model).stem + "_report", rep, class_map=pred,
+                         classes=model.classes)
+    _emit(args, f"{_acc_line(a)}  ({a.n} reference pixels)\n{_energy_lines(energy)}\nreport: {paths.get('html')}",
+          {"report": rep, "files": paths})
+    return 0
+
+
+def cmd_info(args):
+    from .model import HyperSNNModel
+
+    m = HyperSNNModel.load(args.model)
+    s = m.summary()
+    meta = m.meta
+    data = {"summary": s, "metrics": meta.get("metrics"), "split_protocol": meta.get("split_protocol"),
+            "energy": meta.get("energy"), "created": meta.get("created"), "provenance": meta.get("provenance"),
+            "format_version": meta.get("format_version"), "bands": {"indices": m.bands.indices,
+                                                                     "wavelengths": m.bands.wavelengths}}
+    lines = [f"HyperSNN model {args.model} (format {meta.get('format_version')}, created {meta.get('created')})",
+             f"  architecture: {s['architecture']}, patch {s['patch_size']}, T={s['time_steps']}, "
+             f"weights {s['weight_bits']}{'-bit' if isinstance(s['weight_bits'], int) else ''}",
+             f"  input: {s['input_bands']}-band raster, uses bands {s['band_ranges']}"
+             + (f" ({s['wavelength_range_nm'][0]:.0f}-{s['wavelength_range_nm'][1]:.0f} nm)"
+                if s["wavelength_range_nm"] else ""),
+             f"  features after preprocessing: {s['features_after_preprocessing']}",
+             f"  classes ({len(s['classes'])}): " + "; ".join(s["classes"])]
+    test = (meta.get("metrics") or {}).get("test_snn")
+    if test:
+        lines.append(f"  test accuracy: OA {100 * test['oa']:.2f} %  AA {100 * test['aa']:.2f} %  "
+                     f"kappa {100 * test['kappa']:.2f}")
+    if meta.get("split_protocol", {}).get("description"):
+        lines.append(f"  split: {meta['split_protocol']['description']}")
+    _emit(args, "\n".join(lines), data)
+    return 0
+
+
+def cmd_datasets(args):
+    from .scenes import SCENES, fetch
+
+    if args.action == "list":
+        _emit(args, "\n".join(f"{k}: {v.get('title', k)}" if isinstance(v, dict) else k for k, v in SCENES.items()),
+              {"scenes": list(SCENES)})
+        return 0
+    paths = fetch(args.name, args.dest)
+    _emit(args, "\n".join(f"downloaded and verified: {p}" for p in paths), {"files": [str(p) for p in paths]})
+    return 0
+
+
+def cmd_demo(args):
+    from .demo import run_demo
+
+    return run_demo(args.out_dir, quick=args.quick, json_out=args.json, seed=args.seed)
+
+
+# -- parser ---------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="hypersnn", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Classify hyperspectral images with quantized spiking neural networks (Hyper-SNN). "
+                    "Train on a raster and labelled polygons or a label raster, then write a class map, "
+                    "a confidence map, and accuracy and energy reports.")
+    p.add_argument("--version", action="version", version=f"hypersnn {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(sp):
+        sp.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
+        sp.add_argument("--quiet", action="store_true", help="no progress bar or log")
+
+    t = sub.add_parser("train", help="train a CNN, convert it to an SNN, fine-tune, save one model file",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    t.add_argument("--raster", required=True, help="hyperspectral image (GeoTIFF, ENVI .hdr/.bin, ...)")
+    _add_labels_args(t)
+    t.add_argument("--out", required=True, help="model file to write (.hsnn)")
+    t.add_argument("--config", help="JSON file with settings (see RunConfig); flags override it")
+    t.add_argument("--report-dir", help="also write HTML/JSON/CSV reports here")
+    _add_train_args(t)
+    common(t)
+    t.set_defaults(func=cmd_train)
+
+    c = sub.add_parser("classify", help="classify a whole raster with a model file")
+    c.add_argument("--model", required=True)
+    c.add_argument("--raster", required=True)
+    c.add_argument("--out", required=True, help="class map GeoTIFF to write (colour table embedded)")
+    c.add_argument("--confidence", help="confidence GeoTIFF (max class probability)")
+    c.add_argument("--probabilities", help="per-class probability GeoTIFF (one band per class)")
+    c.add_argument("--window", type=int, help="window edge in pixels (memory bound; default 128)")
+    c.add_argument("--mode", choices=["snn", "cnn"], help="run the SNN (default) or the CNN it came from")
+    common(c)
+    c.set_defaults(func=cmd_classify)
+
+    e = sub.add_parser("evaluate", help="accuracy of a class map against reference labels")
+    e.add_argument("--map", required=True, help="class map GeoTIFF")
+    _add_labels_args(e)
+    e.add_argument("--report-dir", help="write HTML/JSON/CSV accuracy reports here")
+    common(e)
+    e.set_defaults(func=cmd_evaluate)
+
+    r = sub.add_parser("report", help="accuracy and energy report of a model on a raster and reference labels")
+    r.add_argument("--model", required=True)
+    r.add_argument("--raster", required=True)
+    _add_labels_args(r)
+    r.add_argument("--out-dir", required=True)
+    r.add_argument("--include-training", action="store_true",
+                   help="also score pixels the model was trained on (biased; off by default)")
+    common(r)
+    r.set_defaults(func=cmd_report)
+
+    d = sub.add_parser("demo", help="train and classify the bundled Indian Pines sample (5 steps, 6-bit)")
+    d.add_argument("--out-dir", default="demo_out")
+    d.add_argument("--quick", action="store_true", help="a few epochs only (smoke test)")
+    d.add_argument("--seed", type=int, default=0)
+    common(d)
+    d.set_defaults(func=cmd_demo)
+
+    i = sub.add_parser("info", help="describe a model file: bands, classes, time steps, bits, metrics")
+    i.add_argument("model")
+    common(i)
+    i.set_defaults(func=cmd_info)
+
+    ds = sub.add_parser("datasets", help="benchmark scenes: list, or fetch from the canonical source")
+    ds.add_argument("action", choices=["list", "fetch"])
+    ds.add_argument("name", nargs="?", help="indian_pines | pavia_university | salinas")
+    ds.add_argument("--dest", default="data", help="folder to download into")
+    common(ds)
+    ds.set_defaults(func=cmd_datasets)
+    return p
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "command", None) == "datasets" and args.action == "fetch" and not args.name:
+        parser.error("datasets fetch needs a scene name")
+    try:
+        return args.func(args)
+    except Canceled as e:
+        print(f"canceled: {e}", file=sys.stderr)
+        return 130
+    except HyperSNNError as e:
+        print(f"hypersnn: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""Every setting of the engine as typed dataclasses.
+
+The CLI, the QGIS dialogs and the Processing algorithms all fill these same objects; a JSON config
+file holds the same structure (`RunConfig.from_dict`).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import List, Optional
+
+from .errors import InputError
+
+
+@dataclass
+class BandSelection:
+    """Which bands feed the model. All criteria combine (intersection); empty means all bands."""
+
+    indices: str = ""
+    """1-based index ranges, e.g. "1-100,120-150,160"."""
+    wavelength_windows: str = ""
+    """Windows with units, e.g. "400-1340nm,1450-1800nm" or "0.4-1.34um"."""
+    drop_bad_bands: bool = True
+    """Drop bands flagged bad (ENVI `bbl`/GDAL `bbl` == 0)."""
+
+
+@dataclass
+class SplitConfig:
+    """How labelled pixels are divided into train, validation and test sets."""
+
+    method: str = "random"
+    """random (stratified fraction) | count (per class) | blocks (spatially disjoint) |
+    polygons (whole polygons to one side) | given (a user map: 1 = train, 2 = test)."""
+    train_fraction: float = 0.1
+    train_count: int = 50
+    """Pixels per class for method=count (classes with fewer pixels keep half for testing)."""
+    val_fraction: float = 0.1
+    """Share of the training pixels held back for early stopping."""
+    block_size: int = 16
+    """Block edge in pixels for method=blocks."""
+    seed: int = 0
+
+
+@dataclass
+class PreprocessConfig:
+    standardize: bool = True
+    pca_components: int = 0
+    """0 keeps all selected bands."""
+
+
+@dataclass
+class ModelConfig:
+    arch: str = "hybrid"
+    """hybrid (3-D then 2-D convolutions) | 3d (3-D convolutions only)."""
+    patch_size: int = 11
+    conv3d_channels: List[int] = field(default_factory=lambda: [8, 16])
+    conv3d_spectral_kernels: List[int] = field(default_factory=lambda: [7, 5])
+    conv2d_channels: List[int] = field(default_factory=lambda: [32])
+    dense: List[int] = field(default_factory=lambda: [128])
+    dropout: float = 0.2
+
+
+@dataclass
+class TrainConfig:
+    cnn_epochs: int = 30
+    snn_epochs: int = 10
+    batch_size: int = 64
+    cnn_lr: float = 1e-3
+    snn_lr: float = 5e-4
+    weight_decay: float = 0.0
+    time_steps: int = 5
+    weight_bits: int = 6
+    """2..16, or 0 for full precision."""
+    cnn_qat: bool = True
+    """Quantization-aware training of the CNN at `weight_bits` (the converted SNN starts from it)."""
+    threshold_percentile: float = 99.7
+    leak_init: float = 1.0
+    surrogate_slope: float = 5.0
+    patience: int = 8
+    """Early stopping: epochs without validation improvement before a stage stops (0 = never)."""
+    seed: int = 0
+    threads: int = 0
+    """torch CPU threads (0 = leave torch's default)."""
+    device: str = "cpu"
+
+
+@dataclass
+class ClassifyConfig:
+    window: int = 256
+    """Window edge in pixels; memory is bounded by the window plus the patch halo."""
+    batch_size: int = 1024
+    probabilities: bool = False
+    """Also write one band of class probability per class."""
+    mode: str = "snn"
+    """snn | cnn (the converted-from CNN, for comparison)."""
+
+
+@dataclass
+class EnergyConfig:
+    """Per-operation energies in picojoules. Defaults: 45 nm CMOS (Horowitz, ISSCC 2014).
+
+    FP32: MAC = mult 3.7 + add 0.9 = 4.6 pJ; accumulate = add 0.9 pJ.
+    k-bit integer: derived from the 32-bit integer figures (mult 3.1 pJ, add 0.1 pJ): a multiplier
+    scales with the square of the bit width, an adder linearly (8-bit: 0.2 pJ and 0.03 pJ measured).
+    """
+
+    table: str = "horowitz45"
+    fp32_mult_pj: float = 3.7
+    fp32_add_pj: float = 0.9
+    int32_mult_pj: float = 3.1
+    int32_add_pj: float = 0.1
+
+
+@dataclass
+class RunConfig:
+    bands: BandSelection = field(default_factory=BandSelection)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    classify: ClassifyConfig = field(default_factory=ClassifyConfig)
+    energy: EnergyConfig = field(default_factory=EnergyConfig)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        return _from_dict(cls, d, "config")
+
+    @classmethod
+    def load(cls, path) -> "RunConfig":
+        p = Path(path)
+        try:
+            d = json.loads(p.read_text())
+        except FileNotFoundError:
+            raise InputError(f"Config file not found: {p}") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise InputError(f"Config file {p} is not valid JSON: {e}") from None
+        return cls.from_dict(d)
+
+    def validate(self) -> "RunConfig":
+        t, m, p = self.train, self.model, self.preprocess
+        if t.weight_bits != 0 and not 2 <= t.weight_bits <= 16:
+            raise InputError(f"weight_bits must be 0 (full precision) or 2..16, got {t.weight_bits}")
+        if not 1 <= t.time_steps <= 64:
+            raise InputError(f"time_steps must be 1..64, got {t.time_steps}")
+        if m.patch_size < 1 or m.patch_size % 2 == 0:
+            raise InputError(f"patch_size must be odd and positive, got {m.patch_size}")
+        if m.arch not in ("hybrid", "3d"):
+            raise InputError(f"arch must be 'hybrid' or '3d', got {m.arch!r}")
+        if p.pca_components < 0:
+            raise InputError(f"pca_components must be >= 0, got {p.pca_components}")
+        if not 0 < self.split.train_fraction < 1:
+            raise InputError(f"train_fraction must be in (0, 1), got {self.split.train_fraction}")
+        if not 0 <= self.split.val_fraction < 1:
+            raise InputError(f"val_fraction must be in [0, 1), got {self.split.val_fraction}")
+        if not 50 <= t.threshold_percentile <= 100:
+            raise InputError(f"threshold_percentile must be in [50, 100], got {t.threshold_percentile}")
+        if t.cnn_epochs < 0 or t.snn_epochs < 0 or t.batch_size < 1:
+            raise InputError("epochs must be >= 0 and batch_size >= 1")
+        return self
+
+
+def _from_dict(cls, d, where):
+    if not isinstance(d, dict):
+        raise InputError(f"{where}: expected an object, got {type(d).__name__}")
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(d) - set(known)
+    if unknown:
+        raise InputError(f"{where}: unknown setting(s) {sorted(unknown)}; known: {sorted(known)}")
+    kwargs = {}
+    for name, value in d.items():
+        f = known[name]
+        default = f.default_factory() if f.default_factory is not MISSING else f.default
+        if is_dataclass(default):
+            kwargs[name] = _from_dict(type(default), value, f"{where}.{name}")
+        else:
+            kwargs[name] = value
+    return cls(**kwargs)

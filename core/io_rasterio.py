@@ -1,0 +1,620 @@
+"""rasterio/fiona implementations of the reader/writer interfaces in `raster.py` (the CLI side).
+
+QGIS uses its own GDAL-backed versions (`plugin/io_gdal.py`); this is the only module of `core`
+allowed to import rasterio or fiona, so the engine stays importable inside QGIS.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import secrets
+import warnings
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
+from rasterio.windows import Window as RioWindow
+
+from .errors import LabelError, OutputError, RasterError
+from .labels import PolygonFeature
+from .raster import OutputSpec, RasterInfo, Window
+
+# ENVI data type code -> (numpy dtype, bytes per value)
+_ENVI_DTYPES = {
+    1: ("uint8", 1), 2: ("int16", 2), 3: ("int32", 4), 4: ("float32", 4), 5: ("float64", 8),
+    6: ("complex64", 8), 9: ("complex128", 16), 12: ("uint16", 2), 13: ("uint32", 4),
+    14: ("int64", 8), 15: ("uint64", 8),
+}
+_ENVI_DATA_EXTS = ("", ".img", ".dat", ".bsq", ".bil", ".bip", ".raw", ".bin", ".envi")
+_NOT_ENVI_EXTS = {".tif", ".tiff", ".vrt", ".jp2", ".nc", ".h5", ".he5"}
+
+_UM = {"um", "µm", "μm", "micron", "microns", "micrometer", "micrometers", "micrometre", "micrometres"}
+_NM = {"nm", "nanometer", "nanometers", "nanometre", "nanometres"}
+_MM = {"mm", "millimeter", "millimeters", "millimetre", "millimetres"}
+
+
+# --------------------------------------------------------------------------------------------------
+# ENVI headers
+
+
+def parse_envi_header(hdr_path: str) -> Dict[str, object]:
+    """Our own tolerant ENVI header parser: lower-case keys, `{...}` values as lists of strings.
+
+    Used when spectral's parser fails (blank lines inside braces, stray text) and to name the field
+    at fault; `description` stays one string.
+    """
+    try:
+        with open(hdr_path, "r", encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    except OSError as e:
+        raise RasterError(f"Cannot read ENVI header {hdr_path}: {e.strerror or e}") from None
+    if not text.lstrip().startswith("ENVI"):
+        raise RasterError(f"{hdr_path} is not an ENVI header (its first line must be 'ENVI')")
+    out: Dict[str, object] = {}
+    lines = text.splitlines()[1:]
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if not line.strip() or line.lstrip().startswith(";") or "=" not in line:
+            continue
+        key, _, val = line.partition("=")
+        key = " ".join(key.strip().lower().split())
+        val = val.strip()
+        if val.startswith("{"):
+            buf = val
+            while "}" not in buf:
+                if i >= len(lines):
+                    raise RasterError(f"ENVI header {hdr_path}: field '{key}' opens '{{' but never closes it")
+                buf += "\n" + lines[i].strip()
+                i += 1
+            inner = buf[1:buf.rindex("}")]
+            out[key] = inner.strip() if key == "description" else [v.strip() for v in inner.split(",")]
+        else:
+            out[key] = val
+    return out
+
+
+def _read_header(hdr_path: str) -> Dict[str, object]:
+    """spectral's parser first (the reference), ours where it fails."""
+    try:
+        from spectral.io.envi import read_envi_header
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            hdr = read_envi_header(hdr_path)
+        return {" ".join(k.lower().split()): v for k, v in hdr.items()}
+    except Exception:  # noqa: BLE001 - any spectral failure falls back to the tolerant parser
+        return parse_envi_header(hdr_path)
+
+
+def _hdr_int(hdr: dict, key: str, hdr_path: str, default: Optional[int] = None) -> int:
+    v = hdr.get(key)
+    if v is None or v == "" or isinstance(v, list):
+        if default is not None and v is None:
+            return default
+        raise RasterError(f"ENVI header {hdr_path} is missing the required field '{key}'"
+                          if v is None or v == "" else f"ENVI header {hdr_path}: field '{key}' must be one number")
+    try:
+        return int(str(v).strip())
+    except ValueError:
+        raise RasterError(f"ENVI header {hdr_path}: field '{key}' = {v!r} is not an integer") from None
+
+
+def _validate_envi(hdr: dict, hdr_path: str, data_path: str) -> None:
+    """Check the header describes a readable file and that the data file is complete."""
+    samples = _hdr_int(hdr, "samples", hdr_path)
+    lines = _hdr_int(hdr, "lines", hdr_path)
+    bands = _hdr_int(hdr, "bands", hdr_path)
+    dtype_code = _hdr_int(hdr, "data type", hdr_path)
+    offset = _hdr_int(hdr, "header offset", hdr_path, default=0)
+    for k, v in (("samples", samples), ("lines", lines), ("bands", bands)):
+        if v < 1:
+            raise RasterError(f"ENVI header {hdr_path}: field '{k}' = {v} must be at least 1")
+    if dtype_code not in _ENVI_DTYPES:
+        raise RasterError(f"ENVI header {hdr_path}: 'data type' = {dtype_code} is not a supported ENVI type "
+                          f"(supported: {sorted(_ENVI_DTYPES)})")
+    interleave = str(hdr.get("interleave", "bsq")).strip().lower()
+    if interleave not in ("bsq", "bil", "bip"):
+        raise RasterError(f"ENVI header {hdr_path}: 'interleave' = {interleave!r} must be bsq, bil or bip")
+    nbytes = _ENVI_DTYPES[dtype_code][1]
+    expected = offset + samples * lines * bands * nbytes
+    actual = os.path.getsize(data_path)
+    if actual < expected:
+        raise RasterError(
+            f"ENVI data file {data_path} is truncated: its header {hdr_path} describes {samples} samples x "
+            f"{lines} lines x {bands} bands of {_ENVI_DTYPES[dtype_code][0]} ({nbytes} bytes) + {offset} header "
+            f"bytes = {expected} bytes, but the file has {actual} bytes"
+        )
+
+
+def _envi_pair(path: str) -> Optional[Tuple[str, str]]:
+    """(data file, header) when `path` is an ENVI dataset given by either file, else None."""
+    low = path.lower()
+    if low.endswith(".hdr"):
+        hdr = path
+        base = path[:-4]
+        for ext in _ENVI_DATA_EXTS:
+            cand = base + ext
+            if os.path.isfile(cand) and not cand.lower().endswith(".hdr"):
+                return cand, hdr
+        raise RasterError(f"ENVI header {hdr} has no data file next to it (looked for "
+                          f"{', '.join(os.path.basename(base + e) for e in _ENVI_DATA_EXTS)})")
+    if os.path.splitext(low)[1] in _NOT_ENVI_EXTS:
+        return None
+    for hdr in (path + ".hdr", os.path.splitext(path)[0] + ".hdr"):
+        if os.path.isfile(hdr):
+            try:
+                with open(hdr, "rb") as fh:
+                    if fh.read(64).lstrip().startswith(b"ENVI"):
+                        return path, hdr
+            except OSError:
+                pass
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# spectral metadata
+
+
+def _as_list(v) -> Optional[list]:
+    """A header/GDAL value as a list of strings: lists pass, '{a, b}' strings are split."""
+    if v is None:
+        return None
+    if isinstance(v, (list, tuple)):
+        return [str(x).strip() for x in v]
+    s = str(v).strip()
+    if s.startswith("{") and s.endswith("}"):
+        return [x.strip() for x in s[1:-1].split(",")]
+    return [s]
+
+
+def _floats(vals: Optional[list], n: int, what: str, where: str) -> Optional[List[float]]:
+    if vals is None:
+        return None
+    vals = [v for v in vals if v != ""]
+    if len(vals) != n:
+        warnings.warn(f"{where}: {what} lists {len(vals)} values for {n} bands; ignoring it")
+        return None
+    try:
+        return [float(v) for v in vals]
+    except ValueError:
+        warnings.warn(f"{where}: {what} holds non-numeric values; ignoring it")
+        return None
+
+
+def _nm_factor(units: Optional[str], values: Sequence[float], where: str) -> Optional[float]:
+    """Multiplier to nanometres; None when the units say these are not wavelengths (e.g. 'Index')."""
+    u = (units or "").strip().lower().replace("\u00b5", "µ")
+    if u in _UM or u.replace("μ", "µ") in _UM:
+        return 1000.0
+    if u in _NM:
+        return 1.0
+    if u in _MM:
+        return 1e6
+    if u == "index":
+        return None
+    finite = [v for v in values if not math.isnan(v)]
+    guess = 1000.0 if finite and max(finite) < 30 else 1.0
+    if u not in ("", "unknown", "none"):
+        warnings.warn(f"{where}: wavelength units {units!r} not recognised; assuming "
+                      f"{'micrometres' if guess == 1000 else 'nanometres'} from the values")
+    return guess
+
+
+def _spectral_metadata(src, hdr: Optional[dict], where: str):
+    """(wavelengths_nm, fwhm_nm, bad_bands, band_names) from the ENVI header or GDAL band metadata."""
+    n = src.count
+    wl = fw = bbl = names = None
+    units = None
+    if hdr is not None:
+        wl = _floats(_as_list(hdr.get("wavelength")), n, "'wavelength'", where)
+        fw = _floats(_as_list(hdr.get("fwhm")), n, "'fwhm'", where)
+        bbl = _floats(_as_list(hdr.get("bbl")), n, "'bbl'", where)
+        bn = _as_list(hdr.get("band names"))
+        if bn is not None and len(bn) == n:
+            names = bn
+        units = hdr.get("wavelength units")
+        units = units[0] if isinstance(units, list) else units
+    if wl is None:
+        # GDAL band metadata (EnMAP-Box style), default then ENVI domain; GDAL >= 3.10 IMAGERY domain.
+        per_band = []
+        for b in range(1, n + 1):
+            tags = {}
+            for ns in ("IMAGERY", "ENVI", None):
+                try:
+                    t = src.tags(b, ns=ns) if ns else src.tags(b)
+                except Exception:  # noqa: BLE001 - a domain the driver lacks
+                    t = {}
+                tags.update({k.lower(): v for k, v in t.items()})
+            per_band.append(tags)
+        ds_tags = {}
+        for ns in ("ENVI", None):
+            try:
+                ds_tags.update({k.lower(): v for k, v in (src.tags(ns=ns) if ns else src.tags()).items()})
+            except Exception:  # noqa: BLE001
+                pass
+
+        def band_values(key):
+            vals = [t.get(key) for t in per_band]
+            return vals if all(v not in (None, "") for v in vals) else None
+
+        if band_values("central_wavelength_um") is not None:
+            wl = _floats(band_values("central_wavelength_um"), n, "CENTRAL_WAVELENGTH_UM", where)
+            fw = _floats(band_values("fwhm_um"), n, "FWHM_UM", where) if band_values("fwhm_um") else None
+            units = "um"
+        else:
+            wl = _floats(band_values("wavelength") or _as_list(ds_tags.get("wavelength")), n, "wavelength", where)
+            fw = _floats(band_values("fwhm") or _as_list(ds_tags.get("fwhm")), n, "fwhm", where)
+            bu = [t.get("wavelength_units") for t in per_band if t.get("wavelength_units")]
+            units = bu[0] if bu else ds_tags.get("wavelength_units") or ds_tags.get("wavelength units")
+        if bbl is None:
+            bbl = _floats(band_values("bbl") or _as_list(ds_tags.get("bbl")), n, "bbl", where)
+    if wl is not None:
+        f = _nm_factor(units, wl, where)
+        if f is None:
+            wl = fw = None
+        else:
+            wl = [round(v * f, 6) for v in wl]  # round: 0.4 um -> 400.0 nm, not 400.00000000000006
+            fw = [round(v * f, 6) for v in fw] if fw is not None else None
+    bad = [v == 0 for v in bbl] if bbl is not None else None
+    return wl, fw, bad, names
+
+
+# --------------------------------------------------------------------------------------------------
+# reader
+
+
+class RasterioReader:
+    """A GeoTIFF/ENVI (or any GDAL raster) read through rasterio; see `open_raster`."""
+
+    def __init__(self, path: str):
+        self.path = path
+        pair = _envi_pair(path)
+        hdr = None
+        if pair is not None:
+            data, hdr_path = pair
+            hdr = _read_header(hdr_path)
+            _validate_envi(hdr, hdr_path, data)
+            self.header_path = hdr_path
+            path = data
+        else:
+            self.header_path = None
+        self.data_path = path
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                self._ds = rasterio.open(path)
+        except RasterioError as e:
+            raise RasterError(f"Cannot read raster {self.path}: {e}") from None
+        try:
+            self.info = self._make_info(hdr)
+        except Exception:
+            self._ds.close()
+            raise
+
+    def _make_info(self, hdr) -> RasterInfo:
+        src = self._ds
+        dtypes = set(src.dtypes)
+        if len(dtypes) != 1:
+            raise RasterError(f"Raster {self.path} mixes band data types {sorted(dtypes)}; convert it to one type")
+        scales = [float(s) for s in src.scales]
+        offsets = [float(o) for o in src.offsets]
+        scaled = any(s != 1.0 for s in scales) or any(o != 0.0 for o in offsets)
+        nodata = src.nodata
+        if nodata is None and hdr is not None and hdr.get("data ignore value") not in (None, ""):
+            try:
+                nodata = float(str(hdr["data ignore value"]).strip())
+            except ValueError:
+                warnings.warn(f"ENVI header {self.header_path}: 'data ignore value' is not a number; ignored")
+        wl, fw, bad, names = _spectral_metadata(src, hdr, self.header_path or self.path)
+        if names is None:
+            names = [d if d else f"Band {i + 1}" for i, d in enumerate(src.descriptions)]
+        return RasterInfo(
+            width=src.width, height=src.height, count=src.count,
+            dtype="float32" if scaled else src.dtypes[0],
+            transform=tuple(float(v) + 0.0 for v in src.transform.to_gdal()),  # + 0.0: no -0.0
+            crs_wkt=src.crs.to_wkt() if src.crs else "",
+            nodata=None if nodata is None else float(nodata),
+            scales=scales if scaled else None, offsets=offsets if scaled else None,
+            band_names=names, wavelengths=wl, fwhm=fw, bad_bands=bad, path=self.path,
+        )
+
+    def read(self, window: Optional[Window] = None, bands: Optional[Sequence[int]] = None) -> np.ndarray:
+        """(rows, cols, bands) pixels; float32 with scale/offset applied when declared (nodata kept as is)."""
+        info = self.info
+        if window is None:
+            window = (0, 0, info.height, info.width)
+        r, c, h, w = (int(v) for v in window)
+        if r < 0 or c < 0 or h < 1 or w < 1 or r + h > info.height or c + w > info.width:
+            raise RasterError(f"Window {window} lies outside raster {self.path} ({info.height} rows x {info.width} cols)")
+        idx = list(range(info.count)) if bands is None else [int(b) for b in bands]
+        for b in idx:
+            if not 0 <= b < info.count:
+                raise RasterError(f"Band {b + 1} does not exist in raster {self.path} (it has {info.count} bands)")
+        try:
+            a = self._ds.read(indexes=[b + 1 for b in idx], window=RioWindow(c, r, w, h))
+        except RasterioError as e:
+            raise RasterError(f"Cannot read pixels of raster {self.path} at window {window}: {e}") from None
+        a = np.ascontiguousarray(np.moveaxis(a, 0, -1))
+        if info.scales is not None:
+            raw = a
+            a = raw.astype(np.float32)
+            sc = np.array([info.scales[b] for b in idx], np.float32)
+            of = np.array([info.offsets[b] for b in idx], np.float32)
+            a *= sc
+            a += of
+            if info.nodata is not None:
+                nd = np.isnan(raw) if math.isnan(info.nodata) else raw == info.nodata
+                a[nd] = info.nodata
+        return a
+
+    def close(self) -> None:
+        self._ds.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def open_raster(path) -> RasterioReader:
+    """Open a GeoTIFF or ENVI raster (the data file or its .hdr) and describe it as a RasterInfo."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise RasterError(f"Raster not found: {path}")
+    if os.path.isdir(path):
+        raise RasterError(f"Raster path is a folder, not a file: {path}")
+    if not os.access(path, os.R_OK):
+        raise RasterError(f"Raster is not readable (permission denied): {path}")
+    return RasterioReader(path)
+
+
+# --------------------------------------------------------------------------------------------------
+# writer
+
+
+def _same_file(a: str, b: str) -> bool:
+    if not a or not b:
+        return False
+    try:
+        if os.path.exists(a) and os.path.exists(b):
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
+
+
+class RasterioWriter:
+    """Tiled, DEFLATE GeoTIFF on the grid of `spec.like`, written to a hidden temporary file in the
+    output folder and moved into place on `close()`, so a failed or canceled run never leaves a
+    half-written map (or destroys the previous one)."""
+
+    def __init__(self, spec: OutputSpec):
+        self.spec = spec
+        path = os.path.abspath(os.fspath(spec.path))
+        self.path = path
+        folder = os.path.dirname(path)
+        if not os.path.isdir(folder):
+            raise OutputError(f"Output folder does not exist: {folder} (for {path})")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise OutputError(f"Output folder is not writable: {folder} (for {path})")
+        if os.path.isdir(path):
+            raise OutputError(f"Output path is a folder: {path}")
+        like_paths = [spec.like.path] if spec.like.path else []
+        if spec.like.path:
+            pair = None
+            try:
+                pair = _envi_pair(spec.like.path)
+            except RasterError:
+                pass
+            if pair:
+                like_paths += list(pair)
+        if any(_same_file(path, p) for p in like_paths):
+            raise OutputError(f"Output {path} is the input raster; choose another output file")
+        if spec.count < 1:
+            raise OutputError(f"Output {path}: needs at least one band, got {spec.count}")
+        name = os.path.basename(path)
+        for _ in range(100):
+            tmp = os.path.join(folder, f".{name}.tmp-{secrets.token_hex(4)}.tif")
+            if not os.path.exists(tmp):
+                break
+        self.tmp_path = tmp
+        like = spec.like
+        dt = np.dtype(spec.dtype)
+        profile = dict(
+            driver="GTiff", width=like.width, height=like.height, count=spec.count, dtype=dt.name,
+            transform=Affine.from_gdal(*like.transform),
+            crs=CRS.from_wkt(like.crs_wkt) if like.crs_wkt else None,
+            nodata=spec.nodata, tiled=True, blockxsize=256, blockysize=256, compress="deflate",
+            predictor=3 if dt.kind == "f" else 2, BIGTIFF="IF_SAFER",
+        )
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                self._ds = rasterio.open(tmp, "w", **profile)
+        except (RasterioError, ValueError, TypeError) as e:
+            self._cleanup()
+            raise OutputError(f"Cannot create output {path}: {e}") from None
+        self._done = False
+        try:
+            self._describe()
+        except Exception:
+            self.abort()
+            raise
+
+    def _describe(self):
+        spec, ds = self.spec, self._ds
+        if spec.band_names:
+            for i, n in enumerate(spec.band_names[:spec.count], start=1):
+                ds.set_band_description(i, str(n))
+        if spec.colors:
+            if np.dtype(spec.dtype).name not in ("uint8", "uint16"):
+                warnings.warn(f"Output {self.path}: a colour table needs uint8 or uint16 data, not {spec.dtype}; "
+                              f"colours not embedded")
+            else:
+                cmap = {int(v): tuple(int(x) for x in tuple(c)[:3]) + (255,) for v, c in spec.colors.items()}
+                ds.write_colormap(1, cmap)
+        if spec.category_names:
+            names = {str(int(v)): str(n) for v, n in sorted(spec.category_names.items(), key=lambda kv: int(kv[0]))}
+            ds.update_tags(1, class_names=json.dumps(names, ensure_ascii=False))
+
+    def write(self, window: Window, array: np.ndarray) -> None:
+        """Write (rows, cols, bands) or (rows, cols) pixels at `window` (row_off, col_off, height, width)."""
+        if self._done:
+            raise OutputError(f"Output {self.path} is already closed")
+        r, c, h, w = (int(v) for v in window)
+        a = np.asarray(array)
+        if a.ndim == 2:
+            a = a[:, :, None]
+        if a.shape != (h, w, self.spec.count):
+            raise OutputError(f"Output {self.path}: array of shape {a.shape} does not fit window {window} "
+                              f"with {self.spec.count} band(s)")
+        if r < 0 or c < 0 or r + h > self.spec.like.height or c + w > self.spec.like.width:
+            raise OutputError(f"Output {self.path}: window {window} lies outside the "
+                              f"{self.spec.like.height}x{self.spec.like.width} grid")
+        self._ds.write(np.moveaxis(a.astype(self.spec.dtype, copy=False), -1, 0), window=RioWindow(c, r, w, h))
+
+    def close(self) -> None:
+        """Finish the temporary file and atomically replace the destination with it."""
+        if self._done:
+            return
+        self._done = True
+        try:
+            self._ds.close()
+            stale = self.path + ".aux.xml"  # would override the new file's metadata in GDAL/QGIS
+            if os.path.exists(stale):
+                os.remove(stale)
+            os.replace(self.tmp_path, self.path)
+        except (OSError, RasterioError) as e:
+            self._cleanup()
+            raise OutputError(f"Cannot write output {self.path}: {e}") from None
+        finally:
+            aux = self.tmp_path + ".aux.xml"
+            if os.path.exists(aux):
+                os.remove(aux)
+
+    def abort(self) -> None:
+        """Drop the temporary file; whatever the destination held before stays."""
+        if getattr(self, "_done", True) and not os.path.exists(self.tmp_path):
+            return
+        self._done = True
+        try:
+            self._ds.close()
+        except Exception:  # noqa: BLE001 - already failing; just clean up
+            pass
+        self._cleanup()
+
+    def _cleanup(self):
+        for p in (self.tmp_path, self.tmp_path + ".aux.xml"):
+            try:
+                os.remove(p)
+            except FileNotFoundError:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+# --------------------------------------------------------------------------------------------------
+# vectors
+
+
+def _fid(feat, i: int):
+    fid = getattr(feat, "id", None)
+    try:
+        return int(fid)
+    except (TypeError, ValueError):
+        return fid if fid is not None else i
+
+
+def read_polygons(path, class_field: str, target_crs_wkt: str, layer=None) -> List[PolygonFeature]:
+    """Training polygons with their raw class values, reprojected to the raster CRS when needed."""
+    import fiona
+    from rasterio.warp import transform_geom
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise LabelError(f"Training vector not found: {path}")
+    try:
+        layers = fiona.listlayers(path)
+    except Exception as e:  # noqa: BLE001 - fiona raises several driver errors
+        raise LabelError(f"Cannot read training vector {path}: {e}") from None
+    if layer is not None and str(layer) not in layers and not (isinstance(layer, int) and 0 <= layer < len(layers)):
+        raise LabelError(f"Layer {layer!r} not found in {path}; layers: {', '.join(layers)}")
+    if layer is None and len(layers) > 1:
+        warnings.warn(f"{path} has {len(layers)} layers; using the first, {layers[0]!r} (available: {', '.join(layers)})")
+    where = f"{path}" + (f" (layer {layer})" if layer is not None else "")
+    try:
+        src = fiona.open(path, layer=layer) if layer is not None else fiona.open(path)
+    except Exception as e:  # noqa: BLE001
+        raise LabelError(f"Cannot read training vector {where}: {e}") from None
+    with src:
+        fields = list(src.schema.get("properties", {}).keys())
+        field = class_field
+        if field not in fields:
+            ci = [f for f in fields if f.lower() == str(class_field).lower()]
+            if len(ci) != 1:
+                raise LabelError(f"Class field {class_field!r} not found in {where}; available fields: "
+                                 f"{', '.join(fields) if fields else '(none)'}")
+            field = ci[0]
+        if len(src) == 0:
+            raise LabelError(f"Training vector {where} has no features")
+        vec_wkt = src.crs.to_wkt() if src.crs else ""
+        reproject = False
+        if not vec_wkt or not target_crs_wkt:
+            warnings.warn(f"{where}: {'the vector' if not vec_wkt else 'the raster'} has no CRS; assuming the "
+                          f"polygons and the raster use the same coordinates")
+        else:
+            try:
+                reproject = CRS.from_wkt(vec_wkt) != CRS.from_wkt(target_crs_wkt)
+            except RasterioError as e:
+                raise LabelError(f"{where}: cannot compare coordinate systems: {e}") from None
+        out, null_geom = [], 0
+        for i, feat in enumerate(src):
+            fid = _fid(feat, i)
+            geom = feat.geometry
+            if geom is None:
+                null_geom += 1
+                continue
+            g = geom.__geo_interface__ if hasattr(geom, "__geo_interface__") else dict(geom)
+            if reproject:
+                try:
+                    g = transform_geom(vec_wkt, target_crs_wkt, g)
+                except Exception as e:  # noqa: BLE001
+                    raise LabelError(f"{where}: feature {fid} cannot be reprojected to the raster CRS: {e}") from None
+            g = {"type": g["type"], **({"geometries": g["geometries"]} if "geometries" in g
+                                       else {"coordinates": g["coordinates"]})}
+            out.append(PolygonFeature(geometry=g, value=feat.properties.get(field), fid=fid))
+    if null_geom:
+        warnings.warn(f"{where}: {null_geom} feature(s) without geometry were skipped")
+    if not out:
+        raise LabelError(f"Training vector {where} has no feature with a geometry")
+    if all(f.value is None or (isinstance(f.value, str) and not f.value.strip()) for f in out):
+        raise LabelError(f"Class field {field!r} of {where} is empty (null) in every feature")
+    return out
+
+
+def rasterize(shapes: list, info: RasterInfo) -> np.ndarray:
+    """Burn [(GeoJSON geometry, int value)] onto `info`'s grid: int32, 0 background, pixel centres only."""
+    from rasterio.features import rasterize as rio_rasterize
+
+    shapes = [(g, int(v)) for g, v in shapes if g]
+    if not shapes:
+        return np.zeros((info.height, info.width), np.int32)
+    try:
+        return rio_rasterize(shapes, out_shape=(info.height, info.width), transform=Affine.from_gdal(*info.transform),
+                             fill=0, all_touched=False, dtype="int32")
+    except ValueError as e:
+        raise LabelError(f"Cannot rasterize training geometries on raster {info.path or '(in memory)'}: {e}") from None

@@ -1,0 +1,209 @@
+"""The iso-architecture networks: one definition that runs as a CNN (ReLU) or as an SNN (LIF).
+
+Every layer is a convolution, dense layers included (a dense layer is a convolution whose kernel covers
+its whole input), so the same weights classify one patch (output 1x1) or a whole padded window at once
+(output = window size): full-scene inference evaluates each convolution once instead of once per
+pixel's patch, with identical results.
+
+hybrid: 3-D convs over (spectrum, rows, cols) -> fold spectrum into channels -> 2-D convs -> dense.
+3d:     3-D convs throughout (the 2-D stage becomes 3-D with spectral kernel 3) -> dense.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..config import ModelConfig
+from ..errors import InputError
+from .lif import LIF
+from .quant import fake_quant
+
+
+@dataclass
+class LayerSpec:
+    name: str
+    kind: str  # conv3d | conv2d
+    in_ch: int
+    out_ch: int
+    kernel: tuple
+    role: str  # conv | dense | output
+    fold_before: bool = False  # (N, C, D, H, W) -> (N, C*D, H, W) before this layer
+    squeeze_after: bool = False  # drop the unit spectral axis after this layer
+
+    @property
+    def fan_in(self) -> int:
+        n = self.in_ch
+        for k in self.kernel:
+            n *= k
+        return n
+
+
+def build_specs(cfg: ModelConfig, in_bands: int, n_classes: int) -> List[LayerSpec]:
+    n_spatial = len(cfg.conv3d_channels) + len(cfg.conv2d_channels)
+    s = cfg.patch_size - 2 * n_spatial
+    if s < 1:
+        raise InputError(
+            f"patch_size {cfg.patch_size} is too small for {n_spatial} 3x3 convolutions: "
+            f"use at least {2 * n_spatial + 1}")
+    if len(cfg.conv3d_spectral_kernels) != len(cfg.conv3d_channels):
+        raise InputError("conv3d_spectral_kernels needs one kernel per conv3d layer")
+    specs: List[LayerSpec] = []
+    depth, ch = in_bands, 1
+    for i, (c, k) in enumerate(zip(cfg.conv3d_channels, cfg.conv3d_spectral_kernels)):
+        specs.append(LayerSpec(f"conv3d_{i + 1}", "conv3d", ch, c, (k, 3, 3), "conv"))
+        depth, ch = depth - (k - 1), c
+    if cfg.arch == "3d":
+        for i, c in enumerate(cfg.conv2d_channels):
+            k = 3 if depth >= 3 else 1
+            specs.append(LayerSpec(f"conv3d_{len(cfg.conv3d_channels) + i + 1}", "conv3d", ch, c, (k, 3, 3), "conv"))
+            depth, ch = depth - (k - 1), c
+    if depth < 1:
+        need = in_bands - depth + 1
+        raise InputError(
+            f"{in_bands} input bands (after band selection/PCA) are too few for the spectral kernels "
+            f"{cfg.conv3d_spectral_kernels}: need at least {need}")
+    if cfg.arch == "hybrid":
+        ch, fold = ch * depth, True
+        for i, c in enumerate(cfg.conv2d_channels):
+            specs.append(LayerSpec(f"conv2d_{i + 1}", "conv2d", ch, c, (3, 3), "conv", fold_before=fold))
+            ch, fold = c, False
+        first_dense = LayerSpec("dense_1", "conv2d", ch, 0, (s, s), "dense", fold_before=fold)
+    else:
+        first_dense = LayerSpec("dense_1", "conv3d", ch, 0, (depth, s, s), "dense", squeeze_after=True)
+    widths = list(cfg.dense) + [n_classes]
+    first_dense.out_ch = widths[0]
+    if len(widths) == 1:
+        first_dense.role, first_dense.name = "output", "output"
+    specs.append(first_dense)
+    ch = widths[0]
+    for j, w in enumerate(widths[1:]):
+        last = j == len(widths) - 2
+        specs.append(LayerSpec("output" if last else f"dense_{j + 2}", "conv2d", ch, w, (1, 1),
+                               "output" if last else "dense"))
+        ch = w
+    return specs
+
+
+class HSINet(nn.Module):
+    """Spectral-spatial classifier. `spiking` switches ReLU <-> LIF; weights are fake-quantized to `bits`."""
+
+    def __init__(self, cfg: ModelConfig, in_bands: int, n_classes: int, bits: int = 0,
+                 time_steps: int = 5, slope: float = 5.0, leak_init: float = 1.0):
+        super().__init__()
+        self.cfg, self.in_bands, self.n_classes = cfg, in_bands, n_classes
+        self.bits, self.time_steps = bits, time_steps
+        self.specs = build_specs(cfg, in_bands, n_classes)
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for sp in self.specs:
+            w = torch.empty(sp.out_ch, sp.in_ch, *sp.kernel)
+            nn.init.kaiming_uniform_(w, a=5 ** 0.5)
+            bound = 1 / sp.fan_in ** 0.5
+            self.weights.append(nn.Parameter(w))
+            self.biases.append(nn.Parameter(torch.empty(sp.out_ch).uniform_(-bound, bound)))
+        self.neurons = nn.ModuleList(LIF(1.0, leak_init, slope) for _ in self.specs[:-1])
+        self.spiking = False
+        self.dropout = cfg.dropout
+
+    # -- one layer -------------------------------------------------------------------------------
+    def qweight(self, i: int) -> torch.Tensor:
+        return fake_quant(self.weights[i], self.bits)
+
+    def apply_layer(self, i: int, x: torch.Tensor, bias: bool = True) -> torch.Tensor:
+        sp = self.specs[i]
+        if sp.fold_before:
+            x = x.flatten(1, 2)
+        conv = F.conv3d if sp.kind == "conv3d" else F.conv2d
+        y = conv(x, self.qweight(i), self.biases[i] if bias else None)
+        if sp.squeeze_after:
+            y = y.squeeze(2)
+        return y
+
+    def _drop(self, i, x, shared_over_time=False):
+        if not (self.training and self.dropout > 0 and self.specs[i].role == "dense"):
+            return x
+        if not shared_over_time:
+            return F.dropout(x, self.dropout, True)
+        mask = torch.bernoulli(torch.full_like(x[0], 1 - self.dropout)) / (1 - self.dropout)
+        return x * mask
+
+    # -- forward passes --------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor, record: Optional[list] = None) -> torch.Tensor:
+        """x: (N, bands, rows, cols) -> logits (N, classes, rows-p+1, cols-p+1)."""
+        x = x.unsqueeze(1)  # a channel axis for the 3-D convolutions
+        return self.forward_snn(x, record) if self.spiking else self.forward_cnn(x, record)
+
+    def forward_cnn(self, x, record=None):
+        for i, sp in enumerate(self.specs):
+            x = self.apply_layer(i, x)
+            if record is not None:
+                record.append({"layer": i, "out_elements": x[0].numel()})
+            if sp.role != "output":
+                x = self._drop(i, torch.relu(x))
+        return x
+
+    def forward_snn(self, x, record=None):
+        """Direct analog input: the first layer's weighted sum is the same at every step, so it is
+        computed once and fed to the neurons T times. Later layers run all T steps as one batch
+        (layer by layer: the network is feed-forward, so this equals step-by-step simulation)."""
+        T, n = self.time_steps, x.shape[0]
+        cur = self.apply_layer(0, x)
+        if record is not None:
+            record.append({"layer": 0, "out_elements": cur[0].numel()})
+        s = self.neurons[0](cur.unsqueeze(0).expand(T, *cur.shape))
+        s = self._drop(0, s, shared_over_time=True)
+        for i in range(1, len(self.specs)):
+            sp = self.specs[i]
+            if record is not None:
+                record[-1]["spikes"] = float(s.detach().sum())
+                record[-1]["neurons"] = s[0].numel()
+                record.append({"layer": i, "acs": self._synaptic_ops(i, s)})
+            if sp.role == "output":
+                # the output layer integrates without firing: mean over T of W s_t + b = W mean(s) + b
+                out = self.apply_layer(i, s.mean(0))
+                if record is not None:
+                    record[-1]["out_elements"] = out[0].numel()
+                return out
+            cur = self.apply_layer(i, s.flatten(0, 1))
+            if record is not None:
+                record[-1]["out_elements"] = cur[0].numel()
+            s = self.neurons[i](cur.view(T, n, *cur.shape[1:]))
+            s = self._drop(i, s, shared_over_time=True)
+        raise AssertionError("network has no output layer")
+
+    @torch.no_grad()
+    def _synaptic_ops(self, i: int, s: torch.Tensor) -> float:
+        """Exact accumulate count driven by spikes s (T, N, ...): each spike reaches out_ch neurons at
+        every output position whose receptive field holds it, i.e. conv(s, ones) * out_ch."""
+        sp = self.specs[i]
+        x = s.flatten(0, 1)
+        if sp.fold_before:
+            x = x.flatten(1, 2)
+        ones = torch.ones(1, sp.in_ch, *sp.kernel, dtype=x.dtype)
+        conv = F.conv3d if sp.kind == "conv3d" else F.conv2d
+        return float(conv(x, ones).sum()) * sp.out_ch
+
+    # -- state for conversion / model files ------------------------------------------------------
+    def neuron_params(self):
+        out = []
+        for n in self.neurons:
+            leak, vth = n.effective()
+            out.append({"threshold": float(vth), "leak": float(leak)})
+        return out
+
+    def set_thresholds(self, values):
+        with torch.no_grad():
+            for n, v in zip(self.neurons, values):
+                n.threshold.fill_(float(v))
+
+    def layer_table(self):
+        return [{"name": sp.name, "kind": sp.kind, "in": sp.in_ch, "out": sp.out_ch,
+                 "kernel": list(sp.kernel), "role": sp.role} for sp in self.specs]
+
+    @property
+    def receptive_field(self) -> int:
+        return self.cfg.patch_size

@@ -1,0 +1,164 @@
+"""Full-scene classification by windows, fully convolutional, with bounded memory.
+
+Each window is read with a halo of half a patch, preprocessed, reflect-padded at image borders exactly as
+the training patches were, and passed through the network once: every convolution is evaluated once over
+the window instead of once per pixel's patch. Memory depends on the window size, not the image size.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+import torch
+
+from .config import ClassifyConfig
+from .errors import Canceled, InputError
+from .model import HyperSNNModel
+from .raster import OutputSpec, RasterReader, iter_windows
+
+CONF_NODATA = -1.0
+
+
+@dataclass
+class ClassifyResult:
+    class_path: str
+    confidence_path: Optional[str]
+    probabilities_path: Optional[str]
+    pixels: int
+    valid_pixels: int
+    seconds: float
+    class_counts: dict
+
+    @property
+    def pixels_per_second(self) -> float:
+        return self.pixels / max(self.seconds, 1e-9)
+
+
+def valid_mask(block: np.ndarray, nodata) -> np.ndarray:
+    """True where every band is finite and differs from nodata (nodata/NaN pixels are never classified)."""
+    ok = np.isfinite(block).all(axis=-1) if block.dtype.kind == "f" else np.ones(block.shape[:2], bool)
+    if nodata is not None and np.isfinite(nodata):
+        ok &= ~(block == nodata).any(axis=-1)
+    return ok
+
+
+def preprocess_block(model: HyperSNNModel, block: np.ndarray, nodata):
+    """(rows, cols, bands) raw pixels -> (features, rows, cols) float32 with invalid pixels at 0, and the mask."""
+    ok = valid_mask(block, nodata)
+    x = model.preprocessor.transform(np.where(ok[..., None], block, 0).astype(np.float32, copy=False))
+    x[~ok] = 0.0
+    return x, ok
+
+
+class WindowClassifier:
+    """Runs a network over windows of a reader; shared by the map writer and by benchmarks."""
+
+    def __init__(self, model: HyperSNNModel, reader: RasterReader, mode: str = "snn"):
+        self.model, self.reader = model, reader
+        model.bands.check(reader.info)
+        if mode == "snn":
+            self.net = model.net
+        elif mode == "cnn":
+            self.net = model.cnn_net()
+        else:
+            raise InputError(f"classification mode must be 'snn' or 'cnn', got {mode!r}")
+        self.net.eval()
+        self.r = model.net.cfg.patch_size // 2
+        info = reader.info
+        self.pad_mode = "reflect" if min(info.height, info.width) > self.r else "edge"
+
+    @torch.no_grad()
+    def logits(self, window):
+        """(K, h, w) output scores and the (h, w) validity mask for one window."""
+        r0, c0, h, w = window
+        info, r = self.reader.info, self.r
+        rr0, cc0 = max(0, r0 - r), max(0, c0 - r)
+        rr1, cc1 = min(info.height, r0 + h + r), min(info.width, c0 + w + r)
+        block = self.reader.read((rr0, cc0, rr1 - rr0, cc1 - cc0), self.model.bands.indices)
+        x, ok = preprocess_block(self.model, block, info.nodata)
+        pads = ((r - (r0 - rr0), r - (rr1 - r0 - h)), (r - (c0 - cc0), r - (cc1 - c0 - w)), (0, 0))
+        x = np.pad(x, pads, mode=self.pad_mode)
+        t = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]
+        out = self.net(t)[0]
+        return out, ok[r0 - rr0:r0 - rr0 + h, c0 - cc0:c0 - cc0 + w]
+
+
+def classify_raster(model: HyperSNNModel, reader: RasterReader, open_writer: Callable[[OutputSpec], object],
+                    class_path: str, confidence_path: Optional[str] = None,
+                    probabilities_path: Optional[str] = None, cfg: ClassifyConfig = None,
+                    progress=None, is_canceled=None) -> ClassifyResult:
+    """Write the class map (and confidence / per-class probabilities); all or nothing."""
+    cfg = cfg or ClassifyConfig()
+    progress = progress or (lambda f, m: None)
+    is_canceled = is_canceled or (lambda: False)
+    wc = WindowClassifier(model, reader, cfg.mode)
+    info = reader.info
+    values = np.array(model.class_values)
+    names = {c["value"]: c["name"] for c in model.classes}
+    colors = {c["value"]: tuple(c["color"]) for c in model.classes}
+    dtype = "uint8" if values.max() < 255 else "uint16"
+    writers = []
+    try:
+        cls_w = open_writer(OutputSpec(class_path, info, 1, dtype, nodata=0, band_names=["class"],
+                                       colors=colors, category_names=names))
+        writers.append(cls_w)
+        conf_w = prob_w = None
+        if confidence_path:
+            conf_w = open_writer(OutputSpec(confidence_path, info, 1, "float32", nodata=CONF_NODATA,
+                                            band_names=["confidence"]))
+            writers.append(conf_w)
+        if probabilities_path:
+            prob_w = open_writer(OutputSpec(probabilities_path, info, len(values), "float32", nodata=CONF_NODATA,
+                                            band_names=[f"p({names[v]})" for v in values]))
+            writers.append(prob_w)
+        t0 = time.perf_counter()
+        windows = list(iter_windows(info.height, info.width, cfg.window))
+        counts = np.zeros(len(values) + 1, np.int64)
+        for k, win in enumerate(windows):
+            if is_canceled():
+                raise Canceled(f"classification canceled at window {k + 1}/{len(windows)}")
+            out, ok = wc.logits(win)
+            prob = torch.softmax(out, 0)
+            conf, idx = prob.max(0)
+            cls = np.where(ok, values[idx.numpy()], 0).astype(dtype)
+            counts += np.bincount(np.where(ok, idx.numpy() + 1, 0).ravel(), minlength=len(values) + 1)
+            cls_w.write(win, cls)
+            if conf_w:
+                conf_w.write(win, np.where(ok, conf.numpy(), CONF_NODATA).astype(np.float32))
+            if prob_w:
+                p = prob.numpy().transpose(1, 2, 0)
+                prob_w.write(win, np.where(ok[..., None], p, CONF_NODATA).astype(np.float32))
+            progress((k + 1) / len(windows), f"classified window {k + 1}/{len(windows)}")
+        seconds = time.perf_counter() - t0
+        for w in writers:
+            w.close()
+    except BaseException:
+        for w in writers:
+            try:
+                w.abort()
+            except Exception:  # noqa: BLE001 - the original error matters more
+                pass
+        raise
+    return ClassifyResult(class_path, confidence_path, probabilities_path, info.width * info.height,
+                          int(counts[1:].sum()), seconds,
+                          {names[v]: int(n) for v, n in zip(values, counts[1:])})
+
+
+@torch.no_grad()
+def predict_padded(net, padded: np.ndarray, patch_size: int, window: int = 64, is_canceled=None) -> np.ndarray:
+    """Class probabilities (H, W, K) for every pixel of an already padded (B, H+2r, W+2r) cube,
+    fully convolutionally (the trainer's cube: used to assess on all test pixels at once)."""
+    net.eval()
+    r = patch_size // 2
+    b, hp, wp = padded.shape
+    h, w = hp - 2 * r, wp - 2 * r
+    out = np.zeros((h, w, net.n_classes), np.float32)
+    t = torch.from_numpy(padded)
+    for r0, c0, hh, ww in iter_windows(h, w, window):
+        if is_canceled and is_canceled():
+            raise Canceled("assessment canceled")
+        x = t[:, r0:r0 + hh + 2 * r, c0:c0 + ww + 2 * r][None]
+        out[r0:r0 + hh, c0:c0 + ww] = torch.softmax(net(x)[0], 0).permute(1, 2, 0).numpy()
+    return out

@@ -1,0 +1,165 @@
+"""Per-band standardisation and optional PCA, fitted on training pixels only.
+
+Fitting on training pixels only keeps test statistics out of the model. The fitted state is plain
+lists in `to_dict()` so it can live in the model file's JSON header and be applied unchanged at
+classification time. `transform` works on any leading shape in bounded chunks, so a whole image
+window never needs a float64 copy.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from .errors import InputError, ModelFileError
+
+FORMAT = "hypersnn.preprocess"
+VERSION = 1
+_CHUNK_BYTES = 32 * 2 ** 20
+
+
+@dataclass
+class Preprocessor:
+    """out = ((x - mean) / scale) @ components, or just the standardised bands without PCA."""
+
+    standardize: bool = True
+    pca_components: int = 0
+    """0 keeps all bands (no PCA)."""
+    n_bands: int = 0
+    mean: Optional[np.ndarray] = None
+    scale: Optional[np.ndarray] = None
+    components: Optional[np.ndarray] = None
+    """(n_bands, pca_components), columns are unit principal axes, or None without PCA."""
+    explained_variance_ratio: Optional[np.ndarray] = None
+    """Share of the total (standardised) training variance per kept component; None without PCA."""
+
+    @classmethod
+    def from_config(cls, cfg) -> "Preprocessor":
+        """From a `config.PreprocessConfig`."""
+        return cls(standardize=bool(cfg.standardize), pca_components=int(cfg.pca_components))
+
+    @property
+    def fitted(self) -> bool:
+        return self.mean is not None
+
+    @property
+    def n_out(self) -> int:
+        if not self.fitted:
+            raise InputError("Preprocessor is not fitted: call fit(training_pixels) first")
+        return int(self.pca_components) if self.pca_components else int(self.n_bands)
+
+    def fit(self, pixels) -> "Preprocessor":
+        """Learn mean/std (std 0 -> 1) and the PCA axes from (N, B) finite training pixels."""
+        x = np.asarray(pixels)
+        if x.ndim != 2:
+            raise InputError(f"Preprocessor.fit expects training pixels shaped (N, bands), got {x.shape}")
+        n, b = x.shape
+        if n == 0 or b == 0:
+            raise InputError(f"Preprocessor.fit got {n} training pixels with {b} bands; need at least 1 of each")
+        if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+            raise InputError(f"Preprocessor.fit expects real numbers, got dtype {x.dtype}")
+        k = int(self.pca_components)
+        if k < 0:
+            raise InputError(f"pca_components must be >= 0, got {k}")
+        if k > b or k > n:
+            raise InputError(f"pca_components ({k}) exceeds the number of bands ({b}) or of training pixels "
+                             f"({n}); choose at most {min(b, n)}")
+        bad = 0
+        for s in _chunks(n, b):
+            bad += int((~np.isfinite(x[s])).any(axis=1).sum())
+        if bad:
+            raise InputError(f"Preprocessor.fit got {bad} training pixel(s) with NaN/inf values; mask nodata "
+                             "and non-finite pixels before fitting")
+
+        total = np.zeros(b)
+        for s in _chunks(n, b):
+            total += x[s].sum(axis=0, dtype=np.float64)
+        mean = total / n
+        sq = np.zeros(b)
+        for s in _chunks(n, b):
+            sq += ((x[s].astype(np.float64) - mean) ** 2).sum(axis=0)
+        std = np.sqrt(sq / n)
+        scale = np.where(std > 0, std, 1.0) if self.standardize else np.ones(b)
+        if not (self.standardize or k):
+            mean = np.zeros(b)  # identity: nothing to centre for
+        self.n_bands, self.mean, self.scale = b, mean, scale
+        self.components = self.explained_variance_ratio = None
+        if k:
+            cov = np.zeros((b, b))
+            for s in _chunks(n, b):
+                z = (x[s].astype(np.float64) - mean) / scale
+                cov += z.T @ z
+            cov /= max(n - 1, 1)
+            evals, evecs = np.linalg.eigh(cov)
+            order = np.argsort(evals)[::-1]
+            evals = np.clip(evals[order], 0.0, None)
+            evecs = evecs[:, order[:k]]
+            # Deterministic sign: the largest-magnitude loading of each axis is positive.
+            flip = np.sign(evecs[np.argmax(np.abs(evecs), axis=0), np.arange(k)])
+            evecs = evecs * np.where(flip == 0, 1.0, flip)
+            tot = evals.sum()
+            self.components = evecs
+            self.explained_variance_ratio = evals[:k] / tot if tot > 0 else np.zeros(k)
+        return self
+
+    def transform(self, array) -> np.ndarray:
+        """(..., B) -> float32 (..., n_out). Non-finite pixels stay non-finite (callers mask them)."""
+        if not self.fitted:
+            raise InputError("Preprocessor is not fitted: call fit(training_pixels) first")
+        a = np.asarray(array)
+        if a.ndim < 1 or a.shape[-1] != self.n_bands:
+            raise InputError(f"Preprocessor was fitted on {self.n_bands} bands but got an array with "
+                             f"{a.shape[-1] if a.ndim else 0} (shape {a.shape})")
+        lead = a.shape[:-1]
+        flat = a.reshape(-1, self.n_bands)
+        out = np.empty((flat.shape[0], self.n_out), np.float32)
+        for s in _chunks(flat.shape[0], max(self.n_bands, self.n_out)):
+            z = (flat[s].astype(np.float64) - self.mean) / self.scale
+            out[s] = z @ self.components if self.components is not None else z
+        return out.reshape(lead + (self.n_out,))
+
+    def to_dict(self) -> dict:
+        """JSON-friendly state (plain lists)."""
+        if not self.fitted:
+            raise InputError("Preprocessor is not fitted: nothing to save")
+        return {
+            "format": FORMAT, "version": VERSION, "standardize": bool(self.standardize),
+            "pca_components": int(self.pca_components), "n_bands": int(self.n_bands),
+            "mean": [float(v) for v in self.mean], "scale": [float(v) for v in self.scale],
+            "components": None if self.components is None else self.components.tolist(),
+            "explained_variance_ratio": None if self.explained_variance_ratio is None
+            else [float(v) for v in self.explained_variance_ratio],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Preprocessor":
+        """Rebuild from `to_dict()`; a malformed record is a corrupt model file (ModelFileError)."""
+        if not isinstance(d, dict) or d.get("format") != FORMAT:
+            raise ModelFileError(f"Preprocessing record is not a '{FORMAT}' object")
+        try:
+            if int(d.get("version", 0)) > VERSION:
+                raise ModelFileError(f"Preprocessing record version {d.get('version')} is newer than this "
+                                     f"HyperSNN supports ({VERSION}); update the plugin")
+            b, k = int(d["n_bands"]), int(d["pca_components"])
+            p = cls(standardize=bool(d["standardize"]), pca_components=k, n_bands=b,
+                    mean=np.asarray(d["mean"], float), scale=np.asarray(d["scale"], float))
+            if d.get("components") is not None:
+                p.components = np.asarray(d["components"], float).reshape(b, k)
+                p.explained_variance_ratio = np.asarray(d["explained_variance_ratio"], float).reshape(k)
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelFileError(f"Preprocessing record is incomplete or malformed: {e!r}") from None
+        if p.mean.shape != (b,) or p.scale.shape != (b,) or (k > 0) != (p.components is not None):
+            raise ModelFileError(f"Preprocessing record is inconsistent: n_bands {b}, pca_components {k}, "
+                                 f"mean {p.mean.shape}, scale {p.scale.shape}, "
+                                 f"components {None if p.components is None else p.components.shape}")
+        if not (np.isfinite(p.mean).all() and np.isfinite(p.scale).all() and (p.scale > 0).all()):
+            raise ModelFileError("Preprocessing record has non-finite mean or non-positive scale values")
+        return p
+
+
+def _chunks(n: int, width: int):
+    """Row slices of about _CHUNK_BYTES of float64 each."""
+    step = max(1, _CHUNK_BYTES // (8 * max(width, 1)))
+    for i in range(0, n, step):
+        yield slice(i, min(n, i + step))

@@ -1,0 +1,149 @@
+"""Raster description and the small reader/writer interfaces the engine works through.
+
+The engine never opens files itself: the CLI supplies rasterio-backed readers (`io_rasterio`), QGIS
+supplies GDAL-backed ones (`plugin/io_gdal.py`), tests may use `ArrayReader`. Windows are
+(row_off, col_off, height, width) in pixels; arrays are (rows, cols, bands).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Optional, Protocol, Sequence, Tuple
+
+import numpy as np
+
+Window = Tuple[int, int, int, int]  # row_off, col_off, height, width
+
+
+@dataclass
+class RasterInfo:
+    """Everything the engine needs to know about a raster, independent of the library that read it."""
+
+    width: int
+    height: int
+    count: int
+    dtype: str
+    transform: Tuple[float, float, float, float, float, float] = (0.0, 1.0, 0.0, 0.0, 0.0, -1.0)
+    """GDAL geotransform order: (x0, dx, rx, y0, ry, dy)."""
+    crs_wkt: str = ""
+    nodata: Optional[float] = None
+    scales: Optional[list] = None
+    offsets: Optional[list] = None
+    band_names: list = field(default_factory=list)
+    wavelengths: Optional[list] = None
+    """Band centres in nanometres (converted on read), or None when unknown."""
+    fwhm: Optional[list] = None
+    bad_bands: Optional[list] = None
+    """Per band: True where the band is flagged bad (ENVI `bbl` == 0)."""
+    path: str = ""
+
+    def __post_init__(self):
+        if not self.band_names:
+            self.band_names = [f"Band {i + 1}" for i in range(self.count)]
+
+    @property
+    def shape(self) -> Tuple[int, int]:
+        return self.height, self.width
+
+    def subset(self, bands: Sequence[int]) -> "RasterInfo":
+        """Info for a band subset (0-based indices)."""
+        pick = lambda seq: None if seq is None else [seq[i] for i in bands]  # noqa: E731
+        return replace(
+            self, count=len(bands), band_names=[self.band_names[i] for i in bands],
+            wavelengths=pick(self.wavelengths), fwhm=pick(self.fwhm), bad_bands=pick(self.bad_bands),
+            scales=pick(self.scales), offsets=pick(self.offsets),
+        )
+
+    def to_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["transform"] = list(self.transform)
+        return d
+
+
+class RasterReader(Protocol):
+    info: RasterInfo
+
+    def read(self, window: Optional[Window] = None, bands: Optional[Sequence[int]] = None) -> np.ndarray:
+        """Pixels of `window` (all when None) and `bands` (0-based; all when None) as (rows, cols, bands),
+        with scale/offset applied when the raster declares them."""
+
+    def close(self) -> None: ...
+
+
+class RasterWriter(Protocol):
+    def write(self, window: Window, array: np.ndarray) -> None:
+        """Write (rows, cols, bands) or (rows, cols) pixels at `window`."""
+
+    def close(self) -> None:
+        """Finish the file (atomically moved into place by the implementation)."""
+
+    def abort(self) -> None:
+        """Discard everything written; the destination keeps whatever it held before."""
+
+
+@dataclass
+class OutputSpec:
+    """What a writer must create: the grid of `like` with these bands."""
+
+    path: str
+    like: RasterInfo
+    count: int
+    dtype: str
+    nodata: Optional[float] = None
+    band_names: Optional[list] = None
+    colors: Optional[dict] = None
+    """class value -> (r, g, b) for a paletted (class) raster."""
+    category_names: Optional[dict] = None
+    """class value -> name, embedded as the raster attribute/category table."""
+
+
+class ArrayReader:
+    """An in-memory raster: benchmark scenes, tests, and data already in memory."""
+
+    def __init__(self, array: np.ndarray, info: Optional[RasterInfo] = None):
+        if array.ndim == 2:
+            array = array[:, :, None]
+        self.array = array
+        h, w, b = array.shape
+        self.info = info or RasterInfo(width=w, height=h, count=b, dtype=str(array.dtype))
+
+    def read(self, window=None, bands=None):
+        a = self.array
+        if window is not None:
+            r, c, h, w = window
+            a = a[r:r + h, c:c + w]
+        if bands is not None:
+            a = a[:, :, list(bands)]
+        return np.asarray(a)
+
+    def close(self):
+        pass
+
+
+class ArrayWriter:
+    """Collects output in memory (tests, and callers that want arrays back)."""
+
+    def __init__(self, spec: OutputSpec):
+        self.spec = spec
+        shape = (spec.like.height, spec.like.width, spec.count)
+        fill = spec.nodata if spec.nodata is not None else 0
+        self.array = np.full(shape, fill, dtype=spec.dtype)
+        self.closed = False
+
+    def write(self, window, array):
+        r, c, h, w = window
+        if array.ndim == 2:
+            array = array[:, :, None]
+        self.array[r:r + h, c:c + w] = array
+
+    def close(self):
+        self.closed = True
+
+    def abort(self):
+        self.array = None
+
+
+def iter_windows(height: int, width: int, size: int):
+    """Row-major square tiles of `size` covering the grid."""
+    for r in range(0, height, size):
+        for c in range(0, width, size):
+            yield (r, c, min(size, height - r), min(size, width - c))

@@ -1,0 +1,574 @@
+"""Run reports: JSON, a self-contained HTML page and CSV tables, all written atomically.
+
+The HTML embeds its figures as base64 PNG data URIs (matplotlib's Agg canvas, no pyplot, so no
+global backend is touched inside QGIS), so a report is one file that can be mailed or archived.
+
+Report dict schema (every section optional; what is present is rendered):
+  title           str
+  created         str (ISO time)
+  model           dict of settings (flat or nested), e.g. arch, patch_size, time_steps, weight_bits
+  split_protocol  dict from `splits.Split.protocol` (description, method, seed, per_class, totals,
+                  warnings, notes, ...)
+  accuracy        dict from `metrics.Assessment.to_dict(class_names)`: oa, aa, kappa, oa_ci95,
+                  kappa_ci95, n_test, class_values, class_names, per_class [{value, name,
+                  producers_accuracy, users_accuracy, f1, support, predicted}], confusion, notes
+  energy          dict:
+                    table   per-operation energies in pJ (e.g. fp32_mac_pj, int_mac_pj, ...)
+                    layers  [{name, kind, spike_rate, cnn_macs, snn_macs, snn_acs, snn_energy_pj,
+                              cnn_fp_energy_pj, cnn_q_energy_pj}]
+                    totals  {cnn_fp_pj, cnn_q_pj, snn_pj}
+                    ratios  {fp_cnn_over_snn, q_cnn_over_snn}
+                    notes   [str]
+                    weight_bits (optional int, labels the k-bit CNN)
+  timing          dict of named durations/values (seconds unless the key says otherwise)
+Accuracy values are fractions 0..1; energies are per classified pixel (one inference).
+"""
+from __future__ import annotations
+
+import base64
+import csv
+import dataclasses
+import html
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .errors import OutputError
+
+_PALETTE = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c",
+            "#ccb974", "#64b5cd")
+
+
+# ---------------------------------------------------------------- public API
+
+
+def to_jsonable(obj):
+    """Plain JSON types from numpy scalars/arrays, dataclasses, tuples, paths; NaN/inf -> None."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return to_jsonable(dataclasses.asdict(obj))
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        f = float(obj)
+        return None if math.isnan(f) or math.isinf(f) else f
+    if isinstance(obj, Path):
+        return str(obj)
+    if obj is None or isinstance(obj, str):
+        return obj
+    return str(obj)
+
+
+def write_report(out_dir, stem: str, report: dict, class_map=None, classes=None, map_nodata: int = 0,
+                 max_map_side: int = 1200) -> dict:
+    """Write `<stem>.json`, `<stem>.html` and, with an accuracy section, `<stem>_per_class.csv` and
+    `<stem>_confusion.csv` into `out_dir`. Returns {kind: path}.
+
+    `classes`: [{value, name, color (r, g, b) 0..255}] (or objects with those attributes) colour the
+    class map; `map_nodata` pixels are drawn white. Large maps are subsampled to `max_map_side`.
+    """
+    if not isinstance(report, dict):
+        raise OutputError(f"write_report expects the report as a dict, got {type(report).__name__}")
+    stem = str(stem)
+    if not stem or stem in (".", "..") or any(s in stem for s in ("/", "\\", "\0")):
+        raise OutputError(f"Report name {stem!r} must be a plain file name without folders")
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"Cannot create the report folder {out}: {e.strerror or e}") from None
+    rep = to_jsonable(report)
+    cls = _classes(classes)
+    paths = {}
+    acc = rep.get("accuracy")
+    if isinstance(acc, dict) and acc.get("per_class"):
+        paths["per_class_csv"] = _atomic_write(out / f"{stem}_per_class.csv", _per_class_csv(acc))
+        if acc.get("confusion"):
+            paths["confusion_csv"] = _atomic_write(out / f"{stem}_confusion.csv", _confusion_csv(acc))
+    paths["json"] = _atomic_write(out / f"{stem}.json",
+                                  json.dumps(rep, indent=2, allow_nan=False).encode("utf-8"))
+    page = render_html(rep, class_map=class_map, classes=cls, map_nodata=map_nodata,
+                       max_map_side=max_map_side)
+    paths["html"] = _atomic_write(out / f"{stem}.html", page.encode("utf-8"))
+    return paths
+
+
+def render_html(report: dict, class_map=None, classes=None, map_nodata: int = 0,
+                max_map_side: int = 1200) -> str:
+    """The self-contained HTML page for a report dict (see the module docstring for the schema)."""
+    rep = to_jsonable(report)
+    cls = _classes(classes)
+    title = str(rep.get("title") or "HyperSNN report")
+    body = [f"<h1>{_e(title)}</h1>"]
+    if rep.get("created"):
+        body.append(f"<p class='meta'>Created {_e(rep['created'])}</p>")
+    acc = rep.get("accuracy") if isinstance(rep.get("accuracy"), dict) else None
+    split = rep.get("split_protocol") if isinstance(rep.get("split_protocol"), dict) else None
+    model = rep.get("model") if isinstance(rep.get("model"), dict) else None
+    energy = rep.get("energy") if isinstance(rep.get("energy"), dict) else None
+    timing = rep.get("timing") if isinstance(rep.get("timing"), dict) else None
+
+    body.append(_summary(acc, split, model, energy))
+    if class_map is not None:
+        body.append("<h2>Class map</h2>")
+        body.append(_img(_class_map_png(np.asarray(class_map), cls, map_nodata, max_map_side), "Class map"))
+    if acc:
+        body.append(_accuracy_section(acc))
+    if split:
+        body.append(_split_section(split))
+    if energy:
+        body.append(_energy_section(energy, model))
+    if model:
+        body.append("<h2>Model settings</h2>" + _kv_table(_flatten(model)))
+    if timing:
+        body.append("<h2>Timing</h2>" + _kv_table(_flatten(timing)))
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>\n"
+        + "\n".join(body) + "\n</body></html>\n"
+    )
+
+
+# ---------------------------------------------------------------- sections
+
+
+_CSS = (
+    "body{font-family:sans-serif;margin:2em;max-width:1100px;color:#222}"
+    "table{border-collapse:collapse;margin:.5em 0 1.2em}td,th{border:1px solid #bbb;padding:3px 8px;"
+    "text-align:right}th{background:#eee}td.l,th.l{text-align:left}.meta{color:#666}"
+    "img{max-width:100%;display:block;margin:.5em 0}.warn{color:#a40}"
+)
+
+
+def _summary(acc, split, model, energy):
+    rows = []
+    if acc:
+        rows.append(("Overall accuracy (OA)", _pct(acc.get("oa")) + _ci(acc.get("oa_ci95"), pct=True)))
+        rows.append(("Average accuracy (AA)", _pct(acc.get("aa"))))
+        rows.append(("Cohen's kappa", _num(acc.get("kappa"), 4) + _ci(acc.get("kappa_ci95"))))
+        rows.append(("Test pixels", _num(acc.get("n_test"))))
+    if split:
+        rows.append(("Split protocol", split.get("description") or _e_json(_flatten(split, skip=("per_class",)))))
+    if model:
+        keys = ("arch", "patch_size", "time_steps", "weight_bits", "n_bands", "n_classes", "pca_components")
+        flat = _flatten(model)
+        brief = ", ".join(f"{k} {flat[k]}" for k in flat if k.split(".")[-1] in keys)
+        if brief:
+            rows.append(("Model", brief))
+    if energy and isinstance(energy.get("ratios"), dict):
+        r = energy["ratios"]
+        rows.append(("Energy ratio FP CNN / SNN", _num(r.get("fp_cnn_over_snn"), 3, "x")))
+        rows.append(("Energy ratio k-bit CNN / SNN", _num(r.get("q_cnn_over_snn"), 3, "x")))
+    if not rows:
+        return ""
+    return "<h2>Summary</h2><table>" + "".join(
+        f"<tr><th class='l'>{_e(k)}</th><td class='l'>{_e(v)}</td></tr>" for k, v in rows) + "</table>"
+
+
+def _accuracy_section(acc):
+    out = ["<h2>Accuracy</h2>"]
+    per = acc.get("per_class") or []
+    names = [str(p.get("name", p.get("value"))) for p in per]
+    cm = acc.get("confusion")
+    if cm:
+        out.append(_img(_confusion_png(np.asarray(cm, float), names), "Confusion matrix"))
+    if per:
+        out.append(_img(_pa_ua_png(per), "Producer's and user's accuracy per class"))
+        out.append("<table><tr><th>Value</th><th class='l'>Class</th><th>Producer's acc.</th>"
+                   "<th>User's acc.</th><th>F1</th><th>Support</th><th>Predicted</th></tr>")
+        for p in per:
+            out.append(f"<tr><td>{_e(p.get('value'))}</td><td class='l'>{_e(p.get('name'))}</td>"
+                       f"<td>{_e(_pct(p.get('producers_accuracy')))}</td><td>{_e(_pct(p.get('users_accuracy')))}</td>"
+                       f"<td>{_e(_num(p.get('f1'), 4))}</td><td>{_e(_num(p.get('support')))}</td>"
+                       f"<td>{_e(_num(p.get('predicted')))}</td></tr>")
+        out.append("</table>")
+    if cm:
+        out.append("<h3>Confusion matrix (rows: reference, columns: prediction)</h3><table><tr><th></th>"
+                   + "".join(f"<th>{_e(n)}</th>" for n in names) + "</tr>")
+        for i, row in enumerate(cm):
+            label = names[i] if i < len(names) else str(i)
+            out.append(f"<tr><th class='l'>{_e(label)}</th>" + "".join(f"<td>{_e(_num(v))}</td>" for v in row)
+                       + "</tr>")
+        out.append("</table>")
+    out.append(_notes(acc.get("notes")))
+    return "\n".join(out)
+
+
+def _split_section(split):
+    out = ["<h2>Split protocol</h2>"]
+    if split.get("description"):
+        out.append(f"<p>{_e(split['description'])}</p>")
+    out.append(_kv_table(_flatten(split, skip=("per_class", "description", "warnings", "notes", "classes"))))
+    per = split.get("per_class")
+    if isinstance(per, list) and per and isinstance(per[0], dict):
+        cols = list(per[0].keys())
+        out.append("<table><tr>" + "".join(f"<th>{_e(c)}</th>" for c in cols) + "</tr>")
+        for row in per:
+            out.append("<tr>" + "".join(f"<td>{_e(_num(row.get(c)) if not isinstance(row.get(c), str) else row.get(c))}</td>"
+                                        for c in cols) + "</tr>")
+        out.append("</table>")
+    out.append(_notes(split.get("warnings"), warn=True))
+    out.append(_notes(split.get("notes")))
+    return "\n".join(out)
+
+
+def _energy_section(energy, model):
+    out = ["<h2>Energy (per classified pixel)</h2>"]
+    bits = energy.get("weight_bits") or (energy.get("table") or {}).get("weight_bits") or \
+        (_flatten(model or {}).get("weight_bits") if model else None)
+    q_label = f"{bits}-bit CNN" if bits else "k-bit CNN"
+    labels = ("FP32 CNN", q_label, "SNN")
+    layers = [x for x in (energy.get("layers") or []) if isinstance(x, dict)]
+    totals = energy.get("totals") if isinstance(energy.get("totals"), dict) else {}
+    tvals = [totals.get("cnn_fp_pj"), totals.get("cnn_q_pj"), totals.get("snn_pj")]
+    if any(v is None for v in tvals) and layers:
+        keys = ("cnn_fp_energy_pj", "cnn_q_energy_pj", "snn_energy_pj")
+        tvals = [v if v is not None else sum(float(x.get(k) or 0) for x in layers) for v, k in zip(tvals, keys)]
+    if any(isinstance(v, (int, float)) and v > 0 for v in tvals):
+        out.append(_img(_energy_total_png(labels, tvals), "Energy per model"))
+    if layers:
+        if any(x.get("spike_rate") is not None for x in layers):
+            out.append(_img(_spike_rate_png(layers), "Spike rate per layer"))
+        out.append(_img(_energy_layers_png(labels, layers), "Energy by layer"))
+        cols = [("name", "Layer"), ("kind", "Kind"), ("spike_rate", "Spike rate"), ("cnn_macs", "CNN MACs"),
+                ("snn_macs", "SNN MACs"), ("snn_acs", "SNN ACs"), ("cnn_fp_energy_pj", "FP32 CNN pJ"),
+                ("cnn_q_energy_pj", f"{q_label} pJ"), ("snn_energy_pj", "SNN pJ")]
+        out.append("<table><tr>" + "".join(f"<th>{_e(t)}</th>" for _, t in cols) + "</tr>")
+        for x in layers:
+            cells = []
+            for k, _ in cols:
+                v = x.get(k)
+                if k in ("name", "kind"):
+                    cells.append(f"<td class='l'>{_e('' if v is None else v)}</td>")
+                else:
+                    cells.append(f"<td>{_e(_num(v, 4 if k == 'spike_rate' else 1))}</td>")
+            out.append("<tr>" + "".join(cells) + "</tr>")
+        out.append("<tr><th class='l' colspan='6'>Total</th>" + "".join(
+            f"<th>{_e(_num(v, 1))}</th>" for v in tvals) + "</tr></table>")
+    rows = [(f"{lab} total", _num(v, 1, " pJ")) for lab, v in zip(labels, tvals)]
+    ratios = energy.get("ratios") if isinstance(energy.get("ratios"), dict) else {}
+    if ratios:
+        rows.append(("FP32 CNN / SNN", _num(ratios.get("fp_cnn_over_snn"), 3, "x")))
+        rows.append((f"{q_label} / SNN", _num(ratios.get("q_cnn_over_snn"), 3, "x")))
+        for k, v in ratios.items():
+            if k not in ("fp_cnn_over_snn", "q_cnn_over_snn"):
+                rows.append((k, _num(v, 3, "x") if isinstance(v, (int, float)) else str(v)))
+    out.append(_kv_table(dict(rows)))
+    table = energy.get("table")
+    if isinstance(table, dict) and table:
+        out.append("<h3>Per-operation energy used</h3>" + _kv_table(_flatten(table)))
+    out.append(_notes(energy.get("notes")))
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------- figures
+
+
+def _figure(w=6.4, h=3.6):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(w, h), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    return buf.getvalue()
+
+
+def _class_map_png(cmap, classes, nodata, max_side):
+    if cmap.ndim != 2:
+        raise OutputError(f"The class map for the report must be 2-D (rows, cols), got shape {cmap.shape}")
+    step = max(1, math.ceil(max(cmap.shape) / max(int(max_side), 1)))
+    sub = cmap[::step, ::step]
+    rgb = np.full(sub.shape + (3,), 255, np.uint8)
+    known = {c["value"]: c for c in classes}
+    handles = []
+    from matplotlib.patches import Patch
+
+    present = [int(v) for v in np.unique(sub) if v != nodata]
+    other = False
+    for i, v in enumerate(present):
+        c = known.get(v)
+        if c is None:
+            rgb[sub == v] = (128, 128, 128)
+            other = True
+            continue
+        color = c["color"] or tuple(int(_PALETTE[i % len(_PALETTE)][j:j + 2], 16) for j in (1, 3, 5))
+        rgb[sub == v] = color
+        handles.append(Patch(facecolor=np.asarray(color) / 255, edgecolor="k", label=f"{v}: {c['name']}"))
+    if other:
+        handles.append(Patch(facecolor=(0.5, 0.5, 0.5), edgecolor="k", label="other values"))
+    h, w = sub.shape
+    fw = 8.0
+    fh = max(2.5, min(10.0, fw * 0.75 * h / max(w, 1)))
+    fig = _figure(fw, fh)
+    ax = fig.add_subplot(111)
+    ax.imshow(rgb, interpolation="nearest")
+    ax.set_axis_off()
+    if step > 1:
+        ax.set_title(f"(every {step}th pixel shown)", fontsize=8)
+    if handles:
+        ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
+    return _png(fig)
+
+
+def _confusion_png(cm, names):
+    k = cm.shape[0]
+    side = min(12.0, 2.5 + 0.45 * k)
+    fig = _figure(side + 1, side)
+    ax = fig.add_subplot(111)
+    rows = cm.sum(1, keepdims=True)
+    frac = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
+    im = ax.imshow(frac, cmap="Blues", vmin=0, vmax=1)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="share of reference row")
+    if k <= 30:
+        fs = 8 if k <= 12 else 6
+        for i in range(k):
+            for j in range(k):
+                if cm[i, j]:
+                    ax.text(j, i, f"{int(cm[i, j])}", ha="center", va="center", fontsize=fs,
+                            color="white" if frac[i, j] > 0.5 else "black")
+    labels = [n if len(n) <= 18 else n[:17] + "…" for n in names[:k]] + [str(i) for i in range(len(names), k)]
+    ax.set_xticks(range(k))
+    ax.set_yticks(range(k))
+    ax.set_xticklabels(labels, rotation=90, fontsize=7)
+    ax.set_yticklabels(labels, fontsize=7)
+    ax.set_xlabel("Predicted")
+    ax.set_ylabel("Reference")
+    return _png(fig)
+
+
+def _pa_ua_png(per):
+    k = len(per)
+    x = np.arange(k)
+    pa = [np.nan if p.get("producers_accuracy") is None else 100 * p["producers_accuracy"] for p in per]
+    ua = [np.nan if p.get("users_accuracy") is None else 100 * p["users_accuracy"] for p in per]
+    fig = _figure(max(6.4, 0.5 * k + 2), 3.6)
+    ax = fig.add_subplot(111)
+    ax.bar(x - 0.2, pa, 0.4, label="Producer's accuracy", color=_PALETTE[0])
+    ax.bar(x + 0.2, ua, 0.4, label="User's accuracy", color=_PALETTE[1])
+    ax.set_xticks(x)
+    ax.set_xticklabels([str(p.get("name", p.get("value")))[:18] for p in per], rotation=60, ha="right", fontsize=7)
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("%")
+    ax.legend(fontsize=8, loc="lower right")
+    return _png(fig)
+
+
+def _spike_rate_png(layers):
+    names = [str(x.get("name", i)) for i, x in enumerate(layers)]
+    rates = [np.nan if x.get("spike_rate") is None else float(x["spike_rate"]) for x in layers]
+    fig = _figure(max(6.4, 0.5 * len(layers) + 2), 3.2)
+    ax = fig.add_subplot(111)
+    ax.bar(range(len(layers)), rates, color=_PALETTE[2])
+    ax.set_xticks(range(len(layers)))
+    ax.set_xticklabels(names, rotation=45, ha="right", fontsize=7)
+    ax.set_ylabel("Spikes per neuron per time step")
+    ax.set_title("Spike rate per layer", fontsize=9)
+    return _png(fig)
+
+
+def _energy_total_png(labels, vals):
+    v = [float(x) if isinstance(x, (int, float)) and x > 0 else np.nan for x in vals]
+    fig = _figure(5.0, 3.2)
+    ax = fig.add_subplot(111)
+    bars = ax.bar(range(3), v, color=[_PALETTE[0], _PALETTE[1], _PALETTE[2]])
+    ax.set_yscale("log")
+    pos = [x for x in v if not math.isnan(x)]
+    ax.set_ylim(min(pos) / 10, max(pos) * 3)
+    ax.set_xticks(range(3))
+    ax.set_xticklabels(labels)
+    ax.set_ylabel("Energy per pixel (pJ, log scale)")
+    for b, val in zip(bars, v):
+        if not math.isnan(val):
+            ax.annotate(_si(val * 1e-12, "J"), (b.get_x() + b.get_width() / 2, val), ha="center",
+                        va="bottom", fontsize=8)
+    return _png(fig)
+
+
+def _energy_layers_png(labels, layers):
+    keys = ("cnn_fp_energy_pj", "cnn_q_energy_pj", "snn_energy_pj")
+    fig = _figure(6.4, 3.8)
+    ax = fig.add_subplot(111)
+    bottom = np.zeros(3)
+    for i, x in enumerate(layers):
+        vals = np.array([float(x.get(k) or 0.0) for k in keys])
+        ax.bar(range(3), vals, 0.6, bottom=bottom, label=str(x.get("name", i)),
+               color=_PALETTE[i % len(_PALETTE)], edgecolor="white", linewidth=0.5)
+        bottom += vals
+    ax.set_xticks(range(3))
+    ax.set_xticklabels(labels)
+    ax.set_ylabel("Energy per pixel (pJ)")
+    ax.set_title("Energy by layer", fontsize=9)
+    if len(layers) <= 20:
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    return _png(fig)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _classes(classes):
+    """Normalise [{value, name, color}] or objects with those attributes to dicts."""
+    out = []
+    for c in classes or []:
+        get = c.get if isinstance(c, dict) else lambda k, d=None, c=c: getattr(c, k, d)
+        try:
+            value = int(get("value"))
+        except (TypeError, ValueError):
+            raise OutputError(f"Report class entry {c!r} needs an integer 'value'") from None
+        color = get("color")
+        if color is not None:
+            try:
+                color = tuple(int(max(0, min(255, round(float(x))))) for x in list(color)[:3])
+                if len(color) != 3:
+                    raise ValueError
+            except (TypeError, ValueError):
+                raise OutputError(f"Report class {value}: colour {get('color')!r} is not (r, g, b)") from None
+        out.append({"value": value, "name": str(get("name") or f"Class {value}"), "color": color})
+    return out
+
+
+def _atomic_write(path: Path, data: bytes) -> str:
+    """Write via a temp file in the same folder + os.replace, so readers never see a partial file."""
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    except OSError as e:
+        raise OutputError(f"Cannot write into the report folder {path.parent}: {e.strerror or e}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise OutputError(f"Cannot write report file {path}: {e.strerror or e}") from None
+    return str(path)
+
+
+def _csv_bytes(rows) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+def _per_class_csv(acc) -> bytes:
+    cols = ["value", "name", "producers_accuracy", "users_accuracy", "f1", "support", "predicted"]
+    rows = [cols] + [["" if p.get(c) is None else p.get(c) for c in cols] for p in acc["per_class"]]
+    return _csv_bytes(rows)
+
+
+def _confusion_csv(acc) -> bytes:
+    per = acc.get("per_class") or []
+    names = [str(p.get("name", p.get("value"))) for p in per]
+    cm = acc["confusion"]
+    names += [str(i) for i in range(len(names), len(cm))]
+    rows = [["reference \\ predicted"] + names[:len(cm)]]
+    rows += [[names[i]] + list(r) for i, r in enumerate(cm)]
+    return _csv_bytes(rows)
+
+
+def _img(png: bytes, alt: str) -> str:
+    return f"<img alt='{_e(alt)}' src=\"data:image/png;base64,{base64.b64encode(png).decode('ascii')}\">"
+
+
+def _e(s) -> str:
+    return html.escape("" if s is None else str(s), quote=True)
+
+
+def _e_json(d) -> str:
+    return json.dumps(d, allow_nan=False)
+
+
+def _flatten(d, prefix="", skip=()):
+    """Nested dicts -> {'a.b': value}; lists of scalars joined; other lists as JSON."""
+    out = {}
+    for k, v in (d or {}).items():
+        if k in skip:
+            continue
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, key + "."))
+        elif isinstance(v, list):
+            out[key] = ", ".join(_fmt(x) for x in v) if all(not isinstance(x, (dict, list)) for x in v) \
+                else json.dumps(v)
+        else:
+            out[key] = _fmt(v)
+    return out
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+def _kv_table(d: dict) -> str:
+    if not d:
+        return ""
+    return "<table>" + "".join(f"<tr><th class='l'>{_e(k)}</th><td class='l'>{_e(v)}</td></tr>"
+                               for k, v in d.items()) + "</table>"
+
+
+def _notes(notes, warn=False) -> str:
+    if not notes:
+        return ""
+    if isinstance(notes, str):
+        notes = [notes]
+    cls = " class='warn'" if warn else ""
+    return f"<ul{cls}>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>"
+
+
+def _pct(v) -> str:
+    return "n/a" if not isinstance(v, (int, float)) or isinstance(v, bool) else f"{100 * v:.2f}%"
+
+
+def _num(v, digits: Optional[int] = None, unit: str = "") -> str:
+    if v is None or isinstance(v, bool) or not isinstance(v, (int, float)):
+        return "n/a" if v is None else str(v)
+    if isinstance(v, int):
+        return f"{v:,}{unit}"
+    if digits is None:
+        return f"{v:,.6g}{unit}"
+    return f"{v:,.{digits}f}{unit}" if abs(v) < 1e12 else f"{v:.{digits}e}{unit}"
+
+
+def _ci(ci, pct=False) -> str:
+    if not isinstance(ci, (list, tuple)) or len(ci) != 2 or any(x is None for x in ci):
+        return ""
+    f = _pct if pct else (lambda x: f"{x:.4f}")
+    return f" (95% CI {f(ci[0])} to {f(ci[1])})"
+
+
+def _si(v: float, unit: str) -> str:
+    for f, p in ((1, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f")):
+        if abs(v) >= f:
+            return f"{v / f:.3g} {p}{unit}"
+    return f"{v:.3g} {unit}"

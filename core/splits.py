@@ -1,0 +1,452 @@
+"""Train / validation / test split protocols for a labelled image.
+
+Every protocol is seeded (a numpy Generator built from `SplitConfig.seed`), returns boolean (H, W)
+masks that never share a pixel, and a JSON-friendly `protocol` dict that states what was done, so a
+report can say exactly how the accuracy was measured.
+
+Methods (`SplitConfig.method`):
+  random   stratified: `train_fraction` of each class to train (>= 1 pixel in train and in test).
+  count    `train_count` pixels per class; a class with <= train_count pixels keeps half for test.
+  blocks   spatially disjoint: whole `block_size` squares go to train or test, chosen greedily so that
+           each class gets about `train_fraction` of its pixels in train.
+  polygons whole polygons (`polygon_ids`) go to train or test, stratified by class.
+  given    a user map: 1 = train, 2 = test, 0 = unused.
+
+Validation pixels are `val_fraction` of each class's training pixels (pixel-level, taken from train).
+For the spatial methods (blocks, polygons, given) `patch_size` enables a guard band: a test pixel
+within patch_size // 2 (Chebyshev distance) of a training pixel lies inside a training patch, so its
+spectrum was seen during training; such pixels are dropped from test and counted. Random and count
+splits interleave train and test pixel by pixel by design: the guard would empty their test set, so
+it is not applied there and the protocol says so.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+import numpy as np
+
+from .config import SplitConfig
+from .errors import SplitError
+
+METHODS = ("random", "count", "blocks", "polygons", "given")
+SPATIAL_METHODS = ("blocks", "polygons", "given")
+
+
+@dataclass
+class Split:
+    """Boolean (H, W) masks of the three disjoint sets and the protocol that produced them."""
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    protocol: dict = field(default_factory=dict)
+
+    @property
+    def shape(self):
+        return self.train.shape
+
+    def counts(self) -> dict:
+        return {"train": int(self.train.sum()), "val": int(self.val.sum()), "test": int(self.test.sum())}
+
+
+def check_disjoint(split: Split) -> None:
+    """Raise SplitError unless the three masks are boolean, equally shaped and share no pixel."""
+    masks = {"train": split.train, "val": split.val, "test": split.test}
+    for name, m in masks.items():
+        if not isinstance(m, np.ndarray) or m.dtype != bool:
+            raise SplitError(f"Split.{name} must be a boolean numpy array, got "
+                             f"{getattr(m, 'dtype', type(m).__name__)}")
+        if m.shape != split.train.shape:
+            raise SplitError(f"Split.{name} has shape {m.shape}, Split.train has {split.train.shape}")
+    for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
+        both = masks[a] & masks[b]
+        n = int(both.sum())
+        if n:
+            r, c = np.argwhere(both)[0]
+            raise SplitError(f"Split sets '{a}' and '{b}' share {n} pixel(s), e.g. row {r}, col {c}; "
+                             "a pixel may be in one set only")
+
+
+def make_split(labels_array, cfg: SplitConfig, polygon_ids=None, given_map=None, valid_mask=None,
+               patch_size: Optional[int] = None) -> Split:
+    """Split the labelled pixels (value > 0) of `labels_array` as `cfg` asks.
+
+    `valid_mask` (True where the image has finite, non-nodata data) removes invalid pixels from all
+    sets. `patch_size` enables the leakage guard for the spatial methods (see module docstring).
+    """
+    labels = _check_labels(labels_array)
+    shape = labels.shape
+    _check_cfg(cfg)
+    rng = np.random.default_rng(int(cfg.seed))
+
+    usable = labels > 0
+    n_labelled_all = int(usable.sum())
+    excluded_invalid = 0
+    if valid_mask is not None:
+        valid = _check_mask(valid_mask, shape, "valid_mask")
+        excluded_invalid = int((usable & ~valid).sum())
+        usable &= valid
+    classes = [int(v) for v in np.unique(labels[usable])]
+    if len(classes) < 2:
+        found = f"only class {classes[0]}" if classes else "no labelled pixels"
+        extra = f" ({excluded_invalid} labelled pixel(s) fall on invalid/nodata image pixels)" \
+            if excluded_invalid else ""
+        raise SplitError(f"Classification needs labelled pixels of at least 2 classes; the labels have "
+                         f"{found}{extra}")
+
+    warnings: List[str] = []
+    notes: List[str] = []
+    proto = {"method": cfg.method, "seed": int(cfg.seed), "val_fraction": float(cfg.val_fraction)}
+    method = cfg.method
+    if method == "random":
+        train, test = _random(labels, usable, classes, cfg.train_fraction, rng)
+        proto["train_fraction"] = float(cfg.train_fraction)
+        desc = (f"Stratified random split: {_pct(cfg.train_fraction)} of each class's labelled pixels "
+                f"to training, the rest to test")
+    elif method == "count":
+        train, test = _count(labels, usable, classes, cfg.train_count, rng, warnings)
+        proto["train_count"] = int(cfg.train_count)
+        desc = f"Per-class count split: {cfg.train_count} random pixels of each class to training, the rest to test"
+    elif method == "blocks":
+        train, test = _blocks(labels, usable, classes, cfg.train_fraction, cfg.block_size, rng, warnings)
+        proto.update(train_fraction=float(cfg.train_fraction), block_size=int(cfg.block_size))
+        desc = (f"Spatially disjoint block split: the image cut into {cfg.block_size}x{cfg.block_size}-pixel "
+                f"blocks, whole blocks to training (about {_pct(cfg.train_fraction)} of each class) or test")
+    elif method == "polygons":
+        train, test = _polygons(labels, usable, classes, cfg.train_fraction, polygon_ids, rng, warnings,
+                                proto)
+        proto["train_fraction"] = float(cfg.train_fraction)
+        desc = (f"Polygon split: whole polygons to training (about {_pct(cfg.train_fraction)} of each "
+                f"class's pixels) or test")
+    else:  # given
+        train, test = _given(usable, given_map, shape, warnings, proto)
+        desc = "User-given split: map value 1 = training, 2 = test"
+
+    dropped = np.zeros(shape, bool)
+    if patch_size is not None:
+        ps = _check_int(patch_size, "patch_size", 1)
+        radius = ps // 2
+        proto.update(patch_size=ps, guard_radius=radius)
+        if method in SPATIAL_METHODS:
+            if radius > 0:
+                near = _dilate(train, radius)
+                dropped = test & near
+                test = test & ~near
+            proto["dropped_for_leakage"] = int(dropped.sum())
+            notes.append(f"Leakage guard: test pixels within {radius} pixel(s) (Chebyshev) of a training "
+                         f"pixel lie inside a {ps}x{ps} training patch and were dropped from test "
+                         f"({int(dropped.sum())} pixel(s)).")
+        else:
+            proto["dropped_for_leakage"] = 0
+            notes.append(f"Leakage guard not applied: the '{method}' split interleaves training and test "
+                         f"pixels, so {ps}x{ps} test patches overlap training pixels; accuracy is optimistic "
+                         "compared with a spatially disjoint split (method 'blocks' or 'polygons').")
+
+    for c in classes:
+        if not (train & (labels == c)).any():
+            hint = {"blocks": f"use a smaller block_size (now {cfg.block_size}) or a larger train_fraction",
+                    "polygons": "draw more polygons of this class or raise train_fraction",
+                    "given": "mark some pixels of this class with 1 in the split map"}.get(method, "")
+            raise SplitError(f"Class {c} has no training pixels after the '{method}' split; {hint}")
+    if not test.any():
+        if dropped.any():
+            hint = (f" after the leakage guard dropped {int(dropped.sum())}; use a smaller patch_size "
+                    "or a larger block_size")
+        else:
+            hint = {"blocks": f"; the image holds too few {cfg.block_size}x{cfg.block_size} blocks: use a "
+                              "smaller block_size or a smaller train_fraction",
+                    "polygons": "; draw more polygons or use a smaller train_fraction"}.get(method, "")
+        raise SplitError(f"The '{method}' split left no test pixels{hint}")
+    for c in classes:
+        if not (test & (labels == c)).any():
+            warnings.append(f"Class {c} has no test pixels: its accuracy cannot be assessed.")
+
+    train, val = _take_val(labels, train, classes, cfg.val_fraction, rng)
+    if cfg.val_fraction > 0 and not val.any():
+        warnings.append("The validation set is empty (too few training pixels for val_fraction "
+                        f"{cfg.val_fraction}); early stopping has nothing to monitor.")
+    if cfg.val_fraction > 0:
+        desc += f"; {_pct(cfg.val_fraction)} of each class's training pixels held out for validation"
+        if method in SPATIAL_METHODS:
+            notes.append("Validation pixels are drawn pixel by pixel from the training side, so validation "
+                          "accuracy is optimistic; it only steers early stopping.")
+    desc += f" (seed {int(cfg.seed)})."
+
+    per_class = []
+    for c in classes:
+        cm = labels == c
+        per_class.append({
+            "class": c, "labelled": int(cm.sum()),
+            "usable": int((cm & usable).sum()), "train": int((cm & train).sum()),
+            "val": int((cm & val).sum()), "test": int((cm & test).sum()),
+            "dropped_for_leakage": int((cm & dropped).sum()),
+        })
+        u = per_class[-1]["usable"]
+        per_class[-1]["train_share"] = round((per_class[-1]["train"] + per_class[-1]["val"]) / u, 4) if u else 0.0
+    proto.update(
+        description=desc, classes=classes, per_class=per_class,
+        totals={"labelled": n_labelled_all, "usable": int(usable.sum()), "train": int(train.sum()),
+                "val": int(val.sum()), "test": int(test.sum())},
+        excluded_invalid=excluded_invalid, warnings=warnings, notes=notes,
+    )
+    split = Split(train=train, val=val, test=test, protocol=proto)
+    check_disjoint(split)
+    return split
+
+
+# ---------------------------------------------------------------- checks
+
+
+def _check_labels(labels_array) -> np.ndarray:
+    a = np.asarray(labels_array)
+    if a.ndim != 2:
+        raise SplitError(f"labels array must be 2-D (rows, cols), got shape {a.shape}")
+    if not np.issubdtype(a.dtype, np.integer):
+        raise SplitError(f"labels array must hold integer class values, got dtype {a.dtype}")
+    if a.size and a.min() < 0:
+        raise SplitError(f"labels array holds negative class value {int(a.min())}; class values must be "
+                         ">= 1 (0 = unlabelled)")
+    return a
+
+
+def _check_mask(m, shape, name) -> np.ndarray:
+    a = np.asarray(m)
+    if a.shape != shape:
+        raise SplitError(f"{name} has shape {a.shape} but the labels have shape {shape}")
+    return a.astype(bool, copy=True)
+
+
+def _check_int(v, name, lo) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+        raise SplitError(f"{name} must be an integer >= {lo}, got {v!r}")
+    return int(v)
+
+
+def _check_cfg(cfg: SplitConfig) -> None:
+    if cfg.method not in METHODS:
+        raise SplitError(f"SplitConfig.method {cfg.method!r} is unknown; use one of {', '.join(METHODS)}")
+    _check_int(cfg.seed, "SplitConfig.seed", 0)
+    if not 0 <= cfg.val_fraction < 1:
+        raise SplitError(f"SplitConfig.val_fraction must be in [0, 1), got {cfg.val_fraction}")
+    if cfg.method in ("random", "blocks", "polygons") and not 0 < cfg.train_fraction < 1:
+        raise SplitError(f"SplitConfig.train_fraction must be in (0, 1), got {cfg.train_fraction}")
+    if cfg.method == "count":
+        _check_int(cfg.train_count, "SplitConfig.train_count", 1)
+    if cfg.method == "blocks":
+        _check_int(cfg.block_size, "SplitConfig.block_size", 1)
+
+
+def _pct(f) -> str:
+    return f"{100 * f:g}%"
+
+
+def _round(x: float) -> int:
+    return int(math.floor(x + 0.5))
+
+
+# ---------------------------------------------------------------- methods
+
+
+def _class_indices(labels, usable, classes):
+    """Flat indices of usable pixels per class, in raster order (deterministic before shuffling)."""
+    flat = labels.ravel()
+    idx = np.flatnonzero(usable.ravel())
+    vals = flat[idx]
+    order = np.argsort(vals, kind="stable")
+    idx, vals = idx[order], vals[order]
+    bounds = np.searchsorted(vals, classes + [np.iinfo(np.int64).max])
+    return {c: idx[bounds[i]:bounds[i + 1]] for i, c in enumerate(classes)}
+
+
+def _random(labels, usable, classes, frac, rng):
+    train = np.zeros(labels.size, bool)
+    test = np.zeros(labels.size, bool)
+    for c, idx in _class_indices(labels, usable, classes).items():
+        n = idx.size
+        if n < 2:
+            raise SplitError(f"Class {c} has {n} labelled pixel; a random split needs at least 2 per class "
+                             "(one for training, one for testing). Label more pixels or remove the class.")
+        k = min(max(_round(n * frac), 1), n - 1)
+        perm = rng.permutation(idx)
+        train[perm[:k]] = True
+        test[perm[k:]] = True
+    return train.reshape(labels.shape), test.reshape(labels.shape)
+
+
+def _count(labels, usable, classes, k, rng, warnings):
+    train = np.zeros(labels.size, bool)
+    test = np.zeros(labels.size, bool)
+    small = []
+    for c, idx in _class_indices(labels, usable, classes).items():
+        n = idx.size
+        if n < 2:
+            raise SplitError(f"Class {c} has {n} labelled pixel; a count split needs at least 2 per class "
+                             "(one for training, one for testing). Label more pixels or remove the class.")
+        kc = k if n > k else n // 2
+        if n <= k:
+            small.append(f"{c} ({n} px: {kc} train)")
+        perm = rng.permutation(idx)
+        train[perm[:kc]] = True
+        test[perm[kc:]] = True
+    if small:
+        warnings.append(f"Classes with <= train_count ({k}) pixels keep half for testing: " + ", ".join(small))
+    return train.reshape(labels.shape), test.reshape(labels.shape)
+
+
+def _unit_matrix(units, cls_idx, n_classes):
+    """Per unit (block/polygon) pixel counts per class: (U, C) int64, plus the per-pixel unit index."""
+    uniq, inv = np.unique(units, return_inverse=True)
+    m = np.bincount(inv * n_classes + cls_idx, minlength=uniq.size * n_classes).reshape(uniq.size, n_classes)
+    return uniq, inv, m
+
+
+def _assign_units(m, frac, rng):
+    """Greedy seeded assignment of whole units to train so each class gets about `frac` of its pixels.
+
+    Units are visited in random order; a unit goes to train when that brings the per-class train
+    counts closer (relative to class size) to their targets. A fix-up pass then gives every class at
+    least one training unit and, where it spans two or more units, at least one test unit.
+    """
+    n_units, n_classes = m.shape
+    total = m.sum(0).astype(float)
+    target = frac * total
+    w = 1.0 / np.maximum(total, 1)
+    cur = np.zeros(n_classes)
+    in_train = np.zeros(n_units, bool)
+    for u in rng.permutation(n_units):
+        row = m[u]
+        nz = row > 0
+        before = np.abs(target[nz] - cur[nz]) @ w[nz]
+        after = np.abs(target[nz] - cur[nz] - row[nz]) @ w[nz]
+        if after < before:
+            in_train[u] = True
+            cur += row
+    sizes = m.sum(1)
+    present = m > 0
+    for c in range(n_classes):  # every class needs a training unit
+        units_c = np.flatnonzero(present[:, c])
+        if not in_train[units_c].any():
+            in_train[units_c[np.argmin(sizes[units_c])]] = True
+    for c in range(n_classes):  # and a test unit where it spans two or more
+        units_c = np.flatnonzero(present[:, c])
+        if units_c.size < 2 or (~in_train[units_c]).any():
+            continue
+        for u in units_c[np.argsort(sizes[units_c], kind="stable")]:
+            others = in_train.copy()
+            others[u] = False
+            if (present[others].any(0) | ~present.any(0)).all():  # no class loses its last train unit
+                in_train[u] = False
+                break
+    return in_train
+
+
+def _units_split(labels, usable, classes, units, frac, rng):
+    cls_idx = np.searchsorted(np.asarray(classes), labels[usable])
+    uniq, inv, m = _unit_matrix(units, cls_idx, len(classes))
+    in_train = _assign_units(m, frac, rng)
+    pix_train = in_train[inv]
+    train = np.zeros(labels.shape, bool)
+    test = np.zeros(labels.shape, bool)
+    train[usable] = pix_train
+    test[usable] = ~pix_train
+    return train, test, m, in_train
+
+
+def _blocks(labels, usable, classes, frac, bs, rng, warnings):
+    rows, cols = np.nonzero(usable)
+    n_bcols = -(-labels.shape[1] // bs)
+    units = (rows // bs) * n_bcols + cols // bs
+    train, test, m, in_train = _units_split(labels, usable, classes, units, frac, rng)
+    single = [c for j, c in enumerate(classes) if (m[:, j] > 0).sum() == 1]
+    if single:
+        warnings.append(f"Class(es) {single} lie in a single {bs}x{bs} block, so all their pixels are on one "
+                        "side; use a smaller block_size to test them.")
+    return train, test
+
+
+def _polygons(labels, usable, classes, frac, polygon_ids, rng, warnings, proto):
+    if polygon_ids is None:
+        raise SplitError("Split method 'polygons' needs polygon ids (labels rasterised from a vector layer); "
+                         "these labels have none: use method 'blocks' or 'random'")
+    pid = np.asarray(polygon_ids)
+    if pid.shape != labels.shape:
+        raise SplitError(f"polygon_ids has shape {pid.shape} but the labels have shape {labels.shape}")
+    if not np.issubdtype(pid.dtype, np.integer):
+        raise SplitError(f"polygon_ids must be integers (0 = none), got dtype {pid.dtype}")
+    no_poly = usable & (pid <= 0)
+    n_no = int(no_poly.sum())
+    proto["unused_no_polygon"] = n_no
+    if n_no:
+        warnings.append(f"{n_no} labelled pixel(s) belong to no polygon (id 0) and were left out.")
+    usable = usable & (pid > 0)
+    cls_idx = np.searchsorted(np.asarray(classes), labels[usable])
+    _, _, m = _unit_matrix(pid[usable], cls_idx, len(classes))
+    n_poly = (m > 0).sum(0)
+    few = [(c, int(n)) for c, n in zip(classes, n_poly) if n < 2]
+    if few:
+        c, n = few[0]
+        raise SplitError(f"Class {c} is drawn in {n} polygon(s); split method 'polygons' needs at least 2 "
+                         f"per class (one for training, one for testing). Classes short of polygons: "
+                         f"{[c for c, _ in few]}. Draw more polygons or use method 'blocks'.")
+    proto["polygons_per_class"] = {str(c): int(n) for c, n in zip(classes, n_poly)}
+    train, test, _, in_train = _units_split(labels, usable, classes, pid[usable], frac, rng)
+    proto["polygons_train"] = int(in_train.sum())
+    proto["polygons_test"] = int((~in_train).sum())
+    return train, test
+
+
+def _given(usable, given_map, shape, warnings, proto):
+    if given_map is None:
+        raise SplitError("Split method 'given' needs a split map (1 = train, 2 = test, 0 = unused)")
+    g = np.asarray(given_map)
+    if g.shape != shape:
+        raise SplitError(f"The given split map has shape {g.shape} but the labels have shape {shape}")
+    if np.issubdtype(g.dtype, np.floating):
+        finite = np.isfinite(g)
+        if not np.array_equal(g[finite], np.round(g[finite])):
+            raise SplitError("The given split map must hold whole numbers 0, 1 or 2")
+        g = np.where(finite, g, 0).astype(np.int64)
+    elif not np.issubdtype(g.dtype, np.integer) and g.dtype != bool:
+        raise SplitError(f"The given split map must hold integers 0, 1 or 2, got dtype {g.dtype}")
+    bad = np.setdiff1d(np.unique(g), [0, 1, 2])
+    if bad.size:
+        raise SplitError(f"The given split map holds value(s) {bad[:10].tolist()}; only 0 (unused), "
+                         "1 (train) and 2 (test) are allowed")
+    train = usable & (g == 1)
+    test = usable & (g == 2)
+    proto["given_unlabelled"] = int(((g > 0) & ~usable).sum())
+    if proto["given_unlabelled"]:
+        warnings.append(f"{proto['given_unlabelled']} pixel(s) marked in the split map are unlabelled or "
+                        "invalid and were ignored.")
+    if not train.any():
+        raise SplitError("The given split map marks no labelled, valid pixel as training (value 1)")
+    if not test.any():
+        raise SplitError("The given split map marks no labelled, valid pixel as test (value 2)")
+    return train, test
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _take_val(labels, train, classes, frac, rng):
+    """Move `frac` of each class's training pixels (at least one stays in train) to validation."""
+    val = np.zeros(labels.size, bool)
+    new_train = train.ravel().copy()
+    if frac > 0:
+        for c, idx in _class_indices(labels, train, classes).items():
+            n = idx.size
+            k = min(_round(n * frac), n - 1)
+            if k > 0:
+                pick = rng.permutation(idx)[:k]
+                val[pick] = True
+                new_train[pick] = False
+    return new_train.reshape(labels.shape), val.reshape(labels.shape)
+
+
+def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    """True where a True pixel of `mask` lies within `radius` (Chebyshev); separable box maximum."""
+    from scipy.ndimage import maximum_filter
+
+    return maximum_filter(mask.astype(np.uint8), size=2 * radius + 1, mode="constant", cval=0).astype(bool)

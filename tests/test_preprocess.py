@@ -1,0 +1,99 @@
+import json
+
+import numpy as np
+import pytest
+
+from hypersnn.core.config import PreprocessConfig
+from hypersnn.core.errors import InputError, ModelFileError
+from hypersnn.core.preprocess import Preprocessor
+
+
+def _pixels(n=500, b=6, seed=0):
+    rng = np.random.default_rng(seed)
+    base = rng.normal(size=(n, 2)) @ rng.normal(size=(2, b))  # rank-2 signal
+    return (base * 100 + 1000 + rng.normal(scale=1.0, size=(n, b))).astype(np.float32)
+
+
+def test_standardise_fits_training_stats_and_constant_band():
+    x = _pixels()
+    x[:, 2] = 7.0  # constant band: std 0 -> scale 1, output 0
+    p = Preprocessor().fit(x)
+    z = p.transform(x)
+    assert z.dtype == np.float32 and z.shape == x.shape and p.n_out == 6
+    np.testing.assert_allclose(z.mean(0), 0, atol=1e-4)
+    np.testing.assert_allclose(np.delete(z.std(0), 2), 1, atol=1e-4)
+    assert p.scale[2] == 1.0 and np.all(z[:, 2] == 0)
+
+
+def test_transform_any_leading_shape_matches_flat_and_chunks(monkeypatch):
+    x = _pixels()
+    p = Preprocessor(pca_components=3).fit(x)
+    img = _pixels(n=7 * 9, seed=1).reshape(7, 9, 6)
+    flat = p.transform(img.reshape(-1, 6))
+    import hypersnn.core.preprocess as pre
+
+    monkeypatch.setattr(pre, "_CHUNK_BYTES", 8 * 6 * 5)  # 5-row chunks
+    out = p.transform(img)
+    assert out.shape == (7, 9, 3)
+    np.testing.assert_allclose(out.reshape(-1, 3), flat, rtol=1e-6)
+    assert p.transform(img[0, 0]).shape == (3,)
+
+
+def test_pca_matches_svd_and_sign_is_deterministic():
+    x = _pixels()
+    p = Preprocessor(pca_components=2).fit(x)
+    z = (x - x.mean(0, dtype=np.float64)) / x.std(0, dtype=np.float64)
+    _, s, vt = np.linalg.svd(z, full_matrices=False)
+    for i in range(2):  # same axes up to sign; our sign: largest loading positive
+        assert abs(abs(p.components[:, i] @ vt[i]) - 1) < 1e-8
+        assert p.components[np.argmax(np.abs(p.components[:, i])), i] > 0
+    np.testing.assert_allclose(p.explained_variance_ratio, (s ** 2 / (s ** 2).sum())[:2], rtol=1e-8)
+    assert p.explained_variance_ratio[0] > 0.5 and p.explained_variance_ratio.sum() > 0.99
+    q = Preprocessor(pca_components=2).fit(x[::-1].copy())  # order of pixels must not flip signs
+    np.testing.assert_allclose(q.components, p.components, atol=1e-8)
+    out = p.transform(x)
+    assert abs(np.corrcoef(out[:, 0], out[:, 1])[0, 1]) < 1e-4
+
+
+def test_pca_too_many_components_names_both_numbers():
+    x = _pixels(n=4, b=6)
+    with pytest.raises(InputError, match=r"pca_components \(7\).*bands \(6\).*pixels \(4\)"):
+        Preprocessor(pca_components=7).fit(x)
+    with pytest.raises(InputError, match=r"pca_components \(5\).*pixels \(4\)"):
+        Preprocessor(pca_components=5).fit(x)
+
+
+def test_fit_rejects_non_finite_and_wrong_shapes():
+    x = _pixels()
+    x[3, 1] = np.nan
+    x[9, 0] = np.inf
+    with pytest.raises(InputError, match="2 training pixel"):
+        Preprocessor().fit(x)
+    with pytest.raises(InputError, match=r"\(N, bands\)"):
+        Preprocessor().fit(np.zeros((2, 3, 4)))
+    p = Preprocessor().fit(_pixels())
+    with pytest.raises(InputError, match="fitted on 6 bands but got an array with 5"):
+        p.transform(np.zeros((3, 5)))
+    with pytest.raises(InputError, match="not fitted"):
+        Preprocessor().transform(np.zeros((3, 5)))
+
+
+def test_no_standardise_no_pca_is_identity():
+    x = _pixels()
+    p = Preprocessor.from_config(PreprocessConfig(standardize=False, pca_components=0)).fit(x)
+    np.testing.assert_array_equal(p.transform(x), x)
+
+
+def test_round_trip_through_json():
+    x = _pixels()
+    p = Preprocessor(pca_components=3).fit(x)
+    q = Preprocessor.from_dict(json.loads(json.dumps(p.to_dict())))
+    np.testing.assert_array_equal(q.transform(x), p.transform(x))
+    assert q.n_out == 3
+    np.testing.assert_array_equal(q.explained_variance_ratio, p.explained_variance_ratio)
+    d = p.to_dict()
+    d["components"] = d["components"][:2]
+    with pytest.raises(ModelFileError, match="malformed"):
+        Preprocessor.from_dict(d)
+    with pytest.raises(ModelFileError, match="newer"):
+        Preprocessor.from_dict({**p.to_dict(), "version": 99})

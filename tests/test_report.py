@@ -1,0 +1,111 @@
+import base64
+import csv
+import json
+import re
+
+import numpy as np
+import pytest
+
+from hypersnn.core.config import SplitConfig
+from hypersnn.core.errors import OutputError
+from hypersnn.core.metrics import assess
+from hypersnn.core.report import to_jsonable, write_report
+from hypersnn.core.splits import make_split
+
+CLASSES = [
+    {"value": 1, "name": "Water", "color": (0, 0, 255)},
+    {"value": 2, "name": "Trees <&> 'shrubs'", "color": (0, 160, 0)},
+    {"value": 3, "name": "Asphalt", "color": (120, 120, 120)},
+]
+
+
+def _full_report():
+    rng = np.random.default_rng(0)
+    ref = rng.integers(0, 4, (30, 40)).astype(np.int32)
+    split = make_split(ref, SplitConfig(method="blocks", block_size=10, train_fraction=0.4), patch_size=3)
+    pred = np.where(rng.random(ref.shape) < 0.8, ref, rng.integers(1, 4, ref.shape)).astype(np.int32)
+    pred[ref == 0] = rng.integers(1, 4, int((ref == 0).sum()))
+    acc = assess(ref, pred, [1, 2, 3], mask=split.test)
+    layers = [
+        {"name": "conv3d_1", "kind": "conv3d", "spike_rate": 0.12, "cnn_macs": 100000, "snn_macs": 100000,
+         "snn_acs": 0, "snn_energy_pj": 150000.0, "cnn_fp_energy_pj": 460000.0, "cnn_q_energy_pj": 40000.0},
+        {"name": "conv2d_1", "kind": "conv2d", "spike_rate": 0.05, "cnn_macs": 200000, "snn_macs": 0,
+         "snn_acs": 50000, "snn_energy_pj": 1500.0, "cnn_fp_energy_pj": 920000.0, "cnn_q_energy_pj": 80000.0},
+        {"name": "fc_out", "kind": "dense", "spike_rate": 0.2, "cnn_macs": 1000, "snn_macs": 0,
+         "snn_acs": 1000, "snn_energy_pj": 30.0, "cnn_fp_energy_pj": 4600.0, "cnn_q_energy_pj": 400.0},
+    ]
+    report = {
+        "title": "Test run <script>alert(1)</script>",
+        "created": "2024-01-01T00:00:00",
+        "model": {"arch": "hybrid", "patch_size": 11, "time_steps": 5, "weight_bits": 6,
+                  "conv3d_channels": [8, 16], "train": {"cnn_lr": np.float32(1e-3)}},
+        "split_protocol": split.protocol,
+        "accuracy": acc.to_dict([c["name"] for c in CLASSES]),
+        "energy": {
+            "table": {"fp32_mac_pj": 4.6, "fp32_add_pj": 0.9, "int_mac_pj": 0.4, "int_add_pj": 0.02,
+                      "weight_bits": 6},
+            "layers": layers,
+            "totals": {"cnn_fp_pj": 1384600.0, "cnn_q_pj": 120400.0, "snn_pj": 151530.0},
+            "ratios": {"fp_cnn_over_snn": 1384600 / 151530, "q_cnn_over_snn": 120400 / 151530},
+            "notes": ["SNN energy counts accumulates for spikes."],
+        },
+        "timing": {"train_s": np.float64(12.5), "classify_s": 3.25},
+    }
+    return report, pred
+
+
+def test_full_report_writes_all_files(tmp_path):
+    report, pred = _full_report()
+    paths = write_report(tmp_path / "out", "run1", report, class_map=pred, classes=CLASSES)
+    assert set(paths) == {"json", "html", "per_class_csv", "confusion_csv"}
+    for p in paths.values():
+        assert (tmp_path / "out" / p.split("/")[-1]).is_file()
+    assert sorted(f.name for f in (tmp_path / "out").iterdir()) == sorted(
+        ["run1.json", "run1.html", "run1_per_class.csv", "run1_confusion.csv"])  # no temp files left
+
+    page = (tmp_path / "out" / "run1.html").read_text()
+    imgs = re.findall(r'<img alt=\'([^\']*)\' src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    alts = [a for a, _ in imgs]
+    for want in ("Class map", "Confusion matrix", "Producer's", "Spike rate per layer", "Energy per model",
+                 "Energy by layer"):
+        assert any(a.startswith(want.replace("'", "&#x27;")) for a in alts), want
+    for _, b64 in imgs:
+        assert base64.b64decode(b64)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Water" in page and "Asphalt" in page
+    assert "Trees &lt;&amp;&gt; &#x27;shrubs&#x27;" in page and "<&>" not in page
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "Overall accuracy" in page and "95% CI" in page and "Spatially disjoint block split" in page
+    assert "6-bit CNN" in page and "fp32_mac_pj" in page and "conv2d_1" in page
+
+    data = json.loads((tmp_path / "out" / "run1.json").read_text())
+    assert data["accuracy"]["oa"] == pytest.approx(report["accuracy"]["oa"])
+    assert data["timing"]["train_s"] == 12.5
+
+    rows = list(csv.reader((tmp_path / "out" / "run1_per_class.csv").open()))
+    assert rows[0][:3] == ["value", "name", "producers_accuracy"]
+    assert [r[1] for r in rows[1:]] == [c["name"] for c in CLASSES]
+    assert float(rows[1][2]) == pytest.approx(report["accuracy"]["per_class"][0]["producers_accuracy"])
+    cm_rows = list(csv.reader((tmp_path / "out" / "run1_confusion.csv").open()))
+    assert len(cm_rows) == 4 and cm_rows[0][1:] == [c["name"] for c in CLASSES]
+    assert [[int(x) for x in r[1:]] for r in cm_rows[1:]] == report["accuracy"]["confusion"]
+
+
+def test_classify_only_report_renders_what_is_present(tmp_path):
+    cm = np.array([[1, 2], [0, 5]])
+    paths = write_report(tmp_path, "classify", {"title": "Classify", "timing": {"classify_s": 1.0}},
+                         class_map=cm, classes=CLASSES[:2])
+    assert set(paths) == {"json", "html"}
+    page = (tmp_path / "classify.html").read_text()
+    assert page.count("data:image/png;base64,") == 1
+    assert "Overall accuracy" not in page and "classify_s" in page
+    # overwriting keeps the file complete
+    write_report(tmp_path, "classify", {"title": "Again"})
+    assert "Again" in (tmp_path / "classify.html").read_text()
+
+
+def test_bad_stem_and_jsonable():
+    with pytest.raises(OutputError, match="plain file name"):
+        write_report("/tmp", "../x", {})
+    out = to_jsonable({"a": np.int64(3), "b": np.array([1.5, np.nan]), 1: (np.bool_(True),)})
+    assert out == {"a": 3, "b": [1.5, None], "1": [True]}
+    json.dumps(out, allow_nan=False)

@@ -348,11 +348,12 @@ def cmd_datasets(args):
     from .scenes import SCENES, fetch
 
     if args.action == "list":
-        _emit(args, "\n".join(f"{k}: {v.get('title', k)}" if isinstance(v, dict) else k for k, v in SCENES.items()),
+        _emit(args, "\n".join(f"{k}: {v.title}" for k, v in SCENES.items()),
               {"scenes": list(SCENES)})
         return 0
     paths = fetch(args.name, args.dest)
-    _emit(args, "\n".join(f"downloaded and verified: {p}" for p in paths), {"files": [str(p) for p in paths]})
+    _emit(args, "\n".join(f"downloaded and verified: {p}" for p in paths.values()),
+          {"files": {k: str(p) for k, p in paths.items()}})
     return 0
 
 

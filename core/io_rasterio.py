@@ -375,6 +375,37 @@ def open_raster(path) -> RasterioReader:
     return RasterioReader(path)
 
 
+def read_class_metadata(path) -> Tuple[Dict[int, str], Dict[int, tuple]]:
+    """(names, colours) by class value embedded in a class raster (as `RasterioWriter` writes them):
+    the `class_names` JSON tag and the colour table of band 1. Empty dicts when absent."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise RasterError(f"Raster not found: {path}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(path) as ds:
+                tags = ds.tags(1)
+                try:
+                    cmap = ds.colormap(1)
+                except ValueError:  # no colour table
+                    cmap = {}
+    except RasterioError as e:
+        raise RasterError(f"Cannot read raster {path}: {e}") from None
+    names: Dict[int, str] = {}
+    raw = tags.get("class_names")
+    if raw:
+        try:
+            names = {int(k): str(v) for k, v in json.loads(raw).items()}
+        except (ValueError, AttributeError, TypeError):
+            warnings.warn(f"Raster {path}: band 1 tag 'class_names' is not a JSON object of value -> name; ignored")
+    if names:
+        colors = {v: tuple(cmap[v][:3]) for v in names if v in cmap}
+    else:  # unnamed table: keep the entries that were actually set
+        colors = {int(v): tuple(c[:3]) for v, c in cmap.items() if v >= 1 and tuple(c) not in ((0, 0, 0, 0), (0, 0, 0, 255))}
+    return names, colors
+
+
 # --------------------------------------------------------------------------------------------------
 # writer
 

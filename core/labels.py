@@ -113,9 +113,9 @@ def labels_from_array(array: np.ndarray, names: Optional[dict] = None, colors: O
     a = np.asarray(array)
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[:, :, 0]
-    if a.ndim != 2:
-        raise LabelError(f"Label raster {source or ''} must have one band, got shape {a.shape}".replace("  ", " "))
     where = f"label raster {source}" if source else "label raster"
+    if a.ndim != 2:
+        raise LabelError(f"{where} must have one band, got an array of shape {a.shape}")
     unl = np.zeros(a.shape, bool)
     if nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata)):
         unl |= a == nodata

@@ -302,11 +302,13 @@ def scene_to_labels(gt: np.ndarray, name: str) -> Labels:
 
 
 def sample_scene_paths() -> Dict[str, Path]:
-    """The bundled georeferenced Indian Pines sample: cube, gt, classes.json, README."""
+    """The bundled georeferenced Indian Pines sample: keys raster (alias cube), labels (alias gt),
+    classes (classes.json) and readme."""
     root = Path(__file__).resolve().parent.parent / "resources" / "indian_pines"
-    paths = {"cube": root / "indian_pines.tif", "gt": root / "indian_pines_gt.tif",
+    paths = {"raster": root / "indian_pines.tif", "labels": root / "indian_pines_gt.tif",
              "classes": root / "classes.json", "readme": root / "README.md"}
-    missing = [str(p) for p in paths.values() if not p.is_file()]
+    paths["cube"], paths["gt"] = paths["raster"], paths["labels"]
+    missing = sorted({str(p) for p in paths.values() if not p.is_file()})
     if missing:
         raise InputError(f"The bundled sample scene is incomplete (missing {', '.join(missing)}); "
                          f"reinstall the plugin or run scripts/make_sample.py")

@@ -117,12 +117,12 @@ def make_envi(path, cube: Optional[np.ndarray] = None, *, interleave: str = "bsq
     if wavelengths is not None:
         # Spread over two lines, as ENVI itself writes long lists.
         half = len(wavelengths) // 2
-        fields["wavelength"] = ("{" + ", ".join(f"{x:g}" for x in wavelengths[:half]) + ",\n "
-                                + ", ".join(f"{x:g}" for x in wavelengths[half:]) + "}")
+        fields["wavelength"] = ("{" + ", ".join(repr(float(x)) for x in wavelengths[:half]) + ",\n "
+                                + ", ".join(repr(float(x)) for x in wavelengths[half:]) + "}")
         if units:
             fields["wavelength units"] = units
     if fwhm is not None:
-        fields["fwhm"] = "{" + ", ".join(f"{x:g}" for x in fwhm) + "}"
+        fields["fwhm"] = "{" + ", ".join(repr(float(x)) for x in fwhm) + "}"
     if bbl is not None:
         fields["bbl"] = "{" + ", ".join(str(int(x)) for x in bbl) + "}"
     if band_names is not None:

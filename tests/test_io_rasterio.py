@@ -1,7 +1,6 @@
 """rasterio/fiona readers and writers on real tiny files."""
 import json
 import os
-import warnings
 
 import numpy as np
 import pytest
@@ -9,7 +8,7 @@ import rasterio
 
 import fixtures_data as fd
 from hypersnn.core.errors import LabelError, OutputError, RasterError
-from hypersnn.core.io_rasterio import RasterioWriter, open_raster, read_polygons, rasterize
+from hypersnn.core.io_rasterio import RasterioWriter, open_raster, read_class_metadata, read_polygons, rasterize
 from hypersnn.core.labels import labels_from_polygons
 from hypersnn.core.raster import OutputSpec, RasterInfo
 
@@ -104,12 +103,19 @@ def test_envi_opened_by_data_file_or_header_converts_um_and_flags_bad_bands(tmp_
         assert info.crs_wkt
 
 
-def test_envi_header_spectral_cannot_parse_is_read_by_fallback_parser(tmp_path, scene):
+def test_envi_header_spectral_cannot_parse_is_read_by_fallback_parser(tmp_path):
     data, hdr = fd.make_envi(tmp_path / "odd.img")
-    text = hdr.read_text().replace(",\n ", ",\n\n ")  # a blank line inside the wavelength braces
-    hdr.write_text(text)
+    raw = hdr.read_bytes().replace(b"HyperSNN synthetic", "Aufnahme \u00fcber Feld".encode("latin-1"))
+    hdr.write_bytes(raw)  # a Latin-1 byte, as old ENVI headers have: not valid UTF-8
     info = open_raster(data).info
     assert info.wavelengths == pytest.approx(fd.WAVELENGTHS_NM)
+
+
+def test_envi_header_with_unclosed_brace_names_the_field(tmp_path):
+    data, hdr = fd.make_envi(tmp_path / "open.img", band_names=[f"b{i}" for i in range(fd.B)])
+    hdr.write_text(hdr.read_text().replace("b11}", "b11"))
+    with pytest.raises(RasterError, match=r"open\.img\.hdr.*'band names'.*never closes"):
+        open_raster(data)
 
 
 def test_envi_header_without_samples_names_header_and_field(tmp_path):
@@ -167,6 +173,13 @@ def test_writer_creates_tiled_deflate_geotiff_with_colormap_and_class_names(geot
         assert ds.colormap(1)[2] == (0, 255, 0, 255)
         assert json.loads(ds.tags(1)["class_names"]) == {"1": "water", "2": "grass", "3": "road"}
         assert ds.descriptions == ("class",)
+    names, colors = read_class_metadata(out)
+    assert names == {1: "water", 2: "grass", 3: "road"}
+    assert colors == {1: (255, 0, 0), 2: (0, 255, 0), 3: (0, 0, 255)}
+
+
+def test_class_metadata_of_a_plain_raster_is_empty(geotiff):
+    assert read_class_metadata(geotiff) == ({}, {})
 
 
 def test_writer_replaces_existing_file_only_on_close(geotiff, tmp_path):
@@ -291,4 +304,3 @@ def test_rasterize_burns_pixel_centres_only(geotiff):
     out = rasterize([(g, 7)], info)
     assert out.dtype == np.int32 and out.shape == (fd.H, fd.W)
     assert np.argwhere(out == 7).tolist() == [[r, c] for r in (1, 2) for c in (1, 2, 3)]
-    assert warnings is not None

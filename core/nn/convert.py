@@ -1,9 +1,11 @@
 """CNN -> SNN conversion: copy weights, then set each layer's firing threshold layer by layer.
 
-Layer l's threshold is a high percentile of its input currents, measured with layers < l already
-spiking at their new thresholds, so each threshold sees the spike statistics it will really get
-(not the CNN's analog activations). A percentile below 100 ignores rare outliers that would otherwise
-set a threshold so high that the layer hardly fires within few time steps.
+Layer l's threshold is chosen among percentiles of its input currents, measured with layers < l already
+spiking at their new thresholds, so each threshold sees the inputs it will really get. With T steps an
+integrate-and-fire neuron under current I emits round(T*I/v)/T spikes per step (membrane starting at v/2), i.e. it represents
+ReLU(I) quantized to T levels and clipped at v. A high percentile (e.g. 99.7) wastes those few levels
+on rare outliers, a low one clips too much: the candidate percentile (up to `percentile`) with the
+least squared error between ReLU(I) and that quantized value wins.
 """
 from __future__ import annotations
 
@@ -37,11 +39,32 @@ def init_thresholds(net: HSINet, batches, percentile: float = 99.7, max_values: 
                 cur = cur[idx]
             values.append(cur)
         v = torch.cat(values) if values else torch.zeros(0)
-        th = float(np.percentile(v.numpy(), percentile)) if v.numel() else 1.0
+        th = best_threshold(v.numpy(), net.time_steps, percentile)
         th = th if th > 1e-3 else 1.0
         net.neurons[layer].threshold.fill_(th)
         thresholds.append(th)
     return thresholds
+
+
+CANDIDATES = (50.0, 70.0, 80.0, 90.0, 95.0, 97.0, 98.0, 99.0, 99.5, 99.7, 99.9, 100.0)
+
+
+def best_threshold(currents: np.ndarray, time_steps: int, max_percentile: float = 99.7) -> float:
+    """Threshold minimising E[(ReLU(I) - v/T * min(round(T*I/v), T))^2] over percentile candidates."""
+    pos = currents[currents > 0].astype(np.float64)
+    if pos.size == 0:
+        return 1.0
+    cands = [p for p in CANDIDATES if p <= max_percentile] or [max_percentile]
+    best, best_err = None, np.inf
+    for p in cands:
+        v = float(np.percentile(pos, p))
+        if v <= 0:
+            continue
+        q = v / time_steps * np.minimum(np.floor(time_steps * pos / v + 0.5), time_steps)
+        err = float(np.mean((pos - q) ** 2))
+        if err < best_err:
+            best, best_err = v, err
+    return best if best is not None else 1.0
 
 
 def _currents_at(net: HSINet, x: torch.Tensor, layer: int) -> torch.Tensor:

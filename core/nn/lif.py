@@ -1,7 +1,12 @@
 """Leaky integrate-and-fire neurons with soft reset and a surrogate gradient.
 
-u[t] = leak * u[t-1] + I[t];  s[t] = H(u[t] / v_th - 1);  u[t] -= s[t] * v_th  (soft reset keeps the
-residue, which matters at few time steps). Leak and threshold are trainable per layer. The Heaviside
+u[0] = v_th / 2;  u[t] = leak * u[t-1] + I[t];  s[t] = H(u[t] / v_th - 1);  u[t] -= s[t] * v_th  (soft reset keeps the
+residue, which matters at few time steps). Leak and threshold are trainable per layer.
+
+A spike is a binary event; the layer hands `s[t] * v_th` downstream so that the next layer's weights,
+copied from the CNN, see activations on the CNN's scale (rate x threshold ~ ReLU output). At inference
+v_th is a per-layer constant folded into the next layer's weight scale, so each spike still costs one
+accumulate per target neuron. The Heaviside
 step has zero gradient almost everywhere, so backward uses the fast-sigmoid derivative
 1 / (1 + slope * |z|)^2 of z = u / v_th - 1; autograd carries it to u (and so to weights) and to v_th.
 """
@@ -39,11 +44,13 @@ class LIF(nn.Module):
 
     def forward(self, currents: torch.Tensor) -> torch.Tensor:
         leak, vth = self.effective()
-        u = torch.zeros_like(currents[0])
+        # start half-way to threshold: the spike count then rounds T*I/v_th instead of flooring it,
+        # halving the conversion error at few time steps
+        u = torch.full_like(currents[0], 0.5) * vth
         out = []
         for t in range(currents.shape[0]):
             u = leak * u + currents[t]
             s = SpikeFn.apply(u / vth - 1.0, self.slope)
             u = u - s * vth
-            out.append(s)
+            out.append(s * vth)
         return torch.stack(out)

@@ -159,7 +159,7 @@ class HSINet(nn.Module):
         for i in range(1, len(self.specs)):
             sp = self.specs[i]
             if record is not None:
-                record[-1]["spikes"] = float(s.detach().sum())
+                record[-1]["spikes"] = float((s.detach() != 0).sum())
                 record[-1]["neurons"] = s[0].numel()
                 record.append({"layer": i, "acs": self._synaptic_ops(i, s)})
             if sp.role == "output":

@@ -1,0 +1,70 @@
+"""Processing algorithm `hypersnn:assess`: accuracy of a class map against reference data."""
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingException,
+    QgsProcessingOutputFile,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterRasterLayer,
+)
+
+from .base import HyperSNNAlgorithm
+
+
+class AssessAlgorithm(HyperSNNAlgorithm):
+    _name = "assess"
+    _display = "Accuracy assessment"
+    _help = (
+        "<p>Compares a class map with reference data: polygons with a class field (reprojected to the "
+        "map's CRS and burnt onto its grid at pixel centres) or a reference label raster on the map's grid "
+        "(0 or nodata = unlabelled). Reports overall accuracy (OA, with a 95 % interval), average accuracy "
+        "(AA), Cohen's kappa, producer's and user's accuracy and F1 per class, and the confusion matrix "
+        "(rows: reference, columns: prediction), as HTML with JSON and CSV tables beside it.</p>"
+        "<p>Reference polygons whose class field holds text are matched to the class map's class names. "
+        "For an unbiased estimate use reference pixels that were not used for training.</p>"
+    )
+
+    def define(self):
+        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Class map")))
+        self.addParameter(QgsProcessingParameterFeatureSource("REFERENCE", self.tr("Reference polygons"),
+                                                              [QgsProcessing.TypeVectorPolygon], optional=True))
+        self.addParameter(QgsProcessingParameterField("REFERENCE_FIELD", self.tr("Reference class field"),
+                                                      parentLayerParameterName="REFERENCE", optional=True))
+        self.addParameter(QgsProcessingParameterRasterLayer("REFERENCE_RASTER",
+                                                            self.tr("Reference label raster (instead of polygons)"),
+                                                            optional=True))
+        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_REPORT", self.tr("Accuracy report"),
+                                                                "HTML files (*.html)"))
+        for k, t in (("OA", "Overall accuracy"), ("AA", "Average accuracy"), ("KAPPA", "Cohen's kappa"),
+                     ("N_PIXELS", "Reference pixels assessed")):
+            self.addOutput(QgsProcessingOutputNumber(k, self.tr(t)))
+        self.addOutput(QgsProcessingOutputFile("PER_CLASS_CSV", self.tr("Per-class accuracy (CSV)")))
+        self.addOutput(QgsProcessingOutputFile("CONFUSION_CSV", self.tr("Confusion matrix (CSV)")))
+
+    def process(self, parameters, context, feedback):
+        from ..jobs import run_assess
+
+        map_path = self.raster_path(parameters, "INPUT", context)
+        ref_raster = self.raster_path(parameters, "REFERENCE_RASTER", context)
+        feats, src = None, ""
+        if not ref_raster:
+            _, crs = self.raster_crs(map_path)
+            feats, src = self.polygons(parameters, "REFERENCE", "REFERENCE_FIELD", context, crs, feedback)
+            if not feats:
+                raise QgsProcessingException("Give reference polygons (with their class field) or a reference "
+                                             "label raster")
+        elif parameters.get("REFERENCE") not in (None, ""):
+            feedback.reportError("Both reference polygons and a reference raster given; using the raster", False)
+        report = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context)
+        feedback.setProgress(10)
+        res = run_assess(map_path, report, feats, ref_raster, src or (ref_raster or ""), log=feedback.pushInfo)
+        feedback.setProgress(100)
+        a = res.accuracy
+        return {"OA": a["oa"], "AA": a["aa"], "KAPPA": a["kappa"], "N_PIXELS": res.n,
+                "OUTPUT_REPORT": res.report_paths.get("html"),
+                "PER_CLASS_CSV": res.report_paths.get("per_class_csv"),
+                "CONFUSION_CSV": res.report_paths.get("confusion_csv")}

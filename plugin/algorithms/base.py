@@ -1,0 +1,354 @@
+"""Shared plumbing of the HyperSNN Processing algorithms: dependency check, feedback adapters, error
+translation, the training parameters (shared by `train` and `workflow`), output styling."""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingAlgorithm,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingLayerPostProcessorInterface,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
+)
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtGui import QIcon
+
+from ..provider import ICON_PATH
+
+HOMEPAGE = "https://github.com/hypersnn/hypersnn"
+
+SPLITS = [("random", "Random fraction of each class"), ("count", "Fixed number of pixels per class"),
+          ("blocks", "Spatially disjoint blocks"), ("polygons", "Whole polygons (spatially disjoint)")]
+ARCHS = [("hybrid", "Hybrid 3-D/2-D CNN"), ("3d", "3-D CNN")]
+
+
+def advanced(p):
+    p.setFlags(p.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+    return p
+
+
+class HyperSNNAlgorithm(QgsProcessingAlgorithm):
+    """Base: subclasses implement `define()` and `process()`; this turns engine errors into
+    QgsProcessingException with the engine's message, and checks dependencies first."""
+
+    _name = ""
+    _display = ""
+    _help = ""
+
+    def tr(self, text):
+        return QCoreApplication.translate("HyperSNN", text)
+
+    def createInstance(self):
+        return type(self)()
+
+    def name(self):
+        return self._name
+
+    def displayName(self):
+        return self.tr(self._display)
+
+    def shortHelpString(self):
+        return self.tr(self._help)
+
+    def helpUrl(self):
+        return HOMEPAGE
+
+    def icon(self):
+        return QIcon(ICON_PATH)
+
+    def svgIconPath(self):
+        return ICON_PATH
+
+    def initAlgorithm(self, config=None):
+        self.define()
+
+    def define(self):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    # -- running ------------------------------------------------------------------------------
+    def processAlgorithm(self, parameters, context, feedback):
+        from .. import deps
+
+        missing = deps.missing_packages()
+        if missing:
+            raise QgsProcessingException(deps.explain(missing))
+        from ...core.errors import Canceled, HyperSNNError
+
+        try:
+            return self.process(parameters, context, feedback)
+        except Canceled as e:
+            raise QgsProcessingException(f"Canceled ({e}); no output was written.") from None
+        except HyperSNNError as e:
+            raise QgsProcessingException(str(e)) from None
+        except MemoryError:
+            raise QgsProcessingException("Out of memory: select fewer bands, use PCA or a smaller patch size, "
+                                         "or a smaller window") from None
+
+    def process(self, parameters, context, feedback) -> dict:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @staticmethod
+    def callbacks(feedback, start: float = 0.0, end: float = 1.0):
+        """(progress, is_canceled, log) for the engine, mapping its 0..1 onto start..end of the bar."""
+        last = {"msg": None}
+
+        def progress(f, m):
+            feedback.setProgress(100.0 * (start + (end - start) * max(0.0, min(1.0, float(f)))))
+            if m and m != last["msg"]:
+                last["msg"] = m
+                feedback.setProgressText(m)
+
+        return progress, feedback.isCanceled, feedback.pushInfo
+
+    # -- inputs ---------------------------------------------------------------------------------
+    def raster_path(self, parameters, name, context) -> Optional[str]:
+        from ..io_gdal import layer_raster_path
+
+        layer = self.parameterAsRasterLayer(parameters, name, context)
+        if layer is None:
+            value = parameters.get(name)
+            if value in (None, ""):
+                return None
+            raise QgsProcessingException(f"Cannot open the raster {value!r} given for {name}")
+        return layer_raster_path(layer)
+
+    def polygons(self, parameters, name, field_name, context, target_crs, feedback):
+        """(features in target_crs, source description) or (None, "") when the optional input is empty."""
+        from ..io_gdal import read_polygons_qgis
+
+        source = self.parameterAsSource(parameters, name, context)
+        if source is None:
+            return None, ""
+        field = self.parameterAsString(parameters, field_name, context)
+        if not field:
+            raise QgsProcessingException(f"Choose the class field of the {name.lower()} layer ({field_name})")
+        feats = read_polygons_qgis(source, field, target_crs, context.transformContext(), feedback.isCanceled)
+        return feats, source.sourceName() or str(parameters.get(name))
+
+    @staticmethod
+    def raster_crs(path):
+        from qgis.core import QgsCoordinateReferenceSystem
+
+        from ..io_gdal import raster_info
+
+        info = raster_info(path)
+        crs = QgsCoordinateReferenceSystem.fromWkt(info.crs_wkt) if info.crs_wkt else QgsCoordinateReferenceSystem()
+        return info, crs
+
+
+# ------------------------------------------------------------------------------------------------
+# training parameters (train + workflow)
+
+
+TRAIN_HELP = (
+    "<p><b>Training data</b>: polygons with a class field (integer class ids, or class names as text). "
+    "They are reprojected to the raster's CRS when needed and burnt onto its grid (pixel centres). "
+    "Class names and colours come from the layer's categorized style when it has one.</p>"
+    "<p><b>Split</b>: with independent validation polygons, all training pixels train and the validation "
+    "pixels test; otherwise the training pixels are split (random fraction, fixed count per class, "
+    "spatially disjoint blocks or whole polygons). Spatial splits drop test pixels within half a patch "
+    "of training pixels.</p>"
+    "<p><b>Model</b>: a CNN (hybrid 3-D/2-D or 3-D) is trained, optionally with k-bit quantization, "
+    "converted to a spiking network with <i>time steps</i> and fine-tuned. Weight bits 0 = full "
+    "precision. An optional JSON settings file (as for the command line's --config) supplies every "
+    "setting; parameters changed from their defaults override it.</p>"
+)
+
+
+def add_training_parameters(alg: HyperSNNAlgorithm):
+    from ...core.config import RunConfig
+
+    d = RunConfig()
+    alg.addParameter(QgsProcessingParameterString("BANDS", alg.tr("Bands to use (1-based ranges, empty = all)"),
+                                                  optional=True))
+    alg.addParameter(QgsProcessingParameterString("WAVELENGTHS", alg.tr("Wavelength windows (e.g. "
+                                                                        "400-1340nm,1450-1800nm)"), optional=True))
+    alg.addParameter(QgsProcessingParameterBoolean("DROP_BAD_BANDS", alg.tr("Drop bands flagged bad (bbl = 0)"),
+                                                   defaultValue=d.bands.drop_bad_bands))
+    alg.addParameter(QgsProcessingParameterFeatureSource("POLYGONS", alg.tr("Training polygons"),
+                                                         [QgsProcessing.TypeVectorPolygon]))
+    alg.addParameter(QgsProcessingParameterField("CLASS_FIELD", alg.tr("Class field"), parentLayerParameterName="POLYGONS"))
+    alg.addParameter(QgsProcessingParameterFeatureSource("VALIDATION", alg.tr("Independent validation polygons"),
+                                                         [QgsProcessing.TypeVectorPolygon], optional=True))
+    alg.addParameter(QgsProcessingParameterField("VALIDATION_FIELD", alg.tr("Validation class field"),
+                                                 parentLayerParameterName="VALIDATION", optional=True))
+    alg.addParameter(QgsProcessingParameterEnum("SPLIT", alg.tr("Split of the training pixels (without validation "
+                                                                "polygons)"), options=[s[1] for s in SPLITS],
+                                                defaultValue=0))
+    alg.addParameter(QgsProcessingParameterNumber("TRAIN_FRACTION", alg.tr("Training fraction (random, blocks, "
+                                                                           "polygons)"),
+                                                  QgsProcessingParameterNumber.Double, d.split.train_fraction,
+                                                  minValue=0.001, maxValue=0.999))
+    alg.addParameter(QgsProcessingParameterNumber("TRAIN_COUNT", alg.tr("Training pixels per class (count)"),
+                                                  QgsProcessingParameterNumber.Integer, d.split.train_count,
+                                                  minValue=1))
+    alg.addParameter(advanced(QgsProcessingParameterNumber("BLOCK_SIZE", alg.tr("Block size in pixels (blocks)"),
+                                                           QgsProcessingParameterNumber.Integer, d.split.block_size,
+                                                           minValue=1)))
+    alg.addParameter(advanced(QgsProcessingParameterNumber("VAL_FRACTION", alg.tr("Share of training pixels held "
+                                                                                  "out for early stopping"),
+                                                           QgsProcessingParameterNumber.Double, d.split.val_fraction,
+                                                           minValue=0.0, maxValue=0.9)))
+    alg.addParameter(QgsProcessingParameterEnum("ARCH", alg.tr("Architecture"), options=[a[1] for a in ARCHS],
+                                                defaultValue=0))
+    alg.addParameter(QgsProcessingParameterNumber("PATCH_SIZE", alg.tr("Patch size (odd, pixels)"),
+                                                  QgsProcessingParameterNumber.Integer, d.model.patch_size,
+                                                  minValue=1, maxValue=63))
+    alg.addParameter(QgsProcessingParameterNumber("PCA", alg.tr("PCA components (0 = use the bands)"),
+                                                  QgsProcessingParameterNumber.Integer,
+                                                  d.preprocess.pca_components, minValue=0))
+    alg.addParameter(QgsProcessingParameterNumber("TIME_STEPS", alg.tr("SNN time steps"),
+                                                  QgsProcessingParameterNumber.Integer, d.train.time_steps,
+                                                  minValue=1, maxValue=64))
+    alg.addParameter(QgsProcessingParameterNumber("WEIGHT_BITS", alg.tr("Weight bits (0 = full precision)"),
+                                                  QgsProcessingParameterNumber.Integer, d.train.weight_bits,
+                                                  minValue=0, maxValue=16))
+    alg.addParameter(QgsProcessingParameterNumber("CNN_EPOCHS", alg.tr("CNN epochs"),
+                                                  QgsProcessingParameterNumber.Integer, d.train.cnn_epochs,
+                                                  minValue=0))
+    alg.addParameter(QgsProcessingParameterNumber("SNN_EPOCHS", alg.tr("SNN epochs"),
+                                                  QgsProcessingParameterNumber.Integer, d.train.snn_epochs,
+                                                  minValue=0))
+    alg.addParameter(advanced(QgsProcessingParameterNumber("BATCH_SIZE", alg.tr("Batch size"),
+                                                           QgsProcessingParameterNumber.Integer,
+                                                           d.train.batch_size, minValue=1)))
+    alg.addParameter(QgsProcessingParameterNumber("SEED", alg.tr("Random seed"),
+                                                  QgsProcessingParameterNumber.Integer, d.train.seed, minValue=0))
+    alg.addParameter(advanced(QgsProcessingParameterFile("CONFIG", alg.tr("Settings file (JSON, optional)"),
+                                                         extension="json", optional=True)))
+
+
+# parameter -> (section, field) of RunConfig
+_PARAM_MAP = {
+    "TRAIN_FRACTION": ("split", "train_fraction"), "TRAIN_COUNT": ("split", "train_count"),
+    "BLOCK_SIZE": ("split", "block_size"), "VAL_FRACTION": ("split", "val_fraction"),
+    "PATCH_SIZE": ("model", "patch_size"), "PCA": ("preprocess", "pca_components"),
+    "TIME_STEPS": ("train", "time_steps"), "WEIGHT_BITS": ("train", "weight_bits"),
+    "CNN_EPOCHS": ("train", "cnn_epochs"), "SNN_EPOCHS": ("train", "snn_epochs"),
+    "BATCH_SIZE": ("train", "batch_size"), "SEED": ("train", "seed"),
+}
+_INT_PARAMS = {"TRAIN_COUNT", "BLOCK_SIZE", "PATCH_SIZE", "PCA", "TIME_STEPS", "WEIGHT_BITS", "CNN_EPOCHS",
+               "SNN_EPOCHS", "BATCH_SIZE", "SEED"}
+
+
+def run_config_from_parameters(alg: HyperSNNAlgorithm, parameters, context):
+    """RunConfig: the JSON settings file (if any) as base, parameters changed from defaults on top."""
+    from ...core.config import RunConfig
+
+    default = RunConfig()
+    path = alg.parameterAsFile(parameters, "CONFIG", context)
+    base_given = bool(path)
+    cfg = RunConfig.load(path) if base_given else RunConfig()
+
+    def put(section, name, value):
+        if not base_given or value != getattr(getattr(default, section), name):
+            setattr(getattr(cfg, section), name, value)
+
+    for p, (section, name) in _PARAM_MAP.items():
+        if p in _INT_PARAMS:
+            v = alg.parameterAsInt(parameters, p, context)
+        else:
+            v = alg.parameterAsDouble(parameters, p, context)
+        put(section, name, v)
+    put("bands", "indices", alg.parameterAsString(parameters, "BANDS", context) or "")
+    put("bands", "wavelength_windows", alg.parameterAsString(parameters, "WAVELENGTHS", context) or "")
+    put("bands", "drop_bad_bands", alg.parameterAsBool(parameters, "DROP_BAD_BANDS", context))
+    put("split", "method", SPLITS[alg.parameterAsEnum(parameters, "SPLIT", context)][0])
+    put("model", "arch", ARCHS[alg.parameterAsEnum(parameters, "ARCH", context)][0])
+    if not base_given or cfg.split.seed == default.split.seed:
+        cfg.split.seed = cfg.train.seed
+    return cfg.validate()
+
+
+def class_style_for(alg, parameters, name, field_name, context):
+    """The categorized-renderer class names/colours of a layer parameter (main thread)."""
+    from ..layers import class_style_from_layer
+
+    try:
+        layer = alg.parameterAsVectorLayer(parameters, name, context)
+        field = alg.parameterAsString(parameters, field_name, context)
+        return class_style_from_layer(layer, field) if layer is not None else {}
+    except Exception:  # noqa: BLE001 - styles are a nicety
+        return {}
+
+
+def training_job(alg: HyperSNNAlgorithm, parameters, context, feedback, model_path, report_html=None,
+                 class_map=None, confidence=None, style=None):
+    """Build a jobs.TrainJob from the training parameters."""
+    from ..jobs import ClassStyle, TrainJob
+
+    raster = alg.raster_path(parameters, "INPUT", context)
+    cfg = run_config_from_parameters(alg, parameters, context)
+    _, crs = alg.raster_crs(raster)
+    feats, src = alg.polygons(parameters, "POLYGONS", "CLASS_FIELD", context, crs, feedback)
+    val = None
+    if parameters.get("VALIDATION") not in (None, ""):
+        vfield = "VALIDATION_FIELD" if alg.parameterAsString(parameters, "VALIDATION_FIELD", context) else "CLASS_FIELD"
+        val, vsrc = alg.polygons(parameters, "VALIDATION", vfield, context, crs, feedback)
+        if val:
+            feedback.pushInfo(f"independent validation polygons: {vsrc} ({len(val)} features)")
+    report_dir = stem = None
+    if report_html:
+        report_dir = os.path.dirname(os.path.abspath(report_html))
+        base = os.path.basename(report_html)
+        stem = os.path.splitext(base)[0] if base.lower().endswith((".html", ".htm")) else base
+    return TrainJob(raster_path=raster, cfg=cfg, model_path=model_path, features=feats, labels_source=src,
+                    validation_features=val, class_style=ClassStyle(style or {}), class_map_path=class_map,
+                    confidence_path=confidence, report_dir=report_dir, report_stem=stem,
+                    provenance={"command": f"processing hypersnn:{alg.name()}"})
+
+
+# ------------------------------------------------------------------------------------------------
+# styling of loaded outputs
+
+
+_POST_PROCESSORS: list = []  # strong references: QGIS holds only a pointer
+
+
+class QmlStyler(QgsProcessingLayerPostProcessorInterface):
+    """Applies the .qml written beside an output raster when Processing loads it into the project."""
+
+    def __init__(self, qml: str):
+        super().__init__()
+        self.qml = qml
+
+    def postProcessLayer(self, layer, context, feedback):
+        if layer is not None and os.path.exists(self.qml):
+            layer.loadNamedStyle(self.qml)
+            layer.triggerRepaint()
+
+
+def write_output_styles(class_map: Optional[str], classes, confidence: Optional[str] = None) -> dict:
+    """Save .qml styles beside the outputs (works in a worker thread: layers not in a project)."""
+    from qgis.core import QgsRasterLayer
+
+    from ..layers import style_class_map, style_confidence
+
+    out = {}
+    if class_map and os.path.exists(class_map):
+        lyr = QgsRasterLayer(class_map, "class map")
+        if lyr.isValid():
+            out[class_map] = style_class_map(lyr, classes)
+    if confidence and os.path.exists(confidence):
+        lyr = QgsRasterLayer(confidence, "confidence")
+        if lyr.isValid():
+            out[confidence] = style_confidence(lyr)
+    return out
+
+
+def style_on_load(context: QgsProcessingContext, qmls: dict):
+    for path, qml in qmls.items():
+        if qml and context.willLoadLayerOnCompletion(path):
+            pp = QmlStyler(qml)
+            _POST_PROCESSORS.append(pp)
+            context.layerToLoadOnCompletionDetails(path).setPostProcessor(pp)

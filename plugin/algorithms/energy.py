@@ -1,0 +1,78 @@
+"""Processing algorithm `hypersnn:energy`: energy per pixel of a model on a raster sample."""
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingException,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterLayer,
+)
+
+from .base import HyperSNNAlgorithm, advanced
+
+
+class EnergyAlgorithm(HyperSNNAlgorithm):
+    _name = "energy"
+    _display = "Energy report"
+    _help = (
+        "<p>Estimates the compute energy per classified pixel of a model: the SNN (analog first layer, then "
+        "spike-driven accumulates, counted from the spikes measured on the sample) against the FP32 CNN and "
+        "the k-bit CNN it came from (45 nm CMOS figures, Horowitz 2014). Also reports spike rates per layer "
+        "and, with reference data, the accuracy on reference pixels not used in training.</p>"
+        "<p>The sample: up to <i>sample size</i> reference pixels (polygons or label raster), or random valid "
+        "pixels of the raster when no reference is given.</p>"
+    )
+
+    def define(self):
+        self.addParameter(QgsProcessingParameterFile("MODEL", self.tr("Model file (.hsnn)"), extension="hsnn"))
+        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Raster")))
+        self.addParameter(QgsProcessingParameterFeatureSource("REFERENCE", self.tr("Reference polygons"),
+                                                              [QgsProcessing.TypeVectorPolygon], optional=True))
+        self.addParameter(QgsProcessingParameterField("REFERENCE_FIELD", self.tr("Reference class field"),
+                                                      parentLayerParameterName="REFERENCE", optional=True))
+        self.addParameter(QgsProcessingParameterRasterLayer("REFERENCE_RASTER",
+                                                            self.tr("Reference label raster (instead of polygons)"),
+                                                            optional=True))
+        self.addParameter(QgsProcessingParameterNumber("SAMPLE", self.tr("Sample size (pixels)"),
+                                                       QgsProcessingParameterNumber.Integer, 1024, minValue=1,
+                                                       maxValue=100000))
+        self.addParameter(advanced(QgsProcessingParameterBoolean(
+            "INCLUDE_TRAINING", self.tr("Also score pixels the model was trained on (biased)"), defaultValue=False)))
+        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_REPORT", self.tr("Energy report"),
+                                                                "HTML files (*.html)"))
+        for k, t in (("SNN_PJ", "SNN energy per pixel (pJ)"), ("CNN_FP_PJ", "FP32 CNN energy per pixel (pJ)"),
+                     ("CNN_Q_PJ", "k-bit CNN energy per pixel (pJ)"), ("RATIO_FP", "Energy ratio FP32 CNN / SNN"),
+                     ("RATIO_Q", "Energy ratio k-bit CNN / SNN"), ("OA", "Overall accuracy (reference pixels)")):
+            self.addOutput(QgsProcessingOutputNumber(k, self.tr(t)))
+
+    def process(self, parameters, context, feedback):
+        from ..jobs import load_model, run_energy
+
+        model_path = self.parameterAsFile(parameters, "MODEL", context)
+        if not model_path:
+            raise QgsProcessingException("Choose a model file (.hsnn)")
+        raster = self.raster_path(parameters, "INPUT", context)
+        ref_raster = self.raster_path(parameters, "REFERENCE_RASTER", context)
+        feats, src = None, ""
+        if not ref_raster:
+            _, crs = self.raster_crs(raster)
+            feats, src = self.polygons(parameters, "REFERENCE", "REFERENCE_FIELD", context, crs, feedback)
+        report = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context)
+        model = load_model(model_path)
+        progress, canceled, log = self.callbacks(feedback)
+        res = run_energy(model, raster, report, feats, ref_raster, src or (ref_raster or ""),
+                         sample=self.parameterAsInt(parameters, "SAMPLE", context),
+                         include_training=self.parameterAsBool(parameters, "INCLUDE_TRAINING", context),
+                         progress=progress, is_canceled=canceled, log=log)
+        e = res["energy"]
+        acc = res.get("accuracy") or {}
+        return {"SNN_PJ": e["totals"]["snn_pj"], "CNN_FP_PJ": e["totals"]["cnn_fp_pj"],
+                "CNN_Q_PJ": e["totals"]["cnn_q_pj"], "RATIO_FP": e["ratios"]["fp_cnn_over_snn"],
+                "RATIO_Q": e["ratios"]["q_cnn_over_snn"], "OA": acc.get("oa"),
+                "OUTPUT_REPORT": res["report_paths"].get("html")}

@@ -1,0 +1,51 @@
+"""Processing algorithm `hypersnn:train`: train a spiking classifier from a raster and polygons."""
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterRasterLayer,
+)
+
+from .base import TRAIN_HELP, HyperSNNAlgorithm, add_training_parameters, class_style_for, training_job
+
+
+class TrainAlgorithm(HyperSNNAlgorithm):
+    _name = "train"
+    _display = "Train SNN classifier"
+    _help = (
+        "<p>Trains a hyperspectral classifier: a CNN is trained on the labelled pixels, converted to a "
+        "quantized spiking neural network (SNN) and fine-tuned. Writes one model file (.hsnn) holding the "
+        "network, the bands it reads (with wavelengths), preprocessing and classes, and an HTML/JSON/CSV "
+        "report with the test accuracy (OA, AA, kappa, per class, confusion matrix) and the estimated "
+        "energy per pixel of the SNN against the FP32 and k-bit CNN.</p>" + TRAIN_HELP +
+        "<p>Use <i>Classify raster with SNN model</i> to apply the model, or <i>Classification workflow</i> "
+        "for training, classification and assessment in one go.</p>"
+    )
+
+    def define(self):
+        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Hyperspectral raster")))
+        add_training_parameters(self)
+        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_MODEL", self.tr("Model file"),
+                                                                "HyperSNN model (*.hsnn)"))
+        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_REPORT", self.tr("Training report"),
+                                                                "HTML files (*.html)", optional=True))
+        self.addOutput(QgsProcessingOutputNumber("OA", self.tr("Overall accuracy (test pixels)")))
+        self.addOutput(QgsProcessingOutputNumber("KAPPA", self.tr("Cohen's kappa (test pixels)")))
+        self.addOutput(QgsProcessingOutputNumber("ENERGY_RATIO", self.tr("Energy ratio FP32 CNN / SNN")))
+
+    def prepareAlgorithm(self, parameters, context, feedback):
+        self._style = class_style_for(self, parameters, "POLYGONS", "CLASS_FIELD", context)
+        return True
+
+    def process(self, parameters, context, feedback):
+        from ..jobs import run_train
+
+        model = self.parameterAsFileOutput(parameters, "OUTPUT_MODEL", context)
+        report = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context) or None
+        job = training_job(self, parameters, context, feedback, model, report, style=getattr(self, "_style", {}))
+        progress, canceled, log = self.callbacks(feedback)
+        res = run_train(job, progress, canceled, log)
+        s = res.summary
+        return {"OUTPUT_MODEL": res.model_path, "OUTPUT_REPORT": res.report_paths.get("html"),
+                "OA": s["oa"], "KAPPA": s["kappa"], "ENERGY_RATIO": s["energy_ratio_fp_cnn_over_snn"]}

@@ -1,0 +1,87 @@
+"""Processing algorithm `hypersnn:workflow`: train, classify and assess in one run."""
+from __future__ import annotations
+
+import os
+
+from qgis.core import (
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+)
+
+from .base import (
+    TRAIN_HELP,
+    HyperSNNAlgorithm,
+    add_training_parameters,
+    class_style_for,
+    style_on_load,
+    training_job,
+    write_output_styles,
+)
+
+
+class WorkflowAlgorithm(HyperSNNAlgorithm):
+    _name = "workflow"
+    _display = "Classification workflow"
+    _help = (
+        "<p>The whole job in one run: <b>train</b> a quantized SNN on the training polygons, "
+        "<b>classify</b> the raster with it (class map and confidence map), and <b>assess</b> the class map "
+        "on the reference pixels that were not used for training: the independent validation polygons when "
+        "given, else the training polygons' pixels outside the training split. Writes the model file, the "
+        "training report (test accuracy and energy) and the map's accuracy report.</p>" + TRAIN_HELP
+    )
+
+    def define(self):
+        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Hyperspectral raster")))
+        add_training_parameters(self)
+        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_MODEL", self.tr("Model file"),
+                                                                "HyperSNN model (*.hsnn)"))
+        self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT_CLASSES", self.tr("Class map")))
+        self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT_CONFIDENCE", self.tr("Confidence map"),
+                                                                  optional=True, createByDefault=True))
+        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_REPORT", self.tr("Training report"),
+                                                                "HTML files (*.html)", optional=True))
+        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_ASSESSMENT",
+                                                                self.tr("Accuracy report of the class map"),
+                                                                "HTML files (*.html)", optional=True))
+        for k, t in (("OA", "Overall accuracy of the class map"), ("KAPPA", "Kappa of the class map"),
+                     ("TEST_OA", "Overall accuracy on the test pixels (training report)"),
+                     ("ENERGY_RATIO", "Energy ratio FP32 CNN / SNN")):
+            self.addOutput(QgsProcessingOutputNumber(k, self.tr(t)))
+
+    def prepareAlgorithm(self, parameters, context, feedback):
+        self._style = class_style_for(self, parameters, "POLYGONS", "CLASS_FIELD", context)
+        return True
+
+    def process(self, parameters, context, feedback):
+        from ..jobs import run_assess, run_train, training_mask
+
+        model = self.parameterAsFileOutput(parameters, "OUTPUT_MODEL", context)
+        classes = self.parameterAsOutputLayer(parameters, "OUTPUT_CLASSES", context)
+        conf = self.parameterAsOutputLayer(parameters, "OUTPUT_CONFIDENCE", context) or None
+        report = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context) or None
+        assessment = self.parameterAsFileOutput(parameters, "OUTPUT_ASSESSMENT", context) or None
+        if not assessment:
+            assessment = os.path.splitext(classes)[0] + "_accuracy.html"
+        job = training_job(self, parameters, context, feedback, model, report, classes, conf,
+                           style=getattr(self, "_style", {}))
+        feedback.pushInfo("1/3 training")
+        progress, canceled, log = self.callbacks(feedback, 0.0, 0.9)
+        res = run_train(job, progress, canceled, log)
+        feedback.pushInfo("3/3 assessing the class map")
+        style_on_load(context, write_output_styles(res.class_map_path, res.classes, res.confidence_path))
+        if job.validation_features:
+            feats, exclude, src = job.validation_features, None, "validation polygons"
+        else:
+            m = res.model
+            feats, src = job.features, job.labels_source
+            exclude = training_mask(m, tuple(m.meta.get("split_masks", {}).get("shape") or (0, 0)))
+        a = run_assess(res.class_map_path, assessment, feats, None, src, exclude_mask=exclude, log=log,
+                       title=f"Accuracy of {os.path.basename(res.class_map_path)}")
+        feedback.setProgress(100)
+        return {"OUTPUT_MODEL": res.model_path, "OUTPUT_CLASSES": res.class_map_path,
+                "OUTPUT_CONFIDENCE": res.confidence_path, "OUTPUT_REPORT": res.report_paths.get("html"),
+                "OUTPUT_ASSESSMENT": a.report_paths.get("html"), "OA": a.accuracy["oa"],
+                "KAPPA": a.accuracy["kappa"], "TEST_OA": res.summary["oa"],
+                "ENERGY_RATIO": res.summary["energy_ratio_fp_cnn_over_snn"]}

@@ -1,0 +1,256 @@
+"""Python packages the engine needs inside QGIS, and how to install the missing ones.
+
+Nothing here imports the engine or any optional package: the plugin must load, show its menu and
+explain what is missing even when QGIS's Python has no torch.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import shlex
+import subprocess
+import sys
+import sysconfig
+from dataclasses import dataclass
+from typing import List, Optional
+
+# module name -> (pip requirement, why)
+REQUIRED = {
+    "numpy": ("numpy<2", "arrays (QGIS's GDAL is built against numpy 1.x)"),
+    "torch": ("torch", "the neural network engine"),
+    "scipy": ("scipy", "spatial split guard bands"),
+    "matplotlib": ("matplotlib", "figures in the HTML reports"),
+}
+OPTIONAL = {
+    "tqdm": ("tqdm", "progress bars of the command-line tool"),
+}
+CLI_ONLY = ("rasterio", "fiona", "spectral")
+
+
+@dataclass
+class Missing:
+    module: str
+    requirement: str
+    why: str
+    error: str = ""
+
+
+def _find(module: str) -> Optional[str]:
+    """None when `module` imports, else the reason."""
+    try:
+        if module in sys.modules and sys.modules[module] is not None:
+            return None
+        if module in sys.modules and sys.modules[module] is None:
+            return "import blocked"
+        if importlib.util.find_spec(module) is None:
+            return "not installed"
+    except (ImportError, ValueError) as e:
+        return str(e) or "not installed"
+    return None
+
+
+def missing_packages(include_optional: bool = False, modules: Optional[dict] = None) -> List[Missing]:
+    """Packages QGIS's Python lacks. A broken numpy >= 2 counts as missing numpy<2."""
+    want = dict(modules or REQUIRED)
+    if include_optional:
+        want.update(OPTIONAL)
+    out = []
+    for mod, (req, why) in want.items():
+        err = _find(mod)
+        if err is None and mod == "numpy":
+            try:
+                import numpy
+
+                if int(numpy.__version__.split(".")[0]) >= 2:
+                    err = f"numpy {numpy.__version__} is installed; QGIS's GDAL needs numpy 1.x"
+            except Exception as e:  # noqa: BLE001
+                err = f"numpy does not import: {e}"
+        if err is not None:
+            out.append(Missing(mod, req, why, err))
+    return out
+
+
+def engine_importable() -> Optional[str]:
+    """None when the engine imports, else the error text (a package may exist but fail to import)."""
+    if missing_packages():
+        return ", ".join(m.module for m in missing_packages()) + " missing"
+    try:
+        importlib.import_module(__package__.rsplit(".", 1)[0] + ".core.pipeline")
+    except Exception as e:  # noqa: BLE001 - report any failure (DLL errors, ABI mismatch)
+        return f"{type(e).__name__}: {e}"
+    return None
+
+
+def python_executable() -> str:
+    """The Python interpreter behind this QGIS (sys.executable may be the qgis binary itself)."""
+    exe = sys.executable or ""
+    base = os.path.basename(exe).lower()
+    if base.startswith("python") and os.path.isfile(exe):
+        return exe
+    ver = f"{sys.version_info.major}.{sys.version_info.minor}"
+    names = ["python.exe", "python3.exe"] if os.name == "nt" else [f"python{ver}", "python3", "python"]
+    prefixes = [sys.prefix, sys.exec_prefix, getattr(sys, "base_prefix", sys.prefix)]
+    for prefix in prefixes:
+        for sub in ("bin", "", "Scripts"):
+            for name in names:
+                cand = os.path.join(prefix, sub, name) if sub else os.path.join(prefix, name)
+                if os.path.isfile(cand) and os.access(cand, os.X_OK):
+                    return cand
+    import shutil
+
+    return shutil.which(f"python{ver}") or shutil.which("python3") or shutil.which("python") or "python3"
+
+
+def externally_managed() -> bool:
+    """PEP 668: Debian/Ubuntu system Pythons refuse pip installs without an explicit override."""
+    try:
+        return os.path.isfile(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED"))
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def in_virtualenv() -> bool:
+    return sys.prefix != getattr(sys, "base_prefix", sys.prefix)
+
+
+def pip_args(missing: List[Missing]) -> List[str]:
+    """argv of the pip command that installs `missing` into QGIS's Python."""
+    args = [python_executable(), "-m", "pip", "install"]
+    if not in_virtualenv():
+        args.append("--user")
+        if externally_managed():
+            args.append("--break-system-packages")
+    args += [m.requirement for m in missing]
+    return args
+
+
+def pip_command(missing: List[Missing]) -> str:
+    args = pip_args(missing)
+    if os.name == "nt":
+        return subprocess.list2cmdline(args)
+    return " ".join(shlex.quote(a) for a in args)
+
+
+def explain(missing: List[Missing]) -> str:
+    """Plain-text message: what is missing, why, and the exact command."""
+    lines = ["HyperSNN needs Python packages that QGIS's Python does not have:"]
+    for m in missing:
+        lines.append(f"  - {m.module} ({m.why}): {m.error}")
+    lines.append("")
+    lines.append("Install them into QGIS's Python with:")
+    lines.append(f"  {pip_command(missing)}")
+    if externally_managed() and not in_virtualenv():
+        lines.append("(--break-system-packages is needed because this system Python is marked "
+                     "externally managed; --user keeps the packages in your home folder.)")
+    if any(m.module == "torch" for m in missing):
+        lines.append("For a smaller CPU-only torch add: --index-url https://download.pytorch.org/whl/cpu "
+                     "--extra-index-url https://pypi.org/simple")
+    lines.append("Then restart QGIS. (rasterio, fiona and spectral are only needed by the command-line tool.)")
+    return "\n".join(lines)
+
+
+def install(missing: List[Missing], timeout: Optional[float] = None) -> subprocess.CompletedProcess:
+    """Run pip for `missing` (blocking; call from a background task)."""
+    return subprocess.run(pip_args(missing), capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def ensure_dependencies(parent=None, iface=None, ask: bool = True) -> bool:
+    """True when the engine can run. Otherwise tell the user what is missing and the exact pip command,
+    and offer to run it (in a background task). Never raises."""
+    try:
+        missing = missing_packages()
+    except Exception as e:  # noqa: BLE001
+        _log(f"dependency check failed: {e}")
+        return False
+    if not missing:
+        err = engine_importable()
+        if err is None:
+            return True
+        _log(f"the HyperSNN engine does not import: {err}")
+        _message(parent, "HyperSNN cannot start its engine", f"The engine does not import:\n{err}\n\n"
+                 f"Reinstall the packages it needs with:\n  {pip_command(_all_requirements())}", critical=True)
+        return False
+    text = explain(missing)
+    _log(text)
+    if not ask:
+        return False
+    try:
+        from qgis.PyQt.QtWidgets import QMessageBox
+
+        box = QMessageBox(parent)
+        box.setIcon(QMessageBox.Warning)
+        box.setWindowTitle("HyperSNN: missing Python packages")
+        box.setText("HyperSNN needs " + ", ".join(m.module for m in missing) +
+                    ", which QGIS's Python does not have.\n\nInstall now? (This runs pip; it can take several "
+                    "minutes for torch.)")
+        box.setDetailedText(text)
+        box.setStandardButtons(QMessageBox.Yes | QMessageBox.No)
+        box.setDefaultButton(QMessageBox.Yes)
+        if box.exec_() == QMessageBox.Yes:
+            start_install(missing, iface)
+    except Exception as e:  # noqa: BLE001 - never crash QGIS over a message box
+        _log(f"could not show the dependency dialog: {e}")
+    return False
+
+
+def _all_requirements() -> List[Missing]:
+    return [Missing(m, r, w) for m, (r, w) in REQUIRED.items()]
+
+
+_TASKS: list = []
+
+
+def start_install(missing: List[Missing], iface=None):
+    """pip install in a QgsTask; the result goes to the message bar and the log."""
+    from qgis.core import Qgis, QgsApplication, QgsTask
+
+    class PipTask(QgsTask):
+        def __init__(self):
+            super().__init__("HyperSNN: installing " + ", ".join(m.module for m in missing), QgsTask.CanCancel)
+            self.result_text = ""
+
+        def run(self):
+            try:
+                res = install(missing)
+            except Exception as e:  # noqa: BLE001
+                self.result_text = f"pip could not run: {e}"
+                return False
+            self.result_text = (res.stdout or "")[-4000:] + (res.stderr or "")[-4000:]
+            return res.returncode == 0
+
+        def finished(self, ok):
+            _log(self.result_text)
+            if ok:
+                msg = "Packages installed. Restart QGIS to use HyperSNN."
+            else:
+                msg = (f"pip failed (see the HyperSNN log). Run it yourself in a terminal:\n"
+                       f"{pip_command(missing)}")
+            if iface is not None:
+                iface.messageBar().pushMessage("HyperSNN", msg, level=Qgis.Success if ok else Qgis.Critical,
+                                               duration=0)
+            if self in _TASKS:
+                _TASKS.remove(self)
+
+    task = PipTask()
+    _TASKS.append(task)
+    QgsApplication.taskManager().addTask(task)
+    return task
+
+
+def _log(text: str):
+    try:
+        from qgis.core import Qgis, QgsMessageLog
+
+        QgsMessageLog.logMessage(text, "HyperSNN", Qgis.Warning)
+    except Exception:  # noqa: BLE001
+        print(text, file=sys.stderr)
+
+
+def _message(parent, title, text, critical=False):
+    try:
+        from qgis.PyQt.QtWidgets import QMessageBox
+
+        (QMessageBox.critical if critical else QMessageBox.warning)(parent, title, text)
+    except Exception:  # noqa: BLE001
+        _log(text)

@@ -1,0 +1,767 @@
+"""GDAL/OGR and QGIS implementations of the engine's reader/writer interfaces (the QGIS side).
+
+The CLI reads through rasterio (`core/io_rasterio.py`); inside QGIS that would load a second GDAL into
+the process and crash it, so everything here goes through `osgeo.gdal`/`osgeo.ogr` (the GDAL QGIS
+itself uses) and the QGIS API. Behaviour mirrors `io_rasterio`: wavelength metadata from ENVI headers
+or GDAL band metadata converted to nanometres, bad-band lists, scale/offset, and outputs written to a
+hidden temporary file that replaces the destination only when complete.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import secrets
+import warnings
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from osgeo import gdal, ogr
+
+from ..core.errors import LabelError, OutputError, RasterError
+from ..core.labels import Labels, PolygonFeature, labels_from_array
+from ..core.raster import OutputSpec, RasterInfo, Window
+
+_UM = {"um", "µm", "μm", "micron", "microns", "micrometer", "micrometers", "micrometre", "micrometres"}
+_NM = {"nm", "nanometer", "nanometers", "nanometre", "nanometres"}
+_MM = {"mm", "millimeter", "millimeters", "millimetre", "millimetres"}
+_ENVI_DATA_EXTS = ("", ".img", ".dat", ".bsq", ".bil", ".bip", ".raw", ".bin", ".envi")
+_NOT_ENVI_EXTS = {".tif", ".tiff", ".vrt", ".jp2", ".nc", ".h5", ".he5"}
+
+_NP_TO_GDAL = {
+    "uint8": gdal.GDT_Byte, "int8": gdal.GDT_Int16, "uint16": gdal.GDT_UInt16, "int16": gdal.GDT_Int16,
+    "uint32": gdal.GDT_UInt32, "int32": gdal.GDT_Int32, "float32": gdal.GDT_Float32,
+    "float64": gdal.GDT_Float64,
+}
+_GDAL_TO_NP = {
+    gdal.GDT_Byte: "uint8", gdal.GDT_UInt16: "uint16", gdal.GDT_Int16: "int16", gdal.GDT_UInt32: "uint32",
+    gdal.GDT_Int32: "int32", gdal.GDT_Float32: "float32", gdal.GDT_Float64: "float64",
+    gdal.GDT_CInt16: "complex64", gdal.GDT_CInt32: "complex64", gdal.GDT_CFloat32: "complex64",
+    gdal.GDT_CFloat64: "complex128",
+}
+for _name in ("GDT_Int8", "GDT_Int64", "GDT_UInt64"):  # GDAL >= 3.5 / 3.7
+    if hasattr(gdal, _name):
+        _GDAL_TO_NP[getattr(gdal, _name)] = _name[4:].lower()
+
+
+class _GdalErrors:
+    """Collect GDAL error messages instead of printing them (the exception mode is left alone:
+    it is global to the process and other plugins rely on its setting)."""
+
+    def __init__(self):
+        self.messages: List[str] = []
+
+    def handler(self, cls, num, msg):
+        if cls >= gdal.CE_Failure:
+            self.messages.append(str(msg).strip())
+
+    def __enter__(self):
+        gdal.PushErrorHandler(self.handler)
+        return self
+
+    def __exit__(self, *exc):
+        gdal.PopErrorHandler()
+
+    def text(self, default: str = "unknown GDAL error") -> str:
+        return "; ".join(m for m in self.messages if m) or default
+
+
+# --------------------------------------------------------------------------------------------------
+# spectral metadata (mirrors core/io_rasterio.py)
+
+
+def parse_envi_header(hdr_path: str) -> Dict[str, object]:
+    """Tolerant ENVI header parser: lower-case keys, `{...}` values as lists of strings."""
+    try:
+        with open(hdr_path, "r", encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    except OSError as e:
+        raise RasterError(f"Cannot read ENVI header {hdr_path}: {e.strerror or e}") from None
+    if not text.lstrip().startswith("ENVI"):
+        raise RasterError(f"{hdr_path} is not an ENVI header (its first line must be 'ENVI')")
+    out: Dict[str, object] = {}
+    lines = text.splitlines()[1:]
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if not line.strip() or line.lstrip().startswith(";") or "=" not in line:
+            continue
+        key, _, val = line.partition("=")
+        key = " ".join(key.strip().lower().split())
+        val = val.strip()
+        if val.startswith("{"):
+            buf = val
+            while "}" not in buf:
+                if i >= len(lines):
+                    raise RasterError(f"ENVI header {hdr_path}: field '{key}' opens '{{' but never closes it")
+                buf += "\n" + lines[i].strip()
+                i += 1
+            inner = buf[1:buf.rindex("}")]
+            out[key] = inner.strip() if key == "description" else [v.strip() for v in inner.split(",")]
+        else:
+            out[key] = val
+    return out
+
+
+def envi_pair(path: str) -> Optional[Tuple[str, str]]:
+    """(data file, header) when `path` is an ENVI dataset given by either file, else None."""
+    low = path.lower()
+    if low.endswith(".hdr"):
+        base = path[:-4]
+        for ext in _ENVI_DATA_EXTS:
+            cand = base + ext
+            if os.path.isfile(cand) and not cand.lower().endswith(".hdr"):
+                return cand, path
+        raise RasterError(f"ENVI header {path} has no data file next to it (looked for "
+                          f"{', '.join(os.path.basename(base + e) for e in _ENVI_DATA_EXTS)})")
+    if os.path.splitext(low)[1] in _NOT_ENVI_EXTS:
+        return None
+    for hdr in (path + ".hdr", os.path.splitext(path)[0] + ".hdr"):
+        if os.path.isfile(hdr):
+            try:
+                with open(hdr, "rb") as fh:
+                    if fh.read(64).lstrip().startswith(b"ENVI"):
+                        return path, hdr
+            except OSError:
+                pass
+    return None
+
+
+def _as_list(v) -> Optional[list]:
+    if v is None:
+        return None
+    if isinstance(v, (list, tuple)):
+        return [str(x).strip() for x in v]
+    s = str(v).strip()
+    if s.startswith("{") and s.endswith("}"):
+        return [x.strip() for x in s[1:-1].split(",")]
+    return [s]
+
+
+def _floats(vals: Optional[list], n: int, what: str, where: str) -> Optional[List[float]]:
+    if vals is None:
+        return None
+    vals = [v for v in vals if v != ""]
+    if len(vals) != n:
+        warnings.warn(f"{where}: {what} lists {len(vals)} values for {n} bands; ignoring it")
+        return None
+    try:
+        return [float(v) for v in vals]
+    except ValueError:
+        warnings.warn(f"{where}: {what} holds non-numeric values; ignoring it")
+        return None
+
+
+def _nm_factor(units: Optional[str], values: Sequence[float], where: str) -> Optional[float]:
+    """Multiplier to nanometres; None when the units say these are not wavelengths (e.g. 'Index')."""
+    u = (units or "").strip().lower().replace("\u00b5", "µ")
+    if u in _UM or u.replace("μ", "µ") in _UM:
+        return 1000.0
+    if u in _NM:
+        return 1.0
+    if u in _MM:
+        return 1e6
+    if u == "index":
+        return None
+    finite = [v for v in values if not math.isnan(v)]
+    guess = 1000.0 if finite and max(finite) < 30 else 1.0
+    if u not in ("", "unknown", "none"):
+        warnings.warn(f"{where}: wavelength units {units!r} not recognised; assuming "
+                      f"{'micrometres' if guess == 1000 else 'nanometres'} from the values")
+    return guess
+
+
+def _md(obj, domain: Optional[str]) -> dict:
+    try:
+        d = obj.GetMetadata_Dict(domain) if domain else obj.GetMetadata_Dict()
+    except Exception:  # noqa: BLE001 - a domain the driver lacks
+        d = {}
+    return {str(k).lower(): v for k, v in (d or {}).items()}
+
+
+def spectral_metadata(ds, hdr: Optional[dict], where: str):
+    """(wavelengths_nm, fwhm_nm, bad_bands, band_names) from an ENVI header or GDAL band metadata
+    (`wavelength`, `wavelength_units`, `fwhm`, `bbl` in the default or ENVI domain, dataset-level ENVI
+    lists, or the IMAGERY domain's CENTRAL_WAVELENGTH_UM/FWHM_UM)."""
+    n = ds.RasterCount
+    wl = fw = bbl = names = None
+    units = None
+    if hdr is not None:
+        wl = _floats(_as_list(hdr.get("wavelength")), n, "'wavelength'", where)
+        fw = _floats(_as_list(hdr.get("fwhm")), n, "'fwhm'", where)
+        bbl = _floats(_as_list(hdr.get("bbl")), n, "'bbl'", where)
+        bn = _as_list(hdr.get("band names"))
+        if bn is not None and len(bn) == n:
+            names = bn
+        units = hdr.get("wavelength units")
+        units = units[0] if isinstance(units, list) else units
+    per_band = []
+    for b in range(1, n + 1):
+        band = ds.GetRasterBand(b)
+        tags: dict = {}
+        for dom in ("IMAGERY", "ENVI", None):
+            tags.update(_md(band, dom))
+        per_band.append(tags)
+    ds_tags: dict = {}
+    for dom in ("ENVI", None):
+        ds_tags.update(_md(ds, dom))
+
+    def band_values(key):
+        vals = [t.get(key) for t in per_band]
+        return vals if all(v not in (None, "") for v in vals) else None
+
+    if wl is None:
+        if band_values("central_wavelength_um") is not None:
+            wl = _floats(band_values("central_wavelength_um"), n, "CENTRAL_WAVELENGTH_UM", where)
+            fw = _floats(band_values("fwhm_um"), n, "FWHM_UM", where) if band_values("fwhm_um") else None
+            units = "um"
+        else:
+            wl = _floats(band_values("wavelength") or _as_list(ds_tags.get("wavelength")), n, "wavelength", where)
+            fw = _floats(band_values("fwhm") or _as_list(ds_tags.get("fwhm")), n, "fwhm", where)
+            bu = [t.get("wavelength_units") for t in per_band if t.get("wavelength_units")]
+            units = bu[0] if bu else ds_tags.get("wavelength_units") or ds_tags.get("wavelength units")
+    if bbl is None:
+        bbl = _floats(band_values("bbl") or _as_list(ds_tags.get("bbl")), n, "bbl", where)
+    if wl is not None:
+        f = _nm_factor(units, wl, where)
+        if f is None:
+            wl = fw = None
+        else:
+            wl = [round(v * f, 6) for v in wl]
+            fw = [round(v * f, 6) for v in fw] if fw is not None else None
+    bad = [v == 0 for v in bbl] if bbl is not None else None
+    return wl, fw, bad, names
+
+
+# --------------------------------------------------------------------------------------------------
+# reader
+
+
+class GdalReader:
+    """A raster read through osgeo.gdal; implements `core.raster.RasterReader`."""
+
+    def __init__(self, path: str):
+        path = os.fspath(path)
+        self.path = path
+        hdr = None
+        self.header_path = None
+        data_path = path
+        if os.path.exists(path):
+            pair = envi_pair(path)
+            if pair is not None:
+                data_path, self.header_path = pair
+                hdr = parse_envi_header(self.header_path)
+        elif not _looks_like_gdal_uri(path):
+            raise RasterError(f"Raster not found: {path}")
+        if os.path.isdir(data_path):
+            raise RasterError(f"Raster path is a folder, not a file: {path}")
+        self.data_path = data_path
+        with _GdalErrors() as err:
+            ds = gdal.OpenEx(data_path, gdal.OF_RASTER | gdal.OF_READONLY)
+        if ds is None:
+            raise RasterError(f"Cannot read raster {path}: {err.text('GDAL cannot open it as a raster')}")
+        if ds.RasterCount < 1:
+            raise RasterError(f"Raster {path} has no bands")
+        self._ds = ds
+        self.info = self._make_info(hdr)
+
+    def _make_info(self, hdr) -> RasterInfo:
+        ds = self._ds
+        n = ds.RasterCount
+        bands = [ds.GetRasterBand(i + 1) for i in range(n)]
+        types = {b.DataType for b in bands}
+        if len(types) != 1:
+            raise RasterError(f"Raster {self.path} mixes band data types "
+                              f"{sorted(gdal.GetDataTypeName(t) for t in types)}; convert it to one type")
+        gtype = types.pop()
+        if gtype not in _GDAL_TO_NP:
+            raise RasterError(f"Raster {self.path} has an unsupported data type {gdal.GetDataTypeName(gtype)}")
+        scales = [float(b.GetScale()) if b.GetScale() is not None else 1.0 for b in bands]
+        offsets = [float(b.GetOffset()) if b.GetOffset() is not None else 0.0 for b in bands]
+        scaled = any(s != 1.0 for s in scales) or any(o != 0.0 for o in offsets)
+        nodata = bands[0].GetNoDataValue()
+        if nodata is None and hdr is not None and hdr.get("data ignore value") not in (None, ""):
+            try:
+                nodata = float(str(hdr["data ignore value"]).strip())
+            except ValueError:
+                warnings.warn(f"ENVI header {self.header_path}: 'data ignore value' is not a number; ignored")
+        wl, fw, bad, names = spectral_metadata(ds, hdr, self.header_path or self.path)
+        if names is None:
+            names = [b.GetDescription() or f"Band {i + 1}" for i, b in enumerate(bands)]
+        gt = ds.GetGeoTransform(can_return_null=True) or (0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
+        return RasterInfo(
+            width=ds.RasterXSize, height=ds.RasterYSize, count=n,
+            dtype="float32" if scaled else _GDAL_TO_NP[gtype],
+            transform=tuple(float(v) + 0.0 for v in gt),
+            crs_wkt=ds.GetProjection() or "",
+            nodata=None if nodata is None else float(nodata),
+            scales=scales if scaled else None, offsets=offsets if scaled else None,
+            band_names=names, wavelengths=wl, fwhm=fw, bad_bands=bad, path=self.path,
+        )
+
+    def read(self, window: Optional[Window] = None, bands: Optional[Sequence[int]] = None) -> np.ndarray:
+        """(rows, cols, bands) pixels; float32 with scale/offset applied when declared (nodata kept)."""
+        info = self.info
+        if window is None:
+            window = (0, 0, info.height, info.width)
+        r, c, h, w = (int(v) for v in window)
+        if r < 0 or c < 0 or h < 1 or w < 1 or r + h > info.height or c + w > info.width:
+            raise RasterError(f"Window {window} lies outside raster {self.path} "
+                              f"({info.height} rows x {info.width} cols)")
+        idx = list(range(info.count)) if bands is None else [int(b) for b in bands]
+        for b in idx:
+            if not 0 <= b < info.count:
+                raise RasterError(f"Band {b + 1} does not exist in raster {self.path} (it has {info.count} bands)")
+        with _GdalErrors() as err:
+            a = self._ds.ReadAsArray(xoff=c, yoff=r, xsize=w, ysize=h, band_list=[b + 1 for b in idx])
+        if a is None:
+            raise RasterError(f"Cannot read pixels of raster {self.path} at window {window}: {err.text()}")
+        if a.ndim == 2:
+            a = a[None]
+        a = np.ascontiguousarray(np.moveaxis(a, 0, -1))
+        if info.scales is not None:
+            raw = a
+            a = raw.astype(np.float32)
+            a *= np.array([info.scales[b] for b in idx], np.float32)
+            a += np.array([info.offsets[b] for b in idx], np.float32)
+            if info.nodata is not None:
+                nd = np.isnan(raw) if math.isnan(info.nodata) else raw == info.nodata
+                a[nd] = info.nodata
+        return a
+
+    def close(self) -> None:
+        self._ds = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _looks_like_gdal_uri(path: str) -> bool:
+    """GDAL connection strings QGIS may hand over (subdatasets, /vsi paths)."""
+    return path.startswith("/vsi") or (":" in path and not os.path.splitdrive(path)[0] and
+                                       path.split(":", 1)[0].isupper())
+
+
+def open_raster(path) -> GdalReader:
+    """Open a raster (GeoTIFF, ENVI data file or .hdr, any GDAL format) for the engine."""
+    path = os.fspath(path)
+    if os.path.exists(path) and not os.path.isdir(path) and not os.access(path, os.R_OK):
+        raise RasterError(f"Raster is not readable (permission denied): {path}")
+    return GdalReader(path)
+
+
+def raster_info(path) -> RasterInfo:
+    """Only the description of a raster (opens and closes it)."""
+    r = open_raster(path)
+    try:
+        return r.info
+    finally:
+        r.close()
+
+
+def layer_raster_path(layer) -> str:
+    """The GDAL path of a QGIS raster layer, or a clear error for layers GDAL cannot read as a file."""
+    if layer is None:
+        raise RasterError("No raster layer selected")
+    if layer.providerType() != "gdal":
+        raise RasterError(f"Layer {layer.name()!r} comes from the {layer.providerType()!r} provider; HyperSNN "
+                          f"reads rasters through GDAL: save it as a GeoTIFF first (Export > Save As)")
+    src = layer.source()
+    if "|" in src:
+        src = src.split("|", 1)[0]
+    return src
+
+
+# --------------------------------------------------------------------------------------------------
+# writer
+
+
+def _same_file(a: str, b: str) -> bool:
+    if not a or not b:
+        return False
+    try:
+        if os.path.exists(a) and os.path.exists(b):
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
+
+
+class GdalWriter:
+    """Tiled, DEFLATE GeoTIFF on the grid of `spec.like`, written to a hidden temporary file in the
+    output folder and moved into place on `close()`; `abort()` deletes it, so a failed or canceled run
+    never leaves a half-written map (nor destroys the previous one). Class maps get a colour table,
+    GDAL category names and a `class_names` JSON metadata item (as the CLI's writer)."""
+
+    def __init__(self, spec: OutputSpec):
+        self.spec = spec
+        path = os.path.abspath(os.fspath(spec.path))
+        self.path = path
+        self._ds = None
+        self._done = False
+        folder = os.path.dirname(path)
+        if not os.path.isdir(folder):
+            raise OutputError(f"Output folder does not exist: {folder} (for {path})")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise OutputError(f"Output folder is not writable: {folder} (for {path})")
+        if os.path.isdir(path):
+            raise OutputError(f"Output path is a folder: {path}")
+        if os.path.splitext(path)[1].lower() not in (".tif", ".tiff"):
+            raise OutputError(f"Output {path}: HyperSNN writes GeoTIFF; give the file a .tif extension")
+        like_paths = [spec.like.path] if spec.like.path else []
+        if spec.like.path and os.path.exists(spec.like.path):
+            try:
+                pair = envi_pair(spec.like.path)
+            except RasterError:
+                pair = None
+            if pair:
+                like_paths += list(pair)
+        if any(_same_file(path, p) for p in like_paths):
+            raise OutputError(f"Output {path} is the input raster; choose another output file")
+        if spec.count < 1:
+            raise OutputError(f"Output {path}: needs at least one band, got {spec.count}")
+        dt = np.dtype(spec.dtype)
+        if dt.name not in _NP_TO_GDAL:
+            raise OutputError(f"Output {path}: data type {dt.name} cannot be written to GeoTIFF")
+        name = os.path.basename(path)
+        tmp = path
+        for _ in range(100):
+            tmp = os.path.join(folder, f".{name}.tmp-{secrets.token_hex(4)}.tif")
+            if not os.path.exists(tmp):
+                break
+        self.tmp_path = tmp
+        like = spec.like
+        opts = ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=DEFLATE",
+                f"PREDICTOR={3 if dt.kind == 'f' else 2}", "BIGTIFF=IF_SAFER"]
+        drv = gdal.GetDriverByName("GTiff")
+        with _GdalErrors() as err:
+            ds = drv.Create(tmp, like.width, like.height, spec.count, _NP_TO_GDAL[dt.name], opts)
+        if ds is None:
+            self._cleanup()
+            raise OutputError(f"Cannot create output {path}: {err.text()}")
+        self._ds = ds
+        try:
+            ds.SetGeoTransform(list(like.transform))
+            if like.crs_wkt:
+                ds.SetProjection(like.crs_wkt)
+            self._describe()
+        except Exception:
+            self.abort()
+            raise
+
+    def _describe(self):
+        spec, ds = self.spec, self._ds
+        for i in range(1, spec.count + 1):
+            band = ds.GetRasterBand(i)
+            if spec.nodata is not None:
+                band.SetNoDataValue(float(spec.nodata))
+            if spec.band_names and i <= len(spec.band_names):
+                band.SetDescription(str(spec.band_names[i - 1]))
+        band = ds.GetRasterBand(1)
+        if spec.colors:
+            if np.dtype(spec.dtype).name not in ("uint8", "uint16"):
+                warnings.warn(f"Output {self.path}: a colour table needs uint8 or uint16 data, not {spec.dtype}; "
+                              f"colours not embedded")
+            else:
+                ct = gdal.ColorTable()
+                top = max(int(v) for v in spec.colors)
+                for v in range(top + 1):
+                    ct.SetColorEntry(v, (0, 0, 0, 0))
+                for v, c in spec.colors.items():
+                    rgb = tuple(int(x) for x in tuple(c)[:3])
+                    ct.SetColorEntry(int(v), rgb + (255,))
+                band.SetRasterColorTable(ct)
+                band.SetRasterColorInterpretation(gdal.GCI_PaletteIndex)
+        if spec.category_names:
+            names = {int(v): str(n) for v, n in spec.category_names.items()}
+            cats = [""] * (max(names) + 1)
+            for v, n in names.items():
+                if v >= 0:
+                    cats[v] = n
+            band.SetCategoryNames(cats)
+            band.SetMetadataItem("class_names", json.dumps({str(v): n for v, n in sorted(names.items())},
+                                                           ensure_ascii=False))
+
+    def write(self, window: Window, array: np.ndarray) -> None:
+        if self._done:
+            raise OutputError(f"Output {self.path} is already closed")
+        r, c, h, w = (int(v) for v in window)
+        a = np.asarray(array)
+        if a.ndim == 2:
+            a = a[:, :, None]
+        if a.shape != (h, w, self.spec.count):
+            raise OutputError(f"Output {self.path}: array of shape {a.shape} does not fit window {window} "
+                              f"with {self.spec.count} band(s)")
+        if r < 0 or c < 0 or r + h > self.spec.like.height or c + w > self.spec.like.width:
+            raise OutputError(f"Output {self.path}: window {window} lies outside the "
+                              f"{self.spec.like.height}x{self.spec.like.width} grid")
+        a = a.astype(self.spec.dtype, copy=False)
+        with _GdalErrors() as err:
+            for i in range(self.spec.count):
+                if self._ds.GetRasterBand(i + 1).WriteArray(np.ascontiguousarray(a[:, :, i]), c, r) != 0:
+                    raise OutputError(f"Cannot write output {self.path}: {err.text()}")
+
+    def close(self) -> None:
+        """Finish the temporary file and atomically replace the destination with it."""
+        if self._done:
+            return
+        self._done = True
+        try:
+            with _GdalErrors() as err:
+                self._ds.FlushCache()
+                self._ds = None
+            if err.messages:
+                raise OutputError(f"Cannot write output {self.path}: {err.text()}")
+            aux_tmp, aux = self.tmp_path + ".aux.xml", self.path + ".aux.xml"
+            if os.path.exists(aux_tmp):
+                os.replace(aux_tmp, aux)  # category names live in the PAM sidecar
+            elif os.path.exists(aux):
+                os.remove(aux)  # a stale sidecar would override the new file's metadata
+            os.replace(self.tmp_path, self.path)
+        except OSError as e:
+            self._cleanup()
+            raise OutputError(f"Cannot write output {self.path}: {e.strerror or e} (if the file is open in "
+                              f"QGIS or another program, close it or choose another name)") from None
+        except Exception:
+            self._cleanup()
+            raise
+
+    def abort(self) -> None:
+        """Drop the temporary file; whatever the destination held before stays."""
+        self._done = True
+        self._ds = None
+        self._cleanup()
+
+    def _cleanup(self):
+        for p in (self.tmp_path, self.tmp_path + ".aux.xml"):
+            try:
+                os.remove(p)
+            except (FileNotFoundError, AttributeError):
+                pass
+            except OSError:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+# --------------------------------------------------------------------------------------------------
+# class metadata and label rasters
+
+
+def read_class_metadata(path) -> Tuple[dict, dict]:
+    """({value: name}, {value: (r, g, b)}) of a class raster: GDAL category names or our `class_names`
+    JSON item, and the colour table."""
+    names: dict = {}
+    colors: dict = {}
+    with _GdalErrors():
+        ds = gdal.OpenEx(os.fspath(path), gdal.OF_RASTER | gdal.OF_READONLY)
+    if ds is None:
+        return names, colors
+    band = ds.GetRasterBand(1)
+    item = band.GetMetadataItem("class_names")
+    if item:
+        try:
+            names.update({int(k): str(v) for k, v in json.loads(item).items()})
+        except (ValueError, TypeError, AttributeError):
+            pass
+    cats = band.GetCategoryNames() or []
+    for v, n in enumerate(cats):
+        if n and v not in names:
+            names[v] = str(n)
+    ct = band.GetRasterColorTable()
+    if ct is not None:
+        for v in range(ct.GetCount()):
+            e = ct.GetColorEntry(v)
+            if e and (len(e) < 4 or e[3] > 0):
+                colors[v] = tuple(int(x) for x in e[:3])
+    ds = None
+    return names, colors
+
+
+def read_label_raster(path, info: Optional[RasterInfo] = None, names: Optional[dict] = None,
+                      colors: Optional[dict] = None) -> Labels:
+    """Labels from a label raster (0 and nodata = unlabelled) on the grid of `info` when given."""
+    r = open_raster(path)
+    try:
+        if info is not None and (r.info.height, r.info.width) != (info.height, info.width):
+            raise LabelError(f"label raster {path} is {r.info.height} x {r.info.width} pixels but the image is "
+                             f"{info.height} x {info.width}: use a label raster on the image grid, or polygons, "
+                             f"which are rasterized onto it")
+        arr = r.read(None, [0])[:, :, 0]
+        nodata = r.info.nodata
+    finally:
+        r.close()
+    n0, c0 = read_class_metadata(path)
+    n0.update(names or {})
+    c0.update(colors or {})
+    return labels_from_array(arr, n0, c0, nodata=nodata, source=os.fspath(path))
+
+
+# --------------------------------------------------------------------------------------------------
+# vectors
+
+
+def read_polygons_qgis(layer, class_field: str, target_crs=None, transform_context=None,
+                       is_canceled=None) -> List[PolygonFeature]:
+    """Training polygons of a QGIS vector layer (or any QgsFeatureSource) with their raw class values,
+    reprojected to `target_crs` (a QgsCoordinateReferenceSystem) when the CRSs differ."""
+    from qgis.core import (QgsCoordinateTransform, QgsCoordinateTransformContext, QgsCsException,
+                           QgsFeatureRequest, QgsGeometry, QgsProject, QgsWkbTypes)
+
+    if layer is None:
+        raise LabelError("No polygon layer selected")
+    where = layer.name() if hasattr(layer, "name") else getattr(layer, "sourceName", lambda: "layer")()
+    where = f"layer {where!r}"
+    fields = [f.name() for f in layer.fields()]
+    field = class_field
+    if field not in fields:
+        ci = [f for f in fields if f.lower() == str(class_field).lower()]
+        if len(ci) != 1:
+            raise LabelError(f"Class field {class_field!r} not found in {where}; available fields: "
+                             f"{', '.join(fields) if fields else '(none)'}")
+        field = ci[0]
+    if hasattr(layer, "geometryType") and layer.geometryType() != QgsWkbTypes.PolygonGeometry:
+        raise LabelError(f"{where} holds {QgsWkbTypes.geometryDisplayString(layer.geometryType())} "
+                         f"geometries; training areas must be polygons")
+    src_crs = layer.sourceCrs() if hasattr(layer, "sourceCrs") else layer.crs()
+    xform = None
+    if target_crs is None or not target_crs.isValid() or not src_crs.isValid():
+        if target_crs is not None:
+            warnings.warn(f"{where}: {'the layer' if not src_crs.isValid() else 'the raster'} has no CRS; "
+                          f"assuming the polygons and the raster use the same coordinates")
+    elif src_crs != target_crs:
+        ctx = transform_context or QgsProject.instance().transformContext() or QgsCoordinateTransformContext()
+        xform = QgsCoordinateTransform(src_crs, target_crs, ctx)
+    idx = layer.fields().indexOf(field)
+    req = QgsFeatureRequest().setSubsetOfAttributes([idx])
+    out, null_geom = [], 0
+    for feat in layer.getFeatures(req):
+        if is_canceled is not None and is_canceled():
+            from ..core.errors import Canceled
+            raise Canceled("reading polygons canceled")
+        g = feat.geometry()
+        if g is None or g.isNull() or g.isEmpty():
+            null_geom += 1
+            continue
+        g = QgsGeometry(g)
+        if QgsWkbTypes.isCurvedType(g.wkbType()):
+            g = QgsGeometry(g.constGet().segmentize())
+        if xform is not None:
+            try:
+                g.transform(xform)
+            except QgsCsException as e:
+                raise LabelError(f"{where}: feature {feat.id()} cannot be reprojected to the raster CRS: "
+                                 f"{e}") from None
+        gj = json.loads(g.asJson())
+        if not gj:
+            null_geom += 1
+            continue
+        value = feat.attribute(idx)
+        if value is not None and hasattr(value, "isNull") and value.isNull():
+            value = None
+        out.append(PolygonFeature(geometry=gj, value=_plain(value), fid=feat.id()))
+    if null_geom:
+        warnings.warn(f"{where}: {null_geom} feature(s) without geometry were skipped")
+    if not out:
+        raise LabelError(f"{where} has no feature with a geometry")
+    if all(f.value is None or (isinstance(f.value, str) and not f.value.strip()) for f in out):
+        raise LabelError(f"Class field {field!r} of {where} is empty (null) in every feature")
+    return out
+
+
+def _plain(v):
+    """QVariant-ish values -> plain Python (NULL -> None)."""
+    try:
+        from qgis.PyQt.QtCore import QVariant
+
+        if isinstance(v, QVariant):
+            return None if v.isNull() else v.value()
+    except ImportError:  # pragma: no cover
+        pass
+    return v
+
+
+def read_polygons_ogr(path, class_field: str, target_crs_wkt: str, layer=None) -> List[PolygonFeature]:
+    """The same as `read_polygons_qgis` for a vector file read with OGR (no QGIS needed)."""
+    from osgeo import osr
+
+    with _GdalErrors() as err:
+        ds = ogr.Open(os.fspath(path))
+    if ds is None:
+        raise LabelError(f"Cannot read training vector {path}: {err.text('OGR cannot open it')}")
+    lyr = ds.GetLayerByName(str(layer)) if isinstance(layer, str) else ds.GetLayer(layer or 0)
+    if lyr is None:
+        raise LabelError(f"Layer {layer!r} not found in {path}")
+    defn = lyr.GetLayerDefn()
+    fields = [defn.GetFieldDefn(i).GetName() for i in range(defn.GetFieldCount())]
+    field = class_field
+    if field not in fields:
+        ci = [f for f in fields if f.lower() == str(class_field).lower()]
+        if len(ci) != 1:
+            raise LabelError(f"Class field {class_field!r} not found in {path}; available fields: "
+                             f"{', '.join(fields) if fields else '(none)'}")
+        field = ci[0]
+    src = lyr.GetSpatialRef()
+    ct = None
+    if src is not None and target_crs_wkt:
+        dst = osr.SpatialReference()
+        dst.ImportFromWkt(target_crs_wkt)
+        for s in (src, dst):
+            s.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+        if not src.IsSame(dst):
+            ct = osr.CoordinateTransformation(src, dst)
+    out = []
+    for feat in lyr:
+        g = feat.GetGeometryRef()
+        if g is None or g.IsEmpty():
+            continue
+        g = g.Clone()
+        if ct is not None:
+            g.Transform(ct)
+        out.append(PolygonFeature(geometry=json.loads(g.ExportToJson()), value=feat.GetField(field),
+                                  fid=feat.GetFID()))
+    if not out:
+        raise LabelError(f"Training vector {path} has no feature with a geometry")
+    return out
+
+
+def rasterize_gdal(shapes: list, info: RasterInfo) -> np.ndarray:
+    """Burn [(GeoJSON geometry, int value)] onto `info`'s grid: int32, 0 background, pixel centres only
+    (all_touched False); later shapes overwrite earlier ones."""
+    shapes = [(g, int(v)) for g, v in shapes if g]
+    out_shape = (info.height, info.width)
+    if not shapes:
+        return np.zeros(out_shape, np.int32)
+    mem = gdal.GetDriverByName("MEM").Create("", info.width, info.height, 1, gdal.GDT_Int32)
+    mem.SetGeoTransform(list(info.transform))
+    mem.GetRasterBand(1).Fill(0)
+    vds = ogr.GetDriverByName("Memory").CreateDataSource("shapes")
+    lyr = vds.CreateLayer("shapes", None, ogr.wkbUnknown)
+    lyr.CreateField(ogr.FieldDefn("v", ogr.OFTInteger))
+    defn = lyr.GetLayerDefn()
+    with _GdalErrors() as err:
+        for g, v in shapes:
+            geom = ogr.CreateGeometryFromJson(json.dumps(g))
+            if geom is None:
+                raise LabelError(f"Cannot rasterize a training geometry on raster {info.path or '(in memory)'}: "
+                                 f"{err.text('invalid geometry')}")
+            f = ogr.Feature(defn)
+            f.SetField("v", v)
+            f.SetGeometry(geom)
+            lyr.CreateFeature(f)
+        rc = gdal.RasterizeLayer(mem, [1], lyr, options=["ATTRIBUTE=v", "ALL_TOUCHED=FALSE"])
+    if rc != 0:
+        raise LabelError(f"Cannot rasterize training geometries on raster {info.path or '(in memory)'}: "
+                         f"{err.text()}")
+    return mem.GetRasterBand(1).ReadAsArray().astype(np.int32)

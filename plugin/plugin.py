@@ -1,0 +1,181 @@
+"""The QGIS plugin object: toolbar, Raster > HyperSNN menu, Processing provider, report dock, tasks.
+
+Start-up imports only Qt/QGIS and plugin/deps.py: the engine (torch, numpy, ...) is imported when an
+action runs, after the dependency check, so the plugin loads even when QGIS's Python lacks torch.
+"""
+from __future__ import annotations
+
+import os
+import traceback
+
+from qgis.core import Qgis, QgsApplication, QgsMessageLog
+from qgis.PyQt.QtWidgets import QAction
+
+from . import deps
+
+MENU = "&HyperSNN"
+PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _icon(name):
+    from qgis.PyQt.QtGui import QIcon
+
+    p = os.path.join(PLUGIN_DIR, "resources", "icons", f"{name}.svg")
+    return QIcon(p if os.path.exists(p) else os.path.join(PLUGIN_DIR, "resources", "icon.svg"))
+
+
+class HyperSNNPlugin:
+    def __init__(self, iface):
+        self.iface = iface
+        self.provider = None
+        self.actions = []
+        self.toolbar = None
+        self.tasks = []
+        self.report = None
+
+    # -- Processing ---------------------------------------------------------------------------------
+    def initProcessing(self):  # noqa: N802 - QGIS calls this name (also from qgis_process)
+        if self.provider is not None:
+            return
+        from .provider import HyperSNNProvider
+
+        self.provider = HyperSNNProvider()
+        QgsApplication.processingRegistry().addProvider(self.provider)
+
+    # -- GUI ----------------------------------------------------------------------------------------
+    def initGui(self):  # noqa: N802
+        self.initProcessing()
+        specs = [
+            ("train", "Train SNN classifier…", "Train a spiking classifier from a raster and polygons", self.train),
+            ("classify", "Classify raster…", "Classify a raster with a HyperSNN model file", self.classify),
+            ("layer", "Create training layer…", "New GeoPackage polygon layer for digitizing training areas",
+             self.create_training_layer),
+            ("report", "Open report…", "Show a HyperSNN accuracy/energy report", self.open_report),
+        ]
+        parent = self.iface.mainWindow()
+        self.toolbar = self.iface.addToolBar("HyperSNN")
+        self.toolbar.setObjectName("HyperSNNToolbar")
+        for key, text, tip, slot in specs:
+            a = QAction(_icon(key), text, parent)
+            a.setObjectName(f"hypersnn_{key}")
+            a.setToolTip(tip)
+            a.setStatusTip(tip)
+            a.triggered.connect(lambda checked=False, s=slot: self._safe(s))
+            self.toolbar.addAction(a)
+            self.iface.addPluginToRasterMenu(MENU, a)
+            self.actions.append(a)
+        from .layers import ReportDock
+
+        self.report = ReportDock(self.iface)
+
+    def unload(self):
+        for t in list(self.tasks):
+            try:
+                t.cancel()
+            except RuntimeError:
+                pass
+        for a in self.actions:
+            self.iface.removePluginRasterMenu(MENU, a)
+            if self.toolbar is not None:
+                self.toolbar.removeAction(a)
+            a.deleteLater()
+        self.actions = []
+        if self.toolbar is not None:
+            self.toolbar.deleteLater()
+            self.toolbar = None
+        if self.report is not None:
+            self.report.close()
+            self.report = None
+        if self.provider is not None:
+            QgsApplication.processingRegistry().removeProvider(self.provider)
+            self.provider = None
+
+    # -- helpers ------------------------------------------------------------------------------------
+    def _safe(self, slot):
+        """Run an action; any error goes to the message bar and log, never out into Qt."""
+        try:
+            slot()
+        except Exception as e:  # noqa: BLE001
+            QgsMessageLog.logMessage(traceback.format_exc(), "HyperSNN", Qgis.Critical)
+            self.message(f"{type(e).__name__}: {e}", Qgis.Critical)
+
+    def message(self, text, level=Qgis.Info, duration=8):
+        from .layers import message
+
+        message(self.iface, text, level, duration if level != Qgis.Critical else 0)
+
+    def ready(self) -> bool:
+        return deps.ensure_dependencies(self.iface.mainWindow(), self.iface)
+
+    def start_task(self, task):
+        """Keep a reference (Python tasks die with their last reference) and queue it."""
+        self.tasks.append(task)
+        task.on_done = self._task_done
+        QgsApplication.taskManager().addTask(task)
+        return task
+
+    def _task_done(self, task):
+        if task in self.tasks:
+            self.tasks.remove(task)
+
+    def show_report(self, path):
+        if self.report is None:
+            from .layers import ReportDock
+
+            self.report = ReportDock(self.iface)
+        self.report.show(path)
+        from ..ui.common import set_setting
+
+        set_setting("last_report", path)
+
+    # -- actions ------------------------------------------------------------------------------------
+    def train(self):
+        if not self.ready():
+            return
+        from ..ui.train_dialog import TrainDialog
+
+        dlg = TrainDialog(self.iface)
+        if dlg.exec_():
+            self.start_training(dlg)
+
+    def start_training(self, dlg):
+        """Start a TrainTask from an accepted TrainDialog."""
+        from .tasks import TrainTask
+
+        job = dlg.build_job()
+        return self.start_task(TrainTask(job, self.iface, show_report=self.show_report))
+
+    def classify(self):
+        if not self.ready():
+            return
+        from ..ui.classify_dialog import ClassifyDialog
+
+        dlg = ClassifyDialog(self.iface)
+        if dlg.exec_():
+            self.start_classify(dlg)
+
+    def start_classify(self, dlg):
+        from .tasks import ClassifyTask
+
+        return self.start_task(ClassifyTask(iface=self.iface, **dlg.task_args()))
+
+    def create_training_layer(self):
+        from ..ui.training_layer_dialog import TrainingLayerDialog
+
+        dlg = TrainingLayerDialog(self.iface)
+        if dlg.exec_():
+            layer = dlg.create()
+            self.iface.setActiveLayer(layer)
+            self.message(f"Training layer {layer.name()} created and in edit mode: digitize polygons and pick their "
+                         f"class in the attribute form, then save the edits.", Qgis.Success)
+
+    def open_report(self):
+        from qgis.PyQt.QtWidgets import QFileDialog
+
+        from ..ui.common import setting
+
+        start = setting("last_report", "", str) or setting("last_output_dir", "", str)
+        path, _ = QFileDialog.getOpenFileName(self.iface.mainWindow(), "Open HyperSNN report", start,
+                                              "HyperSNN reports (*.html *.json)")
+        if path:
+            self.show_report(path)

@@ -1,0 +1,51 @@
+"""The "HyperSNN" Processing provider (id `hypersnn`): train, classify, assess, energy, workflow."""
+from __future__ import annotations
+
+import os
+
+from qgis.core import QgsProcessingProvider
+from qgis.PyQt.QtGui import QIcon
+
+PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ICON_PATH = os.path.join(PLUGIN_DIR, "resources", "icon.svg")
+
+
+class HyperSNNProvider(QgsProcessingProvider):
+    def id(self):
+        return "hypersnn"
+
+    def name(self):
+        return "HyperSNN"
+
+    def longName(self):
+        return "HyperSNN: hyperspectral classification with quantized spiking neural networks"
+
+    def icon(self):
+        return QIcon(ICON_PATH)
+
+    def svgIconPath(self):
+        return ICON_PATH
+
+    def versionInfo(self):
+        try:
+            from ..core import __version__
+
+            return __version__
+        except Exception:  # noqa: BLE001
+            return ""
+
+    def supportedOutputRasterLayerExtensions(self):
+        return ["tif"]
+
+    def defaultRasterFileExtension(self):
+        return "tif"
+
+    def loadAlgorithms(self):
+        from .algorithms.assess import AssessAlgorithm
+        from .algorithms.classify import ClassifyAlgorithm
+        from .algorithms.energy import EnergyAlgorithm
+        from .algorithms.train import TrainAlgorithm
+        from .algorithms.workflow import WorkflowAlgorithm
+
+        for alg in (TrainAlgorithm(), ClassifyAlgorithm(), AssessAlgorithm(), EnergyAlgorithm(), WorkflowAlgorithm()):
+            self.addAlgorithm(alg)

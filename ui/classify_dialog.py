@@ -1,0 +1,291 @@
+"""Classify dialog: raster, model file (with what the model expects), outputs. Refuses a raster whose
+bands do not match the model, with the engine's ModelMismatchError message."""
+from __future__ import annotations
+
+import html
+import os
+from typing import Optional
+
+from qgis.core import QgsMapLayerProxyModel
+from qgis.gui import QgsFileWidget, QgsMapLayerComboBox, QgsMessageBar
+from qgis.PyQt.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QSizePolicy,
+    QSpinBox,
+    QTextBrowser,
+    QVBoxLayout,
+)
+
+from .common import default_output, icon, set_setting, setting
+
+
+class ClassifyDialog(QDialog):
+    def __init__(self, iface=None, parent=None):
+        super().__init__(parent or (iface.mainWindow() if iface is not None else None))
+        self.iface = iface
+        self.model = None
+        self.model_error = ""
+        self.info = None
+        self.raster_error = ""
+        self._auto_paths = {}
+        self.setWindowTitle("HyperSNN: classify raster")
+        self.setWindowIcon(icon("classify"))
+        outer = QVBoxLayout(self)
+        self.bar = QgsMessageBar(self)
+        self.bar.setSizePolicy(QSizePolicy.Minimum, QSizePolicy.Fixed)
+        outer.addWidget(self.bar)
+
+        g = QGroupBox("Input")
+        form = QFormLayout(g)
+        self.raster_combo = QgsMapLayerComboBox()
+        self.raster_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        self.raster_combo.setAllowEmptyLayer(True)
+        form.addRow("Raster", self.raster_combo)
+        self.raster_label = QLabel("")
+        self.raster_label.setWordWrap(True)
+        form.addRow("", self.raster_label)
+        self.model_file = QgsFileWidget()
+        self.model_file.setFilter("HyperSNN model (*.hsnn)")
+        form.addRow("Model file", self.model_file)
+        outer.addWidget(g)
+
+        g = QGroupBox("What the model expects")
+        lay = QVBoxLayout(g)
+        self.model_view = QTextBrowser()
+        self.model_view.setMinimumHeight(170)
+        lay.addWidget(self.model_view)
+        self.match_label = QLabel("")
+        self.match_label.setWordWrap(True)
+        lay.addWidget(self.match_label)
+        outer.addWidget(g, 1)
+
+        g = QGroupBox("Outputs")
+        form = QFormLayout(g)
+        self.class_map_file = QgsFileWidget()
+        self.class_map_file.setStorageMode(QgsFileWidget.SaveFile)
+        self.class_map_file.setFilter("GeoTIFF (*.tif *.tiff)")
+        form.addRow("Class map", self.class_map_file)
+        self.confidence_check = QCheckBox("Confidence map")
+        self.confidence_check.setChecked(True)
+        self.confidence_file = QgsFileWidget()
+        self.confidence_file.setStorageMode(QgsFileWidget.SaveFile)
+        self.confidence_file.setFilter("GeoTIFF (*.tif *.tiff)")
+        form.addRow(self.confidence_check, self.confidence_file)
+        self.prob_check = QCheckBox("Class probabilities")
+        self.prob_file = QgsFileWidget()
+        self.prob_file.setStorageMode(QgsFileWidget.SaveFile)
+        self.prob_file.setFilter("GeoTIFF (*.tif *.tiff)")
+        form.addRow(self.prob_check, self.prob_file)
+        self.mode_combo = QComboBox()
+        self.mode_combo.addItem("Spiking network (SNN)", "snn")
+        self.mode_combo.addItem("The CNN it was converted from", "cnn")
+        form.addRow("Network", self.mode_combo)
+        self.window_spin = QSpinBox()
+        self.window_spin.setRange(8, 4096)
+        self.window_spin.setValue(128)
+        self.window_spin.setSuffix(" px")
+        self.window_spin.setToolTip("Tile edge: memory use depends on this, not on the image size")
+        form.addRow("Window", self.window_spin)
+        outer.addWidget(g)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.button(QDialogButtonBox.Ok).setText("Classify")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        outer.addWidget(buttons)
+        self.buttons = buttons
+
+        self.raster_combo.layerChanged.connect(self._raster_changed)
+        self.model_file.fileChanged.connect(self._model_changed)
+        self.confidence_check.toggled.connect(self._update_enabled)
+        self.prob_check.toggled.connect(self._update_enabled)
+        self.resize(720, 680)
+        self._load_settings()
+        self._raster_changed(self.raster_combo.currentLayer())
+        self._model_changed(self.model_file.filePath())
+        self._update_enabled()
+
+    def _update_enabled(self, *_):
+        self.confidence_file.setEnabled(self.confidence_check.isChecked())
+        self.prob_file.setEnabled(self.prob_check.isChecked())
+
+    def _auto_path(self, widget, value):
+        current = widget.filePath()
+        if not current or current == self._auto_paths.get(id(widget)):
+            widget.setFilePath(value)
+            self._auto_paths[id(widget)] = value
+
+    def _raster_changed(self, layer):
+        from ..plugin.io_gdal import layer_raster_path, raster_info
+
+        self.info = None
+        self.raster_error = ""
+        src = ""
+        if layer is not None:
+            try:
+                src = layer_raster_path(layer)
+                self.info = raster_info(src)
+            except Exception as e:  # noqa: BLE001
+                self.raster_error = str(e)
+                self.raster_label.setText(f"<span style='color:#b00020'>{html.escape(str(e))}</span>")
+            else:
+                i = self.info
+                wl = ""
+                if i.wavelengths:
+                    ws = [w for w in i.wavelengths if w is not None]
+                    wl = f", {min(ws):.0f}-{max(ws):.0f} nm"
+                self.raster_label.setText(f"{i.width} x {i.height} pixels, {i.count} bands{wl}")
+        else:
+            self.raster_label.setText("Choose the raster to classify")
+        if src and self.info is not None:
+            self._auto_path(self.class_map_file, default_output(src, "_classes.tif"))
+            self._auto_path(self.confidence_file, default_output(src, "_confidence.tif"))
+            self._auto_path(self.prob_file, default_output(src, "_probabilities.tif"))
+        self._check_match()
+
+    def _model_changed(self, path):
+        self.model = None
+        self.model_error = ""
+        if not path:
+            self.model_view.setHtml("<i>Choose a model file (.hsnn) made by Train SNN classifier.</i>")
+            self._check_match()
+            return
+        try:
+            from ..plugin.jobs import load_model
+
+            self.model = load_model(path)
+        except Exception as e:  # noqa: BLE001 - show the engine's reason (corrupt, newer format...)
+            self.model_error = str(e)
+            self.model_view.setHtml(f"<p style='color:#b00020'>{html.escape(str(e))}</p>")
+        else:
+            self.model_view.setHtml(self.model_html(self.model))
+        self._check_match()
+
+    @staticmethod
+    def model_html(model) -> str:
+        s = model.summary()
+        wl = s.get("wavelength_range_nm")
+        bits = s["weight_bits"]
+        rows = [
+            ("Bands", f"{s['bands_used']} of a {s['input_bands']}-band raster: {s['band_ranges']}"),
+            ("Wavelengths", f"{wl[0]:.1f}-{wl[1]:.1f} nm" if wl else "not recorded (raster had no wavelengths)"),
+            ("Classes", f"{len(s['classes'])}: " + "; ".join(s["classes"])),
+            ("Time steps", str(s["time_steps"])),
+            ("Weight bits", f"{bits}-bit" if isinstance(bits, int) else str(bits)),
+            ("Architecture", f"{s['architecture']}, patch {s['patch_size']} px, "
+                             f"{s['features_after_preprocessing']} features after preprocessing"),
+        ]
+        m = model.meta.get("metrics", {}) or {}
+        test = m.get("test_snn")
+        if test:
+            rows.append(("Test accuracy", f"OA {100 * test['oa']:.1f} %, kappa {test['kappa']:.3f}"))
+        if model.meta.get("created"):
+            rows.append(("Created", str(model.meta["created"])))
+        return "<table cellspacing='2'>" + "".join(
+            f"<tr><td><b>{html.escape(k)}</b>&nbsp;</td><td>{html.escape(v)}</td></tr>" for k, v in rows) + "</table>"
+
+    def mismatch(self) -> Optional[str]:
+        """The engine's ModelMismatchError message for this raster and model, or None when they fit."""
+        if self.model is None or self.info is None:
+            return None
+        from ..core.errors import ModelMismatchError
+
+        try:
+            self.model.bands.check(self.info)
+        except ModelMismatchError as e:
+            return str(e)
+        return None
+
+    def _check_match(self):
+        msg = self.mismatch()
+        if msg:
+            self.match_label.setText(f"<span style='color:#b00020'><b>This raster does not fit the model:</b> "
+                                     f"{html.escape(msg)}</span>")
+        elif self.model is not None and self.info is not None:
+            self.match_label.setText("<span style='color:#1b7f3b'>The raster has the bands the model expects."
+                                     "</span>")
+        else:
+            self.match_label.setText("")
+        ok = self.buttons.button(QDialogButtonBox.Ok) if hasattr(self, "buttons") else None
+        if ok is not None:
+            ok.setEnabled(msg is None)
+
+    def validate(self) -> Optional[str]:
+        if self.raster_combo.currentLayer() is None:
+            return "Choose the raster to classify."
+        if self.info is None:
+            return f"The raster cannot be used: {self.raster_error}"
+        if not self.model_file.filePath():
+            return "Choose a model file (.hsnn)."
+        if self.model is None:
+            return f"The model cannot be used: {self.model_error}"
+        msg = self.mismatch()
+        if msg:
+            return msg
+        outs = [("class map", self.class_map_file.filePath())]
+        if self.confidence_check.isChecked():
+            outs.append(("confidence map", self.confidence_file.filePath()))
+        if self.prob_check.isChecked():
+            outs.append(("probability raster", self.prob_file.filePath()))
+        for what, p in outs:
+            if not p:
+                return f"Choose where to save the {what}."
+            if not os.path.isdir(os.path.dirname(os.path.abspath(p))):
+                return f"The folder for the {what} does not exist: {os.path.dirname(p)}"
+            if not p.lower().endswith((".tif", ".tiff")):
+                return f"The {what} is written as GeoTIFF: give it a .tif name."
+        return None
+
+    def accept(self):
+        problem = self.validate()
+        if problem:
+            self.bar.pushWarning("Cannot classify", problem)
+            return
+        set_setting("classify/model", self.model_file.filePath())
+        set_setting("classify/confidence", self.confidence_check.isChecked())
+        set_setting("classify/probabilities", self.prob_check.isChecked())
+        set_setting("classify/window", self.window_spin.value())
+        lyr = self.raster_combo.currentLayer()
+        set_setting("classify/raster_layer", lyr.source() if lyr is not None else "")
+        set_setting("last_output_dir", os.path.dirname(os.path.abspath(self.class_map_file.filePath())))
+        super().accept()
+
+    def _load_settings(self):
+        from qgis.core import QgsProject
+
+        model = setting("classify/model", "", str)
+        if model and os.path.isfile(model):
+            self.model_file.blockSignals(True)
+            self.model_file.setFilePath(model)
+            self.model_file.blockSignals(False)
+        self.confidence_check.setChecked(setting("classify/confidence", True, bool))
+        self.prob_check.setChecked(setting("classify/probabilities", False, bool))
+        self.window_spin.setValue(int(setting("classify/window", 128, int)))
+        src = setting("classify/raster_layer", "", str)
+        for lyr in QgsProject.instance().mapLayers().values():
+            if src and lyr.source() == src:
+                self.raster_combo.setLayer(lyr)
+                break
+        if self.raster_combo.currentLayer() is None and self.raster_combo.count() > 1:
+            self.raster_combo.setCurrentIndex(1)
+
+    def task_args(self) -> dict:
+        """Keyword arguments for tasks.ClassifyTask."""
+        from ..core.config import ClassifyConfig
+        from ..plugin.io_gdal import layer_raster_path
+
+        return dict(
+            raster_path=layer_raster_path(self.raster_combo.currentLayer()),
+            model_path=self.model_file.filePath(),
+            class_map_path=self.class_map_file.filePath(),
+            confidence_path=self.confidence_file.filePath() if self.confidence_check.isChecked() else None,
+            probabilities_path=self.prob_file.filePath() if self.prob_check.isChecked() else None,
+            ccfg=ClassifyConfig(window=self.window_spin.value(), mode=self.mode_combo.currentData() or "snn",
+                                probabilities=self.prob_check.isChecked()),
+        )

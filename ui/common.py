@@ -1,0 +1,56 @@
+"""Small helpers shared by the dialogs: settings under "hypersnn/", default output paths, icons."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from qgis.core import QgsSettings
+from qgis.PyQt.QtGui import QIcon
+
+PREFIX = "hypersnn/"
+PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESOURCES = os.path.join(PLUGIN_DIR, "resources")
+
+
+def icon(name: str = "icon") -> QIcon:
+    for p in (os.path.join(RESOURCES, "icons", f"{name}.svg"), os.path.join(RESOURCES, f"{name}.svg")):
+        if os.path.exists(p):
+            return QIcon(p)
+    return QIcon(os.path.join(RESOURCES, "icon.svg"))
+
+
+def setting(key: str, default=None, typ=None):
+    s = QgsSettings()
+    if typ is None:
+        return s.value(PREFIX + key, default)
+    try:
+        v = s.value(PREFIX + key, default, type=typ)
+    except TypeError:
+        v = default
+    return default if v is None else v
+
+
+def set_setting(key: str, value):
+    QgsSettings().setValue(PREFIX + key, value)
+
+
+def output_folder(raster_path: str = "") -> str:
+    """Where outputs go by default: the raster's folder when writable, else the last used folder, else
+    ~/HyperSNN."""
+    d = os.path.dirname(raster_path) if raster_path else ""
+    if d and os.path.isdir(d) and os.access(d, os.W_OK):
+        return d
+    last = setting("last_output_dir", "")
+    if last and os.path.isdir(last) and os.access(last, os.W_OK):
+        return last
+    home = os.path.join(str(Path.home()), "HyperSNN")
+    try:
+        os.makedirs(home, exist_ok=True)
+    except OSError:
+        pass
+    return home
+
+
+def default_output(raster_path: str, suffix: str) -> str:
+    stem = Path(raster_path).stem if raster_path else "hypersnn"
+    return os.path.join(output_folder(raster_path), f"{stem}{suffix}")

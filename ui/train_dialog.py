@@ -1,0 +1,569 @@
+"""Train dialog: raster + bands, training polygons + class field, validation or split, model settings,
+outputs. Produces a RunConfig (`run_config()`) and a ready-to-run jobs.TrainJob (`build_job()`)."""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsFieldProxyModel,
+    QgsMapLayerProxyModel,
+    QgsProject,
+    QgsRasterLayer,
+)
+from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox, QgsMessageBar
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .band_selector import BandSelector
+from .common import default_output, icon, set_setting, setting
+
+SPLITS = [("random", "Random fraction per class"), ("count", "Fixed number of pixels per class"),
+          ("blocks", "Spatially disjoint blocks"), ("polygons", "Whole polygons (spatially disjoint)")]
+ARCHS = [("hybrid", "Hybrid 3-D / 2-D CNN"), ("3d", "3-D CNN")]
+
+
+def _spin(lo, hi, value, step=1, special=None, suffix=""):
+    s = QSpinBox()
+    s.setRange(lo, hi)
+    s.setSingleStep(step)
+    s.setValue(value)
+    if special:
+        s.setSpecialValueText(special)
+    if suffix:
+        s.setSuffix(suffix)
+    return s
+
+
+def _dspin(lo, hi, value, step=0.05, decimals=3):
+    s = QDoubleSpinBox()
+    s.setRange(lo, hi)
+    s.setDecimals(decimals)
+    s.setSingleStep(step)
+    s.setValue(value)
+    return s
+
+
+class TrainDialog(QDialog):
+    def __init__(self, iface=None, parent=None):
+        super().__init__(parent or (iface.mainWindow() if iface is not None else None))
+        from ..core.config import RunConfig
+
+        self.iface = iface
+        self.base_config = RunConfig()
+        self._auto_paths = {}
+        self.setWindowTitle("HyperSNN: train SNN classifier")
+        self.setWindowIcon(icon("train"))
+        outer = QVBoxLayout(self)
+        self.bar = QgsMessageBar(self)
+        self.bar.setSizePolicy(QSizePolicy.Minimum, QSizePolicy.Fixed)
+        outer.addWidget(self.bar)
+        cols = QHBoxLayout()
+        outer.addLayout(cols, 1)
+        left, right = QVBoxLayout(), QVBoxLayout()
+        cols.addLayout(left, 5)
+        cols.addLayout(right, 4)
+
+        # -- raster and bands --------------------------------------------------------------------
+        g = QGroupBox("Hyperspectral raster")
+        lay = QVBoxLayout(g)
+        self.raster_combo = QgsMapLayerComboBox()
+        self.raster_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        self.raster_combo.setAllowEmptyLayer(True)
+        lay.addWidget(self.raster_combo)
+        self.raster_label = QLabel("")
+        self.raster_label.setWordWrap(True)
+        lay.addWidget(self.raster_label)
+        self.bands = BandSelector()
+        lay.addWidget(self.bands, 1)
+        left.addWidget(g, 1)
+
+        # -- training data ---------------------------------------------------------------------------
+        g = QGroupBox("Training data")
+        form = QFormLayout(g)
+        self.poly_combo = QgsMapLayerComboBox()
+        self.poly_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        self.poly_combo.setAllowEmptyLayer(True)
+        form.addRow("Training polygons", self.poly_combo)
+        self.field_combo = QgsFieldComboBox()
+        self.field_combo.setFilters(QgsFieldProxyModel.Numeric | QgsFieldProxyModel.String)
+        form.addRow("Class field", self.field_combo)
+        self.classes_label = QLabel("")
+        self.classes_label.setWordWrap(True)
+        form.addRow("", self.classes_label)
+        self.val_check = QCheckBox("Independent validation polygons")
+        self.val_check.setToolTip("Test on separate polygons: every training pixel trains, validation pixels test")
+        form.addRow(self.val_check)
+        self.val_combo = QgsMapLayerComboBox()
+        self.val_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        self.val_combo.setAllowEmptyLayer(True)
+        self.val_field_combo = QgsFieldComboBox()
+        self.val_field_combo.setFilters(QgsFieldProxyModel.Numeric | QgsFieldProxyModel.String)
+        form.addRow("Validation polygons", self.val_combo)
+        form.addRow("Validation class field", self.val_field_combo)
+        self.split_combo = QComboBox()
+        for key, text in SPLITS:
+            self.split_combo.addItem(text, key)
+        form.addRow("Split", self.split_combo)
+        self.split_stack = QStackedWidget()
+        self.frac_spin = _dspin(0.01, 0.99, 0.1)
+        self.count_spin = _spin(1, 100000, 50, suffix=" px")
+        blk = QWidget()
+        bl = QHBoxLayout(blk)
+        bl.setContentsMargins(0, 0, 0, 0)
+        self.block_frac_spin = _dspin(0.01, 0.99, 0.5)
+        self.block_spin = _spin(2, 4096, 16, suffix=" px")
+        bl.addWidget(QLabel("fraction"))
+        bl.addWidget(self.block_frac_spin)
+        bl.addWidget(QLabel("block"))
+        bl.addWidget(self.block_spin)
+        self.poly_frac_spin = _dspin(0.01, 0.99, 0.5)
+        for w in (self.frac_spin, self.count_spin, blk, self.poly_frac_spin):
+            self.split_stack.addWidget(w)
+        self.split_label = QLabel("Training fraction")
+        form.addRow(self.split_label, self.split_stack)
+        self.val_frac_spin = _dspin(0.0, 0.9, 0.1)
+        self.val_frac_spin.setToolTip("Share of the training pixels held back for early stopping")
+        form.addRow("Early-stopping share", self.val_frac_spin)
+        right.addWidget(g)
+
+        # -- model -------------------------------------------------------------------------------
+        g = QGroupBox("Model")
+        form = QFormLayout(g)
+        self.arch_combo = QComboBox()
+        for key, text in ARCHS:
+            self.arch_combo.addItem(text, key)
+        form.addRow("Architecture", self.arch_combo)
+        row = QHBoxLayout()
+        self.time_steps_spin = _spin(1, 64, 5)
+        self.time_steps_spin.setToolTip("SNN time steps T: more steps, finer rate code, more energy")
+        self.bits_spin = _spin(1, 16, 6, special="FP32")
+        self.bits_spin.setToolTip("Weight bits (2..16); the lowest value means full precision (FP32)")
+        row.addWidget(self.time_steps_spin)
+        row.addWidget(QLabel("weight bits"))
+        row.addWidget(self.bits_spin)
+        form.addRow("Time steps", row)
+        row = QHBoxLayout()
+        self.patch_spin = _spin(1, 63, 11, step=2, suffix=" px")
+        self.pca_spin = _spin(0, 500, 0, special="none")
+        self.pca_spin.setToolTip("Principal components kept after band selection (none = use the bands)")
+        row.addWidget(self.patch_spin)
+        row.addWidget(QLabel("PCA"))
+        row.addWidget(self.pca_spin)
+        form.addRow("Patch size", row)
+        row = QHBoxLayout()
+        self.cnn_epochs_spin = _spin(0, 10000, 30)
+        self.snn_epochs_spin = _spin(0, 10000, 10)
+        row.addWidget(QLabel("CNN"))
+        row.addWidget(self.cnn_epochs_spin)
+        row.addWidget(QLabel("SNN"))
+        row.addWidget(self.snn_epochs_spin)
+        form.addRow("Epochs", row)
+        row = QHBoxLayout()
+        self.seed_spin = _spin(0, 2 ** 31 - 1, 0)
+        self.batch_spin = _spin(1, 65536, 64)
+        row.addWidget(self.seed_spin)
+        row.addWidget(QLabel("batch"))
+        row.addWidget(self.batch_spin)
+        form.addRow("Seed", row)
+        self.config_file = QgsFileWidget()
+        self.config_file.setFilter("HyperSNN settings (*.json)")
+        self.config_file.setToolTip("Optional JSON settings (as for the command line's --config): every setting "
+                                    "not shown here, e.g. layer widths and learning rates")
+        self.config_file.fileChanged.connect(self._config_file_changed)
+        form.addRow("Settings file", self.config_file)
+        right.addWidget(g)
+
+        # -- outputs -----------------------------------------------------------------------------
+        g = QGroupBox("Outputs")
+        form = QFormLayout(g)
+        self.model_file = QgsFileWidget()
+        self.model_file.setStorageMode(QgsFileWidget.SaveFile)
+        self.model_file.setFilter("HyperSNN model (*.hsnn)")
+        form.addRow("Model file", self.model_file)
+        self.classify_check = QCheckBox("Classify the raster when training is done")
+        self.classify_check.setChecked(True)
+        form.addRow(self.classify_check)
+        self.class_map_file = QgsFileWidget()
+        self.class_map_file.setStorageMode(QgsFileWidget.SaveFile)
+        self.class_map_file.setFilter("GeoTIFF (*.tif *.tiff)")
+        form.addRow("Class map", self.class_map_file)
+        self.confidence_check = QCheckBox("Confidence map")
+        self.confidence_check.setChecked(True)
+        self.confidence_file = QgsFileWidget()
+        self.confidence_file.setStorageMode(QgsFileWidget.SaveFile)
+        self.confidence_file.setFilter("GeoTIFF (*.tif *.tiff)")
+        form.addRow(self.confidence_check, self.confidence_file)
+        note = QLabel("The accuracy and energy report (HTML, JSON, CSV) is written beside the class map.")
+        note.setWordWrap(True)
+        form.addRow(note)
+        right.addWidget(g)
+        right.addStretch(1)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel | QDialogButtonBox.RestoreDefaults)
+        buttons.button(QDialogButtonBox.Ok).setText("Train")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        buttons.button(QDialogButtonBox.RestoreDefaults).clicked.connect(self.restore_defaults)
+        outer.addWidget(buttons)
+        self.buttons = buttons
+
+        self.raster_combo.layerChanged.connect(self._raster_changed)
+        self.poly_combo.layerChanged.connect(self._poly_changed)
+        self.field_combo.fieldChanged.connect(self._field_changed)
+        self.val_combo.layerChanged.connect(self.val_field_combo.setLayer)
+        self.val_check.toggled.connect(self._update_enabled)
+        self.split_combo.currentIndexChanged.connect(self._split_changed)
+        self.classify_check.toggled.connect(self._update_enabled)
+        self.confidence_check.toggled.connect(self._update_enabled)
+
+        self.resize(1040, 720)
+        self.load_settings()
+        self._raster_changed(self.raster_combo.currentLayer())
+        self._poly_changed(self.poly_combo.currentLayer())
+        self._split_changed()
+        self._update_enabled()
+
+    # -- reactions ---------------------------------------------------------------------------------
+    def _raster_changed(self, layer):
+        from ..plugin.io_gdal import layer_raster_path, raster_info
+
+        info = None
+        self.raster_error = ""
+        if layer is not None:
+            try:
+                info = raster_info(layer_raster_path(layer))
+            except Exception as e:  # noqa: BLE001 - show why this layer cannot be used
+                self.raster_error = str(e)
+                self.raster_label.setText(f"<span style='color:#b00020'>{e}</span>")
+            else:
+                wl = "with wavelengths" if info.wavelengths else "no wavelength metadata"
+                bad = f", {sum(info.bad_bands)} flagged bad" if info.bad_bands and any(info.bad_bands) else ""
+                crs = QgsCoordinateReferenceSystem.fromWkt(info.crs_wkt).authid() if info.crs_wkt else "no CRS"
+                self.raster_label.setText(f"{info.width} x {info.height} pixels, {info.count} bands ({wl}{bad}), "
+                                          f"{info.dtype}, {crs}")
+        else:
+            self.raster_label.setText("Choose a raster layer (GeoTIFF, ENVI, ...)")
+        self.bands.set_info(info)
+        self.info = info
+        src = layer_raster_path(layer) if info is not None else ""
+        self._auto_path(self.model_file, default_output(src, "_snn.hsnn") if src else "")
+        self._auto_path(self.class_map_file, default_output(src, "_classes.tif") if src else "")
+        self._auto_path(self.confidence_file, default_output(src, "_confidence.tif") if src else "")
+
+    def _auto_path(self, widget, value):
+        """Follow the raster with default output names until the user types their own."""
+        current = widget.filePath()
+        if not current or current == self._auto_paths.get(id(widget)):
+            widget.setFilePath(value)
+            self._auto_paths[id(widget)] = value
+
+    def _poly_changed(self, layer):
+        keep = self.field_combo.currentField() or setting("train/class_field", "")
+        self.field_combo.setLayer(layer)
+        if layer is not None:
+            names = [f.name() for f in layer.fields()]
+            pick = next((n for n in names if n.lower() == str(keep).lower()), None) or \
+                next((n for n in names if n.lower() in ("class_id", "class", "classid", "klass", "label", "id")), None)
+            if pick:
+                self.field_combo.setField(pick)
+        self._field_changed(self.field_combo.currentField())
+
+    def class_style(self) -> dict:
+        from ..plugin.layers import class_style_from_layer
+
+        return class_style_from_layer(self.poly_combo.currentLayer(), self.field_combo.currentField())
+
+    def _field_changed(self, field):
+        layer = self.poly_combo.currentLayer()
+        if layer is None or not field:
+            self.classes_label.setText("")
+            return
+        style = self.class_style()
+        if style:
+            text = "Classes from the layer's style: " + ", ".join(f"{k} {v[0]}" if v[0] != k else k
+                                                                  for k, v in list(style.items())[:12])
+            if len(style) > 12:
+                text += f", ... ({len(style)} in all)"
+        else:
+            idx = layer.fields().indexOf(field)
+            vals = sorted((str(v) for v in layer.uniqueValues(idx, 200) if v is not None and str(v) != "NULL"),
+                          key=lambda s: (len(s), s))
+            text = f"{len(vals)} class value(s) in {layer.featureCount()} polygons: " + ", ".join(vals[:12])
+            text += " (no categorized style on this field: names 'Class <id>' or the text values)"
+        self.classes_label.setText(text)
+
+    def _split_changed(self, *_):
+        i = max(self.split_combo.currentIndex(), 0)
+        self.split_stack.setCurrentIndex(i)
+        self.split_label.setText(["Training fraction", "Pixels per class", "Blocks", "Training fraction"][i])
+
+    def _update_enabled(self, *_):
+        v = self.val_check.isChecked()
+        for w in (self.val_combo, self.val_field_combo):
+            w.setEnabled(v)
+        for w in (self.split_combo, self.split_stack, self.split_label):
+            w.setEnabled(not v)
+        c = self.classify_check.isChecked()
+        self.class_map_file.setEnabled(c)
+        self.confidence_check.setEnabled(c)
+        self.confidence_file.setEnabled(c and self.confidence_check.isChecked())
+
+    def _config_file_changed(self, path):
+        if not path:
+            return
+        from ..core.config import RunConfig
+
+        try:
+            cfg = RunConfig.load(path)
+        except Exception as e:  # noqa: BLE001
+            self.bar.pushCritical("Settings file", str(e))
+            return
+        self.set_config(cfg)
+
+    # -- config ------------------------------------------------------------------------------------
+    def set_config(self, cfg):
+        """Show a RunConfig in the widgets; settings without a widget are kept for `run_config()`."""
+        import copy
+
+        self.base_config = copy.deepcopy(cfg)
+        s, m, t = cfg.split, cfg.model, cfg.train
+        i = next((k for k, (key, _) in enumerate(SPLITS) if key == s.method), 0)
+        self.split_combo.setCurrentIndex(i)
+        self.frac_spin.setValue(s.train_fraction)
+        self.block_frac_spin.setValue(s.train_fraction)
+        self.poly_frac_spin.setValue(s.train_fraction)
+        self.count_spin.setValue(s.train_count)
+        self.block_spin.setValue(s.block_size)
+        self.val_frac_spin.setValue(s.val_fraction)
+        self.arch_combo.setCurrentIndex(next((k for k, (key, _) in enumerate(ARCHS) if key == m.arch), 0))
+        self.patch_spin.setValue(m.patch_size)
+        self.pca_spin.setValue(cfg.preprocess.pca_components)
+        self.time_steps_spin.setValue(t.time_steps)
+        self.bits_spin.setValue(t.weight_bits if t.weight_bits else 1)
+        self.cnn_epochs_spin.setValue(t.cnn_epochs)
+        self.snn_epochs_spin.setValue(t.snn_epochs)
+        self.batch_spin.setValue(t.batch_size)
+        self.seed_spin.setValue(t.seed)
+
+    def run_config(self):
+        """The RunConfig these widgets describe (validated)."""
+        import copy
+
+        cfg = copy.deepcopy(self.base_config)
+        key = self.split_combo.currentData() or "random"
+        cfg.split.method = key
+        cfg.split.train_fraction = {"random": self.frac_spin, "blocks": self.block_frac_spin,
+                                    "polygons": self.poly_frac_spin}.get(key, self.frac_spin).value()
+        cfg.split.train_count = self.count_spin.value()
+        cfg.split.block_size = self.block_spin.value()
+        cfg.split.val_fraction = self.val_frac_spin.value()
+        cfg.split.seed = self.seed_spin.value()
+        if self.val_check.isChecked():
+            cfg.split.method = "given"
+        if self.bands.info is not None:
+            cfg.bands = self.bands.band_selection()
+        cfg.model.arch = self.arch_combo.currentData() or "hybrid"
+        cfg.model.patch_size = self.patch_spin.value()
+        cfg.preprocess.pca_components = self.pca_spin.value()
+        cfg.train.time_steps = self.time_steps_spin.value()
+        cfg.train.weight_bits = 0 if self.bits_spin.value() <= 1 else self.bits_spin.value()
+        cfg.train.cnn_epochs = self.cnn_epochs_spin.value()
+        cfg.train.snn_epochs = self.snn_epochs_spin.value()
+        cfg.train.batch_size = self.batch_spin.value()
+        cfg.train.seed = self.seed_spin.value()
+        return cfg.validate()
+
+    def restore_defaults(self):
+        from ..core.config import RunConfig
+
+        self.set_config(RunConfig())
+        self.val_check.setChecked(False)
+        self.classify_check.setChecked(True)
+        self.confidence_check.setChecked(True)
+        self.config_file.setFilePath("")
+        if self.bands.info is not None:
+            self.bands.set_info(self.bands.info)
+
+    # -- validation and results --------------------------------------------------------------------
+    def validate(self) -> Optional[str]:
+        """The first problem that prevents training, or None."""
+        from ..core.errors import HyperSNNError
+
+        if self.raster_combo.currentLayer() is None:
+            return "Choose the hyperspectral raster layer."
+        if self.bands.info is None:
+            return f"The raster cannot be used: {self.raster_error}"
+        if not self.bands.selected():
+            return "Select at least one band."
+        if self.poly_combo.currentLayer() is None:
+            return "Choose the training polygon layer (Create training layer makes one)."
+        if not self.field_combo.currentField():
+            return "Choose the class field of the training polygons."
+        if self.poly_combo.currentLayer().featureCount() == 0:
+            return f"The training layer {self.poly_combo.currentLayer().name()!r} has no polygons yet."
+        if self.val_check.isChecked():
+            if self.val_combo.currentLayer() is None:
+                return "Choose the validation polygon layer, or untick 'Independent validation polygons'."
+            if self.val_combo.currentLayer() == self.poly_combo.currentLayer():
+                return "The validation layer must differ from the training layer."
+            if not self.val_field_combo.currentField():
+                return "Choose the class field of the validation polygons."
+        paths = [("model file", self.model_file.filePath())]
+        if self.classify_check.isChecked():
+            paths.append(("class map", self.class_map_file.filePath()))
+            if self.confidence_check.isChecked():
+                paths.append(("confidence map", self.confidence_file.filePath()))
+        for what, p in paths:
+            if not p:
+                return f"Choose where to save the {what}."
+            if not os.path.isdir(os.path.dirname(os.path.abspath(p))):
+                return f"The folder for the {what} does not exist: {os.path.dirname(p)}"
+        if not self.model_file.filePath().lower().endswith(".hsnn"):
+            return "The model file name must end in .hsnn."
+        try:
+            self.run_config()
+        except HyperSNNError as e:
+            return str(e)
+        return None
+
+    def accept(self):
+        problem = self.validate()
+        if problem:
+            self.bar.pushWarning("Cannot train yet", problem)
+            return
+        self.save_settings()
+        super().accept()
+
+    def build_job(self):
+        """A jobs.TrainJob: polygons read here (main thread), reprojected to the raster's CRS."""
+        from ..plugin.io_gdal import layer_raster_path, read_polygons_qgis
+        from ..plugin.jobs import ClassStyle, TrainJob
+
+        problem = self.validate()
+        if problem:
+            from ..core.errors import InputError
+
+            raise InputError(problem)
+        raster_layer = self.raster_combo.currentLayer()
+        raster = layer_raster_path(raster_layer)
+        crs = QgsCoordinateReferenceSystem.fromWkt(self.info.crs_wkt) if self.info.crs_wkt else raster_layer.crs()
+        poly = self.poly_combo.currentLayer()
+        feats = read_polygons_qgis(poly, self.field_combo.currentField(), crs)
+        val = None
+        if self.val_check.isChecked():
+            val = read_polygons_qgis(self.val_combo.currentLayer(), self.val_field_combo.currentField(), crs)
+        classify = self.classify_check.isChecked()
+        return TrainJob(
+            raster_path=raster, cfg=self.run_config(), model_path=self.model_file.filePath(), features=feats,
+            labels_source=poly.source().split("|")[0] if os.path.exists(poly.source().split("|")[0]) else poly.name(),
+            validation_features=val, class_style=ClassStyle(self.class_style()),
+            class_map_path=self.class_map_file.filePath() if classify else None,
+            confidence_path=self.confidence_file.filePath() if classify and self.confidence_check.isChecked() else None,
+            provenance={"command": "HyperSNN train dialog", "polygon_layer": poly.name()},
+        )
+
+    # -- settings ----------------------------------------------------------------------------------
+    def save_settings(self):
+        p = "train/"
+        set_setting(p + "split", self.split_combo.currentData())
+        set_setting(p + "train_fraction", self.frac_spin.value())
+        set_setting(p + "block_fraction", self.block_frac_spin.value())
+        set_setting(p + "polygon_fraction", self.poly_frac_spin.value())
+        set_setting(p + "train_count", self.count_spin.value())
+        set_setting(p + "block_size", self.block_spin.value())
+        set_setting(p + "val_fraction", self.val_frac_spin.value())
+        set_setting(p + "arch", self.arch_combo.currentData())
+        set_setting(p + "time_steps", self.time_steps_spin.value())
+        set_setting(p + "weight_bits", self.bits_spin.value())
+        set_setting(p + "patch_size", self.patch_spin.value())
+        set_setting(p + "pca", self.pca_spin.value())
+        set_setting(p + "cnn_epochs", self.cnn_epochs_spin.value())
+        set_setting(p + "snn_epochs", self.snn_epochs_spin.value())
+        set_setting(p + "batch_size", self.batch_spin.value())
+        set_setting(p + "seed", self.seed_spin.value())
+        set_setting(p + "classify", self.classify_check.isChecked())
+        set_setting(p + "confidence", self.confidence_check.isChecked())
+        set_setting(p + "validation", self.val_check.isChecked())
+        set_setting(p + "class_field", self.field_combo.currentField())
+        set_setting(p + "config_file", self.config_file.filePath())
+        for key, combo in (("raster_layer", self.raster_combo), ("polygon_layer", self.poly_combo),
+                           ("validation_layer", self.val_combo)):
+            lyr = combo.currentLayer()
+            set_setting(p + key, lyr.source() if lyr is not None else "")
+        model = self.model_file.filePath()
+        if model:
+            set_setting("last_output_dir", os.path.dirname(os.path.abspath(model)))
+
+    def load_settings(self):
+        from ..core.config import RunConfig
+
+        p = "train/"
+        d = RunConfig()
+        cfg_path = setting(p + "config_file", "", str)
+        if cfg_path and os.path.isfile(cfg_path):
+            try:
+                d = RunConfig.load(cfg_path)
+                self.config_file.blockSignals(True)
+                self.config_file.setFilePath(cfg_path)
+                self.config_file.blockSignals(False)
+            except Exception:  # noqa: BLE001
+                d = RunConfig()
+        self.set_config(d)
+        split = setting(p + "split", None, str)
+        if split:
+            i = self.split_combo.findData(split)
+            if i >= 0:
+                self.split_combo.setCurrentIndex(i)
+        for key, w in (("train_fraction", self.frac_spin), ("block_fraction", self.block_frac_spin),
+                       ("polygon_fraction", self.poly_frac_spin), ("val_fraction", self.val_frac_spin)):
+            v = setting(p + key, None, float)
+            if v is not None:
+                w.setValue(float(v))
+        for key, w in (("train_count", self.count_spin), ("block_size", self.block_spin),
+                       ("time_steps", self.time_steps_spin), ("weight_bits", self.bits_spin),
+                       ("patch_size", self.patch_spin), ("pca", self.pca_spin),
+                       ("cnn_epochs", self.cnn_epochs_spin), ("snn_epochs", self.snn_epochs_spin),
+                       ("batch_size", self.batch_spin), ("seed", self.seed_spin)):
+            v = setting(p + key, None, int)
+            if v is not None:
+                w.setValue(int(v))
+        arch = setting(p + "arch", None, str)
+        if arch and self.arch_combo.findData(arch) >= 0:
+            self.arch_combo.setCurrentIndex(self.arch_combo.findData(arch))
+        self.classify_check.setChecked(setting(p + "classify", True, bool))
+        self.confidence_check.setChecked(setting(p + "confidence", True, bool))
+        self.val_check.setChecked(setting(p + "validation", False, bool))
+        for key, combo in (("raster_layer", self.raster_combo), ("polygon_layer", self.poly_combo),
+                           ("validation_layer", self.val_combo)):
+            src = setting(p + key, "", str)
+            if src:
+                for lyr in QgsProject.instance().mapLayers().values():
+                    if lyr.source() == src:
+                        combo.setLayer(lyr)
+                        break
+        if self.raster_combo.currentLayer() is None:
+            first = next((lyr for lyr in QgsProject.instance().mapLayers().values()
+                          if isinstance(lyr, QgsRasterLayer) and lyr.bandCount() > 3), None)
+            if first is not None:
+                self.raster_combo.setLayer(first)
+        if self.poly_combo.currentLayer() is None and self.poly_combo.count() > 1:
+            self.poly_combo.setCurrentIndex(1)
+        self.val_field_combo.setLayer(self.val_combo.currentLayer())

@@ -180,7 +180,7 @@ class HSINet(nn.Module):
         """Exact accumulate count driven by spikes s (T, N, ...): each spike reaches out_ch neurons at
         every output position whose receptive field holds it, i.e. conv(s, ones) * out_ch."""
         sp = self.specs[i]
-        x = s.flatten(0, 1)
+        x = (s != 0).to(s.dtype).flatten(0, 1)  # spike events (the tensor carries spike x threshold)
         if sp.fold_before:
             x = x.flatten(1, 2)
         ones = torch.ones(1, sp.in_ch, *sp.kernel, dtype=x.dtype)
@@ -192,7 +192,7 @@ class HSINet(nn.Module):
         out = []
         for n in self.neurons:
             leak, vth = n.effective()
-            out.append({"threshold": float(vth), "leak": float(leak)})
+            out.append({"threshold": float(vth.detach()), "leak": float(leak.detach())})
         return out
 
     def set_thresholds(self, values):

@@ -1,6 +1,7 @@
-"""Fixtures of the QGIS plugin tests (run headless: QT_QPA_PLATFORM=offscreen).
+"""Fixtures of the QGIS plugin tests (run headless: QT_QPA_PLATFORM=offscreen, pytest-qgis fixtures).
 
-Without QGIS these tests are skipped, except on CI (CI=true), where a missing QGIS must fail the run.
+Without QGIS's Python bindings every module here is skipped, except on CI (CI=true), where a missing
+QGIS fails the run at collection: the plugin tests must never silently not run there.
 """
 import os
 import sys
@@ -11,20 +12,34 @@ import pytest
 
 try:
     import qgis.core  # noqa: F401
-    HAVE_QGIS = True
-    QGIS_ERROR = ""
+
+    HAVE_QGIS, QGIS_ERROR = True, ""
 except ImportError as e:  # pragma: no cover - depends on the machine
-    HAVE_QGIS = False
-    QGIS_ERROR = str(e)
+    HAVE_QGIS, QGIS_ERROR = False, str(e)
     if os.environ.get("CI") == "true":
         raise RuntimeError(
             f"CI=true but QGIS's Python bindings cannot be imported ({e}): the QGIS plugin tests must run on "
-            f"CI. Install python3-qgis (scripts/bootstrap.sh does) and use a venv with --system-site-packages."
+            f"CI. Install python3-qgis (scripts/bootstrap.sh does) and use a venv made with "
+            f"--system-site-packages."
         ) from None
 
-sys.path.insert(0, str(Path(__file__).parent))
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
 
-REPO = Path(__file__).resolve().parents[2]
+
+def pytest_pycollect_makemodule(module_path, parent):
+    """Without QGIS (and CI unset) every module of this folder is reported as skipped."""
+    if not HAVE_QGIS:  # pragma: no cover
+        return _SkippedModule.from_parent(parent, path=module_path)
+    return None
+
+
+class _SkippedModule(pytest.Module):  # pragma: no cover - only without QGIS
+    def collect(self):
+        pytest.skip(f"QGIS is not importable ({QGIS_ERROR}); set CI=true to make this an error",
+                    allow_module_level=True)
 
 
 def _data():
@@ -33,70 +48,97 @@ def _data():
     return D
 
 
+@pytest.fixture(scope="session")
+def D():
+    return _data()
 
-    @pytest.fixture(scope="session")
-    def scene_dir(tmp_path_factory):
-        """Session data: raster (UTM), label raster, training and validation polygons (EPSG:4326)."""
-        d = tmp_path_factory.mktemp("scene")
-        D.make_raster(d / "scene.tif")
-        D.make_labels(d / "labels.tif")
-        D.make_polygons(d / "train.gpkg")
-        D.make_polygons(d / "valid.gpkg", D.VALID_BOXES)
-        D.make_polygons(d / "train_text.gpkg", text=True, field="cover")
-        D.make_raster(d / "other.tif", D.scene(bands=10)[0], wavelengths=D.WAVELENGTHS_NM[:10])
-        D.write_tiny_config(d / "tiny.json")
-        return d
 
-    @pytest.fixture(scope="session")
-    def trained_model(scene_dir, tmp_path_factory):
-        """A model trained once for the session (directly through plugin.jobs, no Qt)."""
-        from hypersnn.core.labels import PolygonFeature  # noqa: F401
-        from hypersnn.plugin.io_gdal import raster_info, read_polygons_ogr
-        from hypersnn.plugin.jobs import TrainJob, run_train
+@pytest.fixture(scope="session")
+def scene_dir(tmp_path_factory):
+    """Session data: raster (UTM 33N), label raster, training and validation polygons (EPSG:4326)."""
+    D = _data()
+    d = tmp_path_factory.mktemp("scene")
+    D.make_raster(d / "scene.tif")
+    D.make_labels(d / "labels.tif")
+    D.make_polygons(d / "train.gpkg")
+    D.make_polygons(d / "valid.gpkg", D.VALID_BOXES)
+    D.make_polygons(d / "train_text.gpkg", text=True, field="cover")
+    D.make_raster(d / "other.tif", D.scene(bands=10)[0], wavelengths=D.WAVELENGTHS_NM[:10])
+    D.write_tiny_config(d / "tiny.json")
+    return d
 
-        out = tmp_path_factory.mktemp("model")
-        info = raster_info(scene_dir / "scene.tif")
-        feats = read_polygons_ogr(scene_dir / "train.gpkg", "klass", info.crs_wkt)
-        job = TrainJob(raster_path=str(scene_dir / "scene.tif"), cfg=D.tiny_config(),
-                       model_path=str(out / "model.hsnn"), features=feats, labels_source="train.gpkg")
-        res = run_train(job)
-        return Path(res.model_path)
 
-    @pytest.fixture
-    def project(qgis_new_project):
-        return qgis_new_project
+@pytest.fixture(scope="session")
+def trained_model(scene_dir, tmp_path_factory):
+    """A model trained once per session directly through plugin.jobs (no Qt)."""
+    from hypersnn.plugin.io_gdal import raster_info, read_polygons_ogr
+    from hypersnn.plugin.jobs import TrainJob, run_train
 
-    def wait_for(predicate, timeout=120.0, what="condition"):
-        """Process Qt events until predicate() is true (tasks report back through the event loop)."""
-        from qgis.PyQt.QtCore import QCoreApplication
+    out = tmp_path_factory.mktemp("model")
+    info = raster_info(scene_dir / "scene.tif")
+    feats = read_polygons_ogr(scene_dir / "train.gpkg", "klass", info.crs_wkt)
+    job = TrainJob(raster_path=str(scene_dir / "scene.tif"), cfg=_data().tiny_config(),
+                   model_path=str(out / "model.hsnn"), features=feats, labels_source="train.gpkg")
+    return Path(run_train(job).model_path)
 
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-            QCoreApplication.processEvents()
-            time.sleep(0.01)
 
-    @pytest.fixture
-    def wait():
-        return wait_for
+def wait_for(predicate, timeout=120.0, what="condition"):
+    """Process Qt events until predicate() is true (tasks report back through the event loop)."""
+    from qgis.PyQt.QtCore import QCoreApplication
 
-    @pytest.fixture
-    def plugin(qgis_iface):
-        """The plugin as QGIS loads it: classFactory + initGui; unload afterwards."""
-        import hypersnn
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        QCoreApplication.processEvents()
+        time.sleep(0.01)
 
-        p = hypersnn.classFactory(qgis_iface)
-        p.initGui()
-        yield p
-        p.unload()
 
-    @pytest.fixture
-    def isolated_settings(monkeypatch):
-        """Clear the plugin's remembered settings before a test."""
-        from qgis.core import QgsSettings
+@pytest.fixture
+def wait():
+    return wait_for
 
-        s = QgsSettings()
-        s.remove("hypersnn")
-        yield s
-        s.remove("hypersnn")
+
+@pytest.fixture
+def plugin(qgis_iface, qgis_processing):
+    """The plugin as QGIS loads it: classFactory(iface) + initGui(); unload() afterwards."""
+    import hypersnn
+
+    p = hypersnn.classFactory(qgis_iface)
+    p.initGui()
+    yield p
+    p.unload()
+
+
+@pytest.fixture
+def clean_settings():
+    """Forget the plugin's remembered settings around a test."""
+    from qgis.core import QgsSettings
+
+    QgsSettings().remove("hypersnn")
+    yield
+    QgsSettings().remove("hypersnn")
+
+
+@pytest.fixture
+def layers(qgis_new_project, scene_dir):
+    """The scene raster, training and validation polygons loaded into a fresh project."""
+    from qgis.core import QgsRasterLayer, QgsVectorLayer
+
+    p = qgis_new_project
+    r = QgsRasterLayer(str(scene_dir / "scene.tif"), "scene")
+    t = QgsVectorLayer(str(scene_dir / "train.gpkg"), "train", "ogr")
+    v = QgsVectorLayer(str(scene_dir / "valid.gpkg"), "valid", "ogr")
+    assert r.isValid() and t.isValid() and v.isValid()
+    p.addMapLayers([r, t, v])
+    return {"raster": r, "train": t, "valid": v, "project": p}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _collect_before_exit(qgis_app):
+    """Python objects wrapping QGIS layers that sit in reference cycles (e.g. kept alive by a stored
+    traceback) must be freed before pytest-qgis calls exitQgis(), or freeing them later segfaults."""
+    yield
+    import gc
+
+    gc.collect()

@@ -1,0 +1,158 @@
+"""The plugin loads in QGIS (classFactory, initGui, unload), and without torch it still loads and says
+exactly what is missing and how to install it."""
+import subprocess
+import sys
+
+import pytest
+from qgis.core import Qgis, QgsApplication
+
+
+def test_plugin_loads_and_unloads(qgis_iface, qgis_processing):
+    import hypersnn
+
+    p = hypersnn.classFactory(qgis_iface)
+    p.initGui()
+    try:
+        names = [a.text() for a in p.actions]
+        assert names == ["Train SNN classifier…", "Classify raster…", "Create training layer…", "Open report…"]
+        assert all(not a.icon().isNull() for a in p.actions)
+        assert p.toolbar is not None and len(p.toolbar.actions()) == 4
+        reg = QgsApplication.processingRegistry()
+        prov = reg.providerById("hypersnn")
+        assert prov is not None and prov.name() == "HyperSNN"
+        algs = sorted(a.name() for a in prov.algorithms())
+        assert algs == ["assess", "classify", "energy", "train", "workflow"]
+        for a in prov.algorithms():
+            assert len(a.shortHelpString()) > 200, a.name()
+            assert a.flags() & a.FlagSupportsBatch
+            assert a.flags() & a.FlagCanCancel
+    finally:
+        p.unload()
+    assert QgsApplication.processingRegistry().providerById("hypersnn") is None
+    assert p.actions == [] and p.toolbar is None
+
+
+def test_init_processing_alone_registers_the_provider(qgis_iface, qgis_processing):
+    """qgis_process calls only initProcessing() on plugins with hasProcessingProvider=yes."""
+    import hypersnn
+
+    p = hypersnn.classFactory(qgis_iface)
+    p.initProcessing()
+    p.initProcessing()  # idempotent
+    try:
+        assert QgsApplication.processingRegistry().algorithmById("hypersnn:workflow") is not None
+    finally:
+        p.unload()
+    assert QgsApplication.processingRegistry().algorithmById("hypersnn:workflow") is None
+
+
+def test_metadata_is_complete():
+    import configparser
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    cp = configparser.ConfigParser()
+    cp.read(root / "metadata.txt", encoding="utf-8")
+    g = cp["general"]
+    for key in ("name", "qgisMinimumVersion", "description", "about", "version", "author", "email", "tracker",
+                "repository", "homepage", "changelog", "tags", "category", "icon", "hasProcessingProvider"):
+        assert g.get(key, "").strip(), key
+    assert g["name"] == "HyperSNN" and g["version"] == "0.1.0" and g["qgisMinimumVersion"] == "3.22"
+    assert g["hasProcessingProvider"] == "yes" and g["category"] == "Raster"
+    assert (root / g["icon"]).is_file()
+    for dep in ("torch", "numpy<2", "scipy", "matplotlib", "tqdm", "rasterio", "fiona", "spectral"):
+        assert dep in g["about"], dep
+    assert g["tracker"] == "https://github.com/hypersnn/hypersnn/issues"
+
+
+def test_nothing_in_the_plugin_imports_rasterio():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for folder in ("plugin", "ui"):
+        for f in (root / folder).rglob("*.py"):
+            text = f.read_text()
+            assert "rasterio" not in text and "fiona" not in text and "core.cli" not in text, f
+
+
+@pytest.fixture
+def no_torch(monkeypatch):
+    """Pretend QGIS's Python has no torch (an import of it fails)."""
+    monkeypatch.setitem(sys.modules, "torch", None)
+
+
+def test_plugin_loads_without_torch_and_explains(trained_model, scene_dir, no_torch, qgis_iface, qgis_processing,
+                                                  monkeypatch, tmp_path):
+    import hypersnn
+    from hypersnn.plugin import deps
+    from qgis.PyQt.QtWidgets import QMessageBox
+
+    missing = deps.missing_packages()
+    assert [m.module for m in missing] == ["torch"]
+    text = deps.explain(missing)
+    assert "torch" in text and "-m pip install" in text and deps.python_executable() in text
+
+    shown = {}
+
+    def fake_exec(box):
+        shown["text"] = box.text()
+        shown["detail"] = box.detailedText()
+        return QMessageBox.No
+
+    monkeypatch.setattr(QMessageBox, "exec_", fake_exec)
+    p = hypersnn.classFactory(qgis_iface)
+    p.initGui()  # must not raise
+    try:
+        p.actions[0].trigger()  # Train: the dependency check answers instead of the dialog
+        assert "torch" in shown["text"]
+        assert "pip install" in shown["detail"] and "torch" in shown["detail"]
+        import processing
+        from qgis.core import QgsProcessingException
+
+        with pytest.raises(QgsProcessingException, match="torch") as e:
+            processing.run("hypersnn:classify", {"INPUT": str(scene_dir / "scene.tif"), "MODEL": str(trained_model),
+                                                 "OUTPUT": str(tmp_path / "c.tif")})
+        assert "pip install" in str(e.value)
+        assert not (tmp_path / "c.tif").exists()
+    finally:
+        p.unload()
+
+
+def test_python_executable_and_pip_command():
+    from hypersnn.plugin import deps
+
+    exe = deps.python_executable()
+    out = subprocess.run([exe, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == str(tuple(sys.version_info[:2]))
+    cmd = deps.pip_command([deps.Missing("torch", "torch", "engine"), deps.Missing("scipy", "scipy", "splits")])
+    assert cmd.startswith(exe.replace(" ", "\\ ") if " " in exe else exe)
+    assert " -m pip install " in cmd and cmd.endswith("torch scipy")
+
+
+def test_python_executable_when_sys_executable_is_qgis(monkeypatch):
+    from hypersnn.plugin import deps
+
+    monkeypatch.setattr(sys, "executable", "/usr/bin/qgis")
+    exe = deps.python_executable()
+    assert "python" in exe.rsplit("/", 1)[-1]
+    subprocess.run([exe, "-c", "pass"], check=True)
+
+
+def test_install_offer_runs_pip_in_a_task(no_torch, qgis_iface, monkeypatch, wait):
+    from hypersnn.plugin import deps
+    from qgis.PyQt.QtWidgets import QMessageBox
+
+    calls = []
+
+    def fake_install(missing, timeout=None):
+        calls.append(deps.pip_args(missing))
+        return subprocess.CompletedProcess(calls[-1], 0, "Successfully installed torch", "")
+
+    monkeypatch.setattr(deps, "install", fake_install)
+    monkeypatch.setattr(QMessageBox, "exec_", lambda box: QMessageBox.Yes)
+    qgis_iface.messageBar().clear_messages()
+    assert deps.ensure_dependencies(None, qgis_iface) is False
+    wait(lambda: not deps._TASKS, 30, "the pip task")
+    assert calls and calls[0][1:4] == ["-m", "pip", "install"] and "torch" in calls[0]
+    assert any("Restart QGIS" in m for m in qgis_iface.messageBar().get_messages(Qgis.Success))

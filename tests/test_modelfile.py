@@ -1,0 +1,127 @@
+"""Model files: exact round trip, and every kind of bad file refused with a clear message."""
+import io
+import json
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+from hypersnn.core import pipeline
+from hypersnn.core.errors import ModelFileError, ModelMismatchError
+from hypersnn.core.labels import labels_from_array
+from hypersnn.core.model import HyperSNNModel
+from hypersnn.core.modelfile import FORMAT_VERSION, load_model
+from hypersnn.core.raster import ArrayReader, RasterInfo
+from hypersnn.core.train import predict_pixels, PixelSet
+from tiny import tiny_config
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, ):
+    import fixtures_data as fd
+    cube, gt = fd.synthetic_scene()
+    info = RasterInfo(width=24, height=20, count=12, dtype="int16", nodata=fd.NODATA,
+                      wavelengths=list(fd.WAVELENGTHS_NM), path="scene.tif")
+    path = tmp_path_factory.mktemp("m") / "m.hsnn"
+    out = pipeline.train(ArrayReader(cube, info), labels_from_array(gt), tiny_config(), str(path))
+    return path, out, cube, info
+
+
+def test_round_trip_reproduces_predictions_exactly(trained):
+    path, out, cube, info = trained
+    m = HyperSNNModel.load(path)
+    x = torch.randn(16, out.model.net.in_bands, 5, 5)
+    with torch.no_grad():
+        np.testing.assert_array_equal(m.net(x).numpy(), out.model.net(x).numpy())
+    assert m.net.neuron_params() == pytest.approx(out.model.net.neuron_params())
+    assert m.classes == out.model.classes
+    assert m.meta["split_protocol"]["seed"] == 0
+    assert m.cnn_net() is not None
+
+
+def test_same_seed_gives_a_byte_identical_model_file(trained, tmp_path):
+    path, out, cube, info = trained
+    p2 = tmp_path / "again.hsnn"
+    import fixtures_data as fd
+    out2 = pipeline.train(ArrayReader(cube, info), labels_from_array(fd.synthetic_scene()[1]), tiny_config(), None)
+    out2.model.meta["created"] = out.model.meta["created"]
+    out2.model.meta["timing_s"] = out.model.meta["timing_s"]
+    out2.model.save(p2)
+    p1 = tmp_path / "first.hsnn"
+    out.model.save(p1)
+    assert p1.read_bytes() == p2.read_bytes()
+
+
+def test_truncated_file_is_refused(trained, tmp_path):
+    data = trained[0].read_bytes()
+    bad = tmp_path / "cut.hsnn"
+    bad.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelFileError, match="truncated or corrupt|not a HyperSNN"):
+        HyperSNNModel.load(bad)
+
+
+def test_corrupt_tensor_data_is_refused(trained, tmp_path):
+    bad = tmp_path / "bad.hsnn"
+    with zipfile.ZipFile(trained[0]) as z, zipfile.ZipFile(bad, "w") as out:
+        out.writestr("hypersnn.json", z.read("hypersnn.json"))
+        blob = bytearray(z.read("tensors.npz"))
+        blob[len(blob) // 2] ^= 0xFF
+        out.writestr("tensors.npz", bytes(blob))
+    with pytest.raises(ModelFileError, match="checksum"):
+        load_model(bad)
+
+
+def test_newer_format_version_is_refused_with_an_upgrade_hint(trained, tmp_path):
+    bad = tmp_path / "new.hsnn"
+    with zipfile.ZipFile(trained[0]) as z, zipfile.ZipFile(bad, "w") as out:
+        meta = json.loads(z.read("hypersnn.json"))
+        meta["format_version"] = FORMAT_VERSION + 1
+        out.writestr("hypersnn.json", json.dumps(meta))
+        out.writestr("tensors.npz", z.read("tensors.npz"))
+    with pytest.raises(ModelFileError, match="newer HyperSNN"):
+        load_model(bad)
+
+
+class _Payload:
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_a_pickle_payload_is_never_executed(tmp_path):
+    marker = tmp_path / "pwned"
+    # a plain pickle renamed to .hsnn
+    p1 = tmp_path / "evil.hsnn"
+    p1.write_bytes(pickle.dumps(_Payload(str(marker))))
+    with pytest.raises(ModelFileError, match="pickle"):
+        HyperSNNModel.load(p1)
+    # a pickle hidden as an object array inside an otherwise valid-looking archive
+    buf = io.BytesIO()
+    np.save(buf, np.array([_Payload(str(marker))], dtype=object), allow_pickle=True)
+    npz = io.BytesIO()
+    with zipfile.ZipFile(npz, "w") as z:
+        z.writestr("w0.npy", buf.getvalue())
+    import hashlib
+    blob = npz.getvalue()
+    p2 = tmp_path / "evil2.hsnn"
+    with zipfile.ZipFile(p2, "w") as z:
+        z.writestr("hypersnn.json", json.dumps({"format": "hypersnn-model", "format_version": 1,
+                                                "tensors_sha256": hashlib.sha256(blob).hexdigest()}))
+        z.writestr("tensors.npz", blob)
+    with pytest.raises(ModelFileError):
+        HyperSNNModel.load(p2)
+    assert not marker.exists()
+
+
+def test_a_raster_with_other_bands_gets_expected_vs_given(trained):
+    m = HyperSNNModel.load(trained[0])
+    info = trained[3]
+    with pytest.raises(ModelMismatchError, match="has 10 bands but the model expects 12"):
+        m.bands.check(RasterInfo(width=5, height=5, count=10, dtype="int16"))
+    shifted = RasterInfo(width=5, height=5, count=12, dtype="int16", wavelengths=[w + 40 for w in info.wavelengths])
+    with pytest.raises(ModelMismatchError, match="expected 450.0 nm, raster has 490.0 nm"):
+        m.bands.check(shifted)

@@ -1,0 +1,21 @@
+"""A tiny training configuration: real pipeline, seconds instead of minutes."""
+from hypersnn.core.config import RunConfig
+
+
+def tiny_config(**train) -> RunConfig:
+    cfg = RunConfig()
+    cfg.model.patch_size = 5
+    cfg.model.conv3d_channels = [4]
+    cfg.model.conv3d_spectral_kernels = [3]
+    cfg.model.conv2d_channels = [8]
+    cfg.model.dense = [16]
+    cfg.preprocess.pca_components = 6
+    cfg.split.train_fraction = 0.3
+    cfg.train.cnn_epochs = 4
+    cfg.train.snn_epochs = 2
+    cfg.train.time_steps = 3
+    cfg.train.weight_bits = 6
+    cfg.train.batch_size = 32
+    for k, v in train.items():
+        setattr(cfg.train, k, v)
+    return cfg

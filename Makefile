@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup demo demo-quick test test-fast clean
+.PHONY: setup demo demo-quick test test-fast results clean
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -22,3 +22,6 @@ test-fast: setup
 clean:
 	rm -rf demo_out .pytest_cache .qgis-settings
 	find . -name __pycache__ -prune -exec rm -rf {} +
+
+results: setup
+	$(PY) scripts/readme_results.py demo_out/summary.json README.md

@@ -351,7 +351,13 @@ def cmd_datasets(args):
         _emit(args, "\n".join(f"{k}: {v.title}" for k, v in SCENES.items()),
               {"scenes": list(SCENES)})
         return 0
-    paths = fetch(args.name, args.dest)
+    urls = {}
+    for item in args.url or []:
+        role, sep, url = item.partition("=")
+        if not sep:
+            raise InputError(f"--url takes ROLE=URL (e.g. cube=https://mirror/x.mat), got {item!r}")
+        urls[role] = url
+    paths = fetch(args.name, args.dest, urls=urls or None)
     _emit(args, "\n".join(f"downloaded and verified: {p}" for p in paths.values()),
           {"files": {k: str(p) for k, p in paths.items()}})
     return 0
@@ -432,6 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("action", choices=["list", "fetch"])
     ds.add_argument("name", nargs="?", help="indian_pines | pavia_university | salinas")
     ds.add_argument("--dest", default="data", help="folder to download into")
+    ds.add_argument("--url", action="append", metavar="ROLE=URL",
+                    help="download a file (role cube or gt) from a mirror instead; checksums still apply")
     common(ds)
     ds.set_defaults(func=cmd_datasets)
     return p

@@ -25,7 +25,6 @@ REQUIRED = {
 OPTIONAL = {
     "tqdm": ("tqdm", "progress bars of the command-line tool"),
 }
-CLI_ONLY = ("rasterio", "fiona", "spectral")
 
 
 @dataclass
@@ -146,7 +145,8 @@ def explain(missing: List[Missing]) -> str:
     if any(m.module == "torch" for m in missing):
         lines.append("For a smaller CPU-only torch add: --index-url https://download.pytorch.org/whl/cpu "
                      "--extra-index-url https://pypi.org/simple")
-    lines.append("Then restart QGIS. (rasterio, fiona and spectral are only needed by the command-line tool.)")
+    lines.append("Then restart QGIS. (The raster, vector and ENVI libraries of the command-line tool are not "
+                 "needed inside QGIS.)")
     return "\n".join(lines)
 
 

@@ -1,8 +1,8 @@
 """GDAL/OGR and QGIS implementations of the engine's reader/writer interfaces (the QGIS side).
 
-The CLI reads through rasterio (`core/io_rasterio.py`); inside QGIS that would load a second GDAL into
-the process and crash it, so everything here goes through `osgeo.gdal`/`osgeo.ogr` (the GDAL QGIS
-itself uses) and the QGIS API. Behaviour mirrors `io_rasterio`: wavelength metadata from ENVI headers
+The command line reads through its own library, which bundles a second GDAL; loaded inside QGIS that
+would crash it, so everything here goes through `osgeo.gdal`/`osgeo.ogr` (the GDAL QGIS itself uses)
+and the QGIS API. Behaviour mirrors the command-line reader: wavelength metadata from ENVI headers
 or GDAL band metadata converted to nanometres, bad-band lists, scale/offset, and outputs written to a
 hidden temporary file that replaces the destination only when complete.
 """
@@ -67,7 +67,7 @@ class _GdalErrors:
 
 
 # --------------------------------------------------------------------------------------------------
-# spectral metadata (mirrors core/io_rasterio.py)
+# spectral metadata (the same rules as the command-line reader)
 
 
 def parse_envi_header(hdr_path: str) -> Dict[str, object]:

@@ -1,0 +1,59 @@
+"""The command line as an analyst meets it: help, config files, clear errors, no network."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from hypersnn.core.cli import build_parser, config_from_args, main
+from hypersnn.core.config import RunConfig
+from hypersnn.core.errors import InputError
+
+
+def test_console_script_help_lists_every_command():
+    r = subprocess.run([sys.executable, "-m", "hypersnn.core.cli", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0
+    for cmd in ("train", "classify", "evaluate", "report", "demo", "info", "datasets"):
+        assert cmd in r.stdout
+
+
+def test_train_help_explains_the_options_in_analyst_terms(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert "wavelength windows" in out and "spatially disjoint" in out and "--class-field" in out
+
+
+def test_config_file_then_flags(tmp_path):
+    cfg = RunConfig()
+    cfg.train.time_steps = 8
+    cfg.preprocess.pca_components = 12
+    p = tmp_path / "c.json"
+    p.write_text(json.dumps(cfg.to_dict()))
+    args = build_parser().parse_args(["train", "--raster", "x", "--labels", "y", "--out", "m", "--config", str(p),
+                                      "--bits", "4", "--seed", "9"])
+    got = config_from_args(args)
+    assert got.train.time_steps == 8 and got.preprocess.pca_components == 12
+    assert got.train.weight_bits == 4 and got.train.seed == 9 and got.split.seed == 9
+
+
+def test_config_file_with_an_unknown_setting_names_it(tmp_path):
+    p = tmp_path / "c.json"
+    p.write_text(json.dumps({"train": {"time_step": 5}}))
+    with pytest.raises(InputError, match="time_step"):
+        RunConfig.load(p)
+
+
+def test_datasets_fetch_without_network_fails_clearly(tmp_path, capsys):
+    rc = main(["datasets", "fetch", "indian_pines", "--dest", str(tmp_path),
+               "--url", "cube=http://127.0.0.1:9/Indian_pines_corrected.mat",
+               "--url", "gt=http://127.0.0.1:9/Indian_pines_gt.mat"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "127.0.0.1" in err and "manually" in err
+    assert not any(tmp_path.iterdir())  # nothing half-downloaded left behind
+
+
+def test_datasets_list(capsys):
+    assert main(["datasets", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "indian_pines" in out and "salinas" in out

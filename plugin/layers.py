@@ -13,7 +13,6 @@ from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsDefaultValue,
     QgsEditorWidgetSetup,
-    QgsFeature,
     QgsField,
     QgsFields,
     QgsMapLayer,
@@ -229,9 +228,10 @@ def create_training_layer(path: str, crs: QgsCoordinateReferenceSystem, classes:
     value_map = [{c["name"]: c["value"]} for c in classes]
     layer.setEditorWidgetSetup(idx, QgsEditorWidgetSetup("ValueMap", {"map": value_map}))
     layer.setDefaultValueDefinition(idx, QgsDefaultValue(str(classes[0]["value"])))
-    case = " ".join(f"WHEN {c['value']} THEN '{c['name'].replace(chr(39), chr(39) * 2)}'" for c in classes)
+    case = " ".join(f"WHEN \"class_id\" = {c['value']} THEN '{c['name'].replace(chr(39), chr(39) * 2)}'"
+                    for c in classes)
     layer.setDefaultValueDefinition(layer.fields().indexOf("class_name"),
-                                    QgsDefaultValue(f'CASE "class_id" {case} END', True))
+                                    QgsDefaultValue(f"CASE {case} END", True))
     layer.saveStyleToDatabase("default", "HyperSNN training classes", True, "")
     save_class_table(path, classes)
     _add(layer, project, group=False)
@@ -251,10 +251,11 @@ def save_class_table(gpkg_path: str, classes: List[dict]) -> str:
 
 
 def add_polygon(layer: QgsVectorLayer, geometry, class_id: int) -> bool:
-    """Append one training polygon (used by tests and scripts)."""
-    f = QgsFeature(layer.fields())
-    f.setGeometry(geometry)
-    f["class_id"] = int(class_id)
+    """Append one training polygon as the attribute form would (default values applied)."""
+    from qgis.core import QgsVectorLayerUtils
+
+    idx = layer.fields().indexOf("class_id")
+    f = QgsVectorLayerUtils.createFeature(layer, geometry, {idx: int(class_id)})
     return layer.addFeature(f)
 
 

@@ -31,3 +31,20 @@ def test_surrogate_gradient_reaches_input_threshold_and_leak():
     assert cur.grad.abs().sum() > 0
     assert n.threshold.grad is not None and n.threshold.grad != 0
     assert n.leak.grad is not None and n.leak.grad != 0
+
+
+def test_fused_bptt_matches_plain_autograd_for_input_threshold_and_leak():
+    from hypersnn.core.nn.lif import LIFFunction, lif_reference
+    torch.manual_seed(0)
+    cur = torch.randn(5, 3, 7, dtype=torch.float64) * 1.5
+    go = torch.randn(5, 3, 7, dtype=torch.float64)
+    grads = []
+    for fn in (LIFFunction.apply, lif_reference):
+        c = cur.clone().requires_grad_(True)
+        leak = torch.tensor(0.8, dtype=torch.float64, requires_grad=True)
+        vth = torch.tensor(0.9, dtype=torch.float64, requires_grad=True)
+        out = fn(c, leak, vth, 5.0)
+        (out * go).sum().backward()
+        grads.append((out.detach(), c.grad, leak.grad, vth.grad))
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b)

@@ -11,7 +11,9 @@ def tiny_config(**train) -> RunConfig:
     cfg.model.dense = [16]
     cfg.preprocess.pca_components = 6
     cfg.split.train_fraction = 0.3
-    cfg.train.cnn_epochs = 4
+    cfg.train.cnn_epochs = 8
+    cfg.train.cnn_lr = 5e-3
+    cfg.train.snn_lr = 2e-3
     cfg.train.snn_epochs = 2
     cfg.train.time_steps = 3
     cfg.train.weight_bits = 6

@@ -21,6 +21,8 @@ def icon(name: str = "icon") -> QIcon:
 
 def setting(key: str, default=None, typ=None):
     s = QgsSettings()
+    if not s.contains(PREFIX + key):
+        return default
     if typ is None:
         return s.value(PREFIX + key, default)
     try:

@@ -276,6 +276,15 @@ class TrainDialog(QDialog):
             self._auto_paths[id(widget)] = value
 
     def _poly_changed(self, layer):
+        old = getattr(self, "_styled_layer", None)
+        if old is not None:
+            try:
+                old.rendererChanged.disconnect(self._refresh_classes)
+            except (TypeError, RuntimeError):
+                pass
+        self._styled_layer = layer
+        if layer is not None:
+            layer.rendererChanged.connect(self._refresh_classes)
         keep = self.field_combo.currentField() or setting("train/class_field", "")
         self.field_combo.setLayer(layer)
         if layer is not None:
@@ -284,6 +293,9 @@ class TrainDialog(QDialog):
                 next((n for n in names if n.lower() in ("class_id", "class", "classid", "klass", "label", "id")), None)
             if pick:
                 self.field_combo.setField(pick)
+        self._field_changed(self.field_combo.currentField())
+
+    def _refresh_classes(self, *_):
         self._field_changed(self.field_combo.currentField())
 
     def class_style(self) -> dict:
@@ -451,6 +463,19 @@ class TrainDialog(QDialog):
             return
         self.save_settings()
         super().accept()
+
+    def done(self, result):
+        self._poly_changed_disconnect()
+        super().done(result)
+
+    def _poly_changed_disconnect(self):
+        old = getattr(self, "_styled_layer", None)
+        if old is not None:
+            try:
+                old.rendererChanged.disconnect(self._refresh_classes)
+            except (TypeError, RuntimeError):
+                pass
+        self._styled_layer = None
 
     def build_job(self):
         """A jobs.TrainJob: polygons read here (main thread), reprojected to the raster's CRS."""

@@ -1,14 +1,19 @@
 """Leaky integrate-and-fire neurons with soft reset and a surrogate gradient.
 
-u[0] = v_th / 2;  u[t] = leak * u[t-1] + I[t];  s[t] = H(u[t] / v_th - 1);  u[t] -= s[t] * v_th  (soft reset keeps the
-residue, which matters at few time steps). Leak and threshold are trainable per layer.
+u[-1] = v_th / 2;  v[t] = leak * u[t-1] + I[t];  s[t] = H(v[t] / v_th - 1);  u[t] = v[t] - s[t] * v_th.
+Soft reset keeps the residue, which matters at few time steps; starting half-way to threshold makes
+the spike count round T*I/v_th instead of flooring it. Leak and threshold are trainable per layer.
+The Heaviside step has zero gradient almost everywhere, so backward uses the fast-sigmoid derivative
+1 / (1 + slope * |z|)^2 of z = v / v_th - 1, carried to the input, the threshold and the leak.
 
 A spike is a binary event; the layer hands `s[t] * v_th` downstream so that the next layer's weights,
 copied from the CNN, see activations on the CNN's scale (rate x threshold ~ ReLU output). At inference
 v_th is a per-layer constant folded into the next layer's weight scale, so each spike still costs one
-accumulate per target neuron. The Heaviside
-step has zero gradient almost everywhere, so backward uses the fast-sigmoid derivative
-1 / (1 + slope * |z|)^2 of z = u / v_th - 1; autograd carries it to u (and so to weights) and to v_th.
+accumulate per target neuron.
+
+The whole T-step loop and its backpropagation through time are one autograd function: the generic
+autograd graph of the same loop spends most of an SNN training step in small element-wise kernels and
+reductions for the two scalar parameters. `lif_reference` keeps the plain version as the test oracle.
 """
 from __future__ import annotations
 
@@ -16,17 +21,70 @@ import torch
 from torch import nn
 
 
-class SpikeFn(torch.autograd.Function):
+class LIFFunction(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, z, slope):
-        ctx.save_for_backward(z)
+    def forward(ctx, currents, leak, vth, slope):
+        T = currents.shape[0]
+        u = torch.full_like(currents[0], 0.5) * vth
+        v_all = torch.empty_like(currents)
+        s_all = torch.empty_like(currents)
+        for t in range(T):
+            v = torch.addcmul(currents[t], u, leak)
+            v_all[t] = v
+            s = (v > vth).to(currents.dtype)
+            s_all[t] = s
+            u = v - s * vth
+        ctx.save_for_backward(v_all, s_all, leak, vth)
         ctx.slope = slope
-        return (z > 0).to(z.dtype)
+        return s_all * vth
 
     @staticmethod
-    def backward(ctx, grad):
-        (z,) = ctx.saved_tensors
-        return grad / (1.0 + ctx.slope * z.abs()) ** 2, None
+    def backward(ctx, grad_out):
+        v_all, s_all, leak, vth = ctx.saved_tensors
+        k, T = ctx.slope, v_all.shape[0]
+        grad_in = torch.empty_like(v_all)
+        gu = torch.zeros_like(v_all[0])
+        g_th = torch.zeros((), dtype=v_all.dtype)
+        g_leak = torch.zeros((), dtype=v_all.dtype)
+        inv = 1.0 / vth
+        for t in range(T - 1, -1, -1):
+            v, s, go = v_all[t], s_all[t], grad_out[t]
+            z = v * inv - 1.0
+            sg = (1.0 + k * z.abs()).pow_(-2)  # surrogate ds/dz
+            gs = (go - gu) * vth  # through out = s*vth and u = v - s*vth
+            gs_sg = gs * sg
+            gv = gu + gs_sg * inv
+            # d/dvth: out = s*vth (+ go*s), u = v - s*vth (- gu*s), z = v/vth - 1 (- gs*sg*v/vth^2)
+            g_th += ((go - gu) * s).sum() - (gs_sg * v).sum() * inv * inv
+            grad_in[t] = gv
+            u_prev = (v_all[t - 1] - s_all[t - 1] * vth) if t else torch.full_like(v, 0.5) * vth
+            g_leak += (gv * u_prev).sum()
+            gu = gv * leak
+        g_th += gu.sum() * 0.5  # u[-1] = vth / 2
+        return grad_in, g_leak.reshape(leak.shape), g_th.reshape(vth.shape), None
+
+
+def lif_reference(currents, leak, vth, slope):
+    """The same neuron written with plain autograd (slow; the oracle for LIFFunction's gradients)."""
+    class Spike(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, z):
+            ctx.save_for_backward(z)
+            return (z > 0).to(z.dtype)
+
+        @staticmethod
+        def backward(ctx, g):
+            (z,) = ctx.saved_tensors
+            return g / (1.0 + slope * z.abs()) ** 2
+
+    u = torch.full_like(currents[0], 0.5) * vth
+    out = []
+    for t in range(currents.shape[0]):
+        v = leak * u + currents[t]
+        s = Spike.apply(v / vth - 1.0)
+        u = v - s * vth
+        out.append(s * vth)
+    return torch.stack(out)
 
 
 class LIF(nn.Module):
@@ -44,13 +102,4 @@ class LIF(nn.Module):
 
     def forward(self, currents: torch.Tensor) -> torch.Tensor:
         leak, vth = self.effective()
-        # start half-way to threshold: the spike count then rounds T*I/v_th instead of flooring it,
-        # halving the conversion error at few time steps
-        u = torch.full_like(currents[0], 0.5) * vth
-        out = []
-        for t in range(currents.shape[0]):
-            u = leak * u + currents[t]
-            s = SpikeFn.apply(u / vth - 1.0, self.slope)
-            u = u - s * vth
-            out.append(s * vth)
-        return torch.stack(out)
+        return LIFFunction.apply(currents.contiguous(), leak, vth, self.slope)

@@ -1,0 +1,207 @@
+"""Every Processing algorithm runs through processing.run("hypersnn:..."), and the workflow runs headless
+through qgis_process once the plugin is on QGIS's plugin path."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from qgis.core import QgsProcessingException
+
+import data as D
+
+
+@pytest.fixture
+def provider(plugin):
+    return plugin.provider
+
+
+def test_train(provider, scene_dir, tmp_path):
+    import processing
+
+    res = processing.run("hypersnn:train", {
+        "INPUT": str(scene_dir / "scene.tif"), "POLYGONS": str(scene_dir / "train.gpkg"), "CLASS_FIELD": "klass",
+        "CONFIG": str(scene_dir / "tiny.json"), "TIME_STEPS": 3,
+        "OUTPUT_MODEL": str(tmp_path / "m.hsnn"), "OUTPUT_REPORT": str(tmp_path / "train_report.html")})
+    assert Path(res["OUTPUT_MODEL"]).exists() and res["OUTPUT_REPORT"] == str(tmp_path / "train_report.html")
+    assert 0 <= res["OA"] <= 1 and res["ENERGY_RATIO"] > 1
+    from hypersnn.core.model import HyperSNNModel
+
+    m = HyperSNNModel.load(res["OUTPUT_MODEL"])
+    assert m.net.time_steps == 3  # parameter changed from its default overrides the settings file
+    assert m.net.cfg.patch_size == 5  # the rest comes from the settings file
+    assert (tmp_path / "train_report.json").exists() and (tmp_path / "train_report_per_class.csv").exists()
+
+
+def test_train_text_classes_and_batch_ready_outputs(provider, scene_dir, tmp_path):
+    import processing
+    from qgis.core import QgsApplication
+
+    alg = QgsApplication.processingRegistry().algorithmById("hypersnn:train")
+    outs = {o.name() for o in alg.outputDefinitions()}
+    assert {"OUTPUT_MODEL", "OUTPUT_REPORT", "OA", "KAPPA", "ENERGY_RATIO"} <= outs
+    res = processing.run("hypersnn:train", {
+        "INPUT": str(scene_dir / "scene.tif"), "POLYGONS": str(scene_dir / "train_text.gpkg"),
+        "CLASS_FIELD": "cover", "CONFIG": str(scene_dir / "tiny.json"), "SPLIT": 1, "TRAIN_COUNT": 20,
+        "OUTPUT_MODEL": "TEMPORARY_OUTPUT"})
+    from hypersnn.core.model import HyperSNNModel
+
+    m = HyperSNNModel.load(res["OUTPUT_MODEL"])
+    assert [c["name"] for c in m.classes] == ["bare soil", "forest", "meadow"]
+    assert m.meta["split_protocol"]["method"] == "count"
+
+
+def test_classify(provider, trained_model, scene_dir, tmp_path):
+    import processing
+    from osgeo import gdal
+
+    res = processing.run("hypersnn:classify", {
+        "INPUT": str(scene_dir / "scene.tif"), "MODEL": str(trained_model), "OUTPUT": str(tmp_path / "c.tif"),
+        "CONFIDENCE": str(tmp_path / "conf.tif"), "PROBABILITIES": str(tmp_path / "p.tif")})
+    assert res["OUTPUT"] == str(tmp_path / "c.tif") and res["CLASSIFIED_PIXELS"] == 20 * 24 - 2
+    ds = gdal.Open(res["OUTPUT"])
+    a = ds.ReadAsArray()
+    assert set(a.ravel().tolist()) <= {0, 1, 2, 3} and (a == 0).sum() == 2
+    assert ds.GetRasterBand(1).GetRasterColorTable() is not None
+    assert gdal.Open(res["PROBABILITIES"]).RasterCount == 3
+    c = gdal.Open(res["CONFIDENCE"]).ReadAsArray()
+    assert c.max() <= 1.0 and c[a > 0].min() > 0
+    assert (tmp_path / "c.qml").exists() and (tmp_path / "conf.qml").exists()
+
+
+def test_classify_mismatch_is_a_clear_error(provider, trained_model, scene_dir, tmp_path):
+    import processing
+
+    with pytest.raises(QgsProcessingException, match="has 10 bands but the model expects 12"):
+        processing.run("hypersnn:classify", {"INPUT": str(scene_dir / "other.tif"), "MODEL": str(trained_model),
+                                             "OUTPUT": str(tmp_path / "c.tif")})
+    assert not list(tmp_path.iterdir())
+
+
+def test_assess_polygons_and_raster(provider, trained_model, scene_dir, tmp_path):
+    import processing
+
+    cmap = processing.run("hypersnn:classify", {"INPUT": str(scene_dir / "scene.tif"), "MODEL": str(trained_model),
+                                                "OUTPUT": str(tmp_path / "c.tif"), "CONFIDENCE": None})["OUTPUT"]
+    a = processing.run("hypersnn:assess", {"INPUT": cmap, "REFERENCE": str(scene_dir / "valid.gpkg"),
+                                           "REFERENCE_FIELD": "klass", "OUTPUT_REPORT": str(tmp_path / "acc.html")})
+    assert a["N_PIXELS"] == 3 * 7 * 6 and 0 <= a["OA"] <= 1 and -1 <= a["KAPPA"] <= 1
+    assert Path(a["PER_CLASS_CSV"]).exists() and Path(a["CONFUSION_CSV"]).exists()
+    rep = json.loads((tmp_path / "acc.json").read_text())
+    assert rep["accuracy"]["n_test"] == a["N_PIXELS"]
+    b = processing.run("hypersnn:assess", {"INPUT": cmap, "REFERENCE_RASTER": str(scene_dir / "labels.tif"),
+                                           "OUTPUT_REPORT": str(tmp_path / "acc2.html")})
+    assert b["N_PIXELS"] == 20 * 24 - 2
+    with pytest.raises(QgsProcessingException, match="reference"):
+        processing.run("hypersnn:assess", {"INPUT": cmap, "OUTPUT_REPORT": str(tmp_path / "acc3.html")})
+
+
+def test_energy(provider, trained_model, scene_dir, tmp_path):
+    import processing
+
+    res = processing.run("hypersnn:energy", {
+        "MODEL": str(trained_model), "INPUT": str(scene_dir / "scene.tif"), "REFERENCE": str(scene_dir / "valid.gpkg"),
+        "REFERENCE_FIELD": "klass", "SAMPLE": 64, "OUTPUT_REPORT": str(tmp_path / "energy.html")})
+    assert res["SNN_PJ"] > 0 and res["CNN_FP_PJ"] > res["CNN_Q_PJ"] > 0
+    assert res["RATIO_FP"] == pytest.approx(res["CNN_FP_PJ"] / res["SNN_PJ"])
+    assert 0 <= res["OA"] <= 1
+    rep = json.loads((tmp_path / "energy.json").read_text())
+    assert rep["energy"]["pixels_measured"] == 64
+    assert "energy measured on 64 reference pixels" in rep["split_protocol"]["evaluation"]
+    no_ref = processing.run("hypersnn:energy", {"MODEL": str(trained_model), "INPUT": str(scene_dir / "scene.tif"),
+                                                "SAMPLE": 16, "OUTPUT_REPORT": str(tmp_path / "e2.html")})
+    assert no_ref["OA"] is None and no_ref["SNN_PJ"] > 0
+
+
+def test_workflow_and_cancel(provider, scene_dir, tmp_path):
+    import processing
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback
+
+    res = processing.run("hypersnn:workflow", {
+        "INPUT": str(scene_dir / "scene.tif"), "POLYGONS": str(scene_dir / "train.gpkg"), "CLASS_FIELD": "klass",
+        "CONFIG": str(scene_dir / "tiny.json"), "OUTPUT_MODEL": str(tmp_path / "m.hsnn"),
+        "OUTPUT_CLASSES": str(tmp_path / "classes.tif"), "OUTPUT_CONFIDENCE": str(tmp_path / "conf.tif"),
+        "OUTPUT_REPORT": str(tmp_path / "train.html"), "OUTPUT_ASSESSMENT": str(tmp_path / "acc.html")})
+    for k in ("OUTPUT_MODEL", "OUTPUT_CLASSES", "OUTPUT_CONFIDENCE", "OUTPUT_REPORT", "OUTPUT_ASSESSMENT"):
+        assert Path(res[k]).exists(), k
+    acc = json.loads((tmp_path / "acc.json").read_text())
+    assert "pixels used in training excluded" in acc["split_protocol"]["description"]
+    assert 0 <= res["OA"] <= 1 and res["ENERGY_RATIO"] > 1
+    # a canceled feedback stops the run, leaves no output and says so
+    fb = QgsProcessingFeedback()
+    fb.cancel()
+    out = tmp_path / "canceled"
+    out.mkdir()
+    with pytest.raises(QgsProcessingException, match="[Cc]anceled"):
+        processing.run("hypersnn:workflow", {
+            "INPUT": str(scene_dir / "scene.tif"), "POLYGONS": str(scene_dir / "train.gpkg"), "CLASS_FIELD": "klass",
+            "CONFIG": str(scene_dir / "tiny.json"), "OUTPUT_MODEL": str(out / "m.hsnn"),
+            "OUTPUT_CLASSES": str(out / "c.tif")}, feedback=fb, context=QgsProcessingContext())
+    assert list(out.iterdir()) == []
+
+
+def test_algorithms_in_a_model_designer_model(provider, qgis_processing):
+    """Proper output definitions: the train output feeds classify inside a Processing model."""
+    from qgis.core import QgsApplication, QgsProcessingModelAlgorithm, QgsProcessingModelChildAlgorithm, \
+        QgsProcessingModelChildParameterSource
+
+    m = QgsProcessingModelAlgorithm("hypersnn chain", "test")
+    train = QgsProcessingModelChildAlgorithm("hypersnn:train")
+    train.setChildId("train")
+    classify = QgsProcessingModelChildAlgorithm("hypersnn:classify")
+    classify.setChildId("classify")
+    classify.addParameterSources("MODEL", [QgsProcessingModelChildParameterSource.fromChildOutput("train",
+                                                                                                "OUTPUT_MODEL")])
+    m.addChildAlgorithm(train)
+    m.addChildAlgorithm(classify)
+    assert m.dependsOnChildAlgorithms("classify") == {"train"}
+    alg = QgsApplication.processingRegistry().algorithmById("hypersnn:classify")
+    model_param = alg.parameterDefinition("MODEL")
+    train_alg = QgsApplication.processingRegistry().algorithmById("hypersnn:train")
+    assert train_alg.outputDefinition("OUTPUT_MODEL").type() == "outputFile"
+    assert model_param.type() == "file"
+
+
+QGIS_PROCESS = "/usr/bin/qgis_process.bin"
+
+
+@pytest.mark.skipif(not os.path.exists(QGIS_PROCESS), reason="qgis_process.bin not installed")
+def test_qgis_process_runs_the_workflow_headless(scene_dir, tmp_path):
+    import site
+
+    repo = Path(__file__).resolve().parents[2]
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "hypersnn").symlink_to(repo, target_is_directory=True)
+    home = tmp_path / "home"
+    (home / "config").mkdir(parents=True)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    site_dirs = [p for p in site.getsitepackages() if "site-packages" in p and ".venv" in p] or \
+        [p for p in sys.path if p.endswith("site-packages")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QGIS_", "PYTEST", "PYTHON"))}
+    env.update(QT_QPA_PLATFORM="offscreen", QGIS_PLUGINPATH=str(plugins), PYTHONPATH=os.pathsep.join(site_dirs),
+               HOME=str(home), XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"),
+               XDG_CACHE_HOME=str(home / "cache"), XDG_RUNTIME_DIR=str(runtime),
+               QGIS_CUSTOM_CONFIG_PATH=str(home / "qgis"))
+
+    def run(*args, timeout=240):
+        p = subprocess.run([QGIS_PROCESS, *args], env=env, capture_output=True, text=True, timeout=timeout)
+        return p.returncode, p.stdout, p.stderr
+
+    rc, out, err = run("plugins", "enable", "hypersnn")
+    assert rc == 0, out + err
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    rc, out, err = run("--json", "run", "hypersnn:workflow", "--",
+                  f"INPUT={scene_dir / 'scene.tif'}", f"POLYGONS={scene_dir / 'train.gpkg'}", "CLASS_FIELD=klass",
+                  f"CONFIG={scene_dir / 'tiny.json'}", f"OUTPUT_MODEL={out_dir / 'm.hsnn'}",
+                  f"OUTPUT_CLASSES={out_dir / 'classes.tif'}", f"OUTPUT_CONFIDENCE={out_dir / 'conf.tif'}",
+                  f"OUTPUT_REPORT={out_dir / 'train.html'}", f"OUTPUT_ASSESSMENT={out_dir / 'acc.html'}")
+    assert rc == 0, out + err
+    result = json.loads(out[out.index("{"):])["results"]
+    assert Path(result["OUTPUT_CLASSES"]).exists() and Path(result["OUTPUT_MODEL"]).exists()
+    assert 0 <= result["OA"] <= 1
+    assert (out_dir / "acc.html").exists() and (out_dir / "classes.qml").exists()
+    assert not (repo / ".qgis-settings" / "profiles" / "default" / "python" / "plugins").exists()

@@ -24,8 +24,8 @@ def demo_config(quick: bool = False, seed: int = 0) -> RunConfig:
     cfg.model.patch_size = 11
     cfg.train.time_steps = 5
     cfg.train.weight_bits = 6
-    cfg.train.cnn_epochs = 2 if quick else 30
-    cfg.train.snn_epochs = 1 if quick else 10
+    cfg.train.cnn_epochs = 2 if quick else 20
+    cfg.train.snn_epochs = 1 if quick else 8
     cfg.train.seed = seed
     return cfg
 
@@ -92,6 +92,8 @@ def run_demo(out_dir="demo_out", quick: bool = False, json_out: bool = False, se
         "energy_ratio_q_cnn_over_snn": e["ratios"]["q_cnn_over_snn"],
         "spike_rates": {l["name"]: l["spike_rate"] for l in e["layers"] if l["spike_rate"] is not None},
         "seconds": time.perf_counter() - t0,
+        "stage_seconds": report["timing"],
+        "cpu_threads": __import__("torch").get_num_threads(),
         "files": {"model": str(model_path), "class_map": res.class_path, "confidence": res.confidence_path,
                   **{k: str(v) for k, v in files.items()}},
         "split": report.get("split_protocol", {}).get("description"),

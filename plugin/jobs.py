@@ -411,7 +411,7 @@ def training_mask(model, shape):
 def run_energy(model, raster_path: str, report_html: Optional[str], features: Optional[list] = None,
                label_raster: Optional[str] = None, source: str = "", sample: int = 1024,
                include_training: bool = False, seed: int = 0, window: int = 128, progress: Progress = None,
-               is_canceled=None, log=None) -> dict:
+               is_canceled=None, log=None, title: Optional[str] = None) -> dict:
     """Energy per pixel of a model (SNN vs FP32 and k-bit CNN) measured on a sample of reference pixels
     (or of valid pixels when no reference is given), plus the accuracy on the reference pixels that
     were not used in training. Reads the raster window by window."""
@@ -497,7 +497,7 @@ def run_energy(model, raster_path: str, report_html: Optional[str], features: Op
         a = None
         if labels is not None:
             a = assess(labels.array, pred, list(model.class_values), mask=mask)
-        rep = build_report(model, a, None, energy, title=f"HyperSNN energy report: {model_name}")
+        rep = build_report(model, a, None, energy, title=title or f"HyperSNN energy report: {model_name}")
         evaluation = (f"energy measured on {len(patches)} "
                       + ("reference pixels" if labels is not None else "randomly sampled valid pixels")
                       + f" of {Path(raster_path).name}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Iterable, List, Optional
 
@@ -273,6 +274,69 @@ def report_html_text(path: str) -> str:
     return p.read_text(encoding="utf-8")
 
 
+_DATA_IMG = re.compile(r"""src=(["'])data:image/(png|jpe?g|gif);base64,([A-Za-z0-9+/=\s]+)\1""")
+
+
+def extract_data_images(html_text: str):
+    """QTextBrowser cannot show data: URIs: (html with each embedded image renamed, {name: QImage})."""
+    import base64
+
+    from qgis.PyQt.QtGui import QImage
+
+    images = {}
+
+    def repl(m):
+        img = QImage()
+        if not img.loadFromData(base64.b64decode(m.group(3)), m.group(2).upper().replace("JPG", "JPEG")):
+            return m.group(0)
+        name = f"hypersnn-figure-{len(images)}.{m.group(2)}"
+        images[name] = img
+        width = f' width="{min(img.width(), 820)}"' if img.width() > 820 else ""
+        return f'src="{name}"{width}'
+
+    return _DATA_IMG.sub(repl, html_text), images
+
+
+_QT_CSS = ("body{font-family:sans-serif;} th{background-color:#eeeeee;} .meta{color:#666666;} "
+           ".warn{color:#aa4400;} td,th{padding:3px;}")
+
+
+def qt_rich_text(html_text: str) -> str:
+    """Qt's rich-text engine mis-sizes the report's CSS margins (em units, display:block): use a plain
+    stylesheet and table attributes it understands."""
+    html_text = re.sub(r"<style>.*?</style>", f"<style>{_QT_CSS}</style>", html_text, flags=re.S)
+    html_text = re.sub(r"(<img\s[^>]*>)", r"<p>\1</p>", html_text)  # each figure in its own block
+    return html_text.replace("<table>", '<table border="1" cellspacing="0" cellpadding="3">')
+
+
+def _report_browser_class():
+    from qgis.PyQt.QtCore import QUrl as _QUrl
+    from qgis.PyQt.QtGui import QTextDocument
+    from qgis.PyQt.QtWidgets import QTextBrowser
+
+    class ReportBrowser(QTextBrowser):
+        """A QTextBrowser showing a report with its embedded figures (registered as document
+        resources: QTextEdit.setHtml would drop them, so the document is built first)."""
+
+        def set_report_html(self, html_text: str, base_url=None):
+            html_text, images = extract_data_images(qt_rich_text(html_text))
+            old = getattr(self, "_own_doc", None)
+            doc = QTextDocument(self)
+            if base_url is not None:
+                doc.setBaseUrl(base_url)
+            for name, img in images.items():  # looked up as given and resolved against the base URL
+                doc.addResource(QTextDocument.ImageResource, _QUrl(name), img)
+                if base_url is not None:
+                    doc.addResource(QTextDocument.ImageResource, base_url.resolved(_QUrl(name)), img)
+            doc.setHtml(html_text)
+            self.setDocument(doc)
+            self._own_doc = doc
+            if old is not None:
+                old.deleteLater()
+
+    return ReportBrowser
+
+
 class ReportDock:
     """A dock with a QTextBrowser showing a report's HTML, plus 'Open in browser' (lazy widget)."""
 
@@ -284,8 +348,7 @@ class ReportDock:
 
     def _build(self):
         from qgis.PyQt.QtCore import Qt
-        from qgis.PyQt.QtWidgets import QDockWidget, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, \
-            QWidget
+        from qgis.PyQt.QtWidgets import QDockWidget, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
         parent = self.iface.mainWindow() if self.iface is not None else None
         dock = QDockWidget("HyperSNN report", parent)
@@ -304,7 +367,7 @@ class ReportDock:
         bar.addWidget(folder)
         bar.addWidget(btn)
         lay.addLayout(bar)
-        self.browser = QTextBrowser()
+        self.browser = _report_browser_class()()
         self.browser.setOpenExternalLinks(True)
         lay.addWidget(self.browser, 1)
         dock.setWidget(w)
@@ -316,8 +379,8 @@ class ReportDock:
         if self.dock is None:
             self._build()
         self.path = os.path.abspath(path)
-        self.browser.document().setBaseUrl(QUrl.fromLocalFile(os.path.dirname(self.path) + os.sep))
-        self.browser.setHtml(report_html_text(self.path))
+        self.browser.set_report_html(report_html_text(self.path),
+                                     QUrl.fromLocalFile(os.path.dirname(self.path) + os.sep))
         self.label.setText(os.path.basename(self.path))
         self.dock.show()
         self.dock.raise_()

@@ -23,6 +23,11 @@ def table(s: dict) -> str:
         f"| compute energy, 6-bit CNN / SNN | {s['energy_ratio_q_cnn_over_snn']:.1f}x | 44.8x |",
         f"| wall time of `make demo` run (s) | {s['seconds']:.0f} | - |",
     ]
+    st = s.get("stage_seconds", {})
+    if st:
+        rows.append("| stage times (s): CNN / conversion / SNN / classify scene | "
+                    f"{st.get('cnn', 0):.0f} / {st.get('convert', 0):.0f} / {st.get('snn', 0):.0f} / "
+                    f"{st.get('classify', 0):.1f} | - |")
     rates = ", ".join(f"{k} {v:.3f}" for k, v in s.get("spike_rates", {}).items())
     notes = [
         "",

@@ -175,7 +175,6 @@ class ClassifyDialog(QDialog):
         rows = [
             ("Bands", f"{s['bands_used']} of a {s['input_bands']}-band raster: {s['band_ranges']}"),
             ("Wavelengths", f"{wl[0]:.1f}-{wl[1]:.1f} nm" if wl else "not recorded (raster had no wavelengths)"),
-            ("Classes", f"{len(s['classes'])}: " + "; ".join(s["classes"])),
             ("Time steps", str(s["time_steps"])),
             ("Weight bits", f"{bits}-bit" if isinstance(bits, int) else str(bits)),
             ("Architecture", f"{s['architecture']}, patch {s['patch_size']} px, "
@@ -185,6 +184,7 @@ class ClassifyDialog(QDialog):
         test = m.get("test_snn")
         if test:
             rows.append(("Test accuracy", f"OA {100 * test['oa']:.1f} %, kappa {test['kappa']:.3f}"))
+        rows.append(("Classes", f"{len(s['classes'])}: " + "; ".join(s["classes"])))
         if model.meta.get("created"):
             rows.append(("Created", str(model.meta["created"])))
         return "<table cellspacing='2'>" + "".join(

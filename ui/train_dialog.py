@@ -13,7 +13,6 @@ from qgis.core import (
     QgsRasterLayer,
 )
 from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox, QgsMessageBar
-from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,7 +23,6 @@ from qgis.PyQt.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QSizePolicy,
     QSpinBox,
     QStackedWidget,
@@ -106,7 +104,6 @@ class TrainDialog(QDialog):
         self.field_combo.setFilters(QgsFieldProxyModel.Numeric | QgsFieldProxyModel.String)
         form.addRow("Class field", self.field_combo)
         self.classes_label = QLabel("")
-        self.classes_label.setWordWrap(True)
         form.addRow("", self.classes_label)
         self.val_check = QCheckBox("Independent validation polygons")
         self.val_check.setToolTip("Test on separate polygons: every training pixel trains, validation pixels test")
@@ -307,20 +304,20 @@ class TrainDialog(QDialog):
         layer = self.poly_combo.currentLayer()
         if layer is None or not field:
             self.classes_label.setText("")
+            self.classes_label.setToolTip("")
             return
         style = self.class_style()
         if style:
-            text = "Classes from the layer's style: " + ", ".join(f"{k} {v[0]}" if v[0] != k else k
-                                                                  for k, v in list(style.items())[:12])
-            if len(style) > 12:
-                text += f", ... ({len(style)} in all)"
+            items = [f"{k} {v[0]}" if v[0] != k else k for k, v in style.items()]
+            head = f"{len(style)} classes from the layer's style"
         else:
             idx = layer.fields().indexOf(field)
-            vals = sorted((str(v) for v in layer.uniqueValues(idx, 200) if v is not None and str(v) != "NULL"),
-                          key=lambda s: (len(s), s))
-            text = f"{len(vals)} class value(s) in {layer.featureCount()} polygons: " + ", ".join(vals[:12])
-            text += " (no categorized style on this field: names 'Class <id>' or the text values)"
-        self.classes_label.setText(text)
+            items = sorted((str(v) for v in layer.uniqueValues(idx, 500) if v is not None and str(v) != "NULL"),
+                           key=lambda s: (len(s), s))
+            head = f"{len(items)} class values in {layer.featureCount()} polygons (no categorized style)"
+        self.classes_label.setToolTip(head + ":\n" + "\n".join(items))
+        text = head + ": " + ", ".join(items)
+        self.classes_label.setText(text if len(text) <= 70 else text[:67].rstrip(", ") + "...")
 
     def _split_changed(self, *_):
         i = max(self.split_combo.currentIndex(), 0)
@@ -591,4 +588,6 @@ class TrainDialog(QDialog):
                 self.raster_combo.setLayer(first)
         if self.poly_combo.currentLayer() is None and self.poly_combo.count() > 1:
             self.poly_combo.setCurrentIndex(1)
+        if not setting(p + "validation_layer", "", str):
+            self.val_combo.setLayer(None)
         self.val_field_combo.setLayer(self.val_combo.currentLayer())

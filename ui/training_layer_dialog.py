@@ -21,7 +21,7 @@ from qgis.PyQt.QtWidgets import (
     QVBoxLayout,
 )
 
-from .common import default_output, icon, set_setting, setting
+from .common import default_output, icon, set_setting
 
 
 class TrainingLayerDialog(QDialog):

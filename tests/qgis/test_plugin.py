@@ -167,3 +167,41 @@ def test_install_offer_runs_pip_in_a_task(no_torch, qgis_iface, monkeypatch, wai
     wait(lambda: not deps._TASKS, 30, "the pip task")
     assert calls and calls[0][1:4] == ["-m", "pip", "install"] and "torch" in calls[0]
     assert any("Restart QGIS" in m for m in qgis_iface.messageBar().get_messages(Qgis.Success))
+
+
+def test_plugin_loads_without_numpy_torch_scipy_matplotlib(tmp_path):
+    """A fresh QGIS process whose Python lacks every engine dependency still loads the plugin, its menu
+    and its Processing provider (the engine is imported lazily)."""
+    import os
+    from pathlib import Path
+
+    code = (
+        "import sys\n"
+        "for m in ('numpy', 'torch', 'scipy', 'matplotlib'):\n"
+        "    sys.modules[m] = None\n"
+        "from qgis.core import QgsApplication\n"
+        "app = QgsApplication([], True)\n"
+        "app.initQgis()\n"
+        "from unittest import mock\n"
+        "from qgis.PyQt.QtWidgets import QMainWindow, QToolBar\n"
+        "win = QMainWindow()\n"
+        "iface = mock.MagicMock()\n"
+        "iface.mainWindow.return_value = win\n"
+        "iface.addToolBar.side_effect = lambda name: QToolBar(name, win)\n"
+        "import hypersnn\n"
+        "p = hypersnn.classFactory(iface)\n"
+        "p.initGui()\n"
+        "from hypersnn.plugin import deps\n"
+        "print(sorted(m.module for m in deps.missing_packages()))\n"
+        "print(QgsApplication.processingRegistry().algorithmById('hypersnn:train') is not None)\n"
+        "print(deps.explain(deps.missing_packages()))\n"
+        "p.unload()\n"
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QGIS_CUSTOM_CONFIG_PATH=str(tmp_path),
+               HOME=str(tmp_path))
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env,
+                       cwd=str(Path(__file__).parent))
+    assert p.returncode == 0, p.stderr[-3000:]
+    lines = p.stdout.splitlines()
+    assert lines[0] == "['matplotlib', 'numpy', 'scipy', 'torch']" and lines[1] == "True"
+    assert "-m pip install" in p.stdout and "numpy<2" in p.stdout

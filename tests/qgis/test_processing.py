@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from qgis.core import QgsProcessingException
 
-import data as D
 
 
 @pytest.fixture

@@ -79,6 +79,11 @@ def test_train_task_completes_and_adds_styled_layers(plugin, layers, qgis_iface,
     assert any("Model trained" in m for m in qgis_iface.messageBar().get_messages(Qgis.Success))
     assert plugin.report.path == str(tmp_path / "classes_report.html")
     assert "Overall accuracy" in plugin.report.browser.toPlainText()
+    from qgis.PyQt.QtCore import QUrl
+    from qgis.PyQt.QtGui import QImage, QTextDocument
+
+    fig = plugin.report.browser.document().resource(QTextDocument.ImageResource, QUrl("hypersnn-figure-0.png"))
+    assert isinstance(fig, QImage) and not fig.isNull()  # the report's figures show in the dock
 
 
 def test_train_task_with_validation_polygons(plugin, layers, qgis_iface, tmp_path, wait):

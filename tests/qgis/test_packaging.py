@@ -1,0 +1,26 @@
+"""scripts/make_plugin_zip.py builds dist/hypersnn-<version>.zip with the top folder hypersnn/ and
+without tests, benchmarks, caches, virtual environments, git data or demo outputs."""
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_plugin_zip(tmp_path):
+    p = subprocess.run([sys.executable, str(REPO / "scripts" / "make_plugin_zip.py"), "--out", str(tmp_path)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    z = tmp_path / "hypersnn-0.1.0.zip"
+    names = zipfile.ZipFile(z).namelist()
+    assert all(n.startswith("hypersnn/") for n in names)
+    for must in ("hypersnn/__init__.py", "hypersnn/metadata.txt", "hypersnn/resources/icon.svg",
+                 "hypersnn/plugin/plugin.py", "hypersnn/plugin/provider.py", "hypersnn/ui/train_dialog.py",
+                 "hypersnn/core/pipeline.py", "hypersnn/resources/indian_pines/indian_pines.tif"):
+        assert must in names, must
+    for n in names:
+        parts = n.split("/")
+        assert not {"tests", "bench", ".venv", ".git", "demo_out", "__pycache__", ".pytest_cache",
+                    ".hypothesis", ".qgis-settings", "dist"} & set(parts), n
+        assert not n.endswith((".pyc", ".aux.xml"))

@@ -522,6 +522,8 @@ class RasterioWriter:
             if os.path.exists(stale):
                 os.remove(stale)
             os.replace(self.tmp_path, self.path)
+            if self.spec.category_names:
+                _write_category_names(self.path, self.spec.category_names)
         except (OSError, RasterioError) as e:
             self._cleanup()
             raise OutputError(f"Cannot write output {self.path}: {e}") from None
@@ -649,3 +651,19 @@ def rasterize(shapes: list, info: RasterInfo) -> np.ndarray:
                              fill=0, all_touched=False, dtype="int32")
     except ValueError as e:
         raise LabelError(f"Cannot rasterize training geometries on raster {info.path or '(in memory)'}: {e}") from None
+
+
+def _write_category_names(path: str, names: dict) -> None:
+    """GDAL keeps GeoTIFF category names in a PAM sidecar (`.aux.xml`); rasterio cannot write them, so
+    write the sidecar GDAL would (QGIS and gdalinfo then show class names), atomically."""
+    from xml.sax.saxutils import escape
+
+    top = max(int(v) for v in names)
+    cats = [escape(str(names.get(v, names.get(str(v), "")))) for v in range(top + 1)]
+    xml = ("<PAMDataset>\n  <PAMRasterBand band=\"1\">\n    <CategoryNames>\n"
+           + "".join(f"      <Category>{c}</Category>\n" for c in cats)
+           + "    </CategoryNames>\n  </PAMRasterBand>\n</PAMDataset>\n")
+    tmp = f"{path}.aux.xml.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(xml)
+    os.replace(tmp, f"{path}.aux.xml")

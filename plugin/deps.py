@@ -41,7 +41,7 @@ def _find(module: str) -> Optional[str]:
         if module in sys.modules and sys.modules[module] is not None:
             return None
         if module in sys.modules and sys.modules[module] is None:
-            return "import blocked"
+            return "cannot be imported"
         if importlib.util.find_spec(module) is None:
             return "not installed"
     except (ImportError, ValueError) as e:

@@ -21,6 +21,7 @@ from ..core.config import RunConfig
 from ..core.errors import Canceled, InputError, LabelError, OutputError
 
 Progress = Callable[[float, str], None]
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _noop(*a, **k):
@@ -123,6 +124,9 @@ def _record_warnings(log):
             for w in self._rec:
                 text = str(w.message)
                 if issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning)):
+                    continue
+                # only the engine's own, user-facing warnings (labels, bands, files), not library noise
+                if not os.path.abspath(w.filename or "").startswith(_PACKAGE_DIR) or "requires_grad" in text:
                     continue
                 if text not in self.items:
                     self.items.append(text)

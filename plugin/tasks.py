@@ -122,6 +122,8 @@ class TrainTask(_EngineTask):
                if s.get("oa") is not None else "")
         L.message(self.iface, f"Model trained: {res.model_path}. {acc}SNN energy {s['energy_ratio_fp_cnn_over_snn']:.1f}x "
                               f"below the FP32 CNN.", Qgis.Success, duration=10)
+        for w in res.warnings[:3]:
+            L.message(self.iface, w, Qgis.Warning, duration=15)
         html = res.report_paths.get("html")
         if html and self.show_report is not None:
             self.show_report(html)

@@ -192,14 +192,20 @@ def run(app, args) -> int:
     work = Path(args.work)
     out.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
-    raster_path = SAMPLE / "indian_pines.tif"
+    # work on copies: QGIS writes statistics (.aux.xml) beside the rasters it displays
+    import shutil
+
+    for name in ("indian_pines.tif", "indian_pines_gt.tif"):
+        shutil.copyfile(SAMPLE / name, work / name)
+    raster_path = work / "indian_pines.tif"
+    gt_path = work / "indian_pines_gt.tif"
     classes = json.loads((SAMPLE / "classes.json").read_text())["classes"]
     project = QgsProject.instance()
     raster = QgsRasterLayer(str(raster_path), "indian_pines")
     if not raster.isValid():
         print(f"cannot open {raster_path}", file=sys.stderr)
         return 1
-    training = polygonize_ground_truth(SAMPLE / "indian_pines_gt.tif", work / "indian_pines_training.gpkg", classes)
+    training = polygonize_ground_truth(gt_path, work / "indian_pines_training.gpkg", classes)
     project.addMapLayers([raster, training])
     cfg = quick_config(*args.epochs)
     model_path = work / "indian_pines_snn.hsnn"
@@ -234,7 +240,7 @@ def run(app, args) -> int:
         from hypersnn.plugin.jobs import run_energy
 
         rep = run_energy(model, str(raster_path), str(work / "indian_pines_report.html"),
-                         label_raster=str(SAMPLE / "indian_pines_gt.tif"), sample=512,
+                         label_raster=str(gt_path), sample=512,
                          title=f"HyperSNN report: {Path(reuse).name} on the Indian Pines sample")
         report_html = rep["report_paths"].get("html")
     else:

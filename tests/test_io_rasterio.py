@@ -202,12 +202,14 @@ def test_writer_abort_keeps_previous_file_and_removes_temp(geotiff, tmp_path):
     with RasterioWriter(_class_spec(out, like)) as w:
         w.write((0, 0, fd.H, fd.W), np.ones((fd.H, fd.W), np.uint8))
     before = out.read_bytes()
+    aux_before = (tmp_path / "map.tif.aux.xml").read_bytes()  # category names sidecar
     with pytest.raises(KeyboardInterrupt):
         with RasterioWriter(_class_spec(out, like)) as w:
             w.write((0, 0, fd.H, fd.W), np.full((fd.H, fd.W), 3, np.uint8))
             raise KeyboardInterrupt  # a cancel mid-write aborts
     assert out.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["map.tif", "scene.tif"]
+    assert (tmp_path / "map.tif.aux.xml").read_bytes() == aux_before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["map.tif", "map.tif.aux.xml", "scene.tif"]
 
 
 def test_writer_refuses_the_input_raster_as_output(geotiff):
@@ -304,3 +306,26 @@ def test_rasterize_burns_pixel_centres_only(geotiff):
     out = rasterize([(g, 7)], info)
     assert out.dtype == np.int32 and out.shape == (fd.H, fd.W)
     assert np.argwhere(out == 7).tolist() == [[r, c] for r in (1, 2) for c in (1, 2, 3)]
+
+
+def test_class_names_reach_gdal_as_category_names(tmp_path):
+    """QGIS reads class names through GDAL: check with the system GDAL in a separate process
+    (rasterio's own GDAL and osgeo must never share a process)."""
+    import subprocess
+    from hypersnn.core.io_rasterio import RasterioWriter
+    from hypersnn.core.raster import OutputSpec, RasterInfo
+    info = RasterInfo(width=4, height=3, count=1, dtype="uint8", crs_wkt="", path="")
+    out = tmp_path / "classes.tif"
+    w = RasterioWriter(OutputSpec(str(out), info, 1, "uint8", nodata=0, colors={1: (255, 0, 0), 3: (0, 0, 255)},
+                                  category_names={1: "Water & <Wet>", 3: "Woods"}))
+    w.write((0, 0, 3, 4), np.array([[1, 3, 3, 0]] * 3, np.uint8))
+    w.close()
+    # GTiff loads the PAM sidecar lazily: GetMetadata() first, as gdalinfo and QGIS do
+    code = ("from osgeo import gdal; ds = gdal.Open(%r); b = ds.GetRasterBand(1); b.GetMetadata(); "
+            "print(b.GetCategoryNames()); print(b.GetColorTable().GetColorEntry(3))" % str(out))
+    r = subprocess.run(["/usr/bin/python3", "-c", code], capture_output=True, text=True)
+    if r.returncode != 0 and "No module named 'osgeo'" in r.stderr:
+        pytest.skip("python3-gdal not installed")
+    assert r.returncode == 0, r.stderr
+    assert "['', 'Water & <Wet>', '', 'Woods']" in r.stdout
+    assert "(0, 0, 255, 255)" in r.stdout

@@ -1,16 +1,13 @@
 """Real end-to-end runs: train -> model file -> classify -> evaluate -> report, through the CLI."""
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import rasterio
 
-from hypersnn.core import pipeline
 from hypersnn.core.cli import main
-from hypersnn.core.io_rasterio import open_raster
-from hypersnn.core.labels import labels_from_array
+from hypersnn.core.io_rasterio import read_class_metadata
 from hypersnn.core.model import HyperSNNModel
 from hypersnn.core.scenes import sample_scene_paths
 from tiny import tiny_config
@@ -96,30 +93,55 @@ def test_bad_inputs_exit_with_a_message_naming_the_culprit(tmp_path, geotiff, la
     assert rc == 2 and "not a HyperSNN model" in capsys.readouterr().err
 
 
-def test_indian_pines_crop_end_to_end(tmp_path):
-    """The bundled sample, cropped to 48 x 48 pixels, through the engine API with a small network."""
+def _crop(src_path, dst_path, window, keep=None):
+    """A real GeoTIFF crop of the bundled sample (georeferencing and band metadata kept)."""
+    from rasterio.windows import Window
+    with rasterio.open(src_path) as src:
+        win = Window(*window)
+        data = src.read(window=win)
+        if keep is not None:
+            data = np.where(np.isin(data, keep), data, 0).astype(data.dtype)
+        prof = dict(src.profile, width=win.width, height=win.height, transform=src.window_transform(win))
+        with rasterio.open(dst_path, "w", **prof) as dst:
+            dst.write(data)
+            for b in range(1, src.count + 1):
+                dst.update_tags(b, **src.tags(b))
+                dst.set_band_description(b, src.descriptions[b - 1])
+    return dst_path
+
+
+def test_indian_pines_crop_end_to_end(tmp_path, capsys):
+    """A 48 x 48 crop of the bundled sample (10 classes): train, classify, evaluate through the CLI."""
     paths = sample_scene_paths()
-    with open_raster(paths["raster"]) as r:
-        info = r.info
-        assert info.count == 200 and info.wavelengths[0] == pytest.approx(400.02, abs=0.1)
-        from hypersnn.core.raster import ArrayReader
-        cube = r.read((8, 16, 48, 48))  # a corner holding 10 classes
-    with open_raster(paths["labels"]) as r:
-        gt = r.read((8, 16, 48, 48))[:, :, 0]
-    labels = labels_from_array(gt, nodata=0)
-    labels.array[np.isin(labels.array, [c.value for c in labels.classes
-                                        if (labels.array == c.value).sum() < 40])] = 0  # too rare to split
-    labels.classes = [c for c in labels.classes if (labels.array == c.value).any()]
-    reader = ArrayReader(cube, info.subset(range(200)))
-    reader.info.width = reader.info.height = 48
+    win = (16, 8, 48, 48)  # col, row, width, height: a corner holding 10 classes
+    with rasterio.open(paths["labels"]) as ds:
+        from rasterio.windows import Window
+        gt = ds.read(1, window=Window(*win))
+    values, counts = np.unique(gt[gt > 0], return_counts=True)
+    keep = values[counts >= 40]  # rarer classes cannot be split into train and test meaningfully
+    raster = _crop(paths["raster"], tmp_path / "ip.tif", win)
+    labels = _crop(paths["labels"], tmp_path / "ip_gt.tif", win, keep=keep)
     cfg = tiny_config(cnn_epochs=25, snn_epochs=4)
     cfg.preprocess.pca_components = 10
     cfg.split.method = "count"
     cfg.split.train_count = 20
-    out = pipeline.train(reader, labels, cfg, str(tmp_path / "ip.hsnn"))
-    assert out.test_snn.n > 1000
-    chance = 1 / len(labels.classes)
-    assert out.test_snn.oa > 2 * chance and out.test_cnn.oa > 2 * chance
-    assert 1 < out.energy["ratios"]["fp_cnn_over_snn"]
-    m = HyperSNNModel.load(tmp_path / "ip.hsnn")
-    assert m.bands.wavelengths[:2] == info.wavelengths[:2]
+    (tmp_path / "cfg.json").write_text(json.dumps(cfg.to_dict()))
+    model = tmp_path / "ip.hsnn"
+    assert main(["train", "--raster", str(raster), "--labels", str(labels), "--classes", str(paths["classes"]),
+                 "--out", str(model), "--config", str(tmp_path / "cfg.json"), "--quiet", "--json"]) == 0
+    trained = json.loads(capsys.readouterr().out)["report"]
+    chance = 1 / len(keep)
+    assert trained["accuracy"]["oa"] > 2 * chance and trained["accuracy_cnn"]["oa"] > 2 * chance
+    assert trained["energy"]["ratios"]["fp_cnn_over_snn"] > 1
+    m = HyperSNNModel.load(model)
+    assert m.bands.wavelengths[0] == pytest.approx(400.02, abs=0.1)
+    assert {c["name"] for c in m.classes} >= {"Corn-notill", "Soybean-mintill"}  # from classes.json
+
+    assert main(["classify", "--model", str(model), "--raster", str(raster), "--out", str(tmp_path / "map.tif"),
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--map", str(tmp_path / "map.tif"), "--labels", str(labels), "--json"]) == 0
+    acc = json.loads(capsys.readouterr().out)["accuracy"]
+    assert acc["oa"] > 2 * chance  # all labelled pixels, training ones included
+    names, _ = read_class_metadata(tmp_path / "map.tif")
+    assert names[2] == "Corn-notill"

@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup demo demo-quick test test-fast results clean
+.PHONY: setup demo demo-quick test test-fast results bench bench-quick plugin-zip screenshots clean
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -25,3 +25,15 @@ clean:
 
 results: setup
 	$(PY) scripts/readme_results.py demo_out/summary.json README.md
+
+bench: setup
+	$(PY) bench/run.py
+
+bench-quick: setup
+	$(PY) bench/run.py --quick --out bench/out/quick/results.json --md bench/out/quick/results.md
+
+plugin-zip: setup
+	$(PY) scripts/make_plugin_zip.py
+
+screenshots: setup
+	$(PY) scripts/screenshots.py

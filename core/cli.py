@@ -161,10 +161,11 @@ def _acc_line(a) -> str:
 
 def _energy_lines(e) -> str:
     r, t = e["ratios"], e["totals"]
-    bits = e["bits"] or "FP32"
-    return (f"energy per pixel: FP32 CNN {t['cnn_fp_pj'] / 1e6:.3f} uJ, {bits}-bit CNN {t['cnn_q_pj'] / 1e6:.3f} uJ, "
-            f"SNN {t['snn_pj'] / 1e6:.4f} uJ  ->  SNN is {r['fp_cnn_over_snn']:.1f}x below the FP32 CNN and "
-            f"{r['q_cnn_over_snn']:.1f}x below the {bits}-bit CNN")
+    full = e["table"].get("full_precision", "FP32")
+    bits = f"{e['bits']}-bit" if e["bits"] else full
+    return (f"energy per pixel ({e['table']['name']}): {full} CNN {t['cnn_fp_pj'] / 1e6:.3f} uJ, {bits} CNN "
+            f"{t['cnn_q_pj'] / 1e6:.3f} uJ, SNN {t['snn_pj'] / 1e6:.4f} uJ  ->  SNN is {r['fp_cnn_over_snn']:.1f}x "
+            f"below the {full} CNN and {r['q_cnn_over_snn']:.1f}x below the {bits} CNN")
 
 
 # -- commands -------------------------------------------------------------------------------------

@@ -98,16 +98,17 @@ class ClassifyConfig:
 
 @dataclass
 class EnergyConfig:
-    """Per-operation energies in picojoules. Defaults: 45 nm CMOS (Horowitz, ISSCC 2014).
+    """Per-operation energies in picojoules (core/energy.py explains how they are used).
 
-    FP32: MAC = mult 3.7 + add 0.9 = 4.6 pJ; accumulate = add 0.9 pJ.
-    k-bit integer: derived from the 32-bit integer figures (mult 3.1 pJ, add 0.1 pJ): a multiplier
-    scales with the square of the bit width, an adder linearly (8-bit: 0.2 pJ and 0.03 pJ measured).
+    `table` names a published set in energy.TABLES (its values then apply); any other name uses the
+    values given here. Defaults: 45 nm CMOS, Horowitz, ISSCC 2014 (FP32 mult 3.7, add 0.9; INT32 mult
+    3.1, add 0.1). `full_precision` says what an unquantized operation is costed as.
     """
 
     table: str = "horowitz45"
-    fp32_mult_pj: float = 3.7
-    fp32_add_pj: float = 0.9
+    full_precision: str = "FP32"
+    full_mult_pj: float = 3.7
+    full_add_pj: float = 0.9
     int32_mult_pj: float = 3.1
     int32_add_pj: float = 0.1
 

@@ -6,10 +6,15 @@ at every time step and is computed once and reused); every later layer only accu
 spike per target neuron: counted exactly from the measured spikes (conv of the spike map with an
 all-ones kernel, times the output channels), summed over the T steps.
 
-Energy = MACs x E_mac(bits) + ACs x E_add(bits). Full precision uses FP32 figures; k-bit integer costs are
-derived from the 32-bit integer figures: a multiplier scales with the square of the bit width, an adder
-linearly (Horowitz, "Computing's energy problem", ISSCC 2014, 45 nm: FP32 mult 3.7 pJ, FP32 add 0.9 pJ,
-INT32 mult 3.1 pJ, INT32 add 0.1 pJ; INT8 mult 0.2 pJ and add 0.03 pJ fit these laws).
+Energy = MACs x E_mac(bits) + ACs x E_add(bits). Full precision (bits = 0) uses the table's full-precision
+figures; k-bit integer costs are derived from the 32-bit integer figures: a multiplier scales with the
+square of the bit width, an adder linearly (Horowitz, "Computing's energy problem", ISSCC 2014, 45 nm:
+FP32 mult 3.7 pJ, add 0.9 pJ; INT32 mult 3.1 pJ, add 0.1 pJ; INT8 mult 0.2 pJ and add 0.03 pJ fit these
+laws). Two published sets are built in, fixed before any measurement:
+- horowitz45: full precision = FP32 (MAC 4.6 pJ, add 0.9 pJ), the usual choice for a float CNN;
+- horowitz45_int: full precision = INT32 (MAC 3.2 pJ, add 0.1 pJ), the figures most SNN papers, the
+  Hyper-SNN paper among them, use for both networks.
+A reader can see how much a conclusion depends on the table by comparing the two.
 """
 from __future__ import annotations
 
@@ -21,19 +26,26 @@ from .config import EnergyConfig
 
 TABLES = {
     "horowitz45": EnergyConfig(),
+    "horowitz45_int": EnergyConfig(table="horowitz45_int", full_precision="INT32",
+                                   full_mult_pj=3.1, full_add_pj=0.1),
 }
+
+
+def resolve_table(cfg: EnergyConfig) -> EnergyConfig:
+    """A named published table, or the caller's own values under any other name."""
+    return TABLES.get(cfg.table, cfg)
 
 
 def mac_pj(cfg: EnergyConfig, bits: int) -> float:
     if bits == 0:
-        return cfg.fp32_mult_pj + cfg.fp32_add_pj
+        return cfg.full_mult_pj + cfg.full_add_pj
     f = bits / 32.0
     return cfg.int32_mult_pj * f * f + cfg.int32_add_pj * f
 
 
 def add_pj(cfg: EnergyConfig, bits: int) -> float:
     if bits == 0:
-        return cfg.fp32_add_pj
+        return cfg.full_add_pj
     return cfg.int32_add_pj * bits / 32.0
 
 
@@ -80,7 +92,7 @@ def count_ops(net, batches) -> dict:
 
 def energy_report(counts: dict, bits: int, cfg: EnergyConfig = None) -> dict:
     """Energies per classified pixel (pJ) and ratios, in the report schema of core/report.py."""
-    cfg = cfg or EnergyConfig()
+    cfg = resolve_table(cfg or EnergyConfig())
     e_mac_fp, e_mac_q, e_add_q = mac_pj(cfg, 0), mac_pj(cfg, bits), add_pj(cfg, bits)
     layers, tot = [], {"cnn_fp_pj": 0.0, "cnn_q_pj": 0.0, "snn_pj": 0.0}
     for L in counts["layers"]:
@@ -96,9 +108,10 @@ def energy_report(counts: dict, bits: int, cfg: EnergyConfig = None) -> dict:
     first = layers[0]["snn_energy_pj"] if layers else 0.0
     return {
         "table": {"name": cfg.table, **{k: v for k, v in asdict(cfg).items() if k != "table"},
-                  "mac_fp32_pj": e_mac_fp, f"mac_int{bits}_pj" if bits else "mac_q_pj": e_mac_q,
+                  f"mac_{cfg.full_precision.lower()}_pj": e_mac_fp, f"mac_int{bits}_pj" if bits else "mac_q_pj": e_mac_q,
                   f"add_int{bits}_pj" if bits else "add_q_pj": e_add_q},
         "bits": bits,
+        "weight_bits": bits,
         "time_steps": counts["time_steps"],
         "pixels_measured": counts["pixels"],
         "layers": layers,
@@ -109,7 +122,8 @@ def energy_report(counts: dict, bits: int, cfg: EnergyConfig = None) -> dict:
             "Energies are per classified pixel (one patch), compute only (no memory access).",
             "SNN first layer: analog input, MACs counted once per pixel (weighted sum reused over T steps).",
             "SNN later layers: accumulates = measured spikes x fan-out, summed over T steps.",
-            f"k-bit costs: multiplier ~ (k/32)^2, adder ~ k/32 of the INT32 figures; k = {bits or 'FP32'}.",
+            f"Full precision costed as {cfg.full_precision} (table {cfg.table}); k-bit costs: multiplier ~ (k/32)^2, "
+            f"adder ~ k/32 of the INT32 figures; k = {bits or 'full precision'}.",
             f"SNN first layer share of SNN energy: {100 * first / snn:.1f} %.",
         ],
     }

@@ -230,7 +230,8 @@ def _energy_section(energy, model):
     bits = energy.get("weight_bits") or (energy.get("table") or {}).get("weight_bits") or \
         (_flatten(model or {}).get("weight_bits") if model else None)
     q_label = f"{bits}-bit CNN" if bits else "k-bit CNN"
-    labels = ("FP32 CNN", q_label, "SNN")
+    full = str((energy.get("table") or {}).get("full_precision") or "FP32")
+    labels = (f"{full} CNN", q_label, "SNN")
     layers = [x for x in (energy.get("layers") or []) if isinstance(x, dict)]
     totals = energy.get("totals") if isinstance(energy.get("totals"), dict) else {}
     tvals = [totals.get("cnn_fp_pj"), totals.get("cnn_q_pj"), totals.get("snn_pj")]
@@ -244,7 +245,7 @@ def _energy_section(energy, model):
             out.append(_img(_spike_rate_png(layers), "Spike rate per layer"))
         out.append(_img(_energy_layers_png(labels, layers), "Energy by layer"))
         cols = [("name", "Layer"), ("kind", "Kind"), ("spike_rate", "Spike rate"), ("cnn_macs", "CNN MACs"),
-                ("snn_macs", "SNN MACs"), ("snn_acs", "SNN ACs"), ("cnn_fp_energy_pj", "FP32 CNN pJ"),
+                ("snn_macs", "SNN MACs"), ("snn_acs", "SNN ACs"), ("cnn_fp_energy_pj", f"{full} CNN pJ"),
                 ("cnn_q_energy_pj", f"{q_label} pJ"), ("snn_energy_pj", "SNN pJ")]
         out.append("<table><tr>" + "".join(f"<th>{_e(t)}</th>" for _, t in cols) + "</tr>")
         for x in layers:
@@ -261,7 +262,7 @@ def _energy_section(energy, model):
     rows = [(f"{lab} total", _num(v, 1, " pJ")) for lab, v in zip(labels, tvals)]
     ratios = energy.get("ratios") if isinstance(energy.get("ratios"), dict) else {}
     if ratios:
-        rows.append(("FP32 CNN / SNN", _num(ratios.get("fp_cnn_over_snn"), 3, "x")))
+        rows.append((f"{full} CNN / SNN", _num(ratios.get("fp_cnn_over_snn"), 3, "x")))
         rows.append((f"{q_label} / SNN", _num(ratios.get("q_cnn_over_snn"), 3, "x")))
         for k, v in ratios.items():
             if k not in ("fp_cnn_over_snn", "q_cnn_over_snn"):

@@ -415,7 +415,7 @@ def training_mask(model, shape):
 def run_energy(model, raster_path: str, report_html: Optional[str], features: Optional[list] = None,
                label_raster: Optional[str] = None, source: str = "", sample: int = 1024,
                include_training: bool = False, seed: int = 0, window: int = 128, progress: Progress = None,
-               is_canceled=None, log=None, title: Optional[str] = None) -> dict:
+               is_canceled=None, log=None, title: Optional[str] = None, energy_table: Optional[str] = None) -> dict:
     """Energy per pixel of a model (SNN vs FP32 and k-bit CNN) measured on a sample of reference pixels
     (or of valid pixels when no reference is given), plus the accuracy on the reference pixels that
     were not used in training. Reads the raster window by window."""
@@ -497,7 +497,15 @@ def run_energy(model, raster_path: str, report_html: Optional[str], features: Op
             raise InputError("No valid pixel to measure energy on (all sampled pixels are nodata)")
         progress(0.92, "counting operations")
         batches = [torch.stack(patches[i:i + 256]) for i in range(0, len(patches), 256)]
-        energy = energy_report(count_ops(model.net, batches), model.net.bits)
+        if energy_table:
+            from ..core.config import EnergyConfig
+            from ..core.energy import TABLES
+
+            if energy_table not in TABLES:
+                raise InputError(f"Unknown energy table {energy_table!r}; known: {', '.join(sorted(TABLES))}")
+            energy = energy_report(count_ops(model.net, batches), model.net.bits, EnergyConfig(table=energy_table))
+        else:
+            energy = energy_report(count_ops(model.net, batches), model.net.bits)
         a = None
         if labels is not None:
             a = assess(labels.array, pred, list(model.class_values), mask=mask)
@@ -517,7 +525,8 @@ def run_energy(model, raster_path: str, report_html: Optional[str], features: Op
                                  classes=model.classes)
     progress(1.0, "done")
     t = energy["totals"]
-    log(f"energy per pixel: FP32 CNN {t['cnn_fp_pj'] / 1e6:.4f} uJ, k-bit CNN {t['cnn_q_pj'] / 1e6:.4f} uJ, "
+    full = energy.get("table", {}).get("full_precision", "FP32")
+    log(f"energy per pixel: {full} CNN {t['cnn_fp_pj'] / 1e6:.4f} uJ, k-bit CNN {t['cnn_q_pj'] / 1e6:.4f} uJ, "
         f"SNN {t['snn_pj'] / 1e6:.5f} uJ")
     return {"energy": energy, "accuracy": rep.get("accuracy"), "report_paths": paths, "pixels": len(patches),
             "excluded_training_pixels": excluded}

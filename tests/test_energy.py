@@ -51,3 +51,11 @@ def test_k_bit_costs_follow_the_documented_scaling():
     assert np.isclose(mac_pj(c, 0), 4.6) and np.isclose(add_pj(c, 0), 0.9)
     assert np.isclose(mac_pj(c, 8), 3.1 / 16 + 0.1 / 4)  # ~0.2 pJ mult + 0.025 pJ add at 8 bit
     assert np.isclose(add_pj(c, 6), 0.1 * 6 / 32)
+
+
+def test_published_tables_are_selectable_by_name_and_custom_values_by_another():
+    from hypersnn.core.energy import TABLES, resolve_table
+    assert resolve_table(EnergyConfig(table="horowitz45_int")) is TABLES["horowitz45_int"]
+    assert np.isclose(mac_pj(TABLES["horowitz45_int"], 0), 3.2) and np.isclose(add_pj(TABLES["horowitz45_int"], 0), 0.1)
+    mine = EnergyConfig(table="my-7nm", full_mult_pj=1.0, full_add_pj=0.2)
+    assert resolve_table(mine) is mine and np.isclose(mac_pj(mine, 0), 1.2)

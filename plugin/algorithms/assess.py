@@ -57,7 +57,7 @@ class AssessAlgorithm(HyperSNNAlgorithm):
             if not feats:
                 raise QgsProcessingException("Give reference polygons (with their class field) or a reference "
                                              "label raster")
-        elif parameters.get("REFERENCE") not in (None, ""):
+        elif self.parameterAsSource(parameters, "REFERENCE", context) is not None:
             feedback.reportError("Both reference polygons and a reference raster given; using the raster", False)
         report = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context)
         feedback.setProgress(10)

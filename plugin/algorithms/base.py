@@ -116,8 +116,8 @@ class HyperSNNAlgorithm(QgsProcessingAlgorithm):
 
         layer = self.parameterAsRasterLayer(parameters, name, context)
         if layer is None:
-            value = parameters.get(name)
-            if value in (None, ""):
+            value = self.parameterAsString(parameters, name, context)
+            if not value:
                 return None
             raise QgsProcessingException(f"Cannot open the raster {value!r} given for {name}")
         return layer_raster_path(layer)
@@ -291,12 +291,10 @@ def training_job(alg: HyperSNNAlgorithm, parameters, context, feedback, model_pa
     cfg = run_config_from_parameters(alg, parameters, context)
     _, crs = alg.raster_crs(raster)
     feats, src = alg.polygons(parameters, "POLYGONS", "CLASS_FIELD", context, crs, feedback)
-    val = None
-    if parameters.get("VALIDATION") not in (None, ""):
-        vfield = "VALIDATION_FIELD" if alg.parameterAsString(parameters, "VALIDATION_FIELD", context) else "CLASS_FIELD"
-        val, vsrc = alg.polygons(parameters, "VALIDATION", vfield, context, crs, feedback)
-        if val:
-            feedback.pushInfo(f"independent validation polygons: {vsrc} ({len(val)} features)")
+    vfield = "VALIDATION_FIELD" if alg.parameterAsString(parameters, "VALIDATION_FIELD", context) else "CLASS_FIELD"
+    val, vsrc = alg.polygons(parameters, "VALIDATION", vfield, context, crs, feedback)
+    if val:
+        feedback.pushInfo(f"independent validation polygons: {vsrc} ({len(val)} features)")
     report_dir = stem = None
     if report_html:
         report_dir = os.path.dirname(os.path.abspath(report_html))

@@ -6,6 +6,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterBoolean,
+    QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
     QgsProcessingParameterFile,
@@ -16,6 +17,10 @@ from qgis.core import (
 
 from .base import HyperSNNAlgorithm, advanced
 
+# engine energy tables (core/energy.py TABLES); listed here so the parameter exists without torch
+TABLES = [("horowitz45", "45 nm CMOS (Horowitz 2014), full precision = FP32"),
+          ("horowitz45_int", "45 nm CMOS (Horowitz 2014), full precision = INT32")]
+
 
 class EnergyAlgorithm(HyperSNNAlgorithm):
     _name = "energy"
@@ -23,7 +28,8 @@ class EnergyAlgorithm(HyperSNNAlgorithm):
     _help = (
         "<p>Estimates the compute energy per classified pixel of a model: the SNN (analog first layer, then "
         "spike-driven accumulates, counted from the spikes measured on the sample) against the FP32 CNN and "
-        "the k-bit CNN it came from (45 nm CMOS figures, Horowitz 2014). Also reports spike rates per layer "
+        "the k-bit CNN it came from (45 nm CMOS figures, Horowitz 2014; full precision costed as FP32 or, as "
+        "in most SNN papers, INT32). Also reports spike rates per layer "
         "and, with reference data, the accuracy on reference pixels not used in training.</p>"
         "<p>The sample: up to <i>sample size</i> reference pixels (polygons or label raster), or random valid "
         "pixels of the raster when no reference is given.</p>"
@@ -42,6 +48,8 @@ class EnergyAlgorithm(HyperSNNAlgorithm):
         self.addParameter(QgsProcessingParameterNumber("SAMPLE", self.tr("Sample size (pixels)"),
                                                        QgsProcessingParameterNumber.Integer, 1024, minValue=1,
                                                        maxValue=100000))
+        self.addParameter(QgsProcessingParameterEnum("ENERGY_TABLE", self.tr("Energy figures"),
+                                                     [t[1] for t in TABLES], defaultValue=0))
         self.addParameter(advanced(QgsProcessingParameterBoolean(
             "INCLUDE_TRAINING", self.tr("Also score pixels the model was trained on (biased)"), defaultValue=False)))
         self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_REPORT", self.tr("Energy report"),
@@ -69,6 +77,7 @@ class EnergyAlgorithm(HyperSNNAlgorithm):
         res = run_energy(model, raster, report, feats, ref_raster, src or (ref_raster or ""),
                          sample=self.parameterAsInt(parameters, "SAMPLE", context),
                          include_training=self.parameterAsBool(parameters, "INCLUDE_TRAINING", context),
+                         energy_table=TABLES[self.parameterAsEnum(parameters, "ENERGY_TABLE", context)][0],
                          progress=progress, is_canceled=canceled, log=log)
         e = res["energy"]
         acc = res.get("accuracy") or {}

@@ -21,7 +21,7 @@ def test_train(provider, scene_dir, tmp_path):
 
     res = processing.run("hypersnn:train", {
         "INPUT": str(scene_dir / "scene.tif"), "POLYGONS": str(scene_dir / "train.gpkg"), "CLASS_FIELD": "klass",
-        "CONFIG": str(scene_dir / "tiny.json"), "TIME_STEPS": 3,
+        "CONFIG": str(scene_dir / "tiny.json"), "TIME_STEPS": 3, "VALIDATION": str(scene_dir / "valid.gpkg"),
         "OUTPUT_MODEL": str(tmp_path / "m.hsnn"), "OUTPUT_REPORT": str(tmp_path / "train_report.html")})
     assert Path(res["OUTPUT_MODEL"]).exists() and res["OUTPUT_REPORT"] == str(tmp_path / "train_report.html")
     assert 0 <= res["OA"] <= 1 and res["ENERGY_RATIO"] > 1
@@ -30,6 +30,8 @@ def test_train(provider, scene_dir, tmp_path):
     m = HyperSNNModel.load(res["OUTPUT_MODEL"])
     assert m.net.time_steps == 3  # parameter changed from its default overrides the settings file
     assert m.net.cfg.patch_size == 5  # the rest comes from the settings file
+    assert m.meta["split_protocol"]["method"] == "given"  # validation polygons test, training polygons train
+    assert m.meta["metrics"]["test_snn"]["n_test"] == 3 * 7 * 6
     assert (tmp_path / "train_report.json").exists() and (tmp_path / "train_report_per_class.csv").exists()
 
 
@@ -109,8 +111,11 @@ def test_energy(provider, trained_model, scene_dir, tmp_path):
     assert rep["energy"]["pixels_measured"] == 64
     assert "energy measured on 64 reference pixels" in rep["split_protocol"]["evaluation"]
     no_ref = processing.run("hypersnn:energy", {"MODEL": str(trained_model), "INPUT": str(scene_dir / "scene.tif"),
-                                                "SAMPLE": 16, "OUTPUT_REPORT": str(tmp_path / "e2.html")})
+                                                "SAMPLE": 16, "ENERGY_TABLE": 1,
+                                                "OUTPUT_REPORT": str(tmp_path / "e2.html")})
     assert no_ref["OA"] is None and no_ref["SNN_PJ"] > 0
+    assert json.loads((tmp_path / "e2.json").read_text())["energy"]["table"]["name"] == "horowitz45_int"
+    assert no_ref["CNN_FP_PJ"] < res["CNN_FP_PJ"]  # INT32 full precision costs less than FP32
 
 
 def test_workflow_and_cancel(provider, scene_dir, tmp_path):

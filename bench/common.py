@@ -1,0 +1,105 @@
+"""Shared pieces of the benchmarks: scenes, configurations, result files."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+from hypersnn.core.config import RunConfig
+from hypersnn.core.labels import labels_from_array, read_class_table
+from hypersnn.core.raster import ArrayReader
+from hypersnn.core.report import to_jsonable
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+
+
+def machine() -> dict:
+    import torch
+    cpu = ""
+    try:
+        cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
+            "commit": _git("rev-parse", "--short", "HEAD"), "dirty": bool(_git("status", "--porcelain"))}
+
+
+def _git(*args) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def indian_pines():
+    """The bundled sample (GeoTIFF) as an in-memory reader and labels with names and colours."""
+    from hypersnn.core.io_rasterio import open_raster
+    from hypersnn.core.scenes import sample_scene_paths
+
+    p = sample_scene_paths()
+    with open_raster(p["raster"]) as r:
+        reader = ArrayReader(r.read(), r.info)
+    with open_raster(p["labels"]) as r:
+        gt = r.read()[:, :, 0]
+    table = read_class_table(p["classes"])
+    labels = labels_from_array(gt, {c.value: c.name for c in table}, {c.value: c.color for c in table}, nodata=0,
+                               source=str(p["labels"]))
+    return reader, labels
+
+
+def other_scene(name: str, data_dirs):
+    """(reader, labels) for a fetched benchmark scene, or (None, reason) when its cube is missing."""
+    from hypersnn.core.scenes import SCENES, load_scene_file, scene_to_labels
+
+    scene = SCENES[name]
+    for d in data_dirs:
+        d = Path(d)
+        cube_f = d / scene.file("cube").filename
+        gt_f = d / scene.file("gt").filename
+        if cube_f.is_file() and gt_f.is_file():
+            cube, gt = load_scene_file(cube_f, gt_f)
+            return ArrayReader(cube), scene_to_labels(gt, name)
+    return None, (f"cube {scene.file('cube').filename} not found in {', '.join(str(d) for d in data_dirs)}; "
+                  f"run `hypersnn datasets fetch {name} --dest data/` to include it")
+
+
+def headline_config(arch: str = "hybrid", fraction: float = 0.3, seed: int = 0, quick: bool = False) -> RunConfig:
+    """The demo's settings (core/demo.py) for either architecture."""
+    from hypersnn.core.demo import demo_config
+
+    cfg = demo_config(quick=quick, seed=seed)
+    cfg.model.arch = arch
+    cfg.split.train_fraction = fraction
+    if quick:
+        cfg.train.cnn_epochs, cfg.train.snn_epochs = 1, 1
+    return cfg
+
+
+class Results:
+    """Results JSON written after every row, so a long run that stops keeps what it measured."""
+
+    def __init__(self, path: Path, quick: bool):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.data = {"created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "quick": quick,
+                     "machine": machine(), "sections": {}}
+
+    def add(self, section: str, row: dict):
+        self.data["sections"].setdefault(section, []).append(row)
+        self.save()
+
+    def set(self, section: str, value):
+        self.data["sections"][section] = value
+        self.save()
+
+    def save(self):
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(to_jsonable(self.data), indent=1))
+        os.replace(tmp, self.path)

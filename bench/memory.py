@@ -1,0 +1,50 @@
+"""Peak memory of full-scene classification on a large generated GeoTIFF (does not grow with size)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+CHILD = r"""
+import json, resource, sys, time
+from hypersnn.core.cli import main
+t0 = time.perf_counter()
+rc = main(["classify", "--model", sys.argv[1], "--raster", sys.argv[2], "--out", sys.argv[3], "--quiet",
+           "--window", sys.argv[4]])
+print(json.dumps({"rc": rc, "seconds": time.perf_counter() - t0,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def make_large_geotiff(path: Path, size: int, source_cube: np.ndarray, like_info) -> Path:
+    """Tile a real scene over a size x size grid, written window by window (never whole in memory)."""
+    import rasterio
+    from rasterio.transform import Affine
+    from rasterio.windows import Window
+
+    h, w, b = source_cube.shape
+    x0, dx, _, y0, _, dy = like_info.transform
+    prof = {"driver": "GTiff", "width": size, "height": size, "count": b, "dtype": "int16", "tiled": True,
+            "blockxsize": 256, "blockysize": 256, "interleave": "pixel", "BIGTIFF": "YES",
+            "crs": like_info.crs_wkt or None, "transform": Affine(dx, 0, x0, 0, dy, y0)}
+    band_first = np.ascontiguousarray(source_cube.transpose(2, 0, 1).astype(np.int16))
+    with rasterio.open(path, "w", **prof) as ds:
+        for r in range(0, size, 256):
+            for c in range(0, size, 256):
+                hh, ww = min(256, size - r), min(256, size - c)
+                rr = (np.arange(r, r + hh) % h)[:, None]
+                cc = (np.arange(c, c + ww) % w)[None, :]
+                ds.write(band_first[:, rr, cc], window=Window(c, r, ww, hh))
+    return path
+
+
+def classify_peak_memory(model_path, raster_path, out_path, window: int = 128) -> dict:
+    r = subprocess.run([sys.executable, "-c", CHILD, str(model_path), str(raster_path), str(out_path), str(window)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"classification failed: {r.stderr[-2000:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])

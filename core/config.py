@@ -113,6 +113,17 @@ class EnergyConfig:
     int32_add_pj: float = 0.1
 
 
+# Published per-operation energy sets, fixed before any measurement (see core/energy.py).
+ENERGY_TABLES = {
+    "horowitz45": EnergyConfig(),
+    "horowitz45_int": EnergyConfig(table="horowitz45_int", full_precision="INT32", full_mult_pj=3.1, full_add_pj=0.1),
+}
+ENERGY_TABLE_TITLES = {
+    "horowitz45": "45 nm CMOS (Horowitz 2014), full precision = FP32",
+    "horowitz45_int": "45 nm CMOS (Horowitz 2014), full precision = INT32",
+}
+
+
 @dataclass
 class RunConfig:
     bands: BandSelection = field(default_factory=BandSelection)

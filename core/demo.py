@@ -84,6 +84,7 @@ def run_demo(out_dir="demo_out", quick: bool = False, json_out: bool = False, se
     report["timing"] = dict(outcome.seconds, classify=res.seconds, classify_pixels_per_s=res.pixels_per_second,
                             total=time.perf_counter() - t0)
     files = write_report(out, "report", report, class_map=class_map, classes=outcome.model.classes)
+    qgz = write_qgis_project(out, raster, labels_path, outcome.model.classes, say)
     a, e = outcome.test_snn, outcome.energy
     summary = {
         "oa": a.oa, "aa": a.aa, "kappa": a.kappa,
@@ -95,7 +96,7 @@ def run_demo(out_dir="demo_out", quick: bool = False, json_out: bool = False, se
         "stage_seconds": report["timing"],
         "cpu_threads": __import__("torch").get_num_threads(),
         "files": {"model": str(model_path), "class_map": res.class_path, "confidence": res.confidence_path,
-                  **{k: str(v) for k, v in files.items()}},
+                  **{k: str(v) for k, v in files.items()}, "qgis_project": qgz},
         "split": report.get("split_protocol", {}).get("description"),
     }
     (out / "summary.json").write_text(json.dumps(to_jsonable(summary), indent=1))
@@ -111,6 +112,33 @@ def run_demo(out_dir="demo_out", quick: bool = False, json_out: bool = False, se
         print(f"energy: SNN is {e['ratios']['fp_cnn_over_snn']:.1f}x below the FP32 CNN and "
               f"{e['ratios']['q_cnn_over_snn']:.1f}x below the {cfg.train.weight_bits}-bit CNN "
               f"(table {e['table']['name']})")
-        print(f"outputs in {out}/: indian_pines_snn.hsnn, class_map.tif, confidence.tif, report.html, report.json")
+        print(f"outputs in {out}/: indian_pines_snn.hsnn, class_map.tif, confidence.tif, report.html, report.json"
+              + (", indian_pines.qgz (open it in QGIS)" if qgz else ""))
         print(f"total time {summary['seconds']:.0f} s")
     return 0
+
+
+def write_qgis_project(out: Path, raster, labels_path, classes, say) -> "str | None":
+    """indian_pines.qgz beside the outputs, written by QGIS in a separate process (rasterio is loaded
+    here, and two GDALs must never share a process)."""
+    import os
+    import subprocess
+
+    classes_json = out / "classes.json"
+    classes_json.write_text(json.dumps(classes, indent=1))
+    qgz = out / "indian_pines.qgz"
+    cmd = [sys.executable, "-m", "hypersnn.plugin.project", "--out", str(qgz), "--raster", str(Path(raster).resolve()),
+           "--class-map", str((out / "class_map.tif").resolve()), "--confidence", str((out / "confidence.tif").resolve()),
+           "--classes", str(classes_json), "--reference", str(Path(labels_path).resolve()),
+           "--title", "HyperSNN demo: Indian Pines"]
+    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        say(f"QGIS project not written: {e}")
+        return None
+    if r.returncode != 0:
+        tail = (r.stderr or r.stdout).strip().splitlines()[-1:] or ["?"]
+        say(f"QGIS project not written (is QGIS installed? `make setup` installs it): {tail[0]}")
+        return None
+    return str(qgz)

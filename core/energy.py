@@ -22,13 +22,8 @@ from dataclasses import asdict
 
 import torch
 
+from .config import ENERGY_TABLES as TABLES
 from .config import EnergyConfig
-
-TABLES = {
-    "horowitz45": EnergyConfig(),
-    "horowitz45_int": EnergyConfig(table="horowitz45_int", full_precision="INT32",
-                                   full_mult_pj=3.1, full_add_pj=0.1),
-}
 
 
 def resolve_table(cfg: EnergyConfig) -> EnergyConfig:

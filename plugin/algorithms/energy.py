@@ -15,11 +15,11 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
+from ...core.config import ENERGY_TABLE_TITLES
 from .base import HyperSNNAlgorithm, advanced
 
-# engine energy tables (core/energy.py TABLES); listed here so the parameter exists without torch
-TABLES = [("horowitz45", "45 nm CMOS (Horowitz 2014), full precision = FP32"),
-          ("horowitz45_int", "45 nm CMOS (Horowitz 2014), full precision = INT32")]
+# the engine's published energy tables, from the torch-free config module
+TABLES = list(ENERGY_TABLE_TITLES.items())
 
 
 class EnergyAlgorithm(HyperSNNAlgorithm):

@@ -48,3 +48,15 @@ def test_fused_bptt_matches_plain_autograd_for_input_threshold_and_leak():
         grads.append((out.detach(), c.grad, leak.grad, vth.grad))
     for a, b in zip(*grads):
         torch.testing.assert_close(a, b)
+
+
+def test_inference_path_gives_the_training_path_spikes():
+    from hypersnn.core.nn.lif import LIF
+    torch.manual_seed(1)
+    n = LIF(threshold=0.7, leak=0.9)
+    cur = torch.randn(5, 4, 6)
+    with torch.no_grad():
+        fast = n(cur)
+        const = n(cur[0:1].expand(5, 4, 6))  # constant input, read without a copy
+    torch.testing.assert_close(fast, n(cur).detach())
+    torch.testing.assert_close(const, n(cur[0:1].expand(5, 4, 6).contiguous()).detach())

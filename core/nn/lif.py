@@ -102,4 +102,18 @@ class LIF(nn.Module):
 
     def forward(self, currents: torch.Tensor) -> torch.Tensor:
         leak, vth = self.effective()
-        return LIFFunction.apply(currents.contiguous(), leak, vth, self.slope)
+        if torch.is_grad_enabled():
+            return LIFFunction.apply(currents.contiguous(), leak, vth, self.slope)
+        return lif_inference(currents, leak, vth)
+
+
+def lif_inference(currents, leak, vth):
+    """Forward only, for classification: keeps one membrane tensor instead of the T-step history that
+    backpropagation needs, and reads a constant (expanded) input without copying it T times."""
+    out = torch.empty(currents.shape, dtype=currents.dtype)
+    u = torch.full_like(currents[0], 0.5) * vth
+    for t in range(currents.shape[0]):
+        v = torch.addcmul(currents[t], u, leak)
+        torch.mul(v > vth, vth, out=out[t])
+        u = v.sub_(out[t])
+    return out

@@ -1,0 +1,28 @@
+"""`make bench --quick` runs every benchmark section end to end, so the bench cannot rot."""
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_quick_bench_runs_every_section_and_writes_the_table(tmp_path):
+    sys.path.insert(0, str(ROOT))
+    from bench.run import main
+
+    out, md = tmp_path / "results.json", tmp_path / "results.md"
+    assert main(["--quick", "--out", str(out), "--md", str(md)]) == 0
+    data = json.loads(out.read_text())
+    s = data["sections"]
+    for section in ("protocol", "paper_table", "sweeps", "baselines", "spatial", "speed", "memory"):
+        assert section in s, section
+    models = {r["label"] for r in s["paper_table"]}
+    assert any("FP" in m for m in models) and any("6" in m for m in models)
+    row = s["paper_table"][0]
+    assert set(row["energy"]) == {"horowitz45", "horowitz45_int"}  # two published tables
+    assert row["snn"]["oa"] > 0 and row["cnn"]["oa"] > 0
+    assert s["speed"]["class_agreement"] == 1.0  # fully convolutional == patch by patch
+    assert s["speed"]["speedup"] > 1
+    assert all(m["rc"] == 0 and m["peak_rss_mb"] > 0 for m in s["memory"])
+    text = md.read_text()
+    assert "| OA % |" in text and "Spatially disjoint" in text and "speed-up" in text

@@ -28,9 +28,14 @@ fi
 stamp=.venv/.requirements.sha256
 want="$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "[bootstrap] installing Python dependencies"
-  .venv/bin/python -m pip install -q --upgrade "pip>=23" 
-  .venv/bin/python -m pip install -q -r requirements.txt
-  .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+  echo "[bootstrap] installing Python dependencies (log: .venv/bootstrap-pip.log)"
+  log=.venv/bootstrap-pip.log
+  if ! { .venv/bin/python -m pip install -q --upgrade "pip>=23" &&
+         .venv/bin/python -m pip install -q -r requirements.txt &&
+         .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e . ; } >"$log" 2>&1; then
+    tail -n 40 "$log"
+    echo "[bootstrap] pip failed; see $log" >&2
+    exit 1
+  fi
   echo "$want" > "$stamp"
 fi

@@ -327,7 +327,8 @@ def cmd_info(args):
             "energy": meta.get("energy"), "created": meta.get("created"), "provenance": meta.get("provenance"),
             "format_version": meta.get("format_version"), "bands": {"indices": m.bands.indices,
                                                                      "wavelengths": m.bands.wavelengths}}
-    lines = [f"HyperSNN model {args.model} (format {meta.get('format_version')}, created {meta.get('created')})",
+    when = f", created {meta['created']}" if meta.get("created") else ""  # model files hold no date (reproducible)
+    lines = [f"HyperSNN model {args.model} (format {meta.get('format_version')}{when})",
              f"  architecture: {s['architecture']}, patch {s['patch_size']}, T={s['time_steps']}, "
              f"weights {s['weight_bits']}{'-bit' if isinstance(s['weight_bits'], int) else ''}",
              f"  input: {s['input_bands']}-band raster, uses bands {s['band_ranges']}"

@@ -118,6 +118,11 @@ def _validate_envi(hdr: dict, hdr_path: str, data_path: str) -> None:
     if dtype_code not in _ENVI_DTYPES:
         raise RasterError(f"ENVI header {hdr_path}: 'data type' = {dtype_code} is not a supported ENVI type "
                           f"(supported: {sorted(_ENVI_DTYPES)})")
+    if hdr.get("byte order") not in (None, ""):
+        bo = hdr.get("byte order")
+        if isinstance(bo, list) or str(bo).strip() not in ("0", "1"):
+            raise RasterError(f"ENVI header {hdr_path}: 'byte order' = {bo!r} must be 0 (little-endian, Intel) or "
+                              f"1 (big-endian, IEEE)")
     interleave = str(hdr.get("interleave", "bsq")).strip().lower()
     if interleave not in ("bsq", "bil", "bip"):
         raise RasterError(f"ENVI header {hdr_path}: 'interleave' = {interleave!r} must be bsq, bil or bip")
@@ -431,8 +436,10 @@ class RasterioWriter:
         path = os.path.abspath(os.fspath(spec.path))
         self.path = path
         folder = os.path.dirname(path)
-        if not os.path.isdir(folder):
+        if not os.path.exists(folder):
             raise OutputError(f"Output folder does not exist: {folder} (for {path})")
+        if not os.path.isdir(folder):
+            raise OutputError(f"Output folder {folder} is a file, not a folder (for {path})")
         if not os.access(folder, os.W_OK | os.X_OK):
             raise OutputError(f"Output folder is not writable: {folder} (for {path})")
         if os.path.isdir(path):
@@ -509,7 +516,10 @@ class RasterioWriter:
         if r < 0 or c < 0 or r + h > self.spec.like.height or c + w > self.spec.like.width:
             raise OutputError(f"Output {self.path}: window {window} lies outside the "
                               f"{self.spec.like.height}x{self.spec.like.width} grid")
-        self._ds.write(np.moveaxis(a.astype(self.spec.dtype, copy=False), -1, 0), window=RioWindow(c, r, w, h))
+        try:
+            self._ds.write(np.moveaxis(a.astype(self.spec.dtype, copy=False), -1, 0), window=RioWindow(c, r, w, h))
+        except (OSError, RasterioError) as e:  # disk full, file system gone read-only, ...
+            raise OutputError(f"Cannot write output {self.path} at window {window}: {e}") from None
 
     def close(self) -> None:
         """Finish the temporary file and atomically replace the destination with it."""

@@ -6,8 +6,9 @@ preprocessing, classes, and provenance/metrics.
 """
 from __future__ import annotations
 
+import math
 import platform
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Optional
 
 import numpy as np
@@ -17,7 +18,7 @@ from . import __version__
 from .config import ModelConfig
 from .errors import ModelFileError, ModelMismatchError
 from .modelfile import load_model, save_model
-from .nn.models import HSINet
+from .nn.models import HSINet, build_specs
 from .nn.quant import from_codes, to_codes
 from .preprocess import Preprocessor
 from .raster import RasterInfo
@@ -107,29 +108,72 @@ class HyperSNNModel:
 
     @classmethod
     def load(cls, path) -> "HyperSNNModel":
+        """Load a model file. The file is untrusted: anything wrong with it ends in ModelFileError."""
         meta, tensors = load_model(path)
         try:
-            cfg = ModelConfig(**meta["architecture"])
-            net = HSINet(cfg, int(meta["in_features"]), int(meta["n_classes"]), bits=int(meta["weight_bits"]),
-                         time_steps=int(meta["time_steps"]), slope=float(meta.get("surrogate_slope", 5.0)))
-            with torch.no_grad():
-                for i, layer in enumerate(meta["layers"]):
-                    w = from_codes(tensors[f"w{i}"], layer["scale"]) if net.bits else tensors[f"w{i}"]
-                    if tuple(w.shape) != tuple(net.weights[i].shape):
-                        raise ModelFileError(f"{path}: layer {i} weights have shape {w.shape}, "
-                                             f"expected {tuple(net.weights[i].shape)}")
-                    net.weights[i].copy_(torch.from_numpy(np.asarray(w, np.float32)))
-                    net.biases[i].copy_(torch.from_numpy(tensors[f"b{i}"]))
-                for n, p in zip(net.neurons, meta["neurons"]):
-                    n.threshold.fill_(float(p["threshold"]))
-                    n.leak.fill_(float(p["leak"]))
-            bands = BandContract(**meta["bands"])
-            pre = Preprocessor.from_dict(meta["preprocessing"])
-            classes = [dict(c) for c in meta["classes"]]
+            return cls._build(path, meta, tensors)
         except ModelFileError:
             raise
-        except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as e:
+        except Exception as e:  # noqa: BLE001 - any inconsistency of an untrusted file is a bad model file
             raise ModelFileError(f"{path}: model file is incomplete or inconsistent ({type(e).__name__}: {e})") from None
+
+    @classmethod
+    def _build(cls, path, meta: dict, tensors: dict) -> "HyperSNNModel":
+        cfg = ModelConfig(**_checked_architecture(path, meta.get("architecture")))
+        in_features, n_classes = _int(meta, "in_features", 1, 100_000, path), _int(meta, "n_classes", 1, 65_535, path)
+        bits, steps = _int(meta, "weight_bits", 0, 16, path), _int(meta, "time_steps", 1, 64, path)
+        specs = build_specs(cfg, in_features, n_classes)  # shapes only: nothing is allocated yet
+        layers, neurons = meta.get("layers"), meta.get("neurons")
+        if not isinstance(layers, list) or len(layers) != len(specs):
+            raise ModelFileError(f"{path}: the file lists {len(layers) if isinstance(layers, list) else 'no'} layers, "
+                                 f"its architecture has {len(specs)}")
+        if not isinstance(neurons, list) or len(neurons) != len(specs) - 1:
+            raise ModelFileError(f"{path}: the file lists neuron parameters for "
+                                 f"{len(neurons) if isinstance(neurons, list) else 'no'} layers, expected {len(specs) - 1}")
+        for i, sp in enumerate(specs):
+            want_w, want_b = (sp.out_ch, sp.in_ch) + tuple(sp.kernel), (sp.out_ch,)
+            for name, want in ((f"w{i}", want_w), (f"b{i}", want_b)):
+                got = tensors.get(name)
+                if got is None or tuple(got.shape) != want:
+                    raise ModelFileError(f"{path}: tensor {name} has shape {None if got is None else tuple(got.shape)}, "
+                                         f"the architecture needs {want}")
+            if not isinstance(layers[i], dict) or not _finite(layers[i].get("scale")):
+                raise ModelFileError(f"{path}: layer {i} has no valid weight scale")
+        for i, p in enumerate(neurons):
+            if not isinstance(p, dict) or not (_finite(p.get("threshold")) and _finite(p.get("leak"))):
+                raise ModelFileError(f"{path}: neuron parameters of layer {i} are missing or not finite numbers")
+        net = HSINet(cfg, in_features, n_classes, bits=bits, time_steps=steps,
+                     slope=float(meta.get("surrogate_slope", 5.0)))
+        with torch.no_grad():
+            for i, layer in enumerate(layers):
+                w = from_codes(tensors[f"w{i}"], float(layer["scale"])) if net.bits else tensors[f"w{i}"]
+                net.weights[i].copy_(torch.from_numpy(np.asarray(w, np.float32)))
+                net.biases[i].copy_(torch.from_numpy(np.asarray(tensors[f"b{i}"], np.float32)))
+            for n, p in zip(net.neurons, neurons):
+                n.threshold.fill_(float(p["threshold"]))
+                n.leak.fill_(float(p["leak"]))
+        b = meta.get("bands")
+        if not isinstance(b, dict):
+            raise ModelFileError(f"{path}: the band record is missing")
+        bands = BandContract(**b)
+        if not isinstance(bands.source_count, int) or not isinstance(bands.indices, list) or \
+                not all(isinstance(i, int) and 0 <= i < bands.source_count for i in bands.indices) or \
+                not isinstance(bands.names, list) or len(bands.names) != len(bands.indices) or \
+                (bands.wavelengths is not None and (not isinstance(bands.wavelengths, list)
+                                                    or len(bands.wavelengths) != len(bands.indices)
+                                                    or not all(w is None or _finite(w) for w in bands.wavelengths))):
+            raise ModelFileError(f"{path}: the band record is inconsistent (indices, names, wavelengths)")
+        pre = Preprocessor.from_dict(meta.get("preprocessing"))
+        if pre.n_bands != len(bands.indices) or pre.n_out != in_features:
+            raise ModelFileError(f"{path}: preprocessing maps {pre.n_bands} bands to {pre.n_out} features, but the "
+                                 f"model reads {len(bands.indices)} bands and takes {in_features} features")
+        classes = meta.get("classes")
+        if not isinstance(classes, list) or len(classes) != n_classes or \
+                not all(isinstance(c, dict) and isinstance(c.get("value"), int) and 1 <= c["value"] <= 65_535
+                        for c in classes) or len({c["value"] for c in classes}) != len(classes):
+            raise ModelFileError(f"{path}: the class table does not list {n_classes} distinct classes with "
+                                 f"values 1..65535")
+        classes = [dict(c) for c in classes]
         net.spiking = True
         net.eval()
         cnn = {k[4:]: v for k, v in tensors.items() if k.startswith("cnn/")} or None
@@ -140,12 +184,51 @@ class HyperSNNModel:
         """The CNN this SNN was converted from (same architecture), when the file holds it."""
         if not self.cnn_state:
             raise ModelFileError("this model file holds no CNN weights")
-        net = HSINet(self.net.cfg, self.net.in_bands, self.net.n_classes,
-                     bits=int(self.meta.get("cnn_bits", self.net.bits)), time_steps=self.net.time_steps)
-        net.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in self.cnn_state.items()})
+        try:
+            net = HSINet(self.net.cfg, self.net.in_bands, self.net.n_classes,
+                         bits=int(self.meta.get("cnn_bits", self.net.bits)), time_steps=self.net.time_steps)
+            net.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in self.cnn_state.items()})
+        except (TypeError, ValueError, RuntimeError, KeyError) as e:
+            raise ModelFileError(f"the CNN weights in this model file do not fit its architecture ({e})") from None
         net.spiking = False
         net.eval()
         return net
+
+
+_ARCH_LISTS = ("conv3d_channels", "conv3d_spectral_kernels", "conv2d_channels", "dense")
+
+
+def _checked_architecture(path, d) -> dict:
+    """The file's architecture record, refused unless every field has a plausible type and size."""
+    if not isinstance(d, dict):
+        raise ModelFileError(f"{path}: the architecture record is missing")
+    known = {f.name for f in fields(ModelConfig)}
+    if set(d) - known:
+        raise ModelFileError(f"{path}: unknown architecture field(s) {sorted(set(d) - known)}")
+    for k in _ARCH_LISTS:
+        v = d.get(k, [])
+        if not isinstance(v, list) or len(v) > 16 or not all(
+                isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= 4096 for x in v):
+            raise ModelFileError(f"{path}: architecture field {k!r} must be a short list of positive integers")
+    ps = d.get("patch_size", 11)
+    if not isinstance(ps, int) or isinstance(ps, bool) or not 1 <= ps <= 255:
+        raise ModelFileError(f"{path}: architecture field 'patch_size' = {ps!r} is not a plausible patch size")
+    if d.get("arch", "hybrid") not in ("hybrid", "3d"):
+        raise ModelFileError(f"{path}: architecture {d.get('arch')!r} is unknown")
+    if not _finite(d.get("dropout", 0.0)):
+        raise ModelFileError(f"{path}: architecture field 'dropout' is not a number")
+    return d
+
+
+def _int(meta: dict, key: str, lo: int, hi: int, path) -> int:
+    v = meta.get(key)
+    if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+        raise ModelFileError(f"{path}: field {key!r} = {v!r} must be an integer in {lo}..{hi}")
+    return v
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _ranges(indices) -> str:

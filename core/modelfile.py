@@ -30,8 +30,12 @@ MAX_TENSOR_BYTES = 2 * 1024 ** 3
 def save_model(path, meta: dict, tensors: dict) -> None:
     """Write atomically: a temporary file in the same folder, renamed over `path` when complete."""
     path = Path(path)
-    if not path.parent.is_dir():
+    if path.is_dir():
+        raise OutputError(f"Model output {path} is a folder; give a file name such as model.hsnn")
+    if not path.parent.exists():
         raise OutputError(f"Output folder does not exist: {path.parent}")
+    if not path.parent.is_dir():
+        raise OutputError(f"Output folder {path.parent} is a file, not a folder")
     buf = io.BytesIO()
     np.savez(buf, **{k: np.ascontiguousarray(v) for k, v in tensors.items()})
     blob = buf.getvalue()
@@ -41,16 +45,18 @@ def save_model(path, meta: dict, tensors: dict) -> None:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as e:
-        raise OutputError(f"Cannot write to {path.parent}: {e.strerror}") from None
+        raise OutputError(f"Cannot write to {path.parent}: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as z:
             # fixed timestamps: the same model gives a byte-identical file
             z.writestr(zipfile.ZipInfo(META_NAME, (1980, 1, 1, 0, 0, 0)), text, zipfile.ZIP_DEFLATED)
             z.writestr(zipfile.ZipInfo(TENSORS_NAME, (1980, 1, 1, 0, 0, 0)), blob, zipfile.ZIP_DEFLATED)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(e, OSError):  # disk full, folder removed, read-only file system, ...
+            raise OutputError(f"Cannot write model file {path}: {e.strerror or e}; nothing was changed") from None
         raise
 
 
@@ -71,6 +77,9 @@ def load_model(path) -> tuple:
         with zipfile.ZipFile(path) as z:
             names = set(z.namelist())
             if META_NAME not in names or TENSORS_NAME not in names:
+                if any(n.endswith("data.pkl") for n in names):
+                    raise ModelFileError(f"{path} is a PyTorch file (torch.save), not a HyperSNN model; it is not "
+                                         f"loaded because PyTorch files can run code")
                 raise ModelFileError(f"{path} is a zip but not a HyperSNN model (missing {META_NAME}/{TENSORS_NAME})")
             if z.getinfo(META_NAME).file_size > MAX_META_BYTES or z.getinfo(TENSORS_NAME).file_size > MAX_TENSOR_BYTES:
                 raise ModelFileError(f"{path}: model members are implausibly large; refusing to load")
@@ -78,12 +87,12 @@ def load_model(path) -> tuple:
             blob = z.read(TENSORS_NAME)
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError) as e:
+    except Exception as e:  # noqa: BLE001 - zipfile raises many types on damaged archives
         raise ModelFileError(f"{path} is truncated or corrupt: {e}") from None
     try:
         meta = json.loads(meta_bytes.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ModelFileError(f"{path}: model metadata is corrupt ({e})") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise ModelFileError(f"{path}: model metadata is corrupt ({type(e).__name__}: {e})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{path} is not a HyperSNN model file")
     version = meta.get("format_version")
@@ -96,14 +105,39 @@ def load_model(path) -> tuple:
     if hashlib.sha256(blob).hexdigest() != meta.get("tensors_sha256"):
         raise ModelFileError(f"{path}: tensor data does not match its checksum (corrupt file)")
     try:
+        _check_npz(blob)
         with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
             tensors = {k: npz[k] for k in npz.files}
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
-        raise ModelFileError(f"{path}: tensor data cannot be read safely ({e})") from None
+    except ModelFileError as e:
+        raise ModelFileError(f"{path}: {e}") from None
+    except Exception as e:  # noqa: BLE001 - numpy raises many types on damaged arrays
+        raise ModelFileError(f"{path}: tensor data cannot be read safely ({type(e).__name__}: {e})") from None
     for k, v in tensors.items():
-        if v.dtype.kind not in "biuf":
-            raise ModelFileError(f"{path}: tensor {k!r} has non-numeric type {v.dtype}")
+        if not isinstance(v, np.ndarray) or v.dtype.kind not in "biuf":
+            raise ModelFileError(f"{path}: tensor {k!r} is not a numeric array")
     return meta, tensors
+
+
+def _check_npz(blob: bytes) -> None:
+    """Read each array header without loading it: numeric types only, sizes that fit the member."""
+    with zipfile.ZipFile(io.BytesIO(blob)) as z:
+        for info in z.infolist():
+            with z.open(info) as fh:
+                version = np.lib.format.read_magic(fh)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+                elif version in ((2, 0), (3, 0)):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+                else:
+                    raise ModelFileError(f"tensor {info.filename!r} has an unknown array format {version}")
+                if dtype.hasobject or dtype.kind not in "biuf":
+                    raise ModelFileError(f"tensor {info.filename!r} has non-numeric type {dtype}; refusing to load")
+                n = 1
+                for d in shape:
+                    n *= int(d)
+                if n * dtype.itemsize > info.file_size:
+                    raise ModelFileError(f"tensor {info.filename!r} declares {shape} x {dtype}, more than its "
+                                         f"{info.file_size} bytes")
 
 
 def _jsonable(o):

@@ -45,3 +45,111 @@ def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     if int(torch.randint(0, 2, (1,), generator=gen)):
         x = torch.flip(x, dims=(3,))
     return x
+
+
+def pad_mode(height: int, width: int, patch_size: int) -> str:
+    """The border mode `pad_cube` uses for an image of this size (also the classifier's)."""
+    return "reflect" if min(height, width) > patch_size // 2 else "edge"
+
+
+def source_index(i: np.ndarray, n: int, mode: str) -> np.ndarray:
+    """Image index (0..n-1) that padded position `i` (image coordinates, may be < 0 or >= n) reads under
+    `mode`, exactly as np.pad does for pads up to n - 1 (reflect) or any pad (edge)."""
+    i = np.asarray(i, dtype=np.int64)
+    if mode == "edge":
+        return np.clip(i, 0, n - 1)
+    i = np.abs(i)  # -k -> k
+    return np.where(i > n - 1, 2 * (n - 1) - i, i)
+
+
+class PatchBank:
+    """Preprocessed pixels around the labelled pixels only, kept as square tiles of the image grid.
+
+    The streaming counterpart of `PatchSource(pad_cube(x, p), p)`: `gather(rows, cols)` returns the same
+    (N, B, p, p) patches, bit for bit, borders included (the padding is applied as an index mapping, not
+    as a copy), but memory holds only the tiles that some patch touches, so a raster larger than memory
+    can be trained on when its labels are not everywhere. Tiles are filled with `put(window, x)` as
+    windows of the raster are read and preprocessed; `block(...)` cuts padded windows for fully
+    convolutional assessment (tiles not held read as 0).
+    """
+
+    def __init__(self, height: int, width: int, n_features: int, patch_size: int, tile: int, needed=None):
+        self.h, self.w, self.f = int(height), int(width), int(n_features)
+        self.p, self.r, self.tile = int(patch_size), int(patch_size) // 2, max(1, int(tile))
+        self.mode = pad_mode(self.h, self.w, self.p)
+        gh, gw = -(-self.h // self.tile), -(-self.w // self.tile)
+        needed = np.ones((gh, gw), bool) if needed is None else np.asarray(needed, bool)
+        if needed.shape != (gh, gw):
+            raise ValueError(f"needed tile grid {needed.shape} != {(gh, gw)}")
+        n = int(needed.sum())
+        grid = np.full((gh, gw), n, np.int64)  # tile n: all zeros, stands in for tiles not held
+        grid[needed] = np.arange(n)
+        self.grid = torch.from_numpy(grid)
+        # tiles never exceed the image: a small image in a large tile costs only the image
+        th, tw = min(self.tile, self.h), min(self.tile, self.w)
+        self.data = torch.zeros((n + 1, th, tw, self.f), dtype=torch.float32)
+        off = np.arange(self.p) - self.r
+        self._off = off
+
+    @staticmethod
+    def tiles_for(rows, cols, height: int, width: int, patch_size: int, tile: int) -> np.ndarray:
+        """(grid rows, grid cols) bool: tiles holding some pixel of the patches centred on (rows, cols)."""
+        r = patch_size // 2
+        gh, gw = -(-height // tile), -(-width // tile)
+        need = np.zeros((gh, gw), bool)
+        rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
+        if rows.size == 0:
+            return need
+        # reflected/edge-padded positions of a patch fall inside its own clipped box (see source_index)
+        r0 = np.clip(rows - r, 0, height - 1) // tile
+        r1 = np.clip(rows + r, 0, height - 1) // tile
+        c0 = np.clip(cols - r, 0, width - 1) // tile
+        c1 = np.clip(cols + r, 0, width - 1) // tile
+        span = max(int((r1 - r0).max()), int((c1 - c0).max()))
+        for dr in range(span + 1):
+            for dc in range(span + 1):
+                rr, cc = np.minimum(r0 + dr, r1), np.minimum(c0 + dc, c1)
+                need[rr, cc] = True
+        return need
+
+    def holds(self, window) -> bool:
+        r0, c0 = window[0] // self.tile, window[1] // self.tile
+        return int(self.grid[r0, c0]) < self.data.shape[0] - 1
+
+    def put(self, window, x: np.ndarray) -> None:
+        """Store preprocessed pixels (h, w, B) of `window`, a tile of the grid (row_off, col_off, h, w)."""
+        r0, c0, h, w = window
+        if r0 % self.tile or c0 % self.tile or h > self.data.shape[1] or w > self.data.shape[2]:
+            raise ValueError(f"window {window} is not a tile of size {self.tile}")
+        t = int(self.grid[r0 // self.tile, c0 // self.tile])
+        if t < self.data.shape[0] - 1:
+            self.data[t, :h, :w] = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+
+    @property
+    def nbytes(self) -> int:
+        return self.data.numel() * 4
+
+    def _lookup(self, rr: np.ndarray, cc: np.ndarray) -> torch.Tensor:
+        """Values at image positions rr (..., 1 or n) x cc (..., n) (broadcast) -> (..., n, B)."""
+        T = self.tile
+        rr, cc = torch.from_numpy(rr), torch.from_numpy(cc)
+        t = self.grid[rr // T, cc // T]
+        return self.data[t, rr % T, cc % T]
+
+    def gather(self, rows: np.ndarray, cols: np.ndarray) -> torch.Tensor:
+        """(N, B, p, p) patches centred on (rows, cols), as `PatchSource.gather` on the padded cube."""
+        rows = np.asarray(rows, np.int64)
+        cols = np.asarray(cols, np.int64)
+        rr = source_index(rows[:, None] + self._off, self.h, self.mode)[:, :, None]  # (N, p, 1)
+        cc = source_index(cols[:, None] + self._off, self.w, self.mode)[:, None, :]  # (N, 1, p)
+        T = self.tile
+        t = self.grid[torch.from_numpy(rr // T), torch.from_numpy(cc // T)]
+        if bool((t == self.data.shape[0] - 1).any()):
+            raise RuntimeError("PatchBank.gather: a patch reaches a tile that was not loaded")
+        return self.data[t, torch.from_numpy(rr % T), torch.from_numpy(cc % T)].permute(0, 3, 1, 2).contiguous()
+
+    def block(self, r0: int, c0: int, h: int, w: int) -> torch.Tensor:
+        """(B, h + 2r, w + 2r): the padded cube's window around image rows r0..r0+h-1, cols c0..c0+w-1."""
+        rr = source_index(np.arange(r0 - self.r, r0 + h + self.r), self.h, self.mode)[:, None]
+        cc = source_index(np.arange(c0 - self.r, c0 + w + self.r), self.w, self.mode)[None, :]
+        return self._lookup(rr, cc).permute(2, 0, 1).contiguous()

@@ -224,14 +224,22 @@ def _check_int(v, name, lo) -> int:
     return int(v)
 
 
+def _real(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)) \
+        and math.isfinite(float(v))
+
+
 def _check_cfg(cfg: SplitConfig) -> None:
-    if cfg.method not in METHODS:
+    if not isinstance(cfg, SplitConfig):
+        raise SplitError(f"split settings must be a SplitConfig, got {type(cfg).__name__}")
+    if not isinstance(cfg.method, str) or cfg.method not in METHODS:
         raise SplitError(f"SplitConfig.method {cfg.method!r} is unknown; use one of {', '.join(METHODS)}")
     _check_int(cfg.seed, "SplitConfig.seed", 0)
-    if not 0 <= cfg.val_fraction < 1:
-        raise SplitError(f"SplitConfig.val_fraction must be in [0, 1), got {cfg.val_fraction}")
-    if cfg.method in ("random", "blocks", "polygons") and not 0 < cfg.train_fraction < 1:
-        raise SplitError(f"SplitConfig.train_fraction must be in (0, 1), got {cfg.train_fraction}")
+    if not _real(cfg.val_fraction) or not 0 <= cfg.val_fraction < 1:
+        raise SplitError(f"SplitConfig.val_fraction must be in [0, 1), got {cfg.val_fraction!r}")
+    if cfg.method in ("random", "blocks", "polygons") and (
+            not _real(cfg.train_fraction) or not 0 < cfg.train_fraction < 1):
+        raise SplitError(f"SplitConfig.train_fraction must be in (0, 1), got {cfg.train_fraction!r}")
     if cfg.method == "count":
         _check_int(cfg.train_count, "SplitConfig.train_count", 1)
     if cfg.method == "blocks":

@@ -1,13 +1,20 @@
 """The staged Hyper-SNN trainer: CNN (optionally k-bit QAT) -> conversion -> SNN.
 
-Each stage ends with a checkpoint (plain arrays, no pickle); a run given the same checkpoint folder and
-settings resumes after the last finished stage. Progress and cancellation cross as two callables so the
-same trainer serves the terminal (tqdm) and QGIS (QgsTask).
+Checkpoints (plain npz arrays + JSON, no pickle, each file written atomically) are written at the end of
+every stage and of every training epoch. An epoch checkpoint holds everything the next epoch depends on:
+network weights, Adam's state, the three random generators (numpy's split/order generator, the
+augmentation generator, torch's global generator that drives dropout), the best weights so far, the
+early-stopping counter, the epoch index and the history. A run given the same checkpoint folder, settings
+and data (a fingerprint of all three) therefore resumes after the last finished epoch and ends with the
+same weights, bit for bit, as a run that was never interrupted; a checkpoint from other settings or data
+is ignored. Progress and cancellation cross as two callables so the same trainer serves the terminal
+(tqdm) and QGIS (QgsTask).
 """
 from __future__ import annotations
 
 import copy
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -21,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import ModelConfig, TrainConfig
-from .errors import Canceled
+from .errors import Canceled, InputError
 from .nn.convert import init_thresholds
 from .nn.models import HSINet
 from .patches import PatchSource, augment
@@ -71,14 +78,18 @@ class Trainer:
         self.log = log
         self.history = TrainHistory()
         self.cnn_state: Optional[dict] = None  # weights after the CNN stage, kept for comparisons
+        self.data_key = ""
+        """Identifies the data behind the pixels (set by the pipeline): part of the checkpoint fingerprint."""
 
     # -- public ---------------------------------------------------------------------------------
-    def fit(self, source: PatchSource, train: PixelSet, val: PixelSet) -> HSINet:
+    def fit(self, source, train: PixelSet, val: PixelSet) -> HSINet:
+        """Train on patches from `source` (a PatchBank or PatchSource: anything with gather(rows, cols))."""
         t = self.tcfg
         set_determinism(t.seed, t.threads)
         net = HSINet(self.mcfg, self.n_bands, self.n_classes, bits=t.weight_bits if t.cnn_qat else 0,
                      time_steps=t.time_steps, slope=t.surrogate_slope, leak_init=t.leak_init)
-        fp = self._fingerprint(train)
+        fp = self._fingerprint(train, val)
+        self._fp = fp
         done = self._resume_point(fp)
         if done:
             self._load(net, done)
@@ -99,6 +110,7 @@ class Trainer:
                 self._epochs(net, source, train, val, "snn", t.snn_epochs, t.snn_lr)
             self.history.seconds[stage] = time.perf_counter() - t0
             self._save(net, stage, fp)
+            self._drop_epoch_checkpoint(stage)
             if stage == "cnn":
                 self.cnn_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
         if self.cnn_state is None and self.ckpt and (self.ckpt / "cnn.npz").is_file():
@@ -119,8 +131,15 @@ class Trainer:
         gen = torch.Generator().manual_seed(t.seed * 7 + STAGES.index(stage))
         opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=t.weight_decay)
         n_batches = (len(train) + t.batch_size - 1) // t.batch_size
-        best_acc, best_state, stale = -1.0, None, 0
-        for ep in range(epochs):
+        best_acc, best_state, stale, start, stopped = -1.0, None, 0, 0, False
+        resumed = self._load_epoch(stage, net, opt, rng, gen)
+        if resumed is not None:
+            best_acc, best_state, stale, start, stopped = resumed
+            self.history.resumed.append(f"{stage} epoch {start}")
+            self.log(f"resumed {stage} after epoch {start} from {self.ckpt}")
+        for ep in range(start, epochs):
+            if stopped:
+                break
             net.train()
             order = rng.permutation(len(train))
             total, correct, loss_sum = 0, 0, 0.0
@@ -151,8 +170,9 @@ class Trainer:
             else:
                 stale += 1
                 if t.patience and stale >= t.patience:
+                    stopped = True
                     self.log(f"{stage}: early stop after epoch {ep + 1} (best val {best_acc:.4f})")
-                    break
+            self._save_epoch(stage, net, opt, rng, gen, best_acc, best_state, stale, ep + 1, stopped)
         if best_state is not None:
             net.load_state_dict(best_state)
         self.history.best_val[stage] = best_acc
@@ -174,35 +194,57 @@ class Trainer:
         return float((predict_pixels(net, source, pixels, batch, self.is_canceled)[0] == pixels.y).mean())
 
     # -- checkpoints ----------------------------------------------------------------------------
-    def _fingerprint(self, train: PixelSet) -> str:
+    def _fingerprint(self, train: PixelSet, val: Optional[PixelSet] = None) -> str:
         h = hashlib.sha256()
-        h.update(json.dumps([asdict(self.mcfg), asdict(self.tcfg), self.n_bands, self.n_classes],
+        h.update(json.dumps([asdict(self.mcfg), asdict(self.tcfg), self.n_bands, self.n_classes, self.data_key],
                             sort_keys=True).encode())
-        for a in (train.rows, train.cols, train.y):
-            h.update(np.ascontiguousarray(a).tobytes())
+        for s in (train, val):
+            if s is None:
+                continue
+            for a in (s.rows, s.cols, s.y):
+                h.update(np.ascontiguousarray(a, dtype=np.int64).tobytes())
+            h.update(b"|")
         return h.hexdigest()
+
+    def _read_meta(self, name: str, fp: str) -> Optional[dict]:
+        """The JSON of checkpoint `name` when it matches `fp` and its npz is the one it was written with."""
+        meta, npz = self.ckpt / f"{name}.json", self.ckpt / f"{name}.npz"
+        try:
+            info = json.loads(meta.read_text())
+            if not isinstance(info, dict) or info.get("fingerprint") != fp:
+                return None
+            want = info.get("npz_sha256")
+            if want is not None and hashlib.sha256(npz.read_bytes()).hexdigest() != want:
+                return None
+            return info
+        except (OSError, ValueError):
+            return None
 
     def _resume_point(self, fp: str) -> Optional[str]:
         if not self.ckpt:
             return None
         for stage in reversed(STAGES):
-            meta = self.ckpt / f"{stage}.json"
-            if meta.is_file() and (self.ckpt / f"{stage}.npz").is_file():
-                try:
-                    if json.loads(meta.read_text()).get("fingerprint") == fp:
-                        return stage
-                except (OSError, json.JSONDecodeError):
-                    continue
+            if self._read_meta(stage, fp) is not None:
+                return stage
         return None
+
+    def _write(self, name: str, arrays: dict, info: dict) -> None:
+        """npz first, then the JSON naming the npz's checksum: a pair torn by a kill is never used."""
+        self.ckpt.mkdir(parents=True, exist_ok=True)
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        blob = buf.getvalue()
+        _atomic(self.ckpt / f"{name}.npz", lambda fh: fh.write(blob))
+        info = dict(info, npz_sha256=hashlib.sha256(blob).hexdigest())
+        _atomic(self.ckpt / f"{name}.json", lambda fh: fh.write(json.dumps(info).encode()))
 
     def _save(self, net, stage, fp):
         if not self.ckpt:
             return
-        self.ckpt.mkdir(parents=True, exist_ok=True)
         arrays = {k: v.detach().numpy() for k, v in net.state_dict().items()}
-        _atomic(self.ckpt / f"{stage}.npz", lambda fh: np.savez(fh, **arrays))
-        info = {"fingerprint": fp, "stage": stage, "history": asdict(self.history)}
-        _atomic(self.ckpt / f"{stage}.json", lambda fh: fh.write(json.dumps(info).encode()))
+        # torch's global generator drives dropout in the next stage: keep it so a resumed run matches
+        self._write(stage, arrays, {"fingerprint": fp, "stage": stage, "history": asdict(self.history),
+                                    "torch_rng": torch.get_rng_state().tolist()})
 
     def _load(self, net, stage):
         with np.load(self.ckpt / f"{stage}.npz", allow_pickle=False) as z:
@@ -212,7 +254,82 @@ class Trainer:
         for k in ("epochs", "seconds", "thresholds", "best_val"):
             if k in h:
                 setattr(self.history, k, h[k])
+        if info.get("torch_rng") is not None:
+            torch.set_rng_state(torch.tensor(info["torch_rng"], dtype=torch.uint8))
         net.bits = self.tcfg.weight_bits if (stage != "cnn" or self.tcfg.cnn_qat) else 0
+
+    def _save_epoch(self, stage, net, opt, rng, gen, best_acc, best_state, stale, done_epochs, stopped):
+        """Everything the next epoch of `stage` depends on, after `done_epochs` epochs."""
+        if not self.ckpt:
+            return
+        arrays = {f"net/{k}": v.detach().numpy() for k, v in net.state_dict().items()}
+        if best_state is not None:
+            arrays.update({f"best/{k}": v.detach().numpy() for k, v in best_state.items()})
+        opt_scalars = {}
+        for pid, st in opt.state_dict()["state"].items():
+            for k, v in st.items():
+                if torch.is_tensor(v):
+                    arrays[f"opt/{pid}/{k}"] = v.detach().cpu().numpy()
+                else:
+                    opt_scalars.setdefault(str(pid), {})[k] = v
+        arrays["rng/torch_global"] = torch.get_rng_state().numpy()
+        arrays["rng/augment"] = gen.get_state().numpy()
+        info = {"fingerprint": self._fp, "stage": stage, "epochs_done": int(done_epochs), "stopped": bool(stopped),
+                "best_acc": float(best_acc), "has_best": best_state is not None, "stale": int(stale),
+                "numpy_rng": rng.bit_generator.state, "opt_scalars": opt_scalars,
+                "history": asdict(self.history)}
+        self._write(f"{stage}-epoch", arrays, info)
+
+    def _load_epoch(self, stage, net, opt, rng, gen):
+        """Restore the last epoch checkpoint of `stage`; None when there is none for these settings/data."""
+        if not self.ckpt:
+            return None
+        info = self._read_meta(f"{stage}-epoch", self._fp)
+        if info is None or info.get("stage") != stage:
+            return None
+        try:
+            with np.load(self.ckpt / f"{stage}-epoch.npz", allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+            net_state = {k[4:]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("net/")}
+            best = {k[5:]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("best/")}
+            state: dict = {}
+            for k, v in arrays.items():
+                if k.startswith("opt/"):
+                    _, pid, key = k.split("/", 2)
+                    state.setdefault(int(pid), {})[key] = torch.from_numpy(v)
+            for pid, d in info.get("opt_scalars", {}).items():
+                state.setdefault(int(pid), {}).update(d)
+            torch_rng = torch.from_numpy(arrays["rng/torch_global"])
+            aug_rng = torch.from_numpy(arrays["rng/augment"])
+            np_rng = dict(info["numpy_rng"])
+            resume = (float(info["best_acc"]), best if info.get("has_best") else None, int(info["stale"]),
+                      int(info["epochs_done"]), bool(info.get("stopped")))
+        except (OSError, KeyError, ValueError, TypeError, AttributeError) as e:
+            self.log(f"epoch checkpoint of {stage} in {self.ckpt} is not usable ({e}); starting the stage afresh")
+            return None
+        try:
+            net.load_state_dict(net_state)
+            opt.load_state_dict({"state": state, "param_groups": opt.state_dict()["param_groups"]})
+            torch.set_rng_state(torch_rng)
+            gen.set_state(aug_rng)
+            rng.bit_generator.state = np_rng
+        except (RuntimeError, ValueError, TypeError, KeyError) as e:
+            raise InputError(f"checkpoint {self.ckpt / (stage + '-epoch.npz')} matches this run but cannot be "
+                             f"restored ({e}); delete the checkpoint folder to start afresh") from None
+        h = info.get("history", {})
+        for k in ("epochs", "seconds", "thresholds", "best_val"):
+            if k in h:
+                setattr(self.history, k, h[k])
+        return resume
+
+    def _drop_epoch_checkpoint(self, stage):
+        if not self.ckpt:
+            return
+        for ext in ("json", "npz"):  # json first: an npz without its json is never used
+            try:
+                (self.ckpt / f"{stage}-epoch.{ext}").unlink()
+            except FileNotFoundError:
+                pass
 
 
 @torch.no_grad()

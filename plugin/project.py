@@ -1,8 +1,8 @@
 """Write a QGIS project (.qgz) that shows a finished run at once: the input as an RGB composite, the
 class map and confidence map styled, and the reference labels.
 
-Runs in its own process (`python -m hypersnn.plugin.project ...`): `hypersnn demo` reads and writes
-rasters with rasterio, and rasterio's GDAL must never share a process with QGIS's.
+Runs in its own process (`python -m hypersnn.plugin.project ...`): `hypersnn demo` works through the
+command line's raster library, whose bundled GDAL must never share a process with QGIS's.
 """
 from __future__ import annotations
 

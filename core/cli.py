@@ -261,58 +261,32 @@ def cmd_evaluate(args):
 
 def cmd_report(args):
     """Accuracy (on reference pixels not used in training, when the model knows them) and energy."""
-    import numpy as np
-
     from . import io_rasterio as io
-    from .metrics import assess
-    from .patches import PatchSource, pad_cube
-    from .pipeline import build_report
-    from .energy import count_ops, energy_report
+    from .evaluation import evaluate_model
     from .model import HyperSNNModel
-    from .predict import WindowClassifier
-    from .raster import iter_windows
+    from .pipeline import build_report
     from .report import write_report
 
     model = HyperSNNModel.load(args.model)
     reader = io.open_raster(args.raster)
     try:
         labels = load_labels(args, reader.info)
-        wc = WindowClassifier(model, reader)
-        h, w = reader.info.height, reader.info.width
-        pred = np.zeros((h, w), np.int64)
-        values = np.array(model.class_values)
-        for win in iter_windows(h, w, 128):
-            out, ok = wc.logits(win)
-            r, c, hh, ww = win
-            pred[r:r + hh, c:c + ww] = np.where(ok, values[out.argmax(0).numpy()], 0)
-        mask = labels.array > 0
-        train_mask = model.meta.get("split_train_mask")
-        excluded = 0
-        if train_mask is not None and model.meta.get("split_masks", {}).get("shape") == [h, w] \
-                and not args.include_training:
-            tm = np.unpackbits(np.array(train_mask, np.uint8))[:h * w].reshape(h, w).astype(bool)
-            excluded = int((mask & tm).sum())
-            mask &= ~tm
-        a = assess(labels.array, pred, list(model.class_values), mask=mask)
-        # energy on up to 1024 reference pixels
-        rows, cols = np.nonzero(mask)
-        rng = np.random.default_rng(0)
-        pick = np.sort(rng.choice(len(rows), min(1024, len(rows)), replace=False))
-        from .predict import preprocess_block
-        x, _ = preprocess_block(model, reader.read(None, model.bands.indices), reader.info.nodata)
-        src = PatchSource(pad_cube(x, model.net.cfg.patch_size), model.net.cfg.patch_size)
-        batches = [src.gather(rows[pick[i:i + 256]], cols[pick[i:i + 256]]) for i in range(0, len(pick), 256)]
-        energy = energy_report(count_ops(model.net, batches), model.net.bits)
+        progress, done = _progress_bar(not args.json and not args.quiet)
+        try:
+            ev = evaluate_model(model, reader, labels, include_training=args.include_training,
+                                energy_table=args.energy_table, progress=progress)
+        finally:
+            done()
     finally:
         reader.close()
-    rep = build_report(model, a, None, energy, title=f"HyperSNN report: {Path(args.model).name}")
-    rep["split_protocol"] = dict(rep.get("split_protocol", {}), evaluation=(
-        f"{a.n} reference pixels from {labels.source}" +
-        (f"; {excluded} pixels used in training excluded" if excluded else "")))
+    rep = build_report(model, ev.assessment, None, ev.energy, title=f"HyperSNN report: {Path(args.model).name}")
+    rep["split_protocol"] = dict(rep.get("split_protocol", {}),
+                                 evaluation=ev.description(Path(args.raster).name, labels.source))
     Path(args.out_dir).mkdir(parents=True, exist_ok=True)
-    paths = write_report(args.out_dir, Path(args.model).stem + "_report", rep, class_map=pred,
+    paths = write_report(args.out_dir, Path(args.model).stem + "_report", rep, class_map=ev.class_map,
                          classes=model.classes)
-    _emit(args, f"{_acc_line(a)}  ({a.n} reference pixels)\n{_energy_lines(energy)}\nreport: {paths.get('html')}",
+    a = ev.assessment
+    _emit(args, f"{_acc_line(a)}  ({a.n} reference pixels)\n{_energy_lines(ev.energy)}\nreport: {paths.get('html')}",
           {"report": rep, "files": paths})
     return 0
 
@@ -421,6 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out-dir", required=True)
     r.add_argument("--include-training", action="store_true",
                    help="also score pixels the model was trained on (biased; off by default)")
+    r.add_argument("--energy-table", choices=["horowitz45", "horowitz45_int"],
+                   help="per-operation energies: 45 nm with FP32 (default) or INT32 full precision")
     common(r)
     r.set_defaults(func=cmd_report)
 

@@ -180,6 +180,15 @@ class HyperSNNModel:
         keep = {k: v for k, v in meta.items() if k not in ("layers", "neurons")}
         return cls(net=net, bands=bands, preprocessor=pre, classes=classes, meta=keep, cnn_state=cnn)
 
+    def training_mask(self, shape):
+        """The training + validation pixels as an (H, W) mask when the file holds them for a raster of
+        this shape (so reports can leave them out), else None."""
+        tm = self.meta.get("split_train_mask")
+        h, w = shape
+        if tm is None or self.meta.get("split_masks", {}).get("shape") != [h, w]:
+            return None
+        return np.unpackbits(np.array(tm, np.uint8))[:h * w].reshape(h, w).astype(bool)
+
     def cnn_net(self) -> HSINet:
         """The CNN this SNN was converted from (same architecture), when the file holds it."""
         if not self.cnn_state:

@@ -69,9 +69,9 @@ class WindowClassifier:
         info = reader.info
         self.pad_mode = "reflect" if min(info.height, info.width) > self.r else "edge"
 
-    @torch.no_grad()
-    def logits(self, window):
-        """(K, h, w) output scores and the (h, w) validity mask for one window."""
+    def window_input(self, window):
+        """The network input for one window: (features, h + 2r, w + 2r) with the halo, and the (h, w)
+        validity mask of the window itself."""
         r0, c0, h, w = window
         info, r = self.reader.info, self.r
         rr0, cc0 = max(0, r0 - r), max(0, c0 - r)
@@ -80,9 +80,14 @@ class WindowClassifier:
         x, ok = preprocess_block(self.model, block, info.nodata)
         pads = ((r - (r0 - rr0), r - (rr1 - r0 - h)), (r - (c0 - cc0), r - (cc1 - c0 - w)), (0, 0))
         x = np.pad(x, pads, mode=self.pad_mode)
-        t = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]
-        out = self.net(t)[0]
-        return out, ok[r0 - rr0:r0 - rr0 + h, c0 - cc0:c0 - cc0 + w]
+        t = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
+        return t, ok[r0 - rr0:r0 - rr0 + h, c0 - cc0:c0 - cc0 + w]
+
+    @torch.no_grad()
+    def logits(self, window):
+        """(K, h, w) output scores and the (h, w) validity mask for one window."""
+        x, ok = self.window_input(window)
+        return self.net(x[None])[0], ok
 
 
 def classify_raster(model: HyperSNNModel, reader: RasterReader, open_writer: Callable[[OutputSpec], object],

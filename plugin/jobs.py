@@ -400,18 +400,6 @@ def run_assess(map_path: str, report_html: Optional[str], features: Optional[lis
 # energy report
 
 
-def training_mask(model, shape):
-    """The model's training+validation pixels as a boolean (H, W) mask, when the model file holds them
-    for a raster of this shape."""
-    import numpy as np
-
-    tm = model.meta.get("split_train_mask")
-    h, w = shape
-    if tm is None or model.meta.get("split_masks", {}).get("shape") != [h, w]:
-        return None
-    return np.unpackbits(np.array(tm, np.uint8))[:h * w].reshape(h, w).astype(bool)
-
-
 def run_energy(model, raster_path: str, report_html: Optional[str], features: Optional[list] = None,
                label_raster: Optional[str] = None, source: str = "", sample: int = 1024,
                include_training: bool = False, seed: int = 0, window: int = 128, progress: Progress = None,
@@ -419,14 +407,8 @@ def run_energy(model, raster_path: str, report_html: Optional[str], features: Op
     """Energy per pixel of a model (SNN vs FP32 and k-bit CNN) measured on a sample of reference pixels
     (or of valid pixels when no reference is given), plus the accuracy on the reference pixels that
     were not used in training. Reads the raster window by window."""
-    import numpy as np
-    import torch
-
-    from ..core.energy import count_ops, energy_report
-    from ..core.metrics import assess
+    from ..core.evaluation import evaluate_model
     from ..core.pipeline import build_report
-    from ..core.predict import WindowClassifier, preprocess_block
-    from ..core.raster import iter_windows
     from ..core.report import write_report
     from .io_gdal import open_raster
 
@@ -438,85 +420,21 @@ def run_energy(model, raster_path: str, report_html: Optional[str], features: Op
         model = load_model(model)
     else:
         model_name = "model"
-    if sample < 1:
-        raise InputError(f"The energy sample must hold at least 1 pixel, got {sample}")
     with _record_warnings(log):
         reader = open_raster(raster_path)
         try:
-            info = reader.info
-            wc = WindowClassifier(model, reader)
-            h, w = info.height, info.width
             labels = None
             if features or label_raster:
-                labels = reference_labels(info, features, label_raster,
+                labels = reference_labels(reader.info, features, label_raster,
                                           {c["value"]: c["name"] for c in model.classes}, source)
-            mask = labels.array > 0 if labels is not None else None
-            excluded = 0
-            tm = training_mask(model, (h, w))
-            if mask is not None and tm is not None and not include_training:
-                excluded = int((mask & tm).sum())
-                mask &= ~tm
-            windows = list(iter_windows(h, w, window))
-            pred = np.zeros((h, w), np.int64) if labels is not None else None
-            values = np.array(model.class_values)
-            r = wc.r
-            # sample pixel positions: among reference pixels, else among all pixels (invalid ones dropped)
-            rng = np.random.default_rng(seed)
-            if mask is not None:
-                rows, cols = np.nonzero(mask)
-            else:
-                rows, cols = np.divmod(np.arange(h * w), w)
-            pick = np.sort(rng.choice(len(rows), min(sample * (1 if mask is not None else 2), len(rows)),
-                                      replace=False)) if len(rows) else np.array([], int)
-            srows, scols = rows[pick], cols[pick]
-            patches = []
-            for k, win in enumerate(windows):
-                if is_canceled():
-                    raise Canceled(f"energy report canceled at window {k + 1}/{len(windows)}")
-                r0, c0, hh, ww = win
-                rr0, cc0 = max(0, r0 - r), max(0, c0 - r)
-                rr1, cc1 = min(h, r0 + hh + r), min(w, c0 + ww + r)
-                block = reader.read((rr0, cc0, rr1 - rr0, cc1 - cc0), model.bands.indices)
-                x, ok = preprocess_block(model, block, info.nodata)
-                pads = ((r - (r0 - rr0), r - (rr1 - r0 - hh)), (r - (c0 - cc0), r - (cc1 - c0 - ww)), (0, 0))
-                x = np.pad(x, pads, mode=wc.pad_mode)
-                okw = ok[r0 - rr0:r0 - rr0 + hh, c0 - cc0:c0 - cc0 + ww]
-                t = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
-                if pred is not None:
-                    with torch.no_grad():
-                        out = wc.net(t[None])[0]
-                    pred[r0:r0 + hh, c0:c0 + ww] = np.where(okw, values[out.argmax(0).numpy()], 0)
-                sel = (srows >= r0) & (srows < r0 + hh) & (scols >= c0) & (scols < c0 + ww)
-                for pr, pc in zip(srows[sel] - r0, scols[sel] - c0):
-                    if okw[pr, pc] and len(patches) < sample:
-                        patches.append(t[:, pr:pr + 2 * r + 1, pc:pc + 2 * r + 1])
-                progress(0.9 * (k + 1) / len(windows), f"window {k + 1}/{len(windows)}")
+            ev = evaluate_model(model, reader, labels, sample=sample, include_training=include_training, seed=seed,
+                                window=window, energy_table=energy_table, progress=progress,
+                                is_canceled=is_canceled)
         finally:
             reader.close()
-        if not patches:
-            raise InputError("No valid pixel to measure energy on (all sampled pixels are nodata)")
-        progress(0.92, "counting operations")
-        batches = [torch.stack(patches[i:i + 256]) for i in range(0, len(patches), 256)]
-        if energy_table:
-            from ..core.config import EnergyConfig
-            from ..core.energy import TABLES
-
-            if energy_table not in TABLES:
-                raise InputError(f"Unknown energy table {energy_table!r}; known: {', '.join(sorted(TABLES))}")
-            energy = energy_report(count_ops(model.net, batches), model.net.bits, EnergyConfig(table=energy_table))
-        else:
-            energy = energy_report(count_ops(model.net, batches), model.net.bits)
-        a = None
-        if labels is not None:
-            a = assess(labels.array, pred, list(model.class_values), mask=mask)
+        energy, a, pred, excluded = ev.energy, ev.assessment, ev.class_map, ev.excluded_training_pixels
         rep = build_report(model, a, None, energy, title=title or f"HyperSNN energy report: {model_name}")
-        evaluation = (f"energy measured on {len(patches)} "
-                      + ("reference pixels" if labels is not None else "randomly sampled valid pixels")
-                      + f" of {Path(raster_path).name}")
-        if a is not None:
-            evaluation += f"; accuracy on {a.n} reference pixels from {labels.source}"
-            if excluded:
-                evaluation += f" ({excluded} pixels used in training excluded)"
+        evaluation = ev.description(Path(raster_path).name, labels.source if labels is not None else "")
         rep["split_protocol"] = dict(rep.get("split_protocol", {}), evaluation=evaluation)
         paths = {}
         if report_html:
@@ -528,5 +446,5 @@ def run_energy(model, raster_path: str, report_html: Optional[str], features: Op
     full = energy.get("table", {}).get("full_precision", "FP32")
     log(f"energy per pixel: {full} CNN {t['cnn_fp_pj'] / 1e6:.4f} uJ, k-bit CNN {t['cnn_q_pj'] / 1e6:.4f} uJ, "
         f"SNN {t['snn_pj'] / 1e6:.5f} uJ")
-    return {"energy": energy, "accuracy": rep.get("accuracy"), "report_paths": paths, "pixels": len(patches),
+    return {"energy": energy, "accuracy": rep.get("accuracy"), "report_paths": paths, "pixels": ev.energy_pixels,
             "excluded_training_pixels": excluded}

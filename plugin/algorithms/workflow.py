@@ -55,7 +55,7 @@ class WorkflowAlgorithm(HyperSNNAlgorithm):
         return True
 
     def process(self, parameters, context, feedback):
-        from ..jobs import run_assess, run_train, training_mask
+        from ..jobs import run_assess, run_train
 
         model = self.parameterAsFileOutput(parameters, "OUTPUT_MODEL", context)
         classes = self.parameterAsOutputLayer(parameters, "OUTPUT_CLASSES", context)
@@ -76,7 +76,7 @@ class WorkflowAlgorithm(HyperSNNAlgorithm):
         else:
             m = res.model
             feats, src = job.features, job.labels_source
-            exclude = training_mask(m, tuple(m.meta.get("split_masks", {}).get("shape") or (0, 0)))
+            exclude = m.training_mask(tuple(m.meta.get("split_masks", {}).get("shape") or (0, 0)))
         a = run_assess(res.class_map_path, assessment, feats, None, src, exclude_mask=exclude, log=log,
                        title=f"Accuracy of {os.path.basename(res.class_map_path)}")
         feedback.setProgress(100)

@@ -1,0 +1,104 @@
+"""Accuracy and energy of a trained model on a raster, streamed window by window.
+
+One implementation for `hypersnn report` and QGIS's Energy report algorithm: the scene is classified
+fully convolutionally window by window (memory bounded by the window), reference pixels used in
+training are left out when the model knows them, and the operation counts come from the real forward
+pass on a seeded sample of reference pixels (or of valid pixels when there is no reference).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import torch
+
+from .config import EnergyConfig
+from .energy import count_ops, energy_report
+from .errors import Canceled, InputError
+from .labels import Labels
+from .metrics import Assessment, assess
+from .model import HyperSNNModel
+from .predict import WindowClassifier
+from .raster import RasterReader, iter_windows
+
+
+@dataclass
+class ModelEvaluation:
+    assessment: Optional[Assessment]
+    energy: dict
+    class_map: Optional[np.ndarray]
+    energy_pixels: int
+    excluded_training_pixels: int
+
+    def description(self, raster_name: str, labels_source: str = "") -> str:
+        text = (f"energy measured on {self.energy_pixels} "
+                + ("reference pixels" if self.assessment is not None else "randomly sampled valid pixels")
+                + f" of {raster_name}")
+        if self.assessment is not None:
+            text += f"; accuracy on {self.assessment.n} reference pixels from {labels_source}"
+            if self.excluded_training_pixels:
+                text += f" ({self.excluded_training_pixels} pixels used in training excluded)"
+        return text
+
+
+def evaluate_model(model: HyperSNNModel, reader: RasterReader, labels: Optional[Labels] = None,
+                   sample: int = 1024, include_training: bool = False, seed: int = 0, window: int = 128,
+                   energy_table: Optional[str] = None, progress=None, is_canceled=None) -> ModelEvaluation:
+    progress = progress or (lambda f, m: None)
+    is_canceled = is_canceled or (lambda: False)
+    if sample < 1:
+        raise InputError(f"The energy sample must hold at least 1 pixel, got {sample}")
+    info = reader.info
+    wc = WindowClassifier(model, reader)
+    h, w = info.height, info.width
+    if labels is not None and labels.array.shape != (h, w):
+        raise InputError(f"reference labels {labels.source} are {labels.array.shape[0]} x {labels.array.shape[1]} "
+                         f"but the raster {info.path} is {h} x {w}")
+    mask = labels.array > 0 if labels is not None else None
+    excluded = 0
+    tm = model.training_mask((h, w))
+    if mask is not None and tm is not None and not include_training:
+        excluded = int((mask & tm).sum())
+        mask &= ~tm
+    rng = np.random.default_rng(seed)
+    if mask is not None:
+        rows, cols = np.nonzero(mask)
+    else:
+        rows, cols = np.divmod(np.arange(h * w), w)
+    # without a reference, draw twice the sample: nodata pixels among them are skipped
+    n_pick = min(sample * (1 if mask is not None else 2), len(rows))
+    pick = np.sort(rng.choice(len(rows), n_pick, replace=False)) if len(rows) else np.zeros(0, int)
+    srows, scols = rows[pick], cols[pick]
+    pred = np.zeros((h, w), np.int64) if labels is not None else None
+    values = np.array(model.class_values)
+    windows = list(iter_windows(h, w, window))
+    patches = []
+    r = wc.r
+    for k, win in enumerate(windows):
+        if is_canceled():
+            raise Canceled(f"evaluation canceled at window {k + 1}/{len(windows)}")
+        r0, c0, hh, ww = win
+        sel = (srows >= r0) & (srows < r0 + hh) & (scols >= c0) & (scols < c0 + ww)
+        if pred is None and not sel.any():
+            continue
+        x, ok = wc.window_input(win)
+        if pred is not None:
+            with torch.no_grad():
+                out = wc.net(x[None])[0]
+            pred[r0:r0 + hh, c0:c0 + ww] = np.where(ok, values[out.argmax(0).numpy()], 0)
+        for pr, pc in zip(srows[sel] - r0, scols[sel] - c0):
+            if ok[pr, pc] and len(patches) < sample:
+                patches.append(x[:, pr:pr + 2 * r + 1, pc:pc + 2 * r + 1])
+        progress(0.9 * (k + 1) / len(windows), f"window {k + 1}/{len(windows)}")
+    if not patches:
+        raise InputError(f"No valid pixel to measure energy on in {info.path} (all sampled pixels are nodata)")
+    progress(0.92, "counting operations")
+    batches = [torch.stack(patches[i:i + 256]) for i in range(0, len(patches), 256)]
+    energy = energy_report(count_ops(model.net, batches), model.net.bits,
+                           EnergyConfig(table=energy_table) if energy_table else None)
+    if energy_table and energy["table"]["name"] != energy_table:
+        raise InputError(f"Unknown energy table {energy_table!r}")
+    a = assess(labels.array, pred, list(model.class_values), mask=mask) if labels is not None else None
+    progress(1.0, "done")
+    return ModelEvaluation(a, energy, pred, len(patches), excluded)

@@ -23,7 +23,7 @@ from hypersnn.core import pipeline  # noqa: E402
 from hypersnn.core.energy import TABLES, energy_report  # noqa: E402
 from hypersnn.core.raster import ArrayReader  # noqa: E402
 
-SWEEP_EPOCHS = (12, 5)  # CNN, SNN epochs for the T / bit-width sweeps (headline rows use the demo's 20 / 8)
+SWEEP_EPOCHS = (12, 5)  # CNN, SNN epochs for the T / bit-width sweeps (headline rows use the demo's settings)
 
 
 def crop(reader, labels, size):
@@ -103,7 +103,8 @@ def main(argv=None):
         "splits": "stratified random, fractions " + ", ".join(f"{int(100 * f)} %" for f in fractions)
                   + " of each class's labelled pixels for training (10 % of those held out for validation), "
                     "the rest for testing; plus a spatially disjoint block split (16 px blocks, leakage guard)",
-        "headline_epochs": "CNN 20, SNN 8 (as `make demo`)" if not q else "1 / 1 (quick)",
+        "headline_epochs": (lambda c: f"CNN {c.train.cnn_epochs}, SNN {c.train.snn_epochs} (as `make demo`), "
+                                      f"class weighting {c.train.class_weighting}")(headline_config(quick=q)),
         "sweep_epochs": f"CNN {SWEEP_EPOCHS[0]}, SNN {SWEEP_EPOCHS[1]}" if not q else "1 / 1 (quick)",
         "seeds": seeds, "spike_rate_penalty": "not used (loss is plain cross-entropy)",
         "energy_tables": {k: {kk: vv for kk, vv in v.__dict__.items()} for k, v in TABLES.items()},

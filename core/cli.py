@@ -63,6 +63,8 @@ def _add_train_args(p):
     g.add_argument("--snn-epochs", type=int)
     g.add_argument("--batch-size", type=int)
     g.add_argument("--patience", type=int, help="early-stopping patience in epochs (0 = off)")
+    g.add_argument("--class-weighting", choices=["none", "sqrt_inverse", "inverse"],
+                   help="weight rare classes up in the loss (raises the average accuracy)")
     g.add_argument("--seed", type=int, help="fixes split, initialisation and training order")
     g.add_argument("--threads", type=int, help="CPU threads for torch")
     g.add_argument("--checkpoint-dir", help="stage checkpoints; a rerun with the same settings resumes")
@@ -77,7 +79,7 @@ _FLAG_MAP = {
     "time_steps": ("train", "time_steps"), "bits": ("train", "weight_bits"),
     "cnn_epochs": ("train", "cnn_epochs"), "snn_epochs": ("train", "snn_epochs"),
     "batch_size": ("train", "batch_size"), "patience": ("train", "patience"),
-    "seed": ("train", "seed"), "threads": ("train", "threads"),
+    "seed": ("train", "seed"), "threads": ("train", "threads"), "class_weighting": ("train", "class_weighting"),
     "window": ("classify", "window"), "mode": ("classify", "mode"),
 }
 

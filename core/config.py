@@ -74,6 +74,9 @@ class TrainConfig:
     """2..16, or 0 for full precision."""
     cnn_qat: bool = True
     """Quantization-aware training of the CNN at `weight_bits` (the converted SNN starts from it)."""
+    class_weighting: str = "sqrt_inverse"
+    """none | sqrt_inverse | inverse: cross-entropy weights from training class frequencies (mean 1);
+    lifts rare classes, i.e. the average accuracy (AA)."""
     threshold_percentile: float = 99.7
     leak_init: float = 1.0
     surrogate_slope: float = 5.0
@@ -170,6 +173,8 @@ class RunConfig:
             raise InputError(f"val_fraction must be in [0, 1), got {self.split.val_fraction}")
         if not 50 <= t.threshold_percentile <= 100:
             raise InputError(f"threshold_percentile must be in [50, 100], got {t.threshold_percentile}")
+        if t.class_weighting not in ("none", "sqrt_inverse", "inverse"):
+            raise InputError(f"class_weighting must be none, sqrt_inverse or inverse, got {t.class_weighting!r}")
         if t.cnn_epochs < 0 or t.snn_epochs < 0 or t.batch_size < 1:
             raise InputError("epochs must be >= 0 and batch_size >= 1")
         return self

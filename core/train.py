@@ -131,6 +131,7 @@ class Trainer:
         gen = torch.Generator().manual_seed(t.seed * 7 + STAGES.index(stage))
         opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=t.weight_decay)
         n_batches = (len(train) + t.batch_size - 1) // t.batch_size
+        weight = class_weights(train.y, self.n_classes, t.class_weighting)
         best_acc, best_state, stale, start, stopped = -1.0, None, 0, 0, False
         resumed = self._load_epoch(stage, net, opt, rng, gen)
         if resumed is not None:
@@ -150,7 +151,7 @@ class Trainer:
                 x = augment(source.gather(train.rows[idx], train.cols[idx]), gen)
                 y = torch.as_tensor(train.y[idx], dtype=torch.long)
                 logits = net(x).flatten(1)
-                loss = F.cross_entropy(logits, y)
+                loss = F.cross_entropy(logits, y, weight=weight)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -159,7 +160,10 @@ class Trainer:
                 total += len(idx)
                 frac = lo + (hi - lo) * (ep + (b + 1) / n_batches) / epochs
                 self.progress(frac, f"{stage.upper()} epoch {ep + 1}/{epochs}")
-            val_acc = self.accuracy(net, source, val) if len(val) else correct / max(total, 1)
+            try:
+                val_acc = self.accuracy(net, source, val) if len(val) else correct / max(total, 1)
+            except Canceled:  # canceled while scoring the epoch: say where, as for a batch
+                raise Canceled(f"training canceled during {stage} epoch {ep + 1}") from None
             rec = {"epoch": ep + 1, "loss": loss_sum / max(total, 1), "train_acc": correct / max(total, 1),
                    "val_acc": val_acc}
             self.history.epochs[stage].append(rec)
@@ -330,6 +334,18 @@ class Trainer:
                 (self.ckpt / f"{stage}-epoch.{ext}").unlink()
             except FileNotFoundError:
                 pass
+
+
+def class_weights(y: np.ndarray, n_classes: int, mode: str) -> Optional[torch.Tensor]:
+    """Loss weights from the training class counts (mean 1 over present classes), or None."""
+    if mode == "none":
+        return None
+    counts = np.bincount(np.asarray(y, np.int64), minlength=n_classes).astype(np.float64)
+    w = np.zeros(n_classes)
+    present = counts > 0
+    w[present] = counts[present] ** (-0.5 if mode == "sqrt_inverse" else -1.0)
+    w[present] /= w[present].mean()
+    return torch.tensor(w, dtype=torch.float32)
 
 
 @torch.no_grad()

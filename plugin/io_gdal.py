@@ -104,6 +104,60 @@ def parse_envi_header(hdr_path: str) -> Dict[str, object]:
     return out
 
 
+# ENVI data type code -> (numpy dtype, bytes per value), as the command-line reader
+_ENVI_DTYPES = {
+    1: ("uint8", 1), 2: ("int16", 2), 3: ("int32", 4), 4: ("float32", 4), 5: ("float64", 8),
+    6: ("complex64", 8), 9: ("complex128", 16), 12: ("uint16", 2), 13: ("uint32", 4),
+    14: ("int64", 8), 15: ("uint64", 8),
+}
+
+
+def _hdr_int(hdr: dict, key: str, hdr_path: str, default: Optional[int] = None) -> int:
+    v = hdr.get(key)
+    if v is None or v == "" or isinstance(v, list):
+        if default is not None and v is None:
+            return default
+        raise RasterError(f"ENVI header {hdr_path} is missing the required field '{key}'"
+                          if v is None or v == "" else f"ENVI header {hdr_path}: field '{key}' must be one number")
+    try:
+        return int(str(v).strip())
+    except ValueError:
+        raise RasterError(f"ENVI header {hdr_path}: field '{key}' = {v!r} is not an integer") from None
+
+
+def validate_envi(hdr: dict, hdr_path: str, data_path: str) -> None:
+    """Check that the header describes a readable file and that the data file is complete (GDAL alone
+    reports a missing field only vaguely, and reads a truncated file without complaint)."""
+    samples = _hdr_int(hdr, "samples", hdr_path)
+    lines = _hdr_int(hdr, "lines", hdr_path)
+    bands = _hdr_int(hdr, "bands", hdr_path)
+    dtype_code = _hdr_int(hdr, "data type", hdr_path)
+    offset = _hdr_int(hdr, "header offset", hdr_path, default=0)
+    for k, v in (("samples", samples), ("lines", lines), ("bands", bands)):
+        if v < 1:
+            raise RasterError(f"ENVI header {hdr_path}: field '{k}' = {v} must be at least 1")
+    if dtype_code not in _ENVI_DTYPES:
+        raise RasterError(f"ENVI header {hdr_path}: 'data type' = {dtype_code} is not a supported ENVI type "
+                          f"(supported: {sorted(_ENVI_DTYPES)})")
+    if hdr.get("byte order") not in (None, ""):
+        bo = hdr.get("byte order")
+        if isinstance(bo, list) or str(bo).strip() not in ("0", "1"):
+            raise RasterError(f"ENVI header {hdr_path}: 'byte order' = {bo!r} must be 0 (little-endian, Intel) or "
+                              f"1 (big-endian, IEEE)")
+    interleave = str(hdr.get("interleave", "bsq")).strip().lower()
+    if interleave not in ("bsq", "bil", "bip"):
+        raise RasterError(f"ENVI header {hdr_path}: 'interleave' = {interleave!r} must be bsq, bil or bip")
+    nbytes = _ENVI_DTYPES[dtype_code][1]
+    expected = offset + samples * lines * bands * nbytes
+    actual = os.path.getsize(data_path)
+    if actual < expected:
+        raise RasterError(
+            f"ENVI data file {data_path} is truncated: its header {hdr_path} describes {samples} samples x "
+            f"{lines} lines x {bands} bands of {_ENVI_DTYPES[dtype_code][0]} ({nbytes} bytes) + {offset} header "
+            f"bytes = {expected} bytes, but the file has {actual} bytes"
+        )
+
+
 def envi_pair(path: str) -> Optional[Tuple[str, str]]:
     """(data file, header) when `path` is an ENVI dataset given by either file, else None."""
     low = path.lower()
@@ -252,6 +306,7 @@ class GdalReader:
             if pair is not None:
                 data_path, self.header_path = pair
                 hdr = parse_envi_header(self.header_path)
+                validate_envi(hdr, self.header_path, data_path)
         elif not _looks_like_gdal_uri(path):
             raise RasterError(f"Raster not found: {path}")
         if os.path.isdir(data_path):

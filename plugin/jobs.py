@@ -77,6 +77,9 @@ class TrainJob:
     report_dir: Optional[str] = None
     report_stem: Optional[str] = None
     provenance: dict = field(default_factory=dict)
+    input_warnings: List[str] = field(default_factory=list)
+    """Warnings raised while the inputs were gathered on the main thread (e.g. reading the polygons:
+    'the raster has no CRS; assuming ...'): logged and reported with the run's own warnings."""
 
 
 @dataclass
@@ -107,6 +110,16 @@ def _check_output_file(path: Optional[str], what: str, ext: Optional[str] = None
     return path
 
 
+def _check_not_input(outputs, reader) -> None:
+    """Refuse, before training, an output that would overwrite the input raster (or its ENVI header)."""
+    from .io_gdal import _same_file
+
+    inputs = [p for p in (reader.path, getattr(reader, "data_path", None), getattr(reader, "header_path", None)) if p]
+    for path, what in outputs:
+        if path and any(_same_file(path, p) for p in inputs):
+            raise OutputError(f"The {what} {path} is the input raster; choose another output file")
+
+
 def _record_warnings(log):
     """Context manager turning engine warnings into log lines (and a list)."""
 
@@ -134,6 +147,14 @@ def _record_warnings(log):
             return self._cm.__exit__(*exc)
 
     return _Rec()
+
+
+def call_with_warnings(fn, *args, **kwargs):
+    """(fn(*args, **kwargs), [the engine's user-facing warnings it raised]): for inputs read on the main
+    thread before a job starts, whose warnings would otherwise reach no one."""
+    with _record_warnings(_noop) as rec:
+        result = fn(*args, **kwargs)
+    return result, rec.items
 
 
 def build_labels(job: TrainJob, info):
@@ -205,8 +226,13 @@ def run_train(job: TrainJob, progress: Progress = None, is_canceled=None, log=No
     span = 0.85 if class_path else 0.97
 
     with _record_warnings(log) as rec:
+        for text in job.input_warnings:
+            if text not in rec.items:
+                rec.items.append(text)
+                log(f"warning: {text}")
         reader = open_raster(job.raster_path)
         try:
+            _check_not_input([(class_path, "class map"), (conf_path, "confidence map")], reader)
             labels, given = build_labels(job, reader.info)
             log(f"labels: {int((labels.array > 0).sum())} labelled pixels in {len(labels.classes)} classes ("
                 + ", ".join(f"{c.value} {c.name}" for c in labels.classes) + ")")

@@ -477,7 +477,7 @@ class TrainDialog(QDialog):
     def build_job(self):
         """A jobs.TrainJob: polygons read here (main thread), reprojected to the raster's CRS."""
         from ..plugin.io_gdal import layer_raster_path, read_polygons_qgis
-        from ..plugin.jobs import ClassStyle, TrainJob
+        from ..plugin.jobs import ClassStyle, TrainJob, call_with_warnings
 
         problem = self.validate()
         if problem:
@@ -488,10 +488,16 @@ class TrainDialog(QDialog):
         raster = layer_raster_path(raster_layer)
         crs = QgsCoordinateReferenceSystem.fromWkt(self.info.crs_wkt) if self.info.crs_wkt else raster_layer.crs()
         poly = self.poly_combo.currentLayer()
-        feats = read_polygons_qgis(poly, self.field_combo.currentField(), crs)
+        feats, notes = call_with_warnings(read_polygons_qgis, poly, self.field_combo.currentField(), crs)
+        if not self.info.crs_wkt and crs.isValid():
+            notes.insert(0, f"raster {raster} has no CRS in its file; the polygons were placed with the CRS set on "
+                            f"layer {raster_layer.name()!r} in QGIS ({crs.authid() or crs.description()}); the "
+                            f"outputs have no CRS either")
         val = None
         if self.val_check.isChecked():
-            val = read_polygons_qgis(self.val_combo.currentLayer(), self.val_field_combo.currentField(), crs)
+            val, more = call_with_warnings(read_polygons_qgis, self.val_combo.currentLayer(),
+                                           self.val_field_combo.currentField(), crs)
+            notes += [n for n in more if n not in notes]
         classify = self.classify_check.isChecked()
         return TrainJob(
             raster_path=raster, cfg=self.run_config(), model_path=self.model_file.filePath(), features=feats,
@@ -499,7 +505,7 @@ class TrainDialog(QDialog):
             validation_features=val, class_style=ClassStyle(self.class_style()),
             class_map_path=self.class_map_file.filePath() if classify else None,
             confidence_path=self.confidence_file.filePath() if classify and self.confidence_check.isChecked() else None,
-            provenance={"command": "HyperSNN train dialog", "polygon_layer": poly.name()},
+            provenance={"command": "HyperSNN train dialog", "polygon_layer": poly.name()}, input_warnings=notes,
         )
 
     # -- settings ----------------------------------------------------------------------------------

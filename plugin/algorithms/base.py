@@ -76,6 +76,38 @@ class HyperSNNAlgorithm(QgsProcessingAlgorithm):
         raise NotImplementedError
 
     # -- running ------------------------------------------------------------------------------
+    def checkParameterValues(self, parameters, context):  # noqa: N802 - QGIS API
+        """QGIS reports a raster file it cannot load as '... not found'; for a file that exists, say why
+        HyperSNN's reader refuses it (the ENVI header field at fault, a truncated data file, ...)."""
+        ok, msg = super().checkParameterValues(parameters, context)
+        if not ok:
+            better = self._explain_unloadable_rasters(parameters, context)
+            if better:
+                return False, better
+        return ok, msg
+
+    def _explain_unloadable_rasters(self, parameters, context) -> Optional[str]:
+        from qgis.core import QgsProcessingParameterRasterLayer
+
+        for d in self.parameterDefinitions():
+            if not isinstance(d, QgsProcessingParameterRasterLayer):
+                continue
+            value = parameters.get(d.name())
+            if not isinstance(value, str) or not value or not os.path.isfile(value):
+                continue
+            if self.parameterAsRasterLayer(parameters, d.name(), context) is not None:
+                continue
+            try:
+                from ...core.errors import HyperSNNError
+                from ..io_gdal import open_raster
+
+                open_raster(value).close()
+            except HyperSNNError as e:
+                return f"{d.description()} ({d.name()}): {e}"
+            except Exception:  # noqa: BLE001 - the engine may be missing; keep QGIS's message
+                return None
+        return None
+
     def processAlgorithm(self, parameters, context, feedback):
         from .. import deps
 
@@ -132,7 +164,12 @@ class HyperSNNAlgorithm(QgsProcessingAlgorithm):
         field = self.parameterAsString(parameters, field_name, context)
         if not field:
             raise QgsProcessingException(f"Choose the class field of the {name.lower()} layer ({field_name})")
-        feats = read_polygons_qgis(source, field, target_crs, context.transformContext(), feedback.isCanceled)
+        from ..jobs import call_with_warnings
+
+        feats, notes = call_with_warnings(read_polygons_qgis, source, field, target_crs, context.transformContext(),
+                                          feedback.isCanceled)
+        for text in notes:
+            feedback.pushWarning(f"{name}: {text}")
         return feats, source.sourceName() or str(parameters.get(name))
 
     @staticmethod

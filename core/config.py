@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import List, Optional
+from typing import List
 
 from .errors import InputError
 

@@ -22,8 +22,7 @@ from rasterio.windows import Window as RioWindow
 from .errors import LabelError, OutputError, RasterError
 from .labels import PolygonFeature
 from .raster import OutputSpec, RasterInfo, Window
-from .spectral_meta import (envi_pair, parse_envi_header, read_envi_header, resolve_spectral_metadata,  # noqa: F401
-                            validate_envi)
+from .spectral_meta import envi_pair, read_envi_header, resolve_spectral_metadata, validate_envi
 
 # --------------------------------------------------------------------------------------------------
 # spectral metadata

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
 from ..core.config import RunConfig
-from ..core.errors import Canceled, InputError, LabelError, OutputError
+from ..core.errors import Canceled, LabelError, OutputError
 
 Progress = Callable[[float, str], None]
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -209,8 +209,8 @@ class BandSelector(QWidget):
             return
         wl = self.info.wavelengths
         if windows and not wl:
-            self._error(f"This raster has no wavelength metadata, so wavelength windows cannot be applied: "
-                        f"select bands by number instead")
+            self._error("This raster has no wavelength metadata, so wavelength windows cannot be applied: "
+                        "select bands by number instead")
             return
         self._error("")
         if not windows:

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fixtures_data as fd
-from hypersnn.core import io_rasterio
+from hypersnn.core import io_rasterio, spectral_meta
 from hypersnn.core.bands import parse_index_ranges, parse_wavelength_windows, select_bands
 from hypersnn.core.config import BandSelection, SplitConfig
 from hypersnn.core.errors import HyperSNNError, ModelFileError
@@ -182,7 +182,7 @@ def test_envi_header_parser_on_random_text(work, text, envi):
     p = work / "random.hdr"
     p.write_text(("ENVI\n" if envi else "") + text, encoding="utf-8", errors="surrogatepass")
     try:
-        hdr = io_rasterio.parse_envi_header(str(p))
+        hdr = spectral_meta.parse_envi_header(str(p))
     except HyperSNNError:
         return
     assert isinstance(hdr, dict)

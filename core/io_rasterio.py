@@ -21,7 +21,7 @@ from rasterio.windows import Window as RioWindow
 
 from .errors import LabelError, OutputError, RasterError
 from .labels import PolygonFeature
-from .raster import OutputSpec, RasterInfo, Window
+from .raster import OutputSpec, RasterInfo, Window, checked_block, same_file
 from .spectral_meta import envi_pair, read_envi_header, resolve_spectral_metadata, validate_envi
 
 # --------------------------------------------------------------------------------------------------
@@ -194,17 +194,6 @@ def read_class_metadata(path) -> Tuple[Dict[int, str], Dict[int, tuple]]:
 # writer
 
 
-def _same_file(a: str, b: str) -> bool:
-    if not a or not b:
-        return False
-    try:
-        if os.path.exists(a) and os.path.exists(b):
-            return os.path.samefile(a, b)
-    except OSError:
-        pass
-    return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
-
-
 class RasterioWriter:
     """Tiled, DEFLATE GeoTIFF on the grid of `spec.like`, written to a hidden temporary file in the
     output folder and moved into place on `close()`, so a failed or canceled run never leaves a
@@ -232,7 +221,7 @@ class RasterioWriter:
                 pass
             if pair:
                 like_paths += list(pair)
-        if any(_same_file(path, p) for p in like_paths):
+        if any(same_file(path, p) for p in like_paths):
             raise OutputError(f"Output {path} is the input raster; choose another output file")
         if spec.count < 1:
             raise OutputError(f"Output {path}: needs at least one band, got {spec.count}")
@@ -285,16 +274,7 @@ class RasterioWriter:
         """Write (rows, cols, bands) or (rows, cols) pixels at `window` (row_off, col_off, height, width)."""
         if self._done:
             raise OutputError(f"Output {self.path} is already closed")
-        r, c, h, w = (int(v) for v in window)
-        a = np.asarray(array)
-        if a.ndim == 2:
-            a = a[:, :, None]
-        if a.shape != (h, w, self.spec.count):
-            raise OutputError(f"Output {self.path}: array of shape {a.shape} does not fit window {window} "
-                              f"with {self.spec.count} band(s)")
-        if r < 0 or c < 0 or r + h > self.spec.like.height or c + w > self.spec.like.width:
-            raise OutputError(f"Output {self.path}: window {window} lies outside the "
-                              f"{self.spec.like.height}x{self.spec.like.width} grid")
+        (r, c, h, w), a = checked_block(self.spec, self.path, window, array)
         try:
             self._ds.write(np.moveaxis(a.astype(self.spec.dtype, copy=False), -1, 0), window=RioWindow(c, r, w, h))
         except (OSError, RasterioError) as e:  # disk full, file system gone read-only, ...

@@ -29,7 +29,7 @@ from .nn.models import build_specs
 from .patches import PatchBank
 from .predict import valid_mask
 from .preprocess import Preprocessor
-from .raster import RasterInfo, RasterReader, iter_windows
+from .raster import RasterInfo, RasterReader, iter_windows, same_file
 from .splits import Split, check_disjoint, make_split
 from .train import PixelSet, Trainer
 
@@ -211,17 +211,6 @@ class TrainOutcome:
     """Checkpoints the run resumed from (e.g. ["cnn epoch 3"]); empty for an uninterrupted run."""
 
 
-def _same_path(a: str, b: str) -> bool:
-    if not a or not b:
-        return False
-    try:
-        if os.path.exists(a) and os.path.exists(b):
-            return os.path.samefile(a, b)
-    except OSError:
-        pass
-    return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
-
-
 def check_model_output(path, info: RasterInfo, labels_source: str = "") -> str:
     """Refuse, before training, a model path that could not be written or would overwrite an input."""
     path = os.path.abspath(os.fspath(path))
@@ -244,7 +233,7 @@ def check_model_output(path, info: RasterInfo, labels_source: str = "") -> str:
         if info.path.lower().endswith(".hdr"):
             inputs += [info.path[:-4] + ext for ext in ENVI_DATA_EXTS]
     for src in inputs:
-        if src and _same_path(path, src):
+        if src and same_file(path, src):
             raise OutputError(f"Model output {path} is an input of this run ({src}); choose another file")
     return path
 

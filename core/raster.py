@@ -9,7 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Optional, Protocol, Sequence, Tuple
 
+import os
+
 import numpy as np
+
+from .errors import OutputError
 
 Window = Tuple[int, int, int, int]  # row_off, col_off, height, width
 
@@ -147,3 +151,30 @@ def iter_windows(height: int, width: int, size: int):
     for r in range(0, height, size):
         for c in range(0, width, size):
             yield (r, c, min(size, height - r), min(size, width - c))
+
+
+def same_file(a: str, b: str) -> bool:
+    """True when two paths name one file (symlinks, relative paths and case-folding file systems)."""
+    if not a or not b:
+        return False
+    try:
+        if os.path.exists(a) and os.path.exists(b):
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
+
+
+def checked_block(spec: OutputSpec, path: str, window: Window, array: np.ndarray):
+    """A writer's input as ((row, col, height, width), (h, w, bands) array), or OutputError saying why not."""
+    r, c, h, w = (int(v) for v in window)
+    a = np.asarray(array)
+    if a.ndim == 2:
+        a = a[:, :, None]
+    if a.shape != (h, w, spec.count):
+        raise OutputError(f"Output {path}: array of shape {a.shape} does not fit window {window} "
+                          f"with {spec.count} band(s)")
+    if r < 0 or c < 0 or r + h > spec.like.height or c + w > spec.like.width:
+        raise OutputError(f"Output {path}: window {window} lies outside the "
+                          f"{spec.like.height}x{spec.like.width} grid")
+    return (r, c, h, w), a

@@ -20,7 +20,7 @@ from osgeo import gdal, ogr
 
 from ..core.errors import LabelError, OutputError, RasterError
 from ..core.labels import Labels, PolygonFeature, labels_from_array
-from ..core.raster import OutputSpec, RasterInfo, Window
+from ..core.raster import OutputSpec, RasterInfo, Window, checked_block, same_file
 from ..core.spectral_meta import envi_pair, read_envi_header, resolve_spectral_metadata, validate_envi
 
 
@@ -236,17 +236,6 @@ def layer_raster_path(layer) -> str:
 # writer
 
 
-def _same_file(a: str, b: str) -> bool:
-    if not a or not b:
-        return False
-    try:
-        if os.path.exists(a) and os.path.exists(b):
-            return os.path.samefile(a, b)
-    except OSError:
-        pass
-    return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
-
-
 class GdalWriter:
     """Tiled, DEFLATE GeoTIFF on the grid of `spec.like`, written to a hidden temporary file in the
     output folder and moved into place on `close()`; `abort()` deletes it, so a failed or canceled run
@@ -276,7 +265,7 @@ class GdalWriter:
                 pair = None
             if pair:
                 like_paths += list(pair)
-        if any(_same_file(path, p) for p in like_paths):
+        if any(same_file(path, p) for p in like_paths):
             raise OutputError(f"Output {path} is the input raster; choose another output file")
         if spec.count < 1:
             raise OutputError(f"Output {path}: needs at least one band, got {spec.count}")
@@ -345,16 +334,7 @@ class GdalWriter:
     def write(self, window: Window, array: np.ndarray) -> None:
         if self._done:
             raise OutputError(f"Output {self.path} is already closed")
-        r, c, h, w = (int(v) for v in window)
-        a = np.asarray(array)
-        if a.ndim == 2:
-            a = a[:, :, None]
-        if a.shape != (h, w, self.spec.count):
-            raise OutputError(f"Output {self.path}: array of shape {a.shape} does not fit window {window} "
-                              f"with {self.spec.count} band(s)")
-        if r < 0 or c < 0 or r + h > self.spec.like.height or c + w > self.spec.like.width:
-            raise OutputError(f"Output {self.path}: window {window} lies outside the "
-                              f"{self.spec.like.height}x{self.spec.like.width} grid")
+        (r, c, h, w), a = checked_block(self.spec, self.path, window, array)
         a = a.astype(self.spec.dtype, copy=False)
         with _GdalErrors() as err:
             for i in range(self.spec.count):

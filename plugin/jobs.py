@@ -112,11 +112,11 @@ def _check_output_file(path: Optional[str], what: str, ext: Optional[str] = None
 
 def _check_not_input(outputs, reader) -> None:
     """Refuse, before training, an output that would overwrite the input raster (or its ENVI header)."""
-    from .io_gdal import _same_file
+    from ..core.raster import same_file
 
     inputs = [p for p in (reader.path, getattr(reader, "data_path", None), getattr(reader, "header_path", None)) if p]
     for path, what in outputs:
-        if path and any(_same_file(path, p) for p in inputs):
+        if path and any(same_file(path, p) for p in inputs):
             raise OutputError(f"The {what} {path} is the input raster; choose another output file")
 
 

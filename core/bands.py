@@ -131,7 +131,8 @@ def select_bands(info: RasterInfo, sel: BandSelection) -> List[int]:
     return sorted(keep)
 
 
-def _ranges(idx: Sequence[int]) -> List[str]:
+def index_ranges(idx: Sequence[int]) -> List[str]:
+    """0-based indices -> ["1-103", "109-149"]: 1-based runs, as analysts count bands."""
     out = []
     s = sorted(idx)
     i = 0
@@ -146,7 +147,7 @@ def _ranges(idx: Sequence[int]) -> List[str]:
 
 def describe_selection(info: RasterInfo, idx: Sequence[int]) -> str:
     """Human summary, e.g. "185 of 200 bands: 1-103, 109-149, 164-200 (400.0-2499.0 nm)"."""
-    parts = _ranges(idx)
+    parts = index_ranges(idx)
     if len(parts) > 12:
         parts = parts[:11] + ["...", parts[-1]]
     text = f"{len(idx)} of {info.count} bands: {', '.join(parts)}"

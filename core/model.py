@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from . import __version__
+from .bands import index_ranges
 from .config import ModelConfig
 from .errors import ModelFileError, ModelMismatchError
 from .modelfile import load_model, save_model
@@ -241,16 +242,7 @@ def _finite(v) -> bool:
 
 
 def _ranges(indices) -> str:
-    """0-based indices -> "1-103, 109-149" (1-based, as analysts count bands)."""
-    out, idx = [], sorted(int(i) for i in indices)
-    i = 0
-    while i < len(idx):
-        j = i
-        while j + 1 < len(idx) and idx[j + 1] == idx[j] + 1:
-            j += 1
-        out.append(f"{idx[i] + 1}" if i == j else f"{idx[i] + 1}-{idx[j] + 1}")
-        i = j + 1
-    return ", ".join(out)
+    return ", ".join(index_ranges([int(i) for i in indices]))
 
 
 def _wl_range(w):

@@ -26,14 +26,9 @@ WATER_ABSORPTION_NM = [(1340.0, 1450.0), (1790.0, 1960.0), (2450.0, 2600.0)]
 
 
 def _ranges(idx: List[int]) -> str:
-    out, s, i = [], sorted(idx), 0
-    while i < len(s):
-        j = i
-        while j + 1 < len(s) and s[j + 1] == s[j] + 1:
-            j += 1
-        out.append(f"{s[i] + 1}" if i == j else f"{s[i] + 1}-{s[j] + 1}")
-        i = j + 1
-    return ",".join(out)
+    from ..core.bands import index_ranges  # lazily: the plugin must load without the engine's dependencies
+
+    return ",".join(index_ranges(idx))
 
 
 class BandSelector(QWidget):

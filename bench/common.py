@@ -85,11 +85,12 @@ def headline_config(arch: str = "hybrid", fraction: float = 0.3, seed: int = 0, 
 class Results:
     """Results JSON written after every row, so a long run that stops keeps what it measured."""
 
-    def __init__(self, path: Path, quick: bool):
+    def __init__(self, path: Path, quick: bool, md_path: Path = None):
         self.path = Path(path)
+        self.md_path = md_path
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.data = {"created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "quick": quick,
-                     "machine": machine(), "sections": {}}
+                     "machine": machine(), "complete": False, "sections": {}}
 
     def add(self, section: str, row: dict):
         self.data["sections"].setdefault(section, []).append(row)
@@ -103,3 +104,11 @@ class Results:
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(to_jsonable(self.data), indent=1))
         os.replace(tmp, self.path)
+        if self.md_path:
+            from bench.report import write_markdown
+            write_markdown(self.data, self.md_path)
+
+    def finish(self):
+        self.data["complete"] = True
+        self.data["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.save()

@@ -87,7 +87,7 @@ def main(argv=None):
     ap.add_argument("--memory-size", type=int, default=None, help="edge of the large memory-test raster")
     args = ap.parse_args(argv)
     q = args.quick
-    res = Results(Path(args.out), q)
+    res = Results(Path(args.out), q, Path(args.md))
     want = lambda s: not args.only or s in args.only  # noqa: E731
     say = lambda s: print(s, flush=True)  # noqa: E731
 
@@ -105,22 +105,78 @@ def main(argv=None):
         "headline_epochs": (lambda c: f"CNN {c.train.cnn_epochs}, SNN {c.train.snn_epochs} (as `make demo`), "
                                       f"class weighting {c.train.class_weighting}")(headline_config(quick=q)),
         "sweep_epochs": f"CNN {SWEEP_EPOCHS[0]}, SNN {SWEEP_EPOCHS[1]}" if not q else "1 / 1 (quick)",
-        "seeds": seeds, "spike_rate_penalty": "not used (loss is plain cross-entropy)",
+        "seeds": seeds, "spike_rate_penalty": "not used (loss: cross-entropy with sqrt-inverse class weights)",
         "energy_tables": {k: {kk: vv for kk, vv in v.__dict__.items()} for k, v in TABLES.items()},
     })
 
     headline = {}
+
+    def paper_rows(frac):
+        for arch in archs:
+            for bits, qat in ((6, True), (0, False)):
+                cfg = headline_config(arch, frac, 0, q)
+                cfg.train.weight_bits, cfg.train.cnn_qat = bits, qat
+                say(f"[paper_table] {arch} {int(100 * frac)} % bits={bits or 'FP'}")
+                row = train_row(reader, labels, cfg, f"{arch} {int(100 * frac)}% {bits or 'FP'}")
+                if frac == fractions[0] and bits == 6:
+                    headline[arch] = row
+                res.add("paper_table", strip(row))
+
+    def headline_model():
+        model = headline.get("hybrid", {}).get("_model")
+        if model is None:
+            model = train_row(reader, labels, headline_config("hybrid", fractions[0], 0, q), "model")["_model"]
+            headline.setdefault("hybrid", {})["_model"] = model
+        return model
+
+    def memory(sizes):
+        import tempfile
+        from bench.memory import classify_peak_memory, make_large_geotiff
+        scratch = Path(args.out).parent
+        scratch.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=str(scratch)) as tmp:
+            mp = Path(tmp) / "model.hsnn"
+            headline_model().save(mp)
+            cube = reader.read()
+            for size in sizes:
+                say(f"[memory] {size} x {size} x {cube.shape[2]} int16")
+                t0 = time.perf_counter()
+                tif = make_large_geotiff(Path(tmp) / f"big{size}.tif", size, cube, reader.info)
+                gen_s = time.perf_counter() - t0
+                m = classify_peak_memory(mp, tif, Path(tmp) / f"class{size}.tif")
+                res.add("memory", {"size": size, "bands": cube.shape[2], "input_gb": tif.stat().st_size / 1e9,
+                                   "generate_s": gen_s, **m, "pixels_per_s": size * size / m["seconds"]})
+                tif.unlink()
+
+    # most informative sections first: a long run that is stopped keeps them (results are saved per row)
     if want("paper_table"):
-        for frac in fractions:
-            for arch in archs:
-                for bits, qat in ((6, True), (0, False)):
-                    cfg = headline_config(arch, frac, 0, q)
-                    cfg.train.weight_bits, cfg.train.cnn_qat = bits, qat
-                    say(f"[paper_table] {arch} {int(100 * frac)} % bits={bits or 'FP'}")
-                    row = train_row(reader, labels, cfg, f"{arch} {int(100 * frac)}% {bits or 'FP'}")
-                    if frac == fractions[0] and bits == 6:
-                        headline[arch] = row
-                    res.add("paper_table", strip(row))
+        paper_rows(fractions[0])
+
+    if want("speed"):
+        from bench.speed import fc_vs_patchwise
+        say("[speed] fully convolutional vs patch by patch")
+        res.set("speed", fc_vs_patchwise(headline_model(), reader, max_patch_pixels=None if q else 4000))
+
+    if want("baselines") or want("spatial"):
+        from bench.baselines import run_baselines
+        from hypersnn.core.splits import make_split
+        for method in (["random"] if want("baselines") else []) + (["blocks"] if want("spatial") else []):
+            cfg = headline_config("hybrid", fractions[0], 0, q)
+            cfg.split.method = method
+            sp = make_split(labels.array, cfg.split, valid_mask=None, patch_size=cfg.model.patch_size)
+            say(f"[baselines] {method} split")
+            for row in run_baselines(reader, labels, sp):
+                row["split"] = sp.protocol.get("description")
+                res.add("baselines" if method == "random" else "spatial", row)
+            if method == "blocks":
+                for arch in archs:
+                    cfg.model.arch = arch
+                    say(f"[spatial] SNN {arch}")
+                    res.add("spatial", strip(train_row(reader, labels, cfg, f"SNN {arch} blocks")))
+
+    sizes = [160, 320] if q else [1000, args.memory_size or 4000]
+    if want("memory"):
+        memory(sizes[:1])
 
     if want("seeds"):
         for arch in archs:
@@ -145,53 +201,12 @@ def main(argv=None):
                     say(f"[sweeps] {arch} T={T} bits={bits or 'FP'}")
                     res.add("sweeps", strip(train_row(reader, labels, cfg, f"{arch} T={T} b={bits or 'FP'}")))
 
-    if want("baselines") or want("spatial"):
-        from bench.baselines import run_baselines
-        from hypersnn.core.splits import make_split
-        for method in (["random"] if want("baselines") else []) + (["blocks"] if want("spatial") else []):
-            cfg = headline_config("hybrid", fractions[0], 0, q)
-            cfg.split.method = method
-            sp = make_split(labels.array, cfg.split, valid_mask=None, patch_size=cfg.model.patch_size)
-            say(f"[baselines] {method} split")
-            for row in run_baselines(reader, labels, sp):
-                row["split"] = sp.protocol.get("description")
-                res.add("baselines" if method == "random" else "spatial", row)
-            if method == "blocks":
-                for arch in archs:
-                    cfg.model.arch = arch
-                    say(f"[spatial] SNN {arch}")
-                    res.add("spatial", strip(train_row(reader, labels, cfg, f"SNN {arch} blocks")))
-
-    if want("speed"):
-        from bench.speed import fc_vs_patchwise
-        model = headline.get("hybrid", {}).get("_model")
-        if model is None:
-            model = train_row(reader, labels, headline_config("hybrid", fractions[0], 0, q), "speed")["_model"]
-        say("[speed] fully convolutional vs patch by patch")
-        res.set("speed", fc_vs_patchwise(model, reader, max_patch_pixels=None if q else 4000))
+    if want("paper_table"):
+        for frac in fractions[1:]:
+            paper_rows(frac)
 
     if want("memory"):
-        import tempfile
-        from bench.memory import classify_peak_memory, make_large_geotiff
-        model = headline.get("hybrid", {}).get("_model")
-        if model is None:
-            model = train_row(reader, labels, headline_config("hybrid", fractions[0], 0, q), "memory")["_model"]
-        sizes = [160, 320] if q else [1000, args.memory_size or 4000]
-        scratch = Path(args.out).parent
-        scratch.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=str(scratch)) as tmp:
-            mp = Path(tmp) / "model.hsnn"
-            model.save(mp)
-            cube = reader.read()
-            for size in sizes:
-                say(f"[memory] {size} x {size} x {cube.shape[2]} int16")
-                t0 = time.perf_counter()
-                tif = make_large_geotiff(Path(tmp) / f"big{size}.tif", size, cube, reader.info)
-                gen_s = time.perf_counter() - t0
-                m = classify_peak_memory(mp, tif, Path(tmp) / f"class{size}.tif")
-                res.add("memory", {"size": size, "bands": cube.shape[2], "input_gb": tif.stat().st_size / 1e9,
-                                   "generate_s": gen_s, **m, "pixels_per_s": size * size / m["seconds"]})
-                tif.unlink()
+        memory(sizes[1:])
 
     for name, scene in (("pavia_university", "Pavia University"), ("salinas", "Salinas")):
         if q or not want("other_scenes"):
@@ -204,8 +219,7 @@ def main(argv=None):
         cfg = headline_config("hybrid", fractions[0], 0, q)
         res.add("other_scenes", dict(strip(train_row(r2, l2, cfg, f"{scene} hybrid")), scene=scene))
 
-    from bench.report import write_markdown
-    write_markdown(res.data, Path(args.md))
+    res.finish()
     say(f"results: {args.out}\ntable: {args.md}")
     return 0
 

@@ -13,7 +13,13 @@ import warnings
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-import rasterio
+
+# GDAL's block cache defaults to 5 % of RAM (1.2 GB on a 24 GB machine): reading a pixel-interleaved
+# 200-band raster fills it, so peak memory would be set by the cache, not by the classification window.
+# A 256 MB cache keeps every read tile-efficient; set GDAL_CACHEMAX yourself to override.
+os.environ.setdefault("GDAL_CACHEMAX", "256")
+
+import rasterio  # noqa: E402  (after the cache setting, which GDAL reads when it first caches a block)
 from affine import Affine
 from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning, RasterioError

@@ -1,6 +1,7 @@
 """Robustness matrix (issue 5), QGIS side: bad rasters through the plugin (train dialog + TrainTask,
 ClassifyTask, Processing). Each is refused with a message naming the file and band/field at fault, or
 handled (NaN/inf pixels, no CRS); nothing is written and no task stays behind."""
+import gc
 import re
 
 import numpy as np
@@ -147,8 +148,14 @@ def test_truncated_envi_data_file_is_refused_with_expected_and_actual_size(plugi
                                          iface=qgis_iface))
     assert task.status() == QgsTask.Terminated
     one_critical(qgis_iface, f"ENVI data file {data} is truncated", sizes)
-    with pytest.raises(QgsProcessingException, match=re.escape(sizes)):
-        processing.run("hypersnn:classify", {"INPUT": layer, "MODEL": str(trained_model), "OUTPUT": str(out / "c.tif")})
+    try:
+        with pytest.raises(QgsProcessingException, match=re.escape(sizes)):
+            processing.run("hypersnn:classify", {"INPUT": layer, "MODEL": str(trained_model),
+                                                 "OUTPUT": str(out / "c.tif")})
+    finally:
+        # a layer owned by no project must die before QGIS exits, or the interpreter's teardown segfaults
+        del layer
+        gc.collect()
     assert listing(out) == [] and no_active_tasks()
 
 

@@ -27,7 +27,7 @@ from rasterio.windows import Window as RioWindow
 
 from .errors import LabelError, OutputError, RasterError
 from .labels import PolygonFeature
-from .raster import OutputSpec, RasterInfo, Window, checked_block, same_file
+from .raster import OutputSpec, RasterInfo, Window, checked_block, checked_read, same_file
 from .spectral_meta import envi_pair, read_envi_header, resolve_spectral_metadata, validate_envi
 
 # --------------------------------------------------------------------------------------------------
@@ -117,15 +117,8 @@ class RasterioReader:
     def read(self, window: Optional[Window] = None, bands: Optional[Sequence[int]] = None) -> np.ndarray:
         """(rows, cols, bands) pixels; float32 with scale/offset applied when declared (nodata kept as is)."""
         info = self.info
-        if window is None:
-            window = (0, 0, info.height, info.width)
-        r, c, h, w = (int(v) for v in window)
-        if r < 0 or c < 0 or h < 1 or w < 1 or r + h > info.height or c + w > info.width:
-            raise RasterError(f"Window {window} lies outside raster {self.path} ({info.height} rows x {info.width} cols)")
-        idx = list(range(info.count)) if bands is None else [int(b) for b in bands]
-        for b in idx:
-            if not 0 <= b < info.count:
-                raise RasterError(f"Band {b + 1} does not exist in raster {self.path} (it has {info.count} bands)")
+        (r, c, h, w), idx = checked_read(info, self.path, window, bands)
+        window = (r, c, h, w)
         try:
             a = self._ds.read(indexes=[b + 1 for b in idx], window=RioWindow(c, r, w, h))
         except RasterioError as e:

@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from .errors import OutputError
+from .errors import OutputError, RasterError
 
 Window = Tuple[int, int, int, int]  # row_off, col_off, height, width
 
@@ -178,3 +178,17 @@ def checked_block(spec: OutputSpec, path: str, window: Window, array: np.ndarray
         raise OutputError(f"Output {path}: window {window} lies outside the "
                           f"{spec.like.height}x{spec.like.width} grid")
     return (r, c, h, w), a
+
+
+def checked_read(info: RasterInfo, path: str, window: Optional[Window], bands: Optional[Sequence[int]]):
+    """A reader's request as ((row, col, height, width), 0-based band list), or RasterError saying why not."""
+    if window is None:
+        window = (0, 0, info.height, info.width)
+    r, c, h, w = (int(v) for v in window)
+    if r < 0 or c < 0 or h < 1 or w < 1 or r + h > info.height or c + w > info.width:
+        raise RasterError(f"Window {window} lies outside raster {path} ({info.height} rows x {info.width} cols)")
+    idx = list(range(info.count)) if bands is None else [int(b) for b in bands]
+    for b in idx:
+        if not 0 <= b < info.count:
+            raise RasterError(f"Band {b + 1} does not exist in raster {path} (it has {info.count} bands)")
+    return (r, c, h, w), idx

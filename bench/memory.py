@@ -12,8 +12,8 @@ CHILD = r"""
 import json, resource, sys, time
 from hypersnn.core.cli import main
 t0 = time.perf_counter()
-rc = main(["classify", "--model", sys.argv[1], "--raster", sys.argv[2], "--out", sys.argv[3], "--quiet",
-           "--window", sys.argv[4]])
+rc = main(["classify", "--model", sys.argv[1], "--raster", sys.argv[2], "--out", sys.argv[3], "--quiet"]
+          + (["--window", sys.argv[4]] if sys.argv[4] != "default" else []))
 print(json.dumps({"rc": rc, "seconds": time.perf_counter() - t0,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -41,9 +41,10 @@ def make_large_geotiff(path: Path, size: int, source_cube: np.ndarray, like_info
     return path
 
 
-def classify_peak_memory(model_path, raster_path, out_path, window: int = 128) -> dict:
-    r = subprocess.run([sys.executable, "-c", CHILD, str(model_path), str(raster_path), str(out_path), str(window)],
-                       capture_output=True, text=True)
+def classify_peak_memory(model_path, raster_path, out_path, window=None) -> dict:
+    """Peak RSS of `hypersnn classify` in a fresh process (the default window unless `window` is given)."""
+    r = subprocess.run([sys.executable, "-c", CHILD, str(model_path), str(raster_path), str(out_path),
+                        str(window or "default")], capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"classification failed: {r.stderr[-2000:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])

@@ -81,6 +81,26 @@ def write_markdown(data: dict, path: Path) -> None:
                            f"{_rate(l['spike_rate'])} | "
                            f"{l['snn_energy_pj']:.0f} | {l['cnn_fp_energy_pj']:.0f} | {l['cnn_q_energy_pj']:.0f} |")
             out.append("")
+    front = s.get("front", [])
+    if front:
+        pts = [(r["snn"]["oa"], r["energy"]["horowitz45"]["totals_pj"]["snn_pj"]) for r in front]
+        out += ["## Accuracy-energy front (hybrid, 30 % split, seed 0, reduced epochs)", "",
+                "Pareto-optimal rows (no other row is both more accurate and cheaper) are marked *front*; the "
+                "default configuration is marked **default**. Spike penalty: weight of core/train.spike_cost in "
+                "the SNN loss.", "",
+                "| variant | spike penalty | OA % | AA % | kappa x100 | mean spike rate | SNN uJ/pixel | "
+                "FP CNN / SNN (horowitz45 / _int) | 6-bit CNN / SNN | first-layer share | |",
+                "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r, (oa, e) in zip(front, pts):
+            on_front = not any(o >= oa and f <= e and (o > oa or f < e) for o, f in pts)
+            rates = list(r["spike_rates"].values())
+            e0, e1 = r["energy"]["horowitz45"], r["energy"]["horowitz45_int"]
+            mark = ", ".join(m for m, c in (("**default**", r.get("default")), ("*front*", on_front)) if c)
+            out.append(f"| {r['variant']} | {r['spike_penalty']:g} | {_p(r['snn']['oa'])} | {_p(r['snn']['aa'])} | "
+                       f"{_p(r['snn']['kappa'])} | {sum(rates) / max(len(rates), 1):.3f} | {_uj(e)} | "
+                       f"{_x(e0['ratios']['fp_cnn_over_snn'])} / {_x(e1['ratios']['fp_cnn_over_snn'])} | "
+                       f"{_x(e0['ratios']['q_cnn_over_snn'])} | {100 * e0['snn_first_layer_share']:.1f} % | {mark} |")
+        out.append("")
     seeds = s.get("seeds", [])
     if seeds and rows:
         out += ["## Several seeds (headline rows, mean +/- std)", "", "| arch | model | OA % | AA % | kappa x100 | n |",
@@ -135,10 +155,12 @@ def write_markdown(data: dict, path: Path) -> None:
     mem = s.get("memory", [])
     if mem:
         out += ["## Memory (classification of a generated int16 GeoTIFF)", "",
-                "| size | bands | input GB | peak RSS MB | pixels/s |", "|---|---|---|---|---|"]
+                "| size | bands | input GB | peak RSS MB | target < 2048 MB | pixels/s | classify s |",
+                "|---|---|---|---|---|---|---|"]
         for r in mem:
             out.append(f"| {r['size']} x {r['size']} | {r['bands']} | {r['input_gb']:.2f} | {r['peak_rss_mb']:.0f} | "
-                       f"{r['pixels_per_s']:.0f} |")
+                       f"{'met' if r['peak_rss_mb'] < 2048 else 'MISSED'} | {r['pixels_per_s']:.0f} | "
+                       f"{r['seconds']:.0f} |")
         out.append("")
     oth = s.get("other_scenes", [])
     if oth:

@@ -20,8 +20,19 @@ if str(ROOT) not in sys.path:
 from bench.common import SHARED, Results, headline_config, indian_pines, other_scene  # noqa: E402
 from hypersnn.core import pipeline  # noqa: E402
 from hypersnn.core.energy import TABLES, energy_report  # noqa: E402
+from hypersnn.core.config import ClassifyConfig  # noqa: E402
 from hypersnn.core.raster import ArrayReader  # noqa: E402
 
+# (label, ModelConfig overrides, spike-rate penalty weight); the first is the default configuration
+FRONT_VARIANTS = [
+    ("default: first layer 1x1, conv3d [8,16] kernels [7,5]", {}, 0.0),
+    ("spike penalty 0.5", {}, 0.5),
+    ("spike penalty 2", {}, 2.0),
+    ("spike penalty 8", {}, 8.0),
+    ("first layer 3x3 (Hyper-SNN style)", {"first_spatial_kernel": 3}, 0.0),
+    ("first layer 3x3 + spike penalty 2", {"first_spatial_kernel": 3}, 2.0),
+    ("first layer 1x1, 4 channels", {"conv3d_channels": [4, 16]}, 0.0),
+]
 SWEEP_EPOCHS = (12, 5)  # CNN, SNN epochs for the T / bit-width sweeps (headline rows use the demo's settings)
 
 
@@ -105,7 +116,8 @@ def main(argv=None):
         "headline_epochs": (lambda c: f"CNN {c.train.cnn_epochs}, SNN {c.train.snn_epochs} (as `make demo`), "
                                       f"class weighting {c.train.class_weighting}")(headline_config(quick=q)),
         "sweep_epochs": f"CNN {SWEEP_EPOCHS[0]}, SNN {SWEEP_EPOCHS[1]}" if not q else "1 / 1 (quick)",
-        "seeds": seeds, "spike_rate_penalty": "not used (loss: cross-entropy with sqrt-inverse class weights)",
+        "seeds": seeds, "spike_rate_penalty": "0 (off) except in the accuracy-energy front section; loss: cross-entropy "
+                                               "with sqrt-inverse class weights",
         "energy_tables": {k: {kk: vv for kk, vv in v.__dict__.items()} for k, v in TABLES.items()},
     })
 
@@ -145,6 +157,7 @@ def main(argv=None):
                 gen_s = time.perf_counter() - t0
                 m = classify_peak_memory(mp, tif, Path(tmp) / f"class{size}.tif")
                 res.add("memory", {"size": size, "bands": cube.shape[2], "input_gb": tif.stat().st_size / 1e9,
+                                   "window": ClassifyConfig().window, "gdal_cachemax_mb": 256,
                                    "generate_s": gen_s, **m, "pixels_per_s": size * size / m["seconds"]})
                 tif.unlink()
 
@@ -152,10 +165,28 @@ def main(argv=None):
     if want("paper_table"):
         paper_rows(fractions[0])
 
+    if want("front"):
+        # accuracy-energy front: the first layer (analog MACs) dominates the SNN's energy, so vary its width and
+        # spectral kernel; and a spike-rate penalty (core/train.spike_cost) that trades accuracy for sparsity
+        for name, model, lam in FRONT_VARIANTS[:2] if q else FRONT_VARIANTS:
+            cfg = headline_config("hybrid", fractions[0], 0, q)
+            if not q:
+                cfg.train.cnn_epochs, cfg.train.snn_epochs = SWEEP_EPOCHS
+            for k, v in model.items():
+                setattr(cfg.model, k, v)
+            cfg.train.spike_penalty = lam
+            say(f"[front] {name}")
+            row = strip(train_row(reader, labels, cfg, name))
+            row.update(variant=name, model=dict(model), spike_penalty=lam, default=not model and lam == 0)
+            res.add("front", row)
+
     if want("speed"):
         from bench.speed import fc_vs_patchwise
         say("[speed] fully convolutional vs patch by patch")
         res.set("speed", fc_vs_patchwise(headline_model(), reader, max_patch_pixels=None if q else 4000))
+
+    if want("memory"):
+        memory([160, 320] if q else [1000, args.memory_size or 4000])
 
     if want("baselines") or want("spatial"):
         from bench.baselines import run_baselines
@@ -174,9 +205,6 @@ def main(argv=None):
                     say(f"[spatial] SNN {arch}")
                     res.add("spatial", strip(train_row(reader, labels, cfg, f"SNN {arch} blocks")))
 
-    sizes = [160, 320] if q else [1000, args.memory_size or 4000]
-    if want("memory"):
-        memory(sizes[:1])
 
     if want("seeds"):
         for arch in archs:
@@ -205,8 +233,6 @@ def main(argv=None):
         for frac in fractions[1:]:
             paper_rows(frac)
 
-    if want("memory"):
-        memory(sizes[1:])
 
     for name, scene in (("pavia_university", "Pavia University"), ("salinas", "Salinas")):
         if q or not want("other_scenes"):

@@ -54,6 +54,8 @@ def _add_train_args(p):
     g.add_argument("--no-standardize", action="store_true", help="skip per-band standardisation")
     g.add_argument("--arch", choices=["hybrid", "3d"], help="hybrid 3-D/2-D CNN or 3-D CNN")
     g.add_argument("--patch-size", type=int, help="odd patch edge in pixels")
+    g.add_argument("--first-kernel", type=int, choices=[1, 3],
+                   help="spatial kernel of the first layer (1 = per-pixel spectral filters, fewer analog MACs)")
     g = p.add_argument_group("training")
     g.add_argument("--time-steps", type=int, help="SNN time steps T")
     g.add_argument("--bits", type=int, help="weight bits 2..16, 0 = full precision")
@@ -63,6 +65,8 @@ def _add_train_args(p):
     g.add_argument("--patience", type=int, help="early-stopping patience in epochs (0 = off)")
     g.add_argument("--class-weighting", choices=["none", "sqrt_inverse", "inverse"],
                    help="weight rare classes up in the loss (raises the average accuracy)")
+    g.add_argument("--spike-penalty", type=float,
+                   help="weight of the spike-rate term in the SNN loss (trades accuracy for energy; 0 = off)")
     g.add_argument("--seed", type=int, help="fixes split, initialisation and training order")
     g.add_argument("--threads", type=int, help="CPU threads for torch")
     g.add_argument("--checkpoint-dir", help="stage checkpoints; a rerun with the same settings resumes")
@@ -74,10 +78,12 @@ _FLAG_MAP = {
     "train_count": ("split", "train_count"), "val_fraction": ("split", "val_fraction"),
     "block_size": ("split", "block_size"), "pca": ("preprocess", "pca_components"),
     "arch": ("model", "arch"), "patch_size": ("model", "patch_size"),
+    "first_kernel": ("model", "first_spatial_kernel"),
     "time_steps": ("train", "time_steps"), "bits": ("train", "weight_bits"),
     "cnn_epochs": ("train", "cnn_epochs"), "snn_epochs": ("train", "snn_epochs"),
     "batch_size": ("train", "batch_size"), "patience": ("train", "patience"),
     "seed": ("train", "seed"), "threads": ("train", "threads"), "class_weighting": ("train", "class_weighting"),
+    "spike_penalty": ("train", "spike_penalty"),
     "window": ("classify", "window"), "mode": ("classify", "mode"),
 }
 

@@ -6,6 +6,7 @@ file holds the same structure (`RunConfig.from_dict`).
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import List
@@ -56,6 +57,10 @@ class ModelConfig:
     patch_size: int = 11
     conv3d_channels: List[int] = field(default_factory=lambda: [8, 16])
     conv3d_spectral_kernels: List[int] = field(default_factory=lambda: [7, 5])
+    first_spatial_kernel: int = 1
+    """Spatial kernel of the first layer: 1 (a per-pixel spectral filter bank, default) or 3 (3x3). The first
+    layer sees analog input, so in the SNN it is the only layer that multiplies; 1 cuts its MACs about 6x and
+    the later layers (cheap accumulates) cover the patch instead (docs/results.md, accuracy-energy front)."""
     conv2d_channels: List[int] = field(default_factory=lambda: [32])
     dense: List[int] = field(default_factory=lambda: [128])
     dropout: float = 0.2
@@ -77,6 +82,10 @@ class TrainConfig:
     class_weighting: str = "sqrt_inverse"
     """none | sqrt_inverse | inverse: cross-entropy weights from training class frequencies (mean 1);
     lifts rare classes, i.e. the average accuracy (AA)."""
+    spike_penalty: float = 0.0
+    """Weight of a spike-rate term in the SNN loss: sum over spiking layers of (spike rate x the next layer's
+    dense MACs) / all later layers' dense MACs, i.e. the fraction of the later layers' work that spikes
+    trigger. Trades accuracy for energy; 0 = plain cross-entropy (default; see docs/results.md, front)."""
     threshold_percentile: float = 99.7
     leak_init: float = 1.0
     surrogate_slope: float = 5.0
@@ -90,8 +99,9 @@ class TrainConfig:
 
 @dataclass
 class ClassifyConfig:
-    window: int = 256
-    """Window edge in pixels; memory is bounded by the window plus the patch halo."""
+    window: int = 128
+    """Window edge in pixels; memory is bounded by the window plus the patch halo (peak RSS of a 200-band
+    classification: about 1.1 GB at 128 px, 2 GB at 256 px, with the same pixels/s: docs/results.md)."""
     batch_size: int = 1024
     probabilities: bool = False
     """Also write one band of class probability per class."""
@@ -173,8 +183,12 @@ class RunConfig:
             raise InputError(f"val_fraction must be in [0, 1), got {self.split.val_fraction}")
         if not 50 <= t.threshold_percentile <= 100:
             raise InputError(f"threshold_percentile must be in [50, 100], got {t.threshold_percentile}")
+        if m.first_spatial_kernel not in (1, 3):
+            raise InputError(f"first_spatial_kernel must be 1 or 3, got {m.first_spatial_kernel}")
         if t.class_weighting not in ("none", "sqrt_inverse", "inverse"):
             raise InputError(f"class_weighting must be none, sqrt_inverse or inverse, got {t.class_weighting!r}")
+        if not (t.spike_penalty >= 0 and math.isfinite(t.spike_penalty)):
+            raise InputError(f"spike_penalty must be a finite number >= 0, got {t.spike_penalty}")
         if t.cnn_epochs < 0 or t.snn_epochs < 0 or t.batch_size < 1:
             raise InputError("epochs must be >= 0 and batch_size >= 1")
         return self

@@ -223,11 +223,14 @@ def _checked_architecture(path, d) -> dict:
     ps = d.get("patch_size", 11)
     if not isinstance(ps, int) or isinstance(ps, bool) or not 1 <= ps <= 255:
         raise ModelFileError(f"{path}: architecture field 'patch_size' = {ps!r} is not a plausible patch size")
+    if d.get("first_spatial_kernel", 3) not in (1, 3) or isinstance(d.get("first_spatial_kernel"), bool):
+        raise ModelFileError(f"{path}: architecture field 'first_spatial_kernel' must be 1 or 3")
     if d.get("arch", "hybrid") not in ("hybrid", "3d"):
         raise ModelFileError(f"{path}: architecture {d.get('arch')!r} is unknown")
     if not _finite(d.get("dropout", 0.0)):
         raise ModelFileError(f"{path}: architecture field 'dropout' is not a number")
-    return d
+    # files written before the field existed all had a 3x3 first layer (the default has since changed)
+    return {"first_spatial_kernel": 3, **d}
 
 
 def _int(meta: dict, key: str, lo: int, hi: int, path) -> int:

@@ -132,6 +132,7 @@ class Trainer:
         opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=t.weight_decay)
         n_batches = (len(train) + t.batch_size - 1) // t.batch_size
         weight = class_weights(train.y, self.n_classes, t.class_weighting)
+        later_macs = net.dense_macs() if stage == "snn" and t.spike_penalty > 0 else None
         best_acc, best_state, stale, start, stopped = -1.0, None, 0, 0, False
         resumed = self._load_epoch(stage, net, opt, rng, gen)
         if resumed is not None:
@@ -150,8 +151,13 @@ class Trainer:
                 idx = order[b * t.batch_size:(b + 1) * t.batch_size]
                 x = augment(source.gather(train.rows[idx], train.cols[idx]), gen)
                 y = torch.as_tensor(train.y[idx], dtype=torch.long)
+                penalize = stage == "snn" and t.spike_penalty > 0
+                net.spike_maps = [] if penalize else None
                 logits = net(x).flatten(1)
                 loss = F.cross_entropy(logits, y, weight=weight)
+                if penalize:
+                    loss = loss + t.spike_penalty * spike_cost(net.spike_maps, later_macs)
+                    net.spike_maps = None
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -334,6 +340,13 @@ class Trainer:
                 (self.ckpt / f"{stage}-epoch.{ext}").unlink()
             except FileNotFoundError:
                 pass
+
+
+def spike_cost(spike_maps, dense_macs) -> torch.Tensor:
+    """Differentiable share of the later layers' dense work that the spikes trigger: layer i's mean spike
+    rate reaches layer i+1, which would do dense_macs[i+1] MACs per step as a CNN."""
+    total = sum(dense_macs[1:])
+    return sum(s.mean() * (dense_macs[i + 1] / total) for i, s in spike_maps)
 
 
 def class_weights(y: np.ndarray, n_classes: int, mode: str) -> Optional[torch.Tensor]:

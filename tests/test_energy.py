@@ -2,6 +2,7 @@
 import itertools
 
 import numpy as np
+import pytest
 import torch
 
 from hypersnn.core.config import EnergyConfig, ModelConfig
@@ -9,9 +10,11 @@ from hypersnn.core.energy import add_pj, count_ops, energy_report, mac_pj
 from hypersnn.core.nn.models import HSINet
 
 
-def test_accumulates_equal_a_brute_force_count_of_spikes_times_fanout():
+@pytest.mark.parametrize("first", [3, 1])
+def test_accumulates_equal_a_brute_force_count_of_spikes_times_fanout(first):
     torch.manual_seed(0)
-    cfg = ModelConfig(patch_size=5, conv3d_channels=[2], conv3d_spectral_kernels=[3], conv2d_channels=[3], dense=[4])
+    cfg = ModelConfig(patch_size=5, conv3d_channels=[2], conv3d_spectral_kernels=[3], conv2d_channels=[3], dense=[4],
+                      first_spatial_kernel=first)
     net = HSINet(cfg, in_bands=5, n_classes=2, time_steps=3)
     net.set_thresholds([0.05, 0.05, 0.05])
     net.spiking = True
@@ -21,21 +24,26 @@ def test_accumulates_equal_a_brute_force_count_of_spikes_times_fanout():
         net(x, record=rec)
     # brute force for layer 1 (conv2d after folding): recompute layer-0 spikes and loop over synapses
     with torch.no_grad():
-        s0 = net.neurons[0](net.apply_layer(0, x.unsqueeze(1)).unsqueeze(0).expand(3, 2, 2, 3, 3, 3))
-    spikes = (s0 != 0).flatten(2, 3).numpy()  # (T, N, C*D, 3, 3)
+        cur = net.apply_layer(0, x.unsqueeze(1))
+        s0 = net.neurons[0](cur.unsqueeze(0).expand(3, *cur.shape))
+    spikes = (s0 != 0).flatten(2, 3).numpy()  # (T, N, C*D, H, W)
+    side = spikes.shape[-1]
+    assert side == (3 if first == 3 else 5)
     sp = net.specs[1]
     count = 0
     for t, n, c, r, q in itertools.product(*map(range, spikes.shape)):
         if spikes[t, n, c, r, q]:
             # output positions (3x3 kernel, valid) whose receptive field contains (r, q)
-            outs = sum(1 for orr in range(1) for oc in range(1) if 0 <= r - orr < 3 and 0 <= q - oc < 3)
+            outs = sum(1 for orr in range(side - 2) for oc in range(side - 2)
+                       if 0 <= r - orr < 3 and 0 <= q - oc < 3)
             count += outs * sp.out_ch
     assert rec[1]["acs"] == count
 
 
 def test_first_layer_macs_counted_once_and_energy_ratios_follow_the_table():
     torch.manual_seed(0)
-    cfg = ModelConfig(patch_size=5, conv3d_channels=[2], conv3d_spectral_kernels=[3], conv2d_channels=[3], dense=[4])
+    cfg = ModelConfig(patch_size=5, conv3d_channels=[2], conv3d_spectral_kernels=[3], conv2d_channels=[3], dense=[4],
+                      first_spatial_kernel=3)
     net = HSINet(cfg, in_bands=6, n_classes=3, bits=6, time_steps=5)
     counts = count_ops(net, [torch.randn(8, 6, 5, 5)])
     L0 = counts["layers"][0]

@@ -120,3 +120,24 @@ def test_a_raster_with_other_bands_gets_expected_vs_given(trained):
     shifted = RasterInfo(width=5, height=5, count=12, dtype="int16", wavelengths=[w + 40 for w in info.wavelengths])
     with pytest.raises(ModelMismatchError, match="expected 450.0 nm, raster has 490.0 nm"):
         m.bands.check(shifted)
+
+
+def test_a_file_from_before_first_spatial_kernel_existed_loads_as_3x3(tmp_path):
+    """Older files have no first_spatial_kernel and all had a 3x3 first layer; the default is now 1x1."""
+    import fixtures_data as fd
+    cube, gt = fd.synthetic_scene()
+    cfg = tiny_config(cnn_epochs=1, snn_epochs=1)
+    cfg.model.first_spatial_kernel = 3
+    path = tmp_path / "k3.hsnn"
+    out = pipeline.train(ArrayReader(cube), labels_from_array(gt), cfg, str(path))
+    old = tmp_path / "old.hsnn"
+    with zipfile.ZipFile(path) as z, zipfile.ZipFile(old, "w") as o:
+        meta = json.loads(z.read("hypersnn.json"))
+        del meta["architecture"]["first_spatial_kernel"]
+        o.writestr("hypersnn.json", json.dumps(meta))
+        o.writestr("tensors.npz", z.read("tensors.npz"))
+    m = HyperSNNModel.load(old)
+    assert m.net.cfg.first_spatial_kernel == 3 and m.net.specs[0].kernel[1:] == (3, 3)
+    x = torch.randn(4, m.net.in_bands, 5, 5)
+    with torch.no_grad():
+        np.testing.assert_array_equal(m.net(x).numpy(), out.model.net(x).numpy())

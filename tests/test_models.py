@@ -11,16 +11,17 @@ from hypersnn.core.predict import predict_padded
 from hypersnn.core.train import PixelSet, predict_pixels
 
 
-def small(arch):
+def small(arch, first_spatial_kernel=3):
     return ModelConfig(arch=arch, patch_size=7, conv3d_channels=[3, 4], conv3d_spectral_kernels=[3, 3],
-                       conv2d_channels=[6], dense=[12])
+                       conv2d_channels=[6], dense=[12], first_spatial_kernel=first_spatial_kernel)
 
 
 @pytest.mark.parametrize("arch", ["hybrid", "3d"])
 @pytest.mark.parametrize("spiking", [False, True])
-def test_full_scene_equals_patch_by_patch_including_borders_and_seams(arch, spiking):
+@pytest.mark.parametrize("first", [3, 1])
+def test_full_scene_equals_patch_by_patch_including_borders_and_seams(arch, spiking, first):
     torch.manual_seed(0)
-    net = HSINet(small(arch), in_bands=9, n_classes=4, bits=6, time_steps=4)
+    net = HSINet(small(arch, first), in_bands=9, n_classes=4, bits=6, time_steps=4)
     net.spiking = spiking
     net.eval()
     cube = np.random.default_rng(1).normal(size=(23, 19, 9)).astype(np.float32)
@@ -54,3 +55,21 @@ def test_too_small_patch_is_explained():
     cfg.patch_size = 5
     with pytest.raises(InputError, match="patch_size 5 is too small"):
         HSINet(cfg, 9, 3)
+
+
+def test_a_1x1_first_layer_keeps_the_receptive_field_and_cuts_its_macs():
+    k3 = HSINet(small("hybrid", 3), 9, 3)
+    k1 = HSINet(small("hybrid", 1), 9, 3)
+    assert k1.specs[0].kernel == (3, 1, 1) and k3.specs[0].kernel == (3, 3, 3)
+    # the dense layer grows to cover what the first layer no longer does: a 7x7 patch still maps to one pixel
+    assert k1(torch.randn(2, 9, 7, 7)).shape == (2, 3, 1, 1)
+    m1, m3 = k1.dense_macs(), k3.dense_macs()
+    assert m1[0] < m3[0] / 4 and sum(m1[1:]) > sum(m3[1:])
+
+
+def test_first_spatial_kernel_other_than_1_or_3_is_refused():
+    from hypersnn.core.config import RunConfig
+    cfg = RunConfig()
+    cfg.model.first_spatial_kernel = 5
+    with pytest.raises(InputError, match="first_spatial_kernel"):
+        cfg.validate()

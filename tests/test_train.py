@@ -23,3 +23,53 @@ def test_unknown_class_weighting_is_refused():
     cfg.train.class_weighting = "balanced"
     with pytest.raises(InputError, match="class_weighting"):
         cfg.validate()
+
+
+def test_negative_spike_penalty_is_refused():
+    cfg = RunConfig()
+    cfg.train.spike_penalty = -1.0
+    with pytest.raises(InputError, match="spike_penalty"):
+        cfg.validate()
+
+
+def test_spike_cost_is_the_mac_weighted_spike_rate_and_has_a_gradient():
+    import torch
+    from hypersnn.core.config import ModelConfig
+    from hypersnn.core.nn.models import HSINet
+    from hypersnn.core.train import spike_cost
+
+    torch.manual_seed(0)
+    net = HSINet(ModelConfig(patch_size=5, conv3d_channels=[4], conv3d_spectral_kernels=[3],
+                             conv2d_channels=[8], dense=[16]), in_bands=6, n_classes=3, bits=6, time_steps=3)
+    net.spiking = True
+    net.set_thresholds([0.2] * len(net.neurons))
+    macs = net.dense_macs()
+    net.spike_maps = []
+    net(torch.randn(8, 6, 5, 5))
+    maps, net.spike_maps = net.spike_maps, None
+    assert [i for i, _ in maps] == list(range(len(net.neurons)))
+    rates = [float((s != 0).float().mean()) for _, s in maps]
+    assert all(0 < r < 1 for r in rates)
+    cost = spike_cost(maps, macs)
+    expected = sum(r * macs[i + 1] for i, r in enumerate(rates)) / sum(macs[1:])
+    assert abs(float(cost.detach()) - expected) < 1e-5
+    cost.backward()
+    assert float(net.weights[0].grad.abs().sum()) > 0  # surrogate gradient reaches the first layer
+    assert all(float(n.threshold.grad) != 0 for n in net.neurons)
+
+
+def test_spike_penalty_lowers_the_spike_rate_of_a_trained_snn(scene):
+    from hypersnn.core import pipeline
+    from hypersnn.core.labels import labels_from_array
+    from hypersnn.core.raster import ArrayReader
+    from tiny import tiny_config
+
+    cube, gt = scene
+    labels = labels_from_array(gt, {1: "a", 2: "b", 3: "c"}, nodata=0)
+    mean_rate = {}
+    for lam in (0.0, 20.0):
+        out = pipeline.train(ArrayReader(cube.astype("float32")), labels, tiny_config(snn_epochs=4, spike_penalty=lam))
+        rates = [l["spike_rate"] for l in out.energy["layers"] if l["spike_rate"] is not None]
+        mean_rate[lam] = sum(rates) / len(rates)
+        assert out.model.meta["config"]["train"]["spike_penalty"] == lam
+    assert mean_rate[20.0] < 0.7 * mean_rate[0.0], mean_rate

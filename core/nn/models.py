@@ -43,7 +43,8 @@ class LayerSpec:
 
 
 def build_specs(cfg: ModelConfig, in_bands: int, n_classes: int) -> List[LayerSpec]:
-    n_spatial = len(cfg.conv3d_channels) + len(cfg.conv2d_channels)
+    f0 = getattr(cfg, "first_spatial_kernel", 3)
+    n_spatial = len(cfg.conv3d_channels) + len(cfg.conv2d_channels) - (1 if f0 == 1 else 0)
     s = cfg.patch_size - 2 * n_spatial
     if s < 1:
         raise InputError(
@@ -54,7 +55,8 @@ def build_specs(cfg: ModelConfig, in_bands: int, n_classes: int) -> List[LayerSp
     specs: List[LayerSpec] = []
     depth, ch = in_bands, 1
     for i, (c, k) in enumerate(zip(cfg.conv3d_channels, cfg.conv3d_spectral_kernels)):
-        specs.append(LayerSpec(f"conv3d_{i + 1}", "conv3d", ch, c, (k, 3, 3), "conv"))
+        f = f0 if i == 0 else 3
+        specs.append(LayerSpec(f"conv3d_{i + 1}", "conv3d", ch, c, (k, f, f), "conv"))
         depth, ch = depth - (k - 1), c
     if cfg.arch == "3d":
         for i, c in enumerate(cfg.conv2d_channels):
@@ -108,6 +110,9 @@ class HSINet(nn.Module):
         self.neurons = nn.ModuleList(LIF(1.0, leak_init, slope) for _ in self.specs[:-1])
         self.spiking = False
         self.dropout = cfg.dropout
+        self.spike_maps: Optional[list] = None
+        """When a list, forward_snn appends each spiking layer's (index, spikes in {0,1}) to it, differentiably
+        (for the spike-rate penalty of core/train.py)."""
 
     # -- one layer -------------------------------------------------------------------------------
     def qweight(self, i: int) -> torch.Tensor:
@@ -154,8 +159,7 @@ class HSINet(nn.Module):
         cur = self.apply_layer(0, x)
         if record is not None:
             record.append({"layer": 0, "out_elements": cur[0].numel()})
-        s = self.neurons[0](cur.unsqueeze(0).expand(T, *cur.shape))
-        s = self._drop(0, s, shared_over_time=True)
+        s = self._spikes(0, cur.unsqueeze(0).expand(T, *cur.shape))
         for i in range(1, len(self.specs)):
             sp = self.specs[i]
             if record is not None:
@@ -171,9 +175,28 @@ class HSINet(nn.Module):
             cur = self.apply_layer(i, s.flatten(0, 1))
             if record is not None:
                 record[-1]["out_elements"] = cur[0].numel()
-            s = self.neurons[i](cur.view(T, n, *cur.shape[1:]))
-            s = self._drop(i, s, shared_over_time=True)
+            s = self._spikes(i, cur.view(T, n, *cur.shape[1:]))
         raise AssertionError("network has no output layer")
+
+    def _spikes(self, i: int, currents: torch.Tensor) -> torch.Tensor:
+        s = self.neurons[i](currents)
+        if self.spike_maps is not None:
+            self.spike_maps.append((i, s / self.neurons[i].effective()[1]))
+        return self._drop(i, s, shared_over_time=True)
+
+    def dense_macs(self) -> List[float]:
+        """Per-sample multiply-accumulates of every layer when run as a CNN (the spike penalty's weights)."""
+        rec: list = []
+        with torch.no_grad():
+            was, was_training = self.spiking, self.training
+            self.spiking = False
+            self.eval()  # no dropout: it would draw from the global RNG and shift the seeded run
+            try:
+                self(torch.zeros(1, self.in_bands, self.cfg.patch_size, self.cfg.patch_size), record=rec)
+            finally:
+                self.spiking = was
+                self.train(was_training)
+        return [float(r["out_elements"] * self.specs[r["layer"]].fan_in) for r in rec]
 
     @torch.no_grad()
     def _synaptic_ops(self, i: int, s: torch.Tensor) -> float:

@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup demo demo-quick test test-fast results bench bench-quick plugin-zip screenshots clean
+.PHONY: setup demo demo-quick test test-fast results bench bench-resume bench-quick plugin-zip screenshots clean
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -28,6 +28,9 @@ results: setup
 
 bench: setup
 	$(PY) bench/run.py
+
+bench-resume: setup
+	$(PY) bench/run.py --resume
 
 bench-quick: setup
 	$(PY) bench/run.py --quick --out bench/out/quick/results.json --md bench/out/quick/results.md

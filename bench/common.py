@@ -85,12 +85,24 @@ def headline_config(arch: str = "hybrid", fraction: float = 0.3, seed: int = 0, 
 class Results:
     """Results JSON written after every row, so a long run that stops keeps what it measured."""
 
-    def __init__(self, path: Path, quick: bool, md_path: Path = None):
+    def __init__(self, path: Path, quick: bool, md_path: Path = None, resume: bool = False):
         self.path = Path(path)
         self.md_path = md_path
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.data = {"created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "quick": quick,
                      "machine": machine(), "complete": False, "sections": {}}
+        if resume and self.path.is_file():
+            old = json.loads(self.path.read_text())
+            if old.get("quick") == quick:
+                self.data["sections"] = old.get("sections", {})
+                self.data["created"] = old.get("created", self.data["created"])
+                self.data["resumed"] = old.get("resumed", []) + [
+                    {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": self.data["machine"]}]
+                self.data["machine"] = old.get("machine", self.data["machine"])
+
+    def has(self, section: str, value, key: str = "label") -> bool:
+        """Whether `section` already holds a row whose `key` is `value` (for --resume)."""
+        return any(isinstance(r, dict) and r.get(key) == value for r in self.data["sections"].get(section, []))
 
     def add(self, section: str, row: dict):
         self.data["sections"].setdefault(section, []).append(row)

@@ -109,11 +109,8 @@ def write_markdown(data: dict, path: Path) -> None:
             group = [r for r in rows if r["arch"] == arch and r["weight_bits"] == 6
                      and r["train_fraction"] == rows[0]["train_fraction"]] + [r for r in seeds if r["arch"] == arch]
             for which in ("snn", "cnn"):
-                vals = {k: [100 * r[which][k] for r in group] for k in ("oa", "aa", "kappa")}
-                ms = {k: (statistics.mean(v), statistics.pstdev(v)) for k, v in vals.items()}
                 out.append(f"| {arch} | {'SNN T=5 6-bit' if which == 'snn' else '6-bit CNN'} | "
-                           + " | ".join(f"{ms[k][0]:.2f} +/- {ms[k][1]:.2f}" for k in ("oa", "aa", "kappa"))
-                           + f" | {len(group)} |")
+                           f"{_mean_std(group, which)} | {len(group)} |")
         out.append("")
     sw = s.get("sweeps", [])
     if sw:
@@ -173,5 +170,57 @@ def write_markdown(data: dict, path: Path) -> None:
     path.write_text("\n".join(out) + "\n")
 
 
+def _mean_std(group, which: str) -> str:
+    """'OA | AA | kappa' cells as mean +/- population std over the rows of `group`."""
+    cells = []
+    for k in ("oa", "aa", "kappa"):
+        v = [100 * r[which][k] for r in group]
+        cells.append(f"{statistics.mean(v):.2f} +/- {statistics.pstdev(v):.2f}")
+    return " | ".join(cells)
+
+
 def _rate(v):
     return "-" if v is None else f"{v:.3f}"
+
+
+def readme_summary(data: dict) -> str:
+    """The README's benchmark block: headline rows beside the paper's targets, then what limits each."""
+    s = data["sections"]
+    rows = [r for r in s.get("paper_table", []) if r["weight_bits"] == 6 and r["train_fraction"] == 0.3]
+    out = ["| Indian Pines, 30 % split, T=5, 6-bit | OA % | AA % | kappa x100 | FP32 CNN / SNN energy "
+           "| INT32 CNN / SNN | 6-bit CNN / SNN |", "|---|---|---|---|---|---|---|",
+           f"| Hyper-SNN paper (target) | {TARGETS['oa']} | {TARGETS['aa']} | {TARGETS['kappa']:.2f} | "
+           f"{TARGETS['fp_ratio']}x | - | {TARGETS['q_ratio']}x |"]
+    for r in rows:
+        e0, e1 = r["energy"]["horowitz45"]["ratios"], r["energy"]["horowitz45_int"]["ratios"]
+        out.append(f"| HyperSNN {r['arch']} SNN, seed {r['seed']} | {_p(r['snn']['oa'])} | {_p(r['snn']['aa'])} | "
+                   f"{_p(r['snn']['kappa'])} | {_x(e0['fp_cnn_over_snn'])} | {_x(e1['fp_cnn_over_snn'])} | "
+                   f"{_x(e0['q_cnn_over_snn'])} |")
+    seeds = s.get("seeds", [])
+    for arch in sorted({r["arch"] for r in seeds}):
+        group = [r for r in rows if r["arch"] == arch] + [r for r in seeds if r["arch"] == arch]
+        out.append(f"| HyperSNN {arch} SNN, {len(group)} seeds (mean +/- std) | {_mean_std(group, 'snn')} | | | |")
+    for r in s.get("baselines", []):
+        if "model" in r:
+            out.append(f"| {r['model']} (same split) | {_p(r['oa'])} | {_p(r['aa'])} | {_p(r['kappa'])} | | | |")
+    facts = []
+    sp = s.get("speed")
+    if sp:
+        facts.append(f"- Full-scene classification: fully convolutional {sp['fc_pixels_per_s']:.0f} pixels/s vs "
+                     f"patch by patch {sp['patchwise_pixels_per_s']:.0f} pixels/s on the same model: "
+                     f"**{sp['speedup']:.1f}x** (target >= 20x), {100 * sp['class_agreement']:.2f} % identical classes.")
+    if rows:
+        st = rows[0]["stage_seconds"]
+        facts.append(f"- Training time, {rows[0]['arch']} headline model: " + ", ".join(
+            f"{k} {v:.0f} s" for k, v in st.items()) + f"; {sum(st.values()) / 60:.1f} min in all (target < 5 min).")
+    for m in s.get("memory", []):
+        facts.append(f"- Classifying a {m['size']} x {m['size']} x {m['bands']} int16 GeoTIFF ({m['input_gb']:.1f} GB): "
+                     f"peak RSS **{m['peak_rss_mb']:.0f} MB** (target < 2048 MB), {m['pixels_per_s']:.0f} pixels/s.")
+    for r in s.get("spatial", []):
+        a = r.get("snn") or r
+        facts.append(f"- Spatially disjoint blocks, {r.get('model') or r.get('label')}: OA {_p(a['oa'])} %.")
+    m = data["machine"]
+    facts.append(f"- Machine: {m.get('cpu')}, {m.get('cores')} cores, torch {m.get('torch')}; "
+                 f"bench commit {m.get('commit')}{' (dirty tree)' if m.get('dirty') else ''}"
+                 f"{'' if data.get('complete') else '; **partial run**'}. Full tables: docs/results.md.")
+    return "\n".join(out + [""] + facts)

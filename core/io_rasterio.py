@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import secrets
 import warnings
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -27,7 +26,7 @@ from rasterio.windows import Window as RioWindow
 
 from .errors import LabelError, OutputError, RasterError
 from .labels import PolygonFeature
-from .raster import OutputSpec, RasterInfo, Window, checked_block, checked_read, same_file
+from .raster import (OutputSpec, RasterInfo, TemporaryOutput, Window, checked_block, checked_output, checked_read)
 from .spectral_meta import envi_pair, read_envi_header, resolve_spectral_metadata, validate_envi
 
 # --------------------------------------------------------------------------------------------------
@@ -193,43 +192,15 @@ def read_class_metadata(path) -> Tuple[Dict[int, str], Dict[int, tuple]]:
 # writer
 
 
-class RasterioWriter:
+class RasterioWriter(TemporaryOutput):
     """Tiled, DEFLATE GeoTIFF on the grid of `spec.like`, written to a hidden temporary file in the
     output folder and moved into place on `close()`, so a failed or canceled run never leaves a
     half-written map (or destroys the previous one)."""
 
     def __init__(self, spec: OutputSpec):
         self.spec = spec
-        path = os.path.abspath(os.fspath(spec.path))
-        self.path = path
-        folder = os.path.dirname(path)
-        if not os.path.exists(folder):
-            raise OutputError(f"Output folder does not exist: {folder} (for {path})")
-        if not os.path.isdir(folder):
-            raise OutputError(f"Output folder {folder} is a file, not a folder (for {path})")
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise OutputError(f"Output folder is not writable: {folder} (for {path})")
-        if os.path.isdir(path):
-            raise OutputError(f"Output path is a folder: {path}")
-        like_paths = [spec.like.path] if spec.like.path else []
-        if spec.like.path:
-            pair = None
-            try:
-                pair = envi_pair(spec.like.path)
-            except RasterError:
-                pass
-            if pair:
-                like_paths += list(pair)
-        if any(same_file(path, p) for p in like_paths):
-            raise OutputError(f"Output {path} is the input raster; choose another output file")
-        if spec.count < 1:
-            raise OutputError(f"Output {path}: needs at least one band, got {spec.count}")
-        name = os.path.basename(path)
-        for _ in range(100):
-            tmp = os.path.join(folder, f".{name}.tmp-{secrets.token_hex(4)}.tif")
-            if not os.path.exists(tmp):
-                break
-        self.tmp_path = tmp
+        path, tmp = checked_output(spec)
+        self.path, self.tmp_path = path, tmp
         like = spec.like
         dt = np.dtype(spec.dtype)
         profile = dict(
@@ -311,21 +282,6 @@ class RasterioWriter:
             pass
         self._cleanup()
 
-    def _cleanup(self):
-        for p in (self.tmp_path, self.tmp_path + ".aux.xml"):
-            try:
-                os.remove(p)
-            except FileNotFoundError:
-                pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, *exc):
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
 
 # --------------------------------------------------------------------------------------------------

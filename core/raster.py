@@ -165,6 +165,71 @@ def same_file(a: str, b: str) -> bool:
     return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
 
 
+def checked_output(spec: OutputSpec) -> Tuple[str, str]:
+    """(absolute output path, a fresh hidden temporary path beside it) for a GeoTIFF writer, or OutputError
+    naming the path and what is wrong with it. Writers fill the temporary file and rename it over the
+    output on close, so a failed or canceled run never leaves a half-written map or loses the old one."""
+    import secrets
+
+    from .spectral_meta import envi_pair
+
+    path = os.path.abspath(os.fspath(spec.path))
+    folder = os.path.dirname(path)
+    if not os.path.exists(folder):
+        raise OutputError(f"Output folder does not exist: {folder} (for {path})")
+    if not os.path.isdir(folder):
+        raise OutputError(f"Output folder {folder} is a file, not a folder (for {path})")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"Output folder is not writable: {folder} (for {path})")
+    if os.path.isdir(path):
+        raise OutputError(f"Output path is a folder: {path}")
+    like_paths = [spec.like.path] if spec.like.path else []
+    if spec.like.path and os.path.exists(spec.like.path):
+        try:
+            like_paths += list(envi_pair(spec.like.path) or ())
+        except RasterError:
+            pass
+    if any(same_file(path, p) for p in like_paths):
+        raise OutputError(f"Output {path} is the input raster; choose another output file")
+    if spec.count < 1:
+        raise OutputError(f"Output {path}: needs at least one band, got {spec.count}")
+    name = os.path.basename(path)
+    for _ in range(100):
+        tmp = os.path.join(folder, f".{name}.tmp-{secrets.token_hex(4)}.tif")
+        if not os.path.exists(tmp):
+            return path, tmp
+    raise OutputError(f"Output {path}: no free temporary file name in {folder}")
+
+
+class TemporaryOutput:
+    """Context-manager half of a writer that fills `tmp_path` and renames it over `path` on close():
+    leaving the block normally closes, an exception aborts (the temporary file goes, the old output stays)."""
+
+    tmp_path: str
+
+    def close(self) -> None:  # pragma: no cover - every writer defines it
+        raise NotImplementedError
+
+    def abort(self) -> None:  # pragma: no cover - every writer defines it
+        raise NotImplementedError
+
+    def _cleanup(self):
+        for p in (self.tmp_path, self.tmp_path + ".aux.xml"):
+            try:
+                os.remove(p)
+            except OSError:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
 def checked_block(spec: OutputSpec, path: str, window: Window, array: np.ndarray):
     """A writer's input as ((row, col, height, width), (h, w, bands) array), or OutputError saying why not."""
     r, c, h, w = (int(v) for v in window)

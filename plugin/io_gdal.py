@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import secrets
 import warnings
 from typing import List, Optional, Sequence, Tuple
 
@@ -20,7 +19,8 @@ from osgeo import gdal, ogr
 
 from ..core.errors import LabelError, OutputError, RasterError
 from ..core.labels import Labels, PolygonFeature, labels_from_array
-from ..core.raster import OutputSpec, RasterInfo, Window, checked_block, checked_read, same_file
+from ..core.raster import (OutputSpec, RasterInfo, TemporaryOutput, Window, checked_block, checked_output,
+                           checked_read)
 from ..core.spectral_meta import envi_pair, read_envi_header, resolve_spectral_metadata, validate_envi
 
 
@@ -228,7 +228,7 @@ def layer_raster_path(layer) -> str:
 # writer
 
 
-class GdalWriter:
+class GdalWriter(TemporaryOutput):
     """Tiled, DEFLATE GeoTIFF on the grid of `spec.like`, written to a hidden temporary file in the
     output folder and moved into place on `close()`; `abort()` deletes it, so a failed or canceled run
     never leaves a half-written map (nor destroys the previous one). Class maps get a colour table,
@@ -236,41 +236,15 @@ class GdalWriter:
 
     def __init__(self, spec: OutputSpec):
         self.spec = spec
-        path = os.path.abspath(os.fspath(spec.path))
-        self.path = path
+        path, tmp = checked_output(spec)
+        self.path, self.tmp_path = path, tmp
         self._ds = None
         self._done = False
-        folder = os.path.dirname(path)
-        if not os.path.isdir(folder):
-            raise OutputError(f"Output folder does not exist: {folder} (for {path})")
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise OutputError(f"Output folder is not writable: {folder} (for {path})")
-        if os.path.isdir(path):
-            raise OutputError(f"Output path is a folder: {path}")
         if os.path.splitext(path)[1].lower() not in (".tif", ".tiff"):
             raise OutputError(f"Output {path}: HyperSNN writes GeoTIFF; give the file a .tif extension")
-        like_paths = [spec.like.path] if spec.like.path else []
-        if spec.like.path and os.path.exists(spec.like.path):
-            try:
-                pair = envi_pair(spec.like.path)
-            except RasterError:
-                pair = None
-            if pair:
-                like_paths += list(pair)
-        if any(same_file(path, p) for p in like_paths):
-            raise OutputError(f"Output {path} is the input raster; choose another output file")
-        if spec.count < 1:
-            raise OutputError(f"Output {path}: needs at least one band, got {spec.count}")
         dt = np.dtype(spec.dtype)
         if dt.name not in _NP_TO_GDAL:
             raise OutputError(f"Output {path}: data type {dt.name} cannot be written to GeoTIFF")
-        name = os.path.basename(path)
-        tmp = path
-        for _ in range(100):
-            tmp = os.path.join(folder, f".{name}.tmp-{secrets.token_hex(4)}.tif")
-            if not os.path.exists(tmp):
-                break
-        self.tmp_path = tmp
         like = spec.like
         opts = ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=DEFLATE",
                 f"PREDICTOR={3 if dt.kind == 'f' else 2}", "BIGTIFF=IF_SAFER"]
@@ -364,23 +338,6 @@ class GdalWriter:
         self._ds = None
         self._cleanup()
 
-    def _cleanup(self):
-        for p in (self.tmp_path, self.tmp_path + ".aux.xml"):
-            try:
-                os.remove(p)
-            except (FileNotFoundError, AttributeError):
-                pass
-            except OSError:
-                pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, *exc):
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
 
 # --------------------------------------------------------------------------------------------------

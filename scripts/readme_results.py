@@ -1,6 +1,7 @@
-"""Rewrite the README's results table from the demo's summary.json (no number is typed by hand).
+"""Rewrite the README's results tables from the demo's summary.json and the bench's results JSON (no number
+is typed by hand).
 
-usage: python scripts/readme_results.py demo_out/summary.json [README.md]
+usage: python scripts/readme_results.py demo_out/summary.json [README.md] [docs/results.json]
 """
 import json
 import platform
@@ -8,6 +9,8 @@ import sys
 from pathlib import Path
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+BENCH_START, BENCH_END = "<!-- bench:start -->", "<!-- bench:end -->"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def table(s: dict) -> str:
@@ -40,15 +43,24 @@ def table(s: dict) -> str:
     return "\n".join(rows + notes)
 
 
+def replace_block(text: str, start: str, end: str, body: str, where) -> str:
+    if start not in text or end not in text:
+        sys.exit(f"{where} has no {start} ... {end} block")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{body}\n{end}{tail}"
+
+
 def main():
     summary = json.loads(Path(sys.argv[1]).read_text())
     readme = Path(sys.argv[2] if len(sys.argv) > 2 else "README.md")
-    text = readme.read_text()
-    if START not in text or END not in text:
-        sys.exit(f"{readme} has no {START} ... {END} block")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    readme.write_text(f"{head}{START}\n{table(summary)}\n{END}{tail}")
+    bench = Path(sys.argv[3] if len(sys.argv) > 3 else ROOT / "docs" / "results.json")
+    text = replace_block(readme.read_text(), START, END, table(summary), readme)
+    if bench.is_file():
+        sys.path.insert(0, str(ROOT))
+        from bench.report import readme_summary
+        text = replace_block(text, BENCH_START, BENCH_END, readme_summary(json.loads(bench.read_text())), readme)
+    readme.write_text(text)
     print(f"updated {readme}")
 
 

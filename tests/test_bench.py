@@ -14,8 +14,11 @@ def test_quick_bench_runs_every_section_and_writes_the_table(tmp_path):
     assert main(["--quick", "--out", str(out), "--md", str(md)]) == 0
     data = json.loads(out.read_text())
     s = data["sections"]
-    for section in ("protocol", "paper_table", "sweeps", "baselines", "spatial", "speed", "memory"):
+    for section in ("protocol", "paper_table", "front", "sweeps", "baselines", "spatial", "speed", "memory"):
         assert section in s, section
+    front = s["front"]
+    assert [r["default"] for r in front] == [True] + [False] * (len(front) - 1)
+    assert front[1]["spike_penalty"] > 0 and front[1]["snn"]["oa"] > 0
     models = {r["label"] for r in s["paper_table"]}
     assert any("FP" in m for m in models) and any("6" in m for m in models)
     row = s["paper_table"][0]
@@ -26,3 +29,9 @@ def test_quick_bench_runs_every_section_and_writes_the_table(tmp_path):
     assert all(m["rc"] == 0 and m["peak_rss_mb"] > 0 for m in s["memory"])
     text = md.read_text()
     assert "| OA % |" in text and "Spatially disjoint" in text and "speed-up" in text
+    assert "Accuracy-energy front" in text and "**default**" in text
+
+    from bench.report import readme_summary
+    block = readme_summary(data)
+    assert "Hyper-SNN paper (target) | 98.68" in block and "HyperSNN hybrid SNN, seed 0" in block
+    assert "peak RSS" in block and "target < 2048 MB" in block

@@ -14,7 +14,6 @@ from hypersnn.core.labels import labels_from_array
 from hypersnn.core.model import HyperSNNModel
 from hypersnn.core.modelfile import FORMAT_VERSION, load_model
 from hypersnn.core.raster import ArrayReader, RasterInfo
-from hypersnn.core.train import predict_pixels, PixelSet
 from tiny import tiny_config
 
 

@@ -7,7 +7,7 @@ import os
 from typing import Optional
 
 from qgis.core import QgsMapLayerProxyModel
-from qgis.gui import QgsFileWidget, QgsMapLayerComboBox, QgsMessageBar
+from qgis.gui import QgsMapLayerComboBox, QgsMessageBar
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -22,7 +22,7 @@ from qgis.PyQt.QtWidgets import (
     QVBoxLayout,
 )
 
-from .common import default_output, icon, set_setting, setting
+from .common import GEOTIFF_FILTER, add_map_outputs, default_output, file_widget, icon, set_setting, setting
 
 
 class ClassifyDialog(QDialog):
@@ -50,8 +50,7 @@ class ClassifyDialog(QDialog):
         self.raster_label = QLabel("")
         self.raster_label.setWordWrap(True)
         form.addRow("", self.raster_label)
-        self.model_file = QgsFileWidget()
-        self.model_file.setFilter("HyperSNN model (*.hsnn)")
+        self.model_file = file_widget("HyperSNN model (*.hsnn)")
         form.addRow("Model file", self.model_file)
         outer.addWidget(g)
 
@@ -67,20 +66,9 @@ class ClassifyDialog(QDialog):
 
         g = QGroupBox("Outputs")
         form = QFormLayout(g)
-        self.class_map_file = QgsFileWidget()
-        self.class_map_file.setStorageMode(QgsFileWidget.SaveFile)
-        self.class_map_file.setFilter("GeoTIFF (*.tif *.tiff)")
-        form.addRow("Class map", self.class_map_file)
-        self.confidence_check = QCheckBox("Confidence map")
-        self.confidence_check.setChecked(True)
-        self.confidence_file = QgsFileWidget()
-        self.confidence_file.setStorageMode(QgsFileWidget.SaveFile)
-        self.confidence_file.setFilter("GeoTIFF (*.tif *.tiff)")
-        form.addRow(self.confidence_check, self.confidence_file)
+        self.class_map_file, self.confidence_check, self.confidence_file = add_map_outputs(form)
         self.prob_check = QCheckBox("Class probabilities")
-        self.prob_file = QgsFileWidget()
-        self.prob_file.setStorageMode(QgsFileWidget.SaveFile)
-        self.prob_file.setFilter("GeoTIFF (*.tif *.tiff)")
+        self.prob_file = file_widget(GEOTIFF_FILTER, save=True)
         form.addRow(self.prob_check, self.prob_file)
         self.mode_combo = QComboBox()
         self.mode_combo.addItem("Spiking network (SNN)", "snn")

@@ -5,7 +5,9 @@ import os
 from pathlib import Path
 
 from qgis.core import QgsSettings
+from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtGui import QIcon
+from qgis.PyQt.QtWidgets import QCheckBox
 
 PREFIX = "hypersnn/"
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -17,6 +19,29 @@ def icon(name: str = "icon") -> QIcon:
         if os.path.exists(p):
             return QIcon(p)
     return QIcon(os.path.join(RESOURCES, "icon.svg"))
+
+
+GEOTIFF_FILTER = "GeoTIFF (*.tif *.tiff)"
+
+
+def file_widget(file_filter: str, save: bool = False) -> QgsFileWidget:
+    w = QgsFileWidget()
+    if save:
+        w.setStorageMode(QgsFileWidget.SaveFile)
+    w.setFilter(file_filter)
+    return w
+
+
+def add_map_outputs(form):
+    """The class-map and confidence-map rows both dialogs share: (class_map_file, confidence_check,
+    confidence_file)."""
+    class_map = file_widget(GEOTIFF_FILTER, save=True)
+    form.addRow("Class map", class_map)
+    check = QCheckBox("Confidence map")
+    check.setChecked(True)
+    conf = file_widget(GEOTIFF_FILTER, save=True)
+    form.addRow(check, conf)
+    return class_map, check, conf
 
 
 def setting(key: str, default=None, typ=None):

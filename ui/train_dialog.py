@@ -12,7 +12,7 @@ from qgis.core import (
     QgsProject,
     QgsRasterLayer,
 )
-from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox, QgsMessageBar
+from qgis.gui import QgsFieldComboBox, QgsMapLayerComboBox, QgsMessageBar
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -31,7 +31,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from .band_selector import BandSelector
-from .common import default_output, icon, set_setting, setting
+from .common import add_map_outputs, default_output, file_widget, icon, set_setting, setting
 
 SPLITS = [("random", "Random fraction per class"), ("count", "Fixed number of pixels per class"),
           ("blocks", "Spatially disjoint blocks"), ("polygons", "Whole polygons (spatially disjoint)")]
@@ -180,8 +180,7 @@ class TrainDialog(QDialog):
         row.addWidget(QLabel("batch"))
         row.addWidget(self.batch_spin)
         form.addRow("Seed", row)
-        self.config_file = QgsFileWidget()
-        self.config_file.setFilter("HyperSNN settings (*.json)")
+        self.config_file = file_widget("HyperSNN settings (*.json)")
         self.config_file.setToolTip("Optional JSON settings (as for the command line's --config): every setting "
                                     "not shown here, e.g. layer widths and learning rates")
         self.config_file.fileChanged.connect(self._config_file_changed)
@@ -191,23 +190,12 @@ class TrainDialog(QDialog):
         # -- outputs -----------------------------------------------------------------------------
         g = QGroupBox("Outputs")
         form = QFormLayout(g)
-        self.model_file = QgsFileWidget()
-        self.model_file.setStorageMode(QgsFileWidget.SaveFile)
-        self.model_file.setFilter("HyperSNN model (*.hsnn)")
+        self.model_file = file_widget("HyperSNN model (*.hsnn)", save=True)
         form.addRow("Model file", self.model_file)
         self.classify_check = QCheckBox("Classify the raster when training is done")
         self.classify_check.setChecked(True)
         form.addRow(self.classify_check)
-        self.class_map_file = QgsFileWidget()
-        self.class_map_file.setStorageMode(QgsFileWidget.SaveFile)
-        self.class_map_file.setFilter("GeoTIFF (*.tif *.tiff)")
-        form.addRow("Class map", self.class_map_file)
-        self.confidence_check = QCheckBox("Confidence map")
-        self.confidence_check.setChecked(True)
-        self.confidence_file = QgsFileWidget()
-        self.confidence_file.setStorageMode(QgsFileWidget.SaveFile)
-        self.confidence_file.setFilter("GeoTIFF (*.tif *.tiff)")
-        form.addRow(self.confidence_check, self.confidence_file)
+        self.class_map_file, self.confidence_check, self.confidence_file = add_map_outputs(form)
         note = QLabel("The accuracy and energy report (HTML, JSON, CSV) is written beside the class map.")
         note.setWordWrap(True)
         form.addRow(note)

@@ -2,17 +2,14 @@
 from __future__ import annotations
 
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingException,
     QgsProcessingOutputFile,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterFeatureSource,
-    QgsProcessingParameterField,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterRasterLayer,
 )
 
-from .base import HyperSNNAlgorithm
+from .base import HyperSNNAlgorithm, add_reference_parameters
 
 
 class AssessAlgorithm(HyperSNNAlgorithm):
@@ -30,13 +27,7 @@ class AssessAlgorithm(HyperSNNAlgorithm):
 
     def define(self):
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Class map")))
-        self.addParameter(QgsProcessingParameterFeatureSource("REFERENCE", self.tr("Reference polygons"),
-                                                              [QgsProcessing.TypeVectorPolygon], optional=True))
-        self.addParameter(QgsProcessingParameterField("REFERENCE_FIELD", self.tr("Reference class field"),
-                                                      parentLayerParameterName="REFERENCE", optional=True))
-        self.addParameter(QgsProcessingParameterRasterLayer("REFERENCE_RASTER",
-                                                            self.tr("Reference label raster (instead of polygons)"),
-                                                            optional=True))
+        add_reference_parameters(self)
         self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_REPORT", self.tr("Accuracy report"),
                                                                 "HTML files (*.html)"))
         for k, t in (("OA", "Overall accuracy"), ("AA", "Average accuracy"), ("KAPPA", "Cohen's kappa"),

@@ -197,9 +197,25 @@ TRAIN_HELP = (
     "of training pixels.</p>"
     "<p><b>Model</b>: a CNN (hybrid 3-D/2-D or 3-D) is trained, optionally with k-bit quantization, "
     "converted to a spiking network with <i>time steps</i> and fine-tuned. Weight bits 0 = full "
-    "precision. An optional JSON settings file (as for the command line's --config) supplies every "
-    "setting; parameters changed from their defaults override it.</p>"
+    "precision. The first layer reads analog values, so it is the only SNN layer that multiplies: its "
+    "spatial kernel is 1 (per-pixel spectral filters, default) or 3 (3x3, as in the Hyper-SNN paper). "
+    "A spike-rate penalty above 0 makes the SNN sparser (less energy) at some accuracy. An optional JSON "
+    "settings file (as for the command line's --config) supplies every setting; parameters changed from "
+    "their defaults override it.</p>"
 )
+
+
+def add_reference_parameters(alg: HyperSNNAlgorithm):
+    """Optional reference data, polygons with a class field or a label raster (assess and energy)."""
+    from qgis.core import QgsProcessing, QgsProcessingParameterRasterLayer
+
+    alg.addParameter(QgsProcessingParameterFeatureSource("REFERENCE", alg.tr("Reference polygons"),
+                                                         [QgsProcessing.TypeVectorPolygon], optional=True))
+    alg.addParameter(QgsProcessingParameterField("REFERENCE_FIELD", alg.tr("Reference class field"),
+                                                 parentLayerParameterName="REFERENCE", optional=True))
+    alg.addParameter(QgsProcessingParameterRasterLayer("REFERENCE_RASTER",
+                                                       alg.tr("Reference label raster (instead of polygons)"),
+                                                       optional=True))
 
 
 def add_training_parameters(alg: HyperSNNAlgorithm):
@@ -259,6 +275,13 @@ def add_training_parameters(alg: HyperSNNAlgorithm):
     alg.addParameter(advanced(QgsProcessingParameterNumber("BATCH_SIZE", alg.tr("Batch size"),
                                                            QgsProcessingParameterNumber.Integer,
                                                            d.train.batch_size, minValue=1)))
+    alg.addParameter(advanced(QgsProcessingParameterNumber(
+        "FIRST_KERNEL", alg.tr("First-layer spatial kernel (1 = per-pixel spectral filters, fewer analog "
+                               "multiplications; 3 = 3x3)"),
+        QgsProcessingParameterNumber.Integer, d.model.first_spatial_kernel, minValue=1, maxValue=3)))
+    alg.addParameter(advanced(QgsProcessingParameterNumber(
+        "SPIKE_PENALTY", alg.tr("Spike-rate penalty in the SNN loss (0 = off; trades accuracy for energy)"),
+        QgsProcessingParameterNumber.Double, d.train.spike_penalty, minValue=0.0)))
     alg.addParameter(QgsProcessingParameterNumber("SEED", alg.tr("Random seed"),
                                                   QgsProcessingParameterNumber.Integer, d.train.seed, minValue=0))
     alg.addParameter(advanced(QgsProcessingParameterFile("CONFIG", alg.tr("Settings file (JSON, optional)"),
@@ -273,9 +296,10 @@ _PARAM_MAP = {
     "TIME_STEPS": ("train", "time_steps"), "WEIGHT_BITS": ("train", "weight_bits"),
     "CNN_EPOCHS": ("train", "cnn_epochs"), "SNN_EPOCHS": ("train", "snn_epochs"),
     "BATCH_SIZE": ("train", "batch_size"), "SEED": ("train", "seed"),
+    "FIRST_KERNEL": ("model", "first_spatial_kernel"), "SPIKE_PENALTY": ("train", "spike_penalty"),
 }
 _INT_PARAMS = {"TRAIN_COUNT", "BLOCK_SIZE", "PATCH_SIZE", "PCA", "TIME_STEPS", "WEIGHT_BITS", "CNN_EPOCHS",
-               "SNN_EPOCHS", "BATCH_SIZE", "SEED"}
+               "SNN_EPOCHS", "BATCH_SIZE", "SEED", "FIRST_KERNEL"}
 
 
 def run_config_from_parameters(alg: HyperSNNAlgorithm, parameters, context):

@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
-    QgsProcessingParameterFeatureSource,
-    QgsProcessingParameterField,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
@@ -16,7 +13,7 @@ from qgis.core import (
 )
 
 from ...core.config import ENERGY_TABLE_TITLES
-from .base import HyperSNNAlgorithm, advanced
+from .base import HyperSNNAlgorithm, add_reference_parameters, advanced
 
 # the engine's published energy tables, from the torch-free config module
 TABLES = list(ENERGY_TABLE_TITLES.items())
@@ -38,13 +35,7 @@ class EnergyAlgorithm(HyperSNNAlgorithm):
     def define(self):
         self.addParameter(QgsProcessingParameterFile("MODEL", self.tr("Model file (.hsnn)"), extension="hsnn"))
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Raster")))
-        self.addParameter(QgsProcessingParameterFeatureSource("REFERENCE", self.tr("Reference polygons"),
-                                                              [QgsProcessing.TypeVectorPolygon], optional=True))
-        self.addParameter(QgsProcessingParameterField("REFERENCE_FIELD", self.tr("Reference class field"),
-                                                      parentLayerParameterName="REFERENCE", optional=True))
-        self.addParameter(QgsProcessingParameterRasterLayer("REFERENCE_RASTER",
-                                                            self.tr("Reference label raster (instead of polygons)"),
-                                                            optional=True))
+        add_reference_parameters(self)
         self.addParameter(QgsProcessingParameterNumber("SAMPLE", self.tr("Sample size (pixels)"),
                                                        QgsProcessingParameterNumber.Integer, 1024, minValue=1,
                                                        maxValue=100000))

@@ -5,7 +5,6 @@ QGIS fails the run at collection: the plugin tests must never silently not run t
 """
 import os
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -82,20 +81,10 @@ def trained_model(scene_dir, tmp_path_factory):
     return Path(run_train(job).model_path)
 
 
-def wait_for(predicate, timeout=120.0, what="condition"):
-    """Process Qt events until predicate() is true (tasks report back through the event loop)."""
-    from qgis.PyQt.QtCore import QCoreApplication
-
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        QCoreApplication.processEvents()
-        time.sleep(0.01)
-
-
 @pytest.fixture
 def wait():
+    from robust_plugin import wait_for  # one helper for both (QGIS is importable once the session started)
+
     return wait_for
 
 

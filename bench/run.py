@@ -125,7 +125,10 @@ def main(argv=None):
     })
 
     headline = {}
-    headline_file = ROOT / "bench" / "out" / ("headline_quick.hsnn" if q else "headline.hsnn")
+    # scratch for model files and large generated rasters: bench/out (ignored by git), or beside a quick run's output
+    scratch = Path(args.out).parent if q else ROOT / "bench" / "out"
+    scratch.mkdir(parents=True, exist_ok=True)
+    headline_file = scratch / "headline.hsnn"
 
     def paper_rows(frac):
         for arch in archs:
@@ -159,8 +162,6 @@ def main(argv=None):
             return
         import tempfile
         from bench.memory import classify_peak_memory, make_large_geotiff
-        scratch = ROOT / "bench" / "out"  # large generated rasters: never beside the results
-        scratch.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=str(scratch)) as tmp:
             mp = Path(tmp) / "model.hsnn"
             headline_model().save(mp)

@@ -24,18 +24,13 @@ def table(s: dict) -> str:
         f"| OA % of the 6-bit CNN it was converted from | {pct(s['cnn_oa'])} | - |",
         f"| compute energy, FP32 CNN / SNN | {s['energy_ratio_fp_cnn_over_snn']:.1f}x | 560.6x |",
         f"| compute energy, 6-bit CNN / SNN | {s['energy_ratio_q_cnn_over_snn']:.1f}x | 44.8x |",
-        f"| wall time of `make demo` run (s) | {s['seconds']:.0f} | - |",
     ]
-    st = s.get("stage_seconds", {})
-    if st:
-        rows.append("| stage times (s): CNN / conversion / SNN / classify scene | "
-                    f"{st.get('cnn', 0):.0f} / {st.get('convert', 0):.0f} / {st.get('snn', 0):.0f} / "
-                    f"{st.get('classify', 0):.1f} | - |")
     rates = ", ".join(f"{k} {v:.3f}" for k, v in s.get("spike_rates", {}).items())
     notes = [
         "",
         f"Split: {s.get('split')}",
         f"Spike rate per layer and step: {rates}.",
+        "Training and classification times: see the benchmark block below (`make demo` prints its own).",
         f"Machine: {platform.machine()}, {s.get('cpu_threads', '?')} torch threads; produced by "
         "`make demo && make results` (the paper's energy ratios average three scenes and use their own "
         "operation costs; ours are per pixel on Indian Pines with the 45 nm table in core/energy.py).",

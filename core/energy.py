@@ -50,10 +50,7 @@ def count_ops(net, batches) -> dict:
     was_spiking, was_training = net.spiking, net.training
     net.eval()
     try:
-        net.spiking = False
-        rec: list = []
-        net(batches[0][:1], record=rec)
-        cnn_macs = [r["out_elements"] * net.specs[r["layer"]].fan_in for r in rec]
+        cnn_macs = net.dense_macs()
         net.spiking = True
         L = len(net.specs)
         acs = [0.0] * L

@@ -29,7 +29,7 @@ from .nn.models import build_specs
 from .patches import PatchBank
 from .predict import valid_mask
 from .preprocess import Preprocessor
-from .raster import RasterInfo, RasterReader, iter_windows, same_file
+from .raster import RasterInfo, RasterReader, check_output_folder, iter_windows, same_file
 from .splits import Split, check_disjoint, make_split
 from .train import PixelSet, Trainer
 
@@ -217,10 +217,7 @@ def check_model_output(path, info: RasterInfo, labels_source: str = "") -> str:
     folder = os.path.dirname(path)
     if os.path.isdir(path):
         raise OutputError(f"Model output {path} is a folder; give a file name such as model.hsnn")
-    if not os.path.exists(folder):
-        raise OutputError(f"Output folder does not exist: {folder} (for model file {path})")
-    if not os.path.isdir(folder):
-        raise OutputError(f"Output folder {folder} is a file, not a folder (for model file {path})")
+    check_output_folder(folder, f"for model file {path}")
     try:  # a real probe: permissions, read-only file systems and quotas all show here
         fd, probe = tempfile.mkstemp(prefix=".hypersnn-probe-", dir=folder)
         os.close(fd)

@@ -165,6 +165,14 @@ def same_file(a: str, b: str) -> bool:
     return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
 
 
+def check_output_folder(folder: str, for_what: str) -> None:
+    """OutputError unless `folder` exists and is a folder; `for_what` ends the message, e.g. 'for model file x'."""
+    if not os.path.exists(folder):
+        raise OutputError(f"Output folder does not exist: {folder} ({for_what})")
+    if not os.path.isdir(folder):
+        raise OutputError(f"Output folder {folder} is a file, not a folder ({for_what})")
+
+
 def checked_output(spec: OutputSpec) -> Tuple[str, str]:
     """(absolute output path, a fresh hidden temporary path beside it) for a GeoTIFF writer, or OutputError
     naming the path and what is wrong with it. Writers fill the temporary file and rename it over the
@@ -175,10 +183,7 @@ def checked_output(spec: OutputSpec) -> Tuple[str, str]:
 
     path = os.path.abspath(os.fspath(spec.path))
     folder = os.path.dirname(path)
-    if not os.path.exists(folder):
-        raise OutputError(f"Output folder does not exist: {folder} (for {path})")
-    if not os.path.isdir(folder):
-        raise OutputError(f"Output folder {folder} is a file, not a folder (for {path})")
+    check_output_folder(folder, f"for {path}")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(f"Output folder is not writable: {folder} (for {path})")
     if os.path.isdir(path):

@@ -43,7 +43,7 @@ class LayerSpec:
 
 
 def build_specs(cfg: ModelConfig, in_bands: int, n_classes: int) -> List[LayerSpec]:
-    f0 = getattr(cfg, "first_spatial_kernel", 3)
+    f0 = cfg.first_spatial_kernel
     n_spatial = len(cfg.conv3d_channels) + len(cfg.conv2d_channels) - (1 if f0 == 1 else 0)
     s = cfg.patch_size - 2 * n_spatial
     if s < 1:

@@ -118,7 +118,11 @@ class Results:
         os.replace(tmp, self.path)
         if self.md_path:
             from bench.report import write_markdown
-            write_markdown(self.data, self.md_path)
+            try:
+                write_markdown(self.data, self.md_path)
+            except Exception as e:  # noqa: BLE001 - a table bug must not cost a two-hour run; the JSON is saved
+                print(f"[bench] could not write {self.md_path}: {type(e).__name__}: {e} (rerun bench/report.py)",
+                      flush=True)
 
     def finish(self):
         self.data["complete"] = True

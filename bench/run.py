@@ -1,9 +1,9 @@
-"""`make bench`: reproduce the Hyper-SNN table on Indian Pines, with baselines, speed and memory.
+"""`make bench`: the Hyper-SNN table on Indian Pines, the accuracy-energy front, baselines, speed and memory.
 
 Writes docs/results.json (after every row) and docs/results.md; the README's bench block is rewritten from
-the JSON by `make results`. `--quick` runs every section on a
-crop with one epoch per stage (minutes; tests/test_bench.py runs it so the bench cannot rot).
-Reduced epochs are used for the sweeps (stated in the output).
+the JSON by `make results`. `--quick` runs every section on a crop with one epoch per stage (a smoke test,
+tests/test_bench.py). Headline and front rows use the demo's epochs on three seeds; only the sweeps use
+reduced epochs (stated in the output).
 """
 from __future__ import annotations
 
@@ -13,28 +13,20 @@ import sys
 import time
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import front as F  # noqa: E402
 from bench.common import SHARED, Results, headline_config, indian_pines, other_scene  # noqa: E402
 from hypersnn.core import pipeline  # noqa: E402
-from hypersnn.core.energy import TABLES, energy_report  # noqa: E402
-from hypersnn.core.config import ClassifyConfig  # noqa: E402
+from hypersnn.core.config import ClassifyConfig, EnergyConfig  # noqa: E402
+from hypersnn.core.energy import CONVENTIONS, TABLES, reprice  # noqa: E402
 from hypersnn.core.raster import ArrayReader  # noqa: E402
 
-# (label, ModelConfig overrides, spike-rate penalty weight); the first is the default configuration
-FRONT_VARIANTS = [
-    ("default: first layer 1x1, conv3d [8,16] kernels [7,5]", {}, 0.0),
-    ("spike penalty 0.5", {}, 0.5),
-    ("spike penalty 2", {}, 2.0),
-    ("spike penalty 8", {}, 8.0),
-    ("first layer 3x3 (Hyper-SNN style)", {"first_spatial_kernel": 3}, 0.0),
-    ("first layer 3x3 + spike penalty 2", {"first_spatial_kernel": 3}, 2.0),
-    ("first layer 1x1, 4 channels", {"conv3d_channels": [4, 16]}, 0.0),
-]
-SWEEP_EPOCHS = (8, 3)  # CNN, SNN epochs of the front and sweep rows (headline rows use the demo's settings)
+SWEEP_EPOCHS = (8, 3)  # CNN, SNN epochs of the sweep rows (headline and front rows use the demo's settings)
+SENSITIVITY = {"CNN activations 8-bit": EnergyConfig(activation_bits=8),
+               "accumulators 24-bit": EnergyConfig(accumulator_bits=24)}
 
 
 def crop(reader, labels, size):
@@ -51,13 +43,17 @@ def crop(reader, labels, size):
     return ArrayReader(cube, info), Labels(arr, classes, source=labels.source)
 
 
-def both_tables(energy: dict) -> dict:
-    counts = {"layers": energy["layers"], "time_steps": energy["time_steps"], "pixels": energy["pixels_measured"]}
+def priced(energy: dict) -> dict:
+    """Every convention and view under both published tables, plus the sensitivity variants (headline only)."""
     out = {}
-    for name, table in TABLES.items():
-        e = energy_report(counts, energy["bits"], table)
-        out[name] = {"totals_pj": e["totals"], "ratios": e["ratios"],
-                     "snn_first_layer_share": e["layers"][0]["snn_energy_pj"] / max(e["totals"]["snn_pj"], 1e-30)}
+    for name, table in list(TABLES.items()) + list(SENSITIVITY.items()):
+        e = reprice(energy, table)
+        out[name] = {c: {**{v: e["conventions"][c][v]["ratios"] for v in ("per_patch", "per_map_pixel")},
+                         "per_patch_pj": e["conventions"][c]["per_patch"]["totals_pj"],
+                         "per_map_pixel_pj": e["conventions"][c]["per_map_pixel"]["totals_pj"]}
+                     for c in CONVENTIONS}
+        out[name]["first_layer_share"] = e["first_layer_share"]
+        out[name]["by_kind_pj"] = e["by_kind_pj"]
     return out
 
 
@@ -66,22 +62,30 @@ def acc(a):
                                    "per_class_pa": [float(x) for x in a.producers]}
 
 
-def train_row(reader, labels, cfg, label: str) -> dict:
+def train_row(reader, labels, cfg, label: str, checkpoint_dir=None) -> dict:
     t0 = time.perf_counter()
-    out = pipeline.train(reader, labels, cfg)
+    out = pipeline.train(reader, labels, cfg, checkpoint_dir=checkpoint_dir)
     e = out.energy
+    best_val = out.model.meta["metrics"]["best_val"]
     return {"label": label, "arch": cfg.model.arch, "train_fraction": cfg.split.train_fraction,
             "split": cfg.split.method, "seed": cfg.train.seed, "time_steps": cfg.train.time_steps,
-            "weight_bits": cfg.train.weight_bits, "cnn_qat": cfg.train.cnn_qat,
+            "weight_bits": cfg.train.weight_bits, "cnn_qat": cfg.train.cnn_qat, "input_bits": cfg.model.input_bits,
+            "leak_mode": cfg.train.leak_mode, "spike_penalty": cfg.train.spike_penalty,
+            "first_kernel": cfg.model.first_spatial_kernel, "conv3d_channels": list(cfg.model.conv3d_channels),
             "epochs": [cfg.train.cnn_epochs, cfg.train.snn_epochs],
             "snn": acc(out.test_snn), "cnn": acc(out.test_cnn),
+            "val_oa": best_val.get("snn"), "val_oa_cnn": best_val.get("cnn"),
             "spike_rates": {l["name"]: l["spike_rate"] for l in e["layers"] if l["spike_rate"] is not None},
-            "energy_layers": [{k: l[k] for k in ("name", "cnn_macs", "snn_macs", "snn_acs", "spike_rate",
-                                                  "snn_energy_pj", "cnn_fp_energy_pj", "cnn_q_energy_pj")}
+            "leaks": e["leaks"],
+            "energy_layers": [{k: l.get(k) for k in ("name", "cnn_macs", "fc_cnn_macs", "acs", "fc_acs", "spikes",
+                                                     "spike_rate", "leak", "leak_kind", "snn_ops", "pj")}
                               for l in e["layers"]],
-            "energy": both_tables(e), "stage_seconds": out.seconds, "wall_s": time.perf_counter() - t0,
+            "energy": priced(e),
+            "val_energy": {c: out.val_energy["conventions"][c]["per_patch"]["ratios"] for c in CONVENTIONS}
+            if out.val_energy else None,
+            "stage_seconds": out.seconds, "wall_s": time.perf_counter() - t0, "resumed": out.resumed,
             "split_protocol": out.model.meta.get("split_protocol", {}).get("description"),
-            "_model": out.model, "_split": None}
+            "_model": out.model}
 
 
 def strip(row):
@@ -108,104 +112,67 @@ def main(argv=None):
     reader, labels = indian_pines()
     if q:
         reader, labels = crop(reader, labels, 64)
-    archs = ["hybrid"] if q else ["hybrid", "3d"]
-    fractions = [0.3] if q else [0.3, 0.1]
     seeds = [0] if q else [0, 1, 2]
+    hc = headline_config(quick=q)
     res.set("protocol", {
         "scene": "Indian Pines (bundled sample)" + (" 64x64 crop" if q else ""),
-        "splits": "stratified random, fractions " + ", ".join(f"{int(100 * f)} %" for f in fractions)
-                  + " of each class's labelled pixels for training (10 % of those held out for validation), "
-                    "the rest for testing; plus a spatially disjoint block split (16 px blocks, leakage guard)",
-        "headline_epochs": (lambda c: f"CNN {c.train.cnn_epochs}, SNN {c.train.snn_epochs} (as `make demo`), "
-                                      f"class weighting {c.train.class_weighting}")(headline_config(quick=q)),
+        "splits": "stratified random: 30 % of each class's labelled pixels for training (10 % of those held out "
+                  "for validation: early stopping and every choice of settings), the rest for testing; plus a 10 % "
+                  "split and a spatially disjoint block split (16 px blocks, leakage guard)",
+        "headline_epochs": f"CNN {hc.train.cnn_epochs}, SNN {hc.train.snn_epochs} (as `make demo`), class weighting "
+                           f"{hc.train.class_weighting}",
         "sweep_epochs": f"CNN {SWEEP_EPOCHS[0]}, SNN {SWEEP_EPOCHS[1]}" if not q else "1 / 1 (quick)",
-        "seeds": seeds, "spike_rate_penalty": "0 (off) except in the accuracy-energy front section; loss: cross-entropy "
-                                               "with sqrt-inverse class weights",
+        "seeds": seeds,
+        "statistics": "mean +/- sample standard deviation (n - 1) over the seeds; the best seed is never the headline",
+        "energy": "core/energy.py: paper / reuse / complete conventions (headline complete), per patch and per map "
+                  "pixel; weights k-bit, real-valued input and CNN activations costed as 16-bit fixed point, "
+                  "accumulators and membranes 16-bit; memory access not counted",
         "energy_tables": {k: {kk: vv for kk, vv in v.__dict__.items()} for k, v in TABLES.items()},
+        "selection_rule": F.RULE,
     })
-
-    headline = {}
-    # scratch for model files and large generated rasters: bench/out (ignored by git), or beside a quick run's output
     scratch = Path(args.out).parent if q else ROOT / "bench" / "out"
     scratch.mkdir(parents=True, exist_ok=True)
     headline_file = scratch / "headline.hsnn"
+    models = {}
 
-    def paper_rows(frac):
-        for arch in archs:
-            for bits, qat in ((6, True), (0, False)):
-                cfg = headline_config(arch, frac, 0, q)
-                cfg.train.weight_bits, cfg.train.cnn_qat = bits, qat
-                label = f"{arch} {int(100 * frac)}% {bits or 'FP'}"
-                if res.has("paper_table", label):
+    def front_rows():
+        cands = F.QUICK_CANDIDATES if q else F.CANDIDATES
+        for seed in seeds:
+            for name, settings in cands:
+                label = f"{name} | seed {seed}"
+                if res.has("front", label):
                     continue
-                say(f"[paper_table] {arch} {int(100 * frac)} % bits={bits or 'FP'}")
-                row = train_row(reader, labels, cfg, label)
-                if frac == fractions[0] and bits == 6:
-                    headline[arch] = row
-                    if arch == "hybrid":
-                        row["_model"].save(headline_file)
-                res.add("paper_table", strip(row))
+                cfg = F.apply(headline_config("hybrid", 0.3, seed, q), settings)
+                say(f"[front] {label}")
+                ckpt = scratch / "ckpt" / f"seed{seed}" / F.cnn_group(settings)
+                row = train_row(reader, labels, cfg, label, checkpoint_dir=ckpt)
+                if name == "default" and seed == 0:
+                    models["hybrid"] = row["_model"]
+                    row["_model"].save(headline_file)
+                res.add("front", dict(strip(row), candidate=name, settings=settings, default=not settings))
+        summary = F.summarize(res.data["sections"]["front"])
+        res.set("front_summary", summary)
+        res.set("selection", F.select(summary))
 
     def headline_model():
-        model = headline.get("hybrid", {}).get("_model")
-        if model is None and args.resume and res.has("paper_table", "hybrid 30% 6") and headline_file.is_file():
+        model = models.get("hybrid")
+        if model is None and headline_file.is_file():
             from hypersnn.core.model import HyperSNNModel
-            model = HyperSNNModel.load(headline_file)  # the headline row's model, saved when it was trained
-            headline.setdefault("hybrid", {})["_model"] = model
+            model = HyperSNNModel.load(headline_file)  # the default seed-0 front row's model
         if model is None:
-            model = train_row(reader, labels, headline_config("hybrid", fractions[0], 0, q), "model")["_model"]
-            headline.setdefault("hybrid", {})["_model"] = model
+            model = train_row(reader, labels, headline_config("hybrid", 0.3, 0, q), "model")["_model"]
+        models["hybrid"] = model
         return model
 
-    def memory(sizes):
-        if not sizes:
-            return
-        import tempfile
-        from bench.memory import classify_peak_memory, make_large_geotiff
-        with tempfile.TemporaryDirectory(dir=str(scratch)) as tmp:
-            mp = Path(tmp) / "model.hsnn"
-            headline_model().save(mp)
-            cube = reader.read()
-            for size in sizes:
-                say(f"[memory] {size} x {size} x {cube.shape[2]} int16")
-                t0 = time.perf_counter()
-                tif = make_large_geotiff(Path(tmp) / f"big{size}.tif", size, cube, reader.info)
-                gen_s = time.perf_counter() - t0
-                m = classify_peak_memory(mp, tif, Path(tmp) / f"class{size}.tif")
-                res.add("memory", {"size": size, "bands": cube.shape[2], "input_gb": tif.stat().st_size / 1e9,
-                                   "window": ClassifyConfig().window, "gdal_cachemax_mb": 256,
-                                   "generate_s": gen_s, **m, "pixels_per_s": size * size / m["seconds"]})
-                tif.unlink()
-
-    # most informative sections first: a long run that is stopped keeps them (results are saved per row)
-    if want("paper_table"):
-        paper_rows(fractions[0])
-
     if want("front"):
-        # accuracy-energy front: the first layer (analog MACs) dominates the SNN's energy, so vary its width and
-        # spectral kernel; and a spike-rate penalty (core/train.spike_cost) that trades accuracy for sparsity
-        for name, model, lam in FRONT_VARIANTS[:2] if q else FRONT_VARIANTS:
-            cfg = headline_config("hybrid", fractions[0], 0, q)
-            if not q:
-                cfg.train.cnn_epochs, cfg.train.snn_epochs = SWEEP_EPOCHS
-            for k, v in model.items():
-                setattr(cfg.model, k, v)
-            cfg.train.spike_penalty = lam
-            if res.has("front", name):
-                continue
-            say(f"[front] {name}")
-            row = strip(train_row(reader, labels, cfg, name))
-            row.update(variant=name, model=dict(model), spike_penalty=lam, default=not model and lam == 0)
-            res.add("front", row)
+        front_rows()
 
-    if want("speed") and "speed" not in res.data["sections"]:
-        from bench.speed import fc_vs_patchwise
-        say("[speed] fully convolutional vs patch by patch")
-        res.set("speed", fc_vs_patchwise(headline_model(), reader, max_patch_pixels=None if q else 4000))
-
-    if want("memory"):
-        sizes = [160, 320] if q else [1000, args.memory_size or 4000]
-        memory([m for m in sizes if not res.has("memory", m, "size")])
+    if want("headline_3d"):
+        for seed in seeds:
+            label = f"3d | seed {seed}"
+            if not res.has("headline_3d", label):
+                say(f"[headline_3d] {label}")
+                res.add("headline_3d", strip(train_row(reader, labels, headline_config("3d", 0.3, seed, q), label)))
 
     if want("baselines") or want("spatial"):
         from bench.baselines import run_baselines
@@ -213,7 +180,7 @@ def main(argv=None):
         methods = ((["random"] if want("baselines") and "baselines" not in res.data["sections"] else [])
                    + (["blocks"] if want("spatial") and "spatial" not in res.data["sections"] else []))
         for method in methods:
-            cfg = headline_config("hybrid", fractions[0], 0, q)
+            cfg = headline_config("hybrid", 0.3, 0, q)
             cfg.split.method = method
             sp = make_split(labels.array, cfg.split, valid_mask=None, patch_size=cfg.model.patch_size)
             say(f"[baselines] {method} split")
@@ -221,48 +188,56 @@ def main(argv=None):
                 row["split"] = sp.protocol.get("description")
                 res.add("baselines" if method == "random" else "spatial", row)
             if method == "blocks":
-                for arch in archs:
+                for arch in ["hybrid"] if q else ["hybrid", "3d"]:
                     cfg.model.arch = arch
                     say(f"[spatial] SNN {arch}")
                     res.add("spatial", strip(train_row(reader, labels, cfg, f"SNN {arch} blocks")))
 
-    if want("seeds"):
-        for arch in archs:
-            for seed in seeds[1:]:
-                cfg = headline_config(arch, fractions[0], seed, q)
-                if res.has("seeds", f"{arch} seed {seed}"):
-                    continue
-                say(f"[seeds] {arch} seed {seed}")
-                res.add("seeds", strip(train_row(reader, labels, cfg, f"{arch} seed {seed}")))
-
-    if want("paper_table"):
-        for frac in fractions[1:]:
-            paper_rows(frac)
+    if want("ten_percent") and not q:
+        for arch in ("hybrid", "3d"):
+            label = f"{arch} 10% seed 0"
+            if not res.has("ten_percent", label):
+                say(f"[ten_percent] {label}")
+                res.add("ten_percent", strip(train_row(reader, labels, headline_config(arch, 0.1, 0, q), label)))
 
     if want("sweeps"):
-        ts = [1, 5] if q else [1, 2, 3, 5, 8]
-        bl = [6] if q else [4, 6, 8, 0]
-        for arch in archs:
-            for T in ts:
-                for bits in bl:
-                    if T != 5 and bits != 6:
-                        continue
-                    cfg = headline_config(arch, fractions[0], 0, q)
-                    if not q:
-                        cfg.train.cnn_epochs, cfg.train.snn_epochs = SWEEP_EPOCHS
-                    cfg.train.time_steps, cfg.train.weight_bits = T, bits
-                    cfg.train.cnn_qat = bits != 0
-                    label = f"{arch} T={T} b={bits or 'FP'}"
-                    if res.has("sweeps", label):
-                        continue
-                    same = [r for r in res.data["sections"].get("front", []) if r.get("default")]
-                    if arch == "hybrid" and T == 5 and bits == 6 and same and not q:
-                        # the front's default row is this very configuration at the same epochs
-                        res.add("sweeps", dict(same[0], label=label, note="same run as the front's default row"))
-                        continue
-                    say(f"[sweeps] {arch} T={T} bits={bits or 'FP'}")
-                    res.add("sweeps", strip(train_row(reader, labels, cfg, label)))
+        variants = [(5, 6)] if q else [(1, 6), (2, 6), (3, 6), (5, 6), (8, 6), (5, 4), (5, 8), (5, 0)]
+        for T, bits in variants:
+            label = f"hybrid T={T} b={bits or 'FP'}"
+            if res.has("sweeps", label):
+                continue
+            cfg = headline_config("hybrid", 0.3, 0, q)
+            if not q:
+                cfg.train.cnn_epochs, cfg.train.snn_epochs = SWEEP_EPOCHS
+            cfg.train.time_steps, cfg.train.weight_bits, cfg.train.cnn_qat = T, bits, bits != 0
+            say(f"[sweeps] {label}")
+            res.add("sweeps", strip(train_row(reader, labels, cfg, label,
+                                              checkpoint_dir=scratch / "ckpt" / f"sweep-b{bits}")))
 
+    if want("speed") and "speed" not in res.data["sections"]:
+        from bench.speed import fc_vs_patchwise
+        say("[speed] fully convolutional vs patch by patch")
+        res.set("speed", fc_vs_patchwise(headline_model(), reader, max_patch_pixels=None if q else 4000))
+
+    if want("memory"):
+        sizes = [m for m in ([160, 320] if q else [1000, args.memory_size or 4000]) if not res.has("memory", m, "size")]
+        if sizes:
+            import tempfile
+            from bench.memory import classify_peak_memory, make_large_geotiff
+            with tempfile.TemporaryDirectory(dir=str(scratch)) as tmp:
+                mp = Path(tmp) / "model.hsnn"
+                headline_model().save(mp)
+                cube = reader.read()
+                for size in sizes:
+                    say(f"[memory] {size} x {size} x {cube.shape[2]} int16")
+                    t0 = time.perf_counter()
+                    tif = make_large_geotiff(Path(tmp) / f"big{size}.tif", size, cube, reader.info)
+                    gen_s = time.perf_counter() - t0
+                    m = classify_peak_memory(mp, tif, Path(tmp) / f"class{size}.tif")
+                    res.add("memory", {"size": size, "bands": cube.shape[2], "input_gb": tif.stat().st_size / 1e9,
+                                       "window": ClassifyConfig().window, "gdal_cachemax_mb": 256,
+                                       "generate_s": gen_s, **m, "pixels_per_s": size * size / m["seconds"]})
+                    tif.unlink()
 
     for name, scene in (("pavia_university", "Pavia University"), ("salinas", "Salinas")):
         if q or not want("other_scenes"):
@@ -272,8 +247,8 @@ def main(argv=None):
             res.add("other_scenes", {"scene": scene, "skipped": l2})
             say(f"[other_scenes] {scene} skipped: {l2}")
             continue
-        cfg = headline_config("hybrid", fractions[0], 0, q)
-        res.add("other_scenes", dict(strip(train_row(r2, l2, cfg, f"{scene} hybrid")), scene=scene))
+        res.add("other_scenes", dict(strip(train_row(r2, l2, headline_config("hybrid", 0.3, 0, q), f"{scene} hybrid")),
+                                     scene=scene))
 
     res.finish()
     say(f"results: {args.out}\ntable: {args.md}")

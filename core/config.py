@@ -64,6 +64,10 @@ class ModelConfig:
     conv2d_channels: List[int] = field(default_factory=lambda: [32])
     dense: List[int] = field(default_factory=lambda: [128])
     dropout: float = 0.2
+    input_bits: int = 0
+    """0: the first layer reads the preprocessed features as real numbers. 2..16: it reads them as k-bit
+    integers (per-feature scale from the training pixels), so its multiplies are k-bit x weight-bit
+    (core/nn/quant.quantize_input; costed so in core/energy.py)."""
 
 
 @dataclass
@@ -88,6 +92,9 @@ class TrainConfig:
     trigger. Trades accuracy for energy; 0 = plain cross-entropy (default; see docs/results.md, front)."""
     threshold_percentile: float = 99.7
     leak_init: float = 1.0
+    leak_mode: str = "trained"
+    """trained: one leak per layer learned in [0, 1] | pow2: learned, but applied as the nearest 1 - 2^-n (a
+    shift and an add in hardware, no multiply) | none: fixed at 1 (integrate-and-fire). See core/nn/lif.py."""
     surrogate_slope: float = 5.0
     patience: int = 8
     """Early stopping: epochs without validation improvement before a stage stops (0 = never)."""
@@ -111,11 +118,11 @@ class ClassifyConfig:
 
 @dataclass
 class EnergyConfig:
-    """Per-operation energies in picojoules (core/energy.py explains how they are used).
+    """Per-operation energies in picojoules and the bit widths they are applied at (core/energy.py).
 
-    `table` names a published set in energy.TABLES (its values then apply); any other name uses the
-    values given here. Defaults: 45 nm CMOS, Horowitz, ISSCC 2014 (FP32 mult 3.7, add 0.9; INT32 mult
-    3.1, add 0.1). `full_precision` says what an unquantized operation is costed as.
+    `table` names a published set in ENERGY_TABLES (its energies then apply; the widths stay the caller's);
+    any other name uses the values given here. Energies: 45 nm CMOS, Horowitz, ISSCC 2014 (FP32 mult 3.7,
+    add 0.9; INT32 mult 3.1, add 0.1). `full_precision` says what an unquantized operation is costed as.
     """
 
     table: str = "horowitz45"
@@ -124,6 +131,10 @@ class EnergyConfig:
     full_add_pj: float = 0.9
     int32_mult_pj: float = 3.1
     int32_add_pj: float = 0.1
+    accumulator_bits: int = 16
+    """Width of accumulators and membrane potentials: every add, compare and reset of either network."""
+    activation_bits: int = 16
+    """Width at which real-valued operands are costed: the CNN's activations and an unquantized input."""
 
 
 # Published per-operation energy sets, fixed before any measurement (see core/energy.py).
@@ -135,6 +146,25 @@ ENERGY_TABLE_TITLES = {
     "horowitz45": "45 nm CMOS (Horowitz 2014), full precision = FP32",
     "horowitz45_int": "45 nm CMOS (Horowitz 2014), full precision = INT32",
 }
+
+# Named bundles of settings (`--preset`, the dialogs' and Processing's preset choice), set on top of the
+# defaults and under any explicit setting. How each was chosen is written beside it.
+PRESETS = {
+    "default": {},
+}
+PRESET_NOTES = {
+    "default": "the engine's defaults",
+}
+
+
+def apply_preset(cfg: "RunConfig", name: str) -> "RunConfig":
+    """Set the preset's values ("section.field": value) on `cfg` and return it."""
+    if name not in PRESETS:
+        raise InputError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
+    for key, value in PRESETS[name].items():
+        section, field_name = key.split(".")
+        setattr(getattr(cfg, section), field_name, value)
+    return cfg
 
 
 @dataclass
@@ -189,6 +219,14 @@ class RunConfig:
             raise InputError(f"class_weighting must be none, sqrt_inverse or inverse, got {t.class_weighting!r}")
         if not (t.spike_penalty >= 0 and math.isfinite(t.spike_penalty)):
             raise InputError(f"spike_penalty must be a finite number >= 0, got {t.spike_penalty}")
+        if t.leak_mode not in ("trained", "pow2", "none"):
+            raise InputError(f"leak_mode must be trained, pow2 or none, got {t.leak_mode!r}")
+        if m.input_bits != 0 and not 2 <= m.input_bits <= 16:
+            raise InputError(f"input_bits must be 0 (real-valued input) or 2..16, got {m.input_bits}")
+        e = self.energy
+        if not (1 <= e.accumulator_bits <= 64 and 1 <= e.activation_bits <= 64):
+            raise InputError(f"energy accumulator_bits and activation_bits must be 1..64, got "
+                             f"{e.accumulator_bits} and {e.activation_bits}")
         if t.cnn_epochs < 0 or t.snn_epochs < 0 or t.batch_size < 1:
             raise InputError("epochs must be >= 0 and batch_size >= 1")
         return self

@@ -13,8 +13,10 @@ from typing import Optional
 import numpy as np
 import torch
 
+from .config import ENERGY_TABLES as TABLES
 from .config import EnergyConfig
-from .energy import count_ops, energy_report
+from .energy import energy_report, scene_energy
+from .ops import count_ops
 from .errors import Canceled, InputError
 from .labels import Labels
 from .metrics import Assessment, assess
@@ -75,6 +77,7 @@ def evaluate_model(model: HyperSNNModel, reader: RasterReader, labels: Optional[
     windows = list(iter_windows(h, w, window))
     patches = []
     r = wc.r
+    valid_total, drawn, drawn_ok = 0, 0, 0
     for k, win in enumerate(windows):
         if is_canceled():
             raise Canceled(f"evaluation canceled at window {k + 1}/{len(windows)}")
@@ -87,7 +90,10 @@ def evaluate_model(model: HyperSNNModel, reader: RasterReader, labels: Optional[
             with torch.no_grad():
                 out = wc.net(x[None])[0]
             pred[r0:r0 + hh, c0:c0 + ww] = np.where(ok, values[out.argmax(0).numpy()], 0)
+            valid_total += int(ok.sum())
         for pr, pc in zip(srows[sel] - r0, scols[sel] - c0):
+            drawn += 1
+            drawn_ok += bool(ok[pr, pc])
             if ok[pr, pc] and len(patches) < sample:
                 patches.append(x[:, pr:pr + 2 * r + 1, pc:pc + 2 * r + 1])
         progress(0.9 * (k + 1) / len(windows), f"window {k + 1}/{len(windows)}")
@@ -95,10 +101,17 @@ def evaluate_model(model: HyperSNNModel, reader: RasterReader, labels: Optional[
         raise InputError(f"No valid pixel to measure energy on in {info.path} (all sampled pixels are nodata)")
     progress(0.92, "counting operations")
     batches = [torch.stack(patches[i:i + 256]) for i in range(0, len(patches), 256)]
-    energy = energy_report(count_ops(model.net, batches), model.net.bits,
-                           EnergyConfig(table=energy_table) if energy_table else None)
-    if energy_table and energy["table"]["name"] != energy_table:
-        raise InputError(f"Unknown energy table {energy_table!r}")
+    if energy_table and energy_table not in TABLES:
+        raise InputError(f"Unknown energy table {energy_table!r}; known: {', '.join(TABLES)}")
+    energy = energy_report(count_ops(model.net, batches), EnergyConfig(table=energy_table or "horowitz45"))
+    if pred is not None:
+        energy["scene"] = scene_energy(energy, valid_total, f"mean per-map-pixel energy of {len(patches)} sampled "
+                                       f"pixels x {valid_total} valid pixels of the scene (window halo "
+                                       "recomputation not included)")
+    elif drawn:
+        est = int(round(h * w * drawn_ok / drawn))
+        energy["scene"] = scene_energy(energy, est, f"mean per-map-pixel energy of {len(patches)} sampled pixels x "
+                                       f"about {est} valid pixels (share of valid pixels among {drawn} drawn)")
     a = assess(labels.array, pred, list(model.class_values), mask=mask) if labels is not None else None
     progress(1.0, "done")
     return ModelEvaluation(a, energy, pred, len(patches), excluded)

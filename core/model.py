@@ -19,6 +19,7 @@ from .bands import index_ranges
 from .config import ModelConfig
 from .errors import ModelFileError, ModelMismatchError
 from .modelfile import load_model, save_model
+from .nn.lif import LEAK_MODES
 from .nn.models import HSINet, build_specs
 from .nn.quant import from_codes, to_codes
 from .preprocess import Preprocessor
@@ -75,6 +76,7 @@ class HyperSNNModel:
             "features_after_preprocessing": n.in_bands,
             "classes": [f"{c['value']}: {c['name']}" for c in self.classes],
             "layers": n.layer_table(), "neurons": n.neuron_params(),
+            "leak_mode": n.leak_mode, "input_bits": n.input_bits or "real-valued",
         }
 
     # -- file I/O -------------------------------------------------------------------------------
@@ -97,6 +99,8 @@ class HyperSNNModel:
             "time_steps": self.net.time_steps,
             "weight_bits": self.net.bits,
             "surrogate_slope": self.net.neurons[0].slope if len(self.net.neurons) else 5.0,
+            "leak_mode": self.net.leak_mode,
+            "input_scale": [float(v) for v in self.net.input_scale.tolist()] if self.net.input_bits else None,
             "layers": [dict(l, **t) for l, t in zip(self.net.layer_table(), layers)],
             "neurons": self.net.neuron_params(),
             "bands": asdict(self.bands),
@@ -143,8 +147,21 @@ class HyperSNNModel:
         for i, p in enumerate(neurons):
             if not isinstance(p, dict) or not (_finite(p.get("threshold")) and _finite(p.get("leak"))):
                 raise ModelFileError(f"{path}: neuron parameters of layer {i} are missing or not finite numbers")
+            if not 0.0 <= p["leak"] <= 1.0:
+                raise ModelFileError(f"{path}: the leak of layer {i} is {p['leak']}, outside [0, 1]")
+        leak_mode = meta.get("leak_mode", "trained")  # files from before leak modes: a leak clamped to [0, 1]
+        if leak_mode not in LEAK_MODES:
+            raise ModelFileError(f"{path}: leak_mode {leak_mode!r} is not one of {', '.join(LEAK_MODES)}")
         net = HSINet(cfg, in_features, n_classes, bits=bits, time_steps=steps,
-                     slope=float(meta.get("surrogate_slope", 5.0)))
+                     slope=float(meta.get("surrogate_slope", 5.0)), leak_mode=leak_mode)
+        if cfg.input_bits:
+            scale = meta.get("input_scale")
+            if not isinstance(scale, list) or len(scale) != in_features or \
+                    not all(_finite(v) and v > 0 for v in scale):
+                raise ModelFileError(f"{path}: the model reads {cfg.input_bits}-bit input but its input_scale is "
+                                     f"missing or not {in_features} positive numbers")
+            with torch.no_grad():
+                net.input_scale.copy_(torch.tensor(scale, dtype=torch.float32))
         with torch.no_grad():
             for i, layer in enumerate(layers):
                 w = from_codes(tensors[f"w{i}"], float(layer["scale"])) if net.bits else tensors[f"w{i}"]
@@ -152,7 +169,7 @@ class HyperSNNModel:
                 net.biases[i].copy_(torch.from_numpy(np.asarray(tensors[f"b{i}"], np.float32)))
             for n, p in zip(net.neurons, neurons):
                 n.threshold.fill_(float(p["threshold"]))
-                n.leak.fill_(float(p["leak"]))
+                n.leak.fill_(1.0 if leak_mode == "none" else float(p["leak"]))
         b = meta.get("bands")
         if not isinstance(b, dict):
             raise ModelFileError(f"{path}: the band record is missing")
@@ -196,8 +213,11 @@ class HyperSNNModel:
             raise ModelFileError("this model file holds no CNN weights")
         try:
             net = HSINet(self.net.cfg, self.net.in_bands, self.net.n_classes,
-                         bits=int(self.meta.get("cnn_bits", self.net.bits)), time_steps=self.net.time_steps)
-            net.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in self.cnn_state.items()})
+                         bits=int(self.meta.get("cnn_bits", self.net.bits)), time_steps=self.net.time_steps,
+                         leak_mode=self.net.leak_mode)
+            state = {k: torch.from_numpy(np.asarray(v)) for k, v in self.cnn_state.items()}
+            state.setdefault("input_scale", self.net.input_scale.clone())  # files from before k-bit input
+            net.load_state_dict(state)
         except (TypeError, ValueError, RuntimeError, KeyError) as e:
             raise ModelFileError(f"the CNN weights in this model file do not fit its architecture ({e})") from None
         net.spiking = False
@@ -225,6 +245,9 @@ def _checked_architecture(path, d) -> dict:
         raise ModelFileError(f"{path}: architecture field 'patch_size' = {ps!r} is not a plausible patch size")
     if d.get("first_spatial_kernel", 3) not in (1, 3) or isinstance(d.get("first_spatial_kernel"), bool):
         raise ModelFileError(f"{path}: architecture field 'first_spatial_kernel' must be 1 or 3")
+    ib = d.get("input_bits", 0)
+    if not isinstance(ib, int) or isinstance(ib, bool) or not (ib == 0 or 2 <= ib <= 16):
+        raise ModelFileError(f"{path}: architecture field 'input_bits' must be 0 or 2..16, got {ib!r}")
     if d.get("arch", "hybrid") not in ("hybrid", "3d"):
         raise ModelFileError(f"{path}: architecture {d.get('arch')!r} is unknown")
     if not _finite(d.get("dropout", 0.0)):

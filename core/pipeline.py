@@ -20,7 +20,7 @@ import torch
 
 from .bands import describe_selection, select_bands
 from .config import RunConfig
-from .energy import count_ops, energy_report
+from .energy import energy_report, model_file_summary
 from .errors import Canceled, InputError, LabelError, OutputError, RasterError
 from .labels import Labels
 from .metrics import Assessment, assess
@@ -209,6 +209,8 @@ class TrainOutcome:
     """Wall-clock durations per stage (kept here and in the report, not in the model file)."""
     resumed: list = field(default_factory=list)
     """Checkpoints the run resumed from (e.g. ["cnn epoch 3"]); empty for an uninterrupted run."""
+    val_energy: Optional[dict] = None
+    """The energy report measured on the validation pixels (for choosing settings without test data)."""
 
 
 def check_model_output(path, info: RasterInfo, labels_source: str = "") -> str:
@@ -288,7 +290,9 @@ def train(reader: RasterReader, labels: Labels, cfg: RunConfig, model_path: Opti
         if cnn_state:
             model.meta["cnn_bits"] = cfg.train.weight_bits if cfg.train.cnn_qat else 0
             test_cnn = assess_net(model.cnn_net(), prep, is_canceled)
-    energy = measure_energy(net, prep.source, prep.test if len(prep.test) else prep.train, cfg)
+    energy = measure_energy(net, prep.source, prep.test if len(prep.test) else prep.train, cfg,
+                            scene_pixels=int(prep.valid.sum()))
+    val_energy = measure_energy(net, prep.source, prep.val, cfg) if len(prep.val) else None
     seconds = {"prepare": t_prep, **trainer.history.seconds, "assess": time.perf_counter() - t1}
     model.meta.update({
         "config": cfg.to_dict(),
@@ -297,7 +301,7 @@ def train(reader: RasterReader, labels: Labels, cfg: RunConfig, model_path: Opti
         "metrics": {"test_snn": test_snn.to_dict([c["name"] for c in classes]) if test_snn else None,
                     "test_cnn": test_cnn.to_dict([c["name"] for c in classes]) if test_cnn else None,
                     "best_val": trainer.history.best_val},
-        "energy": {k: energy[k] for k in ("totals", "ratios", "bits", "time_steps")},
+        "energy": model_file_summary(energy),
         "history": {"epochs": trainer.history.epochs, "thresholds_init": trainer.history.thresholds},
         "provenance": dict(provenance or {}, labels=labels.source, raster=reader.info.path,
                            seed=cfg.train.seed),
@@ -313,7 +317,7 @@ def train(reader: RasterReader, labels: Labels, cfg: RunConfig, model_path: Opti
     if trainer.history.resumed:
         report["resumed_after"] = list(trainer.history.resumed)
     progress(1.0, "done")
-    return TrainOutcome(model, test_snn, test_cnn, energy, report, seconds, list(trainer.history.resumed))
+    return TrainOutcome(model, test_snn, test_cnn, energy, report, seconds, list(trainer.history.resumed), val_energy)
 
 
 def assess_net(net, prep: Prepared, is_canceled=None) -> Assessment:
@@ -355,15 +359,15 @@ def assess_indices(y_true_idx, y_pred_idx, class_values) -> Assessment:
     return assess(v[np.asarray(y_true_idx)][None, :], v[np.asarray(y_pred_idx)][None, :], list(class_values))
 
 
-def measure_energy(net, source: PatchBank, pixels: PixelSet, cfg: RunConfig, sample: int = ENERGY_SAMPLE) -> dict:
-    """Operation counts on (a seeded sample of) the evaluated pixels, turned into energies."""
-    rng = np.random.default_rng([cfg.train.seed, 7])
+def measure_energy(net, source: PatchBank, pixels: PixelSet, cfg: RunConfig, sample: int = ENERGY_SAMPLE,
+                   scene_pixels: Optional[int] = None, seed: Optional[int] = None) -> dict:
+    """Operation counts on (a seeded sample of) the given pixels, turned into energies (core/energy.py)."""
+    from .ops import count_ops
+    rng = np.random.default_rng([cfg.train.seed if seed is None else seed, 7])
     n = min(len(pixels), sample)
     idx = np.sort(rng.choice(len(pixels), n, replace=False))
     batches = [source.gather(pixels.rows[idx[i:i + 256]], pixels.cols[idx[i:i + 256]]) for i in range(0, n, 256)]
-    from .energy import TABLES
-    table = TABLES.get(cfg.energy.table, cfg.energy) if cfg.energy.table in TABLES else cfg.energy
-    return energy_report(count_ops(net, batches), net.bits, table)
+    return energy_report(count_ops(net, batches), cfg.energy, scene_pixels=scene_pixels)
 
 
 def build_report(model: HyperSNNModel, test_snn: Optional[Assessment], test_cnn: Optional[Assessment],

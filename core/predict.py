@@ -19,6 +19,7 @@ from .model import HyperSNNModel
 from .raster import OutputSpec, RasterReader, iter_windows
 
 CONF_NODATA = -1.0
+ENERGY_BANDS = ("snn_energy_pj", "spikes")
 
 
 @dataclass
@@ -30,6 +31,9 @@ class ClassifyResult:
     valid_pixels: int
     seconds: float
     class_counts: dict
+    energy_path: Optional[str] = None
+    energy: Optional[dict] = None
+    """With an energy map: the scene's SNN energy (complete convention) summed from it, and its spikes."""
 
     @property
     def pixels_per_second(self) -> float:
@@ -89,12 +93,27 @@ class WindowClassifier:
         x, ok = self.window_input(window)
         return self.net(x[None])[0], ok
 
+    @torch.no_grad()
+    def logits_and_energy(self, window, energy_cfg=None):
+        """As `logits`, plus the window's (h, w) maps of SNN energy (pJ, complete convention) and spikes."""
+        from .energy import pixel_energy_maps
+        from .ops import window_op_maps
+        x, ok = self.window_input(window)
+        out, tally = window_op_maps(self.net, x[None], (window[2], window[3]))
+        e, s = pixel_energy_maps(self.net, tally, energy_cfg)
+        return out[0], ok, e, s
+
 
 def classify_raster(model: HyperSNNModel, reader: RasterReader, open_writer: Callable[[OutputSpec], object],
                     class_path: str, confidence_path: Optional[str] = None,
                     probabilities_path: Optional[str] = None, cfg: ClassifyConfig = None,
-                    progress=None, is_canceled=None) -> ClassifyResult:
-    """Write the class map (and confidence / per-class probabilities); all or nothing."""
+                    progress=None, is_canceled=None, energy_path: Optional[str] = None,
+                    energy_cfg=None) -> ClassifyResult:
+    """Write the class map (and confidence / per-class probabilities / energy map); all or nothing.
+
+    The energy map (SNN only) has two float32 bands: the estimated SNN energy of each pixel in pJ under the
+    complete convention (core/energy.py) and the spikes the SNN fired for it over all layers and steps,
+    both charged per map pixel as fully convolutional classification computes them (core/ops.py)."""
     cfg = cfg or ClassifyConfig()
     progress = progress or (lambda f, m: None)
     is_canceled = is_canceled or (lambda: False)
@@ -118,13 +137,28 @@ def classify_raster(model: HyperSNNModel, reader: RasterReader, open_writer: Cal
             prob_w = open_writer(OutputSpec(probabilities_path, info, len(values), "float32", nodata=CONF_NODATA,
                                             band_names=[f"p({names[v]})" for v in values]))
             writers.append(prob_w)
+        energy_w = None
+        if energy_path:
+            if cfg.mode != "snn":
+                raise InputError("an energy map is made by the SNN: leave the classification mode at 'snn'")
+            energy_w = open_writer(OutputSpec(energy_path, info, 2, "float32", nodata=CONF_NODATA,
+                                              band_names=list(ENERGY_BANDS)))
+            writers.append(energy_w)
+        e_sum = s_sum = 0.0
         t0 = time.perf_counter()
         windows = list(iter_windows(info.height, info.width, cfg.window))
         counts = np.zeros(len(values) + 1, np.int64)
         for k, win in enumerate(windows):
             if is_canceled():
                 raise Canceled(f"classification canceled at window {k + 1}/{len(windows)}")
-            out, ok = wc.logits(win)
+            if energy_w:
+                out, ok, e_map, s_map = wc.logits_and_energy(win, energy_cfg)
+                e_sum += float(e_map[ok].sum())
+                s_sum += float(s_map[ok].sum())
+                energy_w.write(win, np.where(ok[None], np.stack([e_map, s_map]), CONF_NODATA)
+                               .transpose(1, 2, 0).astype(np.float32))
+            else:
+                out, ok = wc.logits(win)
             prob = torch.softmax(out, 0)
             conf, idx = prob.max(0)
             cls = np.where(ok, values[idx.numpy()], 0).astype(dtype)
@@ -146,9 +180,15 @@ def classify_raster(model: HyperSNNModel, reader: RasterReader, open_writer: Cal
             except Exception:  # noqa: BLE001 - the original error matters more
                 pass
         raise
+    valid = int(counts[1:].sum())
+    energy = None
+    if energy_path:
+        energy = {"convention": "complete", "view": "per_map_pixel", "snn_mj": e_sum * 1e-9, "spikes": s_sum,
+                  "pixels": valid, "snn_pj_per_pixel": e_sum / max(valid, 1),
+                  "basis": "sum of the energy map over the classified pixels (window halo recomputation not included)"}
     return ClassifyResult(class_path, confidence_path, probabilities_path, info.width * info.height,
-                          int(counts[1:].sum()), seconds,
-                          {names[v]: int(n) for v, n in zip(values, counts[1:])})
+                          valid, seconds, {names[v]: int(n) for v, n in zip(values, counts[1:])},
+                          energy_path, energy)
 
 
 @torch.no_grad()

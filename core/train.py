@@ -35,6 +35,9 @@ from .patches import PatchSource, augment
 
 Progress = Callable[[float, str], None]
 STAGES = ("cnn", "convert", "snn")
+CNN_FIELDS = ("cnn_epochs", "batch_size", "cnn_lr", "weight_decay", "weight_bits", "cnn_qat", "class_weighting",
+              "patience", "seed", "threads")
+"""The TrainConfig fields the CNN stage depends on (its checkpoint is shared by runs that differ otherwise)."""
 # share of the progress bar each stage takes
 _SPAN = {"cnn": (0.0, 0.45), "convert": (0.45, 0.5), "snn": (0.5, 1.0)}
 
@@ -87,9 +90,15 @@ class Trainer:
         t = self.tcfg
         set_determinism(t.seed, t.threads)
         net = HSINet(self.mcfg, self.n_bands, self.n_classes, bits=t.weight_bits if t.cnn_qat else 0,
-                     time_steps=t.time_steps, slope=t.surrogate_slope, leak_init=t.leak_init)
+                     time_steps=t.time_steps, slope=t.surrogate_slope, leak_init=t.leak_init,
+                     leak_mode=t.leak_mode)
+        if net.input_bits and len(train):
+            r = self.mcfg.patch_size // 2
+            centres = source.gather(train.rows, train.cols)[:, :, r, r]
+            net.set_input_scale(centres)
         fp = self._fingerprint(train, val)
         self._fp = fp
+        self._fp_cnn = self._fingerprint(train, val, cnn_only=True)
         done = self._resume_point(fp)
         if done:
             self._load(net, done)
@@ -109,7 +118,7 @@ class Trainer:
                 net.bits = t.weight_bits
                 self._epochs(net, source, train, val, "snn", t.snn_epochs, t.snn_lr)
             self.history.seconds[stage] = time.perf_counter() - t0
-            self._save(net, stage, fp)
+            self._save(net, stage, self._stage_fp(stage))
             self._drop_epoch_checkpoint(stage)
             if stage == "cnn":
                 self.cnn_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
@@ -161,6 +170,8 @@ class Trainer:
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+                if stage == "snn":
+                    net.project_neurons()
                 loss_sum += float(loss.detach()) * len(idx)
                 correct += int((logits.argmax(1) == y).sum())
                 total += len(idx)
@@ -204,10 +215,17 @@ class Trainer:
         return float((predict_pixels(net, source, pixels, batch, self.is_canceled)[0] == pixels.y).mean())
 
     # -- checkpoints ----------------------------------------------------------------------------
-    def _fingerprint(self, train: PixelSet, val: Optional[PixelSet] = None) -> str:
+    def _fingerprint(self, train: PixelSet, val: Optional[PixelSet] = None, cnn_only: bool = False) -> str:
+        """Settings + data of a run. `cnn_only`: only what the CNN stage depends on, so a run that differs
+        in its SNN settings alone (time steps, leak, penalty, ...) resumes from the same CNN checkpoint."""
         h = hashlib.sha256()
-        h.update(json.dumps([asdict(self.mcfg), asdict(self.tcfg), self.n_bands, self.n_classes, self.data_key],
-                            sort_keys=True).encode())
+        tcfg = asdict(self.tcfg)
+        if cnn_only:
+            tcfg = {k: tcfg[k] for k in CNN_FIELDS}
+            if not self.tcfg.cnn_qat:
+                tcfg.pop("weight_bits")
+        h.update(json.dumps([asdict(self.mcfg), tcfg, self.n_bands, self.n_classes, self.data_key,
+                             "cnn" if cnn_only else "all"], sort_keys=True).encode())
         for s in (train, val):
             if s is None:
                 continue
@@ -215,6 +233,9 @@ class Trainer:
                 h.update(np.ascontiguousarray(a, dtype=np.int64).tobytes())
             h.update(b"|")
         return h.hexdigest()
+
+    def _stage_fp(self, stage: str) -> str:
+        return self._fp_cnn if stage.startswith("cnn") else self._fp
 
     def _read_meta(self, name: str, fp: str) -> Optional[dict]:
         """The JSON of checkpoint `name` when it matches `fp` and its npz is the one it was written with."""
@@ -234,7 +255,7 @@ class Trainer:
         if not self.ckpt:
             return None
         for stage in reversed(STAGES):
-            if self._read_meta(stage, fp) is not None:
+            if self._read_meta(stage, self._stage_fp(stage)) is not None:
                 return stage
         return None
 
@@ -284,7 +305,7 @@ class Trainer:
                     opt_scalars.setdefault(str(pid), {})[k] = v
         arrays["rng/torch_global"] = torch.get_rng_state().numpy()
         arrays["rng/augment"] = gen.get_state().numpy()
-        info = {"fingerprint": self._fp, "stage": stage, "epochs_done": int(done_epochs), "stopped": bool(stopped),
+        info = {"fingerprint": self._stage_fp(stage), "stage": stage, "epochs_done": int(done_epochs), "stopped": bool(stopped),
                 "best_acc": float(best_acc), "has_best": best_state is not None, "stale": int(stale),
                 "numpy_rng": rng.bit_generator.state, "opt_scalars": opt_scalars,
                 "history": asdict(self.history)}
@@ -294,7 +315,7 @@ class Trainer:
         """Restore the last epoch checkpoint of `stage`; None when there is none for these settings/data."""
         if not self.ckpt:
             return None
-        info = self._read_meta(f"{stage}-epoch", self._fp)
+        info = self._read_meta(f"{stage}-epoch", self._stage_fp(stage))
         if info is None or info.get("stage") != stage:
             return None
         try:

@@ -34,3 +34,14 @@ def test_codes_round_trip_reproduces_the_quantized_weights_exactly():
         np.testing.assert_allclose(restored, expected, rtol=1e-6, atol=1e-7)
         # quantizing the restored weights again changes nothing (loading a model is exact)
         np.testing.assert_allclose(fake_quant(torch.from_numpy(restored), bits).numpy(), restored, rtol=1e-6)
+
+
+def test_k_bit_input_gives_integer_codes_per_feature_and_clips_beyond_the_scale():
+    import torch
+    from hypersnn.core.nn.quant import quantize_input
+    x = torch.tensor([[[[0.5]], [[-3.0]], [[10.0]]]])  # (1, 3 features, 1, 1)
+    scale = torch.tensor([1.0, 2.0, 4.0])
+    q = quantize_input(x, scale, 4)  # qmax 7
+    codes = (q * 7).flatten().tolist()
+    assert codes == [round(0.5 * 7), -7.0, 7.0]  # feature 2 clips at -1, feature 3 at +1
+    assert all(float(c).is_integer() for c in codes)

@@ -17,6 +17,8 @@ reductions for the two scalar parameters. `lif_reference` keeps the plain versio
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -87,18 +89,71 @@ def lif_reference(currents, leak, vth, slope):
     return torch.stack(out)
 
 
-class LIF(nn.Module):
-    """One layer's LIF population; `forward` takes currents for all time steps at once: (T, ...)."""
+LEAK_MODES = ("trained", "pow2", "none")
+POW2_MAX_SHIFT = 15
+"""Largest shift n of a power-of-two leak 1 - 2^-n: with a 16-bit membrane, u - (u >> 16) is u, i.e. no leak."""
 
-    def __init__(self, threshold: float = 1.0, leak: float = 1.0, slope: float = 5.0):
+
+def pow2_leak(leak: torch.Tensor) -> torch.Tensor:
+    """The nearest leak of the form 1 - 2^-n (n = 1..POW2_MAX_SHIFT), or exactly 1 when 1 - leak is below
+    2^-(POW2_MAX_SHIFT + 0.5). Hardware applies it as u - (u >> n): a shift and one add, no multiply."""
+    gap = (1.0 - leak.detach()).clamp_min(0.0)
+    n = torch.round(-torch.log2(gap.clamp_min(2.0 ** -(POW2_MAX_SHIFT + 1)))).clamp(1, POW2_MAX_SHIFT)
+    q = 1.0 - torch.pow(2.0, -n)
+    return torch.where(gap < 2.0 ** -(POW2_MAX_SHIFT + 0.5), torch.ones_like(q), q)
+
+
+def leak_kind(leak: float) -> str:
+    """How a leak value is applied per neuron and step: 'none' (exactly 1, integrate-and-fire: no
+    operation), 'shift' (1 - 2^-n: u - (u >> n), one add) or 'multiply' (any other value)."""
+    if leak == 1.0:
+        return "none"
+    gap = 1.0 - leak
+    if 0.0 < gap <= 0.5:
+        n = -math.log2(gap)
+        if abs(n - round(n)) < 1e-9 and 1 <= round(n) <= POW2_MAX_SHIFT:
+            return "shift"
+    return "multiply"
+
+
+class LIF(nn.Module):
+    """One layer's LIF population; `forward` takes currents for all time steps at once: (T, ...).
+
+    Leak modes (`TrainConfig.leak_mode`):
+    - trained: any value in [0, 1], learned. The clamp to [0, 1] passes its gradient straight through and
+      the trainer projects the parameter back into [0, 1] after every step (`project_`), so a leak that
+      once reached 1 can still move below it (a plain clamp would pass no gradient above 1, and the leak
+      would stay at 1 for good).
+    - pow2: learned the same way, but the neuron uses the nearest 1 - 2^-n (or 1): a shift and an add in
+      hardware instead of a multiply (straight-through gradient for the rounding).
+    - none: fixed at 1 (integrate-and-fire), not trained.
+    """
+
+    def __init__(self, threshold: float = 1.0, leak: float = 1.0, slope: float = 5.0, leak_mode: str = "trained"):
         super().__init__()
+        if leak_mode not in LEAK_MODES:
+            raise ValueError(f"leak_mode must be one of {LEAK_MODES}, got {leak_mode!r}")
         self.threshold = nn.Parameter(torch.tensor(float(threshold)))
-        self.leak = nn.Parameter(torch.tensor(float(leak)))
+        self.leak = nn.Parameter(torch.tensor(1.0 if leak_mode == "none" else float(leak)),
+                                 requires_grad=leak_mode != "none")
         self.slope = float(slope)
+        self.leak_mode = leak_mode
 
     def effective(self):
-        """Leak clamped to [0, 1] and a positive threshold: the values the neuron actually uses."""
-        return self.leak.clamp(0.0, 1.0), self.threshold.clamp_min(1e-3)
+        """The leak and threshold the neuron actually uses: leak in [0, 1] (power-of-two in pow2 mode),
+        threshold >= 1e-3; both with straight-through gradients to the parameters."""
+        leak = self.leak
+        q = leak.clamp(0.0, 1.0)
+        if self.leak_mode == "pow2":
+            q = pow2_leak(q)
+        leak = leak + (q - leak).detach()
+        return leak, self.threshold.clamp_min(1e-3)
+
+    @torch.no_grad()
+    def project_(self):
+        """Keep the trained parameters where they are meaningful (called after each optimizer step)."""
+        self.leak.clamp_(0.0, 1.0)
+        self.threshold.clamp_(min=1e-3)
 
     def forward(self, currents: torch.Tensor) -> torch.Tensor:
         leak, vth = self.effective()

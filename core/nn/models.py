@@ -20,7 +20,7 @@ from torch import nn
 from ..config import ModelConfig
 from ..errors import InputError
 from .lif import LIF
-from .quant import fake_quant
+from .quant import fake_quant, quantize_input
 
 
 @dataclass
@@ -94,10 +94,13 @@ class HSINet(nn.Module):
     """Spectral-spatial classifier. `spiking` switches ReLU <-> LIF; weights are fake-quantized to `bits`."""
 
     def __init__(self, cfg: ModelConfig, in_bands: int, n_classes: int, bits: int = 0,
-                 time_steps: int = 5, slope: float = 5.0, leak_init: float = 1.0):
+                 time_steps: int = 5, slope: float = 5.0, leak_init: float = 1.0, leak_mode: str = "trained"):
         super().__init__()
         self.cfg, self.in_bands, self.n_classes = cfg, in_bands, n_classes
         self.bits, self.time_steps = bits, time_steps
+        self.input_bits = int(getattr(cfg, "input_bits", 0) or 0)
+        self.register_buffer("input_scale", torch.ones(in_bands))
+        """Per-feature scale of the k-bit input (`set_input_scale`); unused when input_bits is 0."""
         self.specs = build_specs(cfg, in_bands, n_classes)
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
@@ -107,7 +110,8 @@ class HSINet(nn.Module):
             bound = 1 / sp.fan_in ** 0.5
             self.weights.append(nn.Parameter(w))
             self.biases.append(nn.Parameter(torch.empty(sp.out_ch).uniform_(-bound, bound)))
-        self.neurons = nn.ModuleList(LIF(1.0, leak_init, slope) for _ in self.specs[:-1])
+        self.leak_mode = leak_mode
+        self.neurons = nn.ModuleList(LIF(1.0, leak_init, slope, leak_mode) for _ in self.specs[:-1])
         self.spiking = False
         self.dropout = cfg.dropout
         self.spike_maps: Optional[list] = None
@@ -137,85 +141,95 @@ class HSINet(nn.Module):
         return x * mask
 
     # -- forward passes --------------------------------------------------------------------------
-    def forward(self, x: torch.Tensor, record: Optional[list] = None) -> torch.Tensor:
-        """x: (N, bands, rows, cols) -> logits (N, classes, rows-p+1, cols-p+1)."""
-        x = x.unsqueeze(1)  # a channel axis for the 3-D convolutions
-        return self.forward_snn(x, record) if self.spiking else self.forward_cnn(x, record)
+    def forward(self, x: torch.Tensor, observer=None) -> torch.Tensor:
+        """x: (N, bands, rows, cols) -> logits (N, classes, rows-p+1, cols-p+1).
 
-    def forward_cnn(self, x, record=None):
+        `observer(i, t)`, when given, sees every layer's result: the CNN's pre-activation outputs, and the
+        SNN's spike events of each hidden layer ((T, N, ...) in {0, 1}) and its output scores. Operation
+        counting (core/ops.py) is built on it, so the counts come from the very pass that classifies."""
+        x = self.quantize_input(x).unsqueeze(1)  # a channel axis for the 3-D convolutions
+        return self.forward_snn(x, observer) if self.spiking else self.forward_cnn(x, observer)
+
+    def quantize_input(self, x: torch.Tensor) -> torch.Tensor:
+        """The first layer's input: as given, or k-bit integer codes (ModelConfig.input_bits) per feature."""
+        return quantize_input(x, self.input_scale, self.input_bits) if self.input_bits else x
+
+    @torch.no_grad()
+    def set_input_scale(self, features: torch.Tensor, percentile: float = 99.9):
+        """Per-feature input scale from (N, bands) training features: the `percentile` of |x| (values beyond
+        it clip to the largest code). Only a k-bit input (input_bits > 0) uses it."""
+        a = features.abs().double()
+        s = torch.quantile(a, percentile / 100.0, dim=0) if a.shape[0] else torch.ones(self.in_bands)
+        self.input_scale.copy_(torch.where(s > 1e-6, s, torch.ones_like(s)).float())
+
+    def forward_cnn(self, x, observer=None):
         for i, sp in enumerate(self.specs):
             x = self.apply_layer(i, x)
-            if record is not None:
-                record.append({"layer": i, "out_elements": x[0].numel()})
+            if observer is not None:
+                observer(i, x)
             if sp.role != "output":
                 x = self._drop(i, torch.relu(x))
         return x
 
-    def forward_snn(self, x, record=None):
+    def forward_snn(self, x, observer=None):
         """Direct analog input: the first layer's weighted sum is the same at every step, so it is
         computed once and fed to the neurons T times. Later layers run all T steps as one batch
         (layer by layer: the network is feed-forward, so this equals step-by-step simulation)."""
         T, n = self.time_steps, x.shape[0]
         cur = self.apply_layer(0, x)
-        if record is not None:
-            record.append({"layer": 0, "out_elements": cur[0].numel()})
-        s = self._spikes(0, cur.unsqueeze(0).expand(T, *cur.shape))
+        s = self._spikes(0, cur.unsqueeze(0).expand(T, *cur.shape), observer)
         for i in range(1, len(self.specs)):
             sp = self.specs[i]
-            if record is not None:
-                record[-1]["spikes"] = float((s.detach() != 0).sum())
-                record[-1]["neurons"] = s[0].numel()
-                record.append({"layer": i, "acs": self._synaptic_ops(i, s)})
             if sp.role == "output":
                 # the output layer integrates without firing: mean over T of W s_t + b = W mean(s) + b
                 out = self.apply_layer(i, s.mean(0))
-                if record is not None:
-                    record[-1]["out_elements"] = out[0].numel()
+                if observer is not None:
+                    observer(i, out)
                 return out
             cur = self.apply_layer(i, s.flatten(0, 1))
-            if record is not None:
-                record[-1]["out_elements"] = cur[0].numel()
-            s = self._spikes(i, cur.view(T, n, *cur.shape[1:]))
+            s = self._spikes(i, cur.view(T, n, *cur.shape[1:]), observer)
         raise AssertionError("network has no output layer")
 
-    def _spikes(self, i: int, currents: torch.Tensor) -> torch.Tensor:
+    def _spikes(self, i: int, currents: torch.Tensor, observer=None) -> torch.Tensor:
         s = self.neurons[i](currents)
+        if observer is not None:
+            observer(i, (s != 0).to(s.dtype))
         if self.spike_maps is not None:
             self.spike_maps.append((i, s / self.neurons[i].effective()[1]))
         return self._drop(i, s, shared_over_time=True)
 
     def dense_macs(self) -> List[float]:
-        """Per-sample multiply-accumulates of every layer when run as a CNN (the spike penalty's weights)."""
-        rec: list = []
+        """Per-sample multiply-accumulates of every layer when run as a CNN on one patch (the spike
+        penalty's weights; core/ops.py counts the rest)."""
+        return [float(n * sp.fan_in) for n, sp in zip(self.layer_neurons(), self.specs)]
+
+    def layer_neurons(self) -> List[int]:
+        """Neurons (output elements) of every layer for one patch."""
+        out: list = []
         with torch.no_grad():
             was, was_training = self.spiking, self.training
             self.spiking = False
             self.eval()  # no dropout: it would draw from the global RNG and shift the seeded run
             try:
-                self(torch.zeros(1, self.in_bands, self.cfg.patch_size, self.cfg.patch_size), record=rec)
+                self(torch.zeros(1, self.in_bands, self.cfg.patch_size, self.cfg.patch_size),
+                     observer=lambda i, t: out.append(t[0].numel()))
             finally:
                 self.spiking = was
                 self.train(was_training)
-        return [float(r["out_elements"] * self.specs[r["layer"]].fan_in) for r in rec]
+        return out
 
     @torch.no_grad()
-    def _synaptic_ops(self, i: int, s: torch.Tensor) -> float:
-        """Exact accumulate count driven by spikes s (T, N, ...): each spike reaches out_ch neurons at
-        every output position whose receptive field holds it, i.e. conv(s, ones) * out_ch."""
-        sp = self.specs[i]
-        x = (s != 0).to(s.dtype).flatten(0, 1)  # spike events (the tensor carries spike x threshold)
-        if sp.fold_before:
-            x = x.flatten(1, 2)
-        ones = torch.ones(1, sp.in_ch, *sp.kernel, dtype=x.dtype)
-        conv = F.conv3d if sp.kind == "conv3d" else F.conv2d
-        return float(conv(x, ones).sum()) * sp.out_ch
+    def project_neurons(self):
+        """Keep leaks in [0, 1] and thresholds positive after an optimizer step (see LIF.project_)."""
+        for n in self.neurons:
+            n.project_()
 
     # -- state for conversion / model files ------------------------------------------------------
     def neuron_params(self):
         out = []
         for n in self.neurons:
             leak, vth = n.effective()
-            out.append({"threshold": float(vth.detach()), "leak": float(leak.detach())})
+            out.append({"threshold": float(vth.detach()), "leak": float(leak.detach()), "leak_mode": n.leak_mode})
         return out
 
     def set_thresholds(self, values):

@@ -37,3 +37,15 @@ def to_codes(w: np.ndarray, bits: int):
 
 def from_codes(codes: np.ndarray, scale: float) -> np.ndarray:
     return (codes.astype(np.float32) * np.float32(scale)).astype(np.float32)
+
+
+def quantize_input(x: torch.Tensor, scale: torch.Tensor, bits: int) -> torch.Tensor:
+    """k-bit integer input, per feature: codes round(x / scale_f * qmax) clipped to [-qmax, qmax], handed on
+    as codes / qmax (a constant the first layer's weight scale absorbs). x: (N, features, rows, cols).
+
+    With integer input the first layer multiplies `bits`-bit inputs by k-bit weights (costed so in
+    core/energy.py). Element-wise, so padding, windows and patches stay interchangeable. No gradient
+    is needed: nothing learnable lies before it."""
+    q = qmax(bits)
+    s = scale.to(x.dtype).view(1, -1, *([1] * (x.dim() - 2)))
+    return torch.round((x / s).clamp(-1.0, 1.0) * q) / q

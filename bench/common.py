@@ -70,11 +70,16 @@ def other_scene(name: str, data_dirs):
                   f"run `hypersnn datasets fetch {name} --dest data/` to include it")
 
 
+THREADS = 0
+"""torch threads for every training run of the bench (0: torch's default); set by bench/run.py --threads."""
+
+
 def headline_config(arch: str = "hybrid", fraction: float = 0.3, seed: int = 0, quick: bool = False) -> RunConfig:
     """The demo's settings (core/demo.py) for either architecture."""
     from hypersnn.core.demo import demo_config
 
     cfg = demo_config(quick=quick, seed=seed)
+    cfg.train.threads = THREADS
     cfg.model.arch = arch
     cfg.split.train_fraction = fraction
     if quick:

@@ -9,14 +9,32 @@ from pathlib import Path
 import numpy as np
 
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 from hypersnn.core.cli import main
 t0 = time.perf_counter()
 rc = main(["classify", "--model", sys.argv[1], "--raster", sys.argv[2], "--out", sys.argv[3], "--quiet"]
           + (["--window", sys.argv[4]] if sys.argv[4] != "default" else []))
-print(json.dumps({"rc": rc, "seconds": time.perf_counter() - t0,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"rc": rc, "seconds": time.perf_counter() - t0, "peak_rss_mb": peak_rss_mb()}))
 """
+PEAK = r"""
+def peak_rss_mb():
+    # VmHWM: the high-water mark of this process image. getrusage's ru_maxrss is not: Linux carries the
+    # forking parent's high-water mark across exec, so a child of a large process reports the parent's size.
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+"""
+
+
+def run_child(code: str, *args) -> dict:
+    """Run `code` (which prints one JSON line last, and may call peak_rss_mb()) in a fresh interpreter."""
+    r = subprocess.run([sys.executable, "-c", PEAK + code, *map(str, args)], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"child failed: {r.stderr[-2000:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
 
 
 def make_large_geotiff(path: Path, size: int, source_cube: np.ndarray, like_info) -> Path:
@@ -43,8 +61,4 @@ def make_large_geotiff(path: Path, size: int, source_cube: np.ndarray, like_info
 
 def classify_peak_memory(model_path, raster_path, out_path, window=None) -> dict:
     """Peak RSS of `hypersnn classify` in a fresh process (the default window unless `window` is given)."""
-    r = subprocess.run([sys.executable, "-c", CHILD, str(model_path), str(raster_path), str(out_path),
-                        str(window or "default")], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError(f"classification failed: {r.stderr[-2000:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    return run_child(CHILD, model_path, raster_path, out_path, window or "default")

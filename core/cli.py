@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .config import RunConfig
+from .config import PRESET_NOTES, PRESETS, RunConfig, apply_preset
 from .errors import Canceled, HyperSNNError, InputError
 
 EPILOG = """examples:
@@ -56,7 +56,12 @@ def _add_train_args(p):
     g.add_argument("--patch-size", type=int, help="odd patch edge in pixels")
     g.add_argument("--first-kernel", type=int, choices=[1, 3],
                    help="spatial kernel of the first layer (1 = per-pixel spectral filters, fewer analog MACs)")
+    g.add_argument("--input-bits", type=int,
+                   help="read the input as k-bit integers (2..16; 0 = real-valued): cheaper first-layer multiplies")
     g = p.add_argument_group("training")
+    g.add_argument("--preset", choices=sorted(PRESETS),
+                   help="a named bundle of settings, applied before the other flags: " +
+                        "; ".join(f"{k}: {v}" for k, v in PRESET_NOTES.items()))
     g.add_argument("--time-steps", type=int, help="SNN time steps T")
     g.add_argument("--bits", type=int, help="weight bits 2..16, 0 = full precision")
     g.add_argument("--cnn-epochs", type=int)
@@ -67,6 +72,9 @@ def _add_train_args(p):
                    help="weight rare classes up in the loss (raises the average accuracy)")
     g.add_argument("--spike-penalty", type=float,
                    help="weight of the spike-rate term in the SNN loss (trades accuracy for energy; 0 = off)")
+    g.add_argument("--leak-mode", choices=["trained", "pow2", "none"],
+                   help="membrane leak: trained (any value in [0, 1]), pow2 (trained, applied as 1 - 2^-n: a shift "
+                        "and an add instead of a multiply) or none (integrate-and-fire)")
     g.add_argument("--seed", type=int, help="fixes split, initialisation and training order")
     g.add_argument("--threads", type=int, help="CPU threads for torch")
     g.add_argument("--checkpoint-dir", help="stage checkpoints; a rerun with the same settings resumes")
@@ -83,7 +91,8 @@ _FLAG_MAP = {
     "cnn_epochs": ("train", "cnn_epochs"), "snn_epochs": ("train", "snn_epochs"),
     "batch_size": ("train", "batch_size"), "patience": ("train", "patience"),
     "seed": ("train", "seed"), "threads": ("train", "threads"), "class_weighting": ("train", "class_weighting"),
-    "spike_penalty": ("train", "spike_penalty"),
+    "spike_penalty": ("train", "spike_penalty"), "leak_mode": ("train", "leak_mode"),
+    "input_bits": ("model", "input_bits"),
     "window": ("classify", "window"), "mode": ("classify", "mode"),
 }
 
@@ -91,6 +100,8 @@ _FLAG_MAP = {
 def config_from_args(args, base: RunConfig = None) -> RunConfig:
     """Config file first (if any), then flags on top."""
     cfg = RunConfig.load(args.config) if getattr(args, "config", None) else (base or RunConfig())
+    if getattr(args, "preset", None):
+        apply_preset(cfg, args.preset)
     for flag, (section, name) in _FLAG_MAP.items():
         v = getattr(args, flag, None)
         if v is not None:
@@ -166,12 +177,8 @@ def _acc_line(a) -> str:
 
 
 def _energy_lines(e) -> str:
-    r, t = e["ratios"], e["totals"]
-    full = e["table"].get("full_precision", "FP32")
-    bits = f"{e['bits']}-bit" if e["bits"] else full
-    return (f"energy per pixel ({e['table']['name']}): {full} CNN {t['cnn_fp_pj'] / 1e6:.3f} uJ, {bits} CNN "
-            f"{t['cnn_q_pj'] / 1e6:.3f} uJ, SNN {t['snn_pj'] / 1e6:.4f} uJ  ->  SNN is {r['fp_cnn_over_snn']:.1f}x "
-            f"below the {full} CNN and {r['q_cnn_over_snn']:.1f}x below the {bits} CNN")
+    from .energy import energy_lines
+    return "\n".join(energy_lines(e))
 
 
 # -- commands -------------------------------------------------------------------------------------
@@ -226,14 +233,23 @@ def cmd_classify(args):
     progress, done = _progress_bar(not args.json and not args.quiet)
     try:
         res = classify_raster(model, reader, io.RasterioWriter, args.out, args.confidence, args.probabilities,
-                              ccfg, progress=progress)
+                              ccfg, progress=progress, energy_path=args.energy_map)
     finally:
         done()
         reader.close()
-    _emit(args, f"class map written: {res.class_path}" +
-          (f"\nconfidence written: {res.confidence_path}" if res.confidence_path else "") +
-          f"\n{res.valid_pixels} pixels classified in {res.seconds:.1f} s ({res.pixels_per_second:.0f} px/s)",
+    lines = [f"class map written: {res.class_path}"]
+    if res.confidence_path:
+        lines.append(f"confidence written: {res.confidence_path}")
+    if res.energy_path:
+        e = res.energy
+        lines.append(f"energy map written: {res.energy_path} (band 1: SNN energy per pixel in pJ, complete "
+                     f"convention; band 2: spikes per pixel)")
+        lines.append(f"scene SNN energy: {e['snn_mj']:.4f} mJ over {e['pixels']} pixels "
+                     f"({e['snn_pj_per_pixel'] / 1e3:.2f} nJ per pixel; complete convention, per map pixel)")
+    lines.append(f"{res.valid_pixels} pixels classified in {res.seconds:.1f} s ({res.pixels_per_second:.0f} px/s)")
+    _emit(args, "\n".join(lines),
           {"class_map": res.class_path, "confidence": res.confidence_path, "probabilities": res.probabilities_path,
+           "energy_map": res.energy_path, "energy": res.energy,
            "pixels": res.pixels, "valid_pixels": res.valid_pixels, "seconds": res.seconds,
            "class_counts": res.class_counts})
     return 0
@@ -382,6 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", required=True, help="class map GeoTIFF to write (colour table embedded)")
     c.add_argument("--confidence", help="confidence GeoTIFF (max class probability)")
     c.add_argument("--probabilities", help="per-class probability GeoTIFF (one band per class)")
+    c.add_argument("--energy-map", help="GeoTIFF of the SNN's estimated energy per pixel (band 1, pJ, complete "
+                                        "convention) and its spikes per pixel (band 2)")
     c.add_argument("--window", type=int, help="window edge in pixels (memory bound; default 128)")
     c.add_argument("--mode", choices=["snn", "cnn"], help="run the SNN (default) or the CNN it came from")
     common(c)

@@ -38,6 +38,7 @@ def run_demo(out_dir="demo_out", quick: bool = False, json_out: bool = False, se
     from .predict import classify_raster
     from .report import to_jsonable, write_report
     from .scenes import sample_scene_paths
+    from .energy import energy_lines, flat_summary
 
     t0 = time.perf_counter()
     paths = sample_scene_paths()
@@ -89,8 +90,12 @@ def run_demo(out_dir="demo_out", quick: bool = False, json_out: bool = False, se
     summary = {
         "oa": a.oa, "aa": a.aa, "kappa": a.kappa,
         "cnn_oa": outcome.test_cnn.oa if outcome.test_cnn else None,
-        "energy_ratio_fp_cnn_over_snn": e["ratios"]["fp_cnn_over_snn"],
-        "energy_ratio_q_cnn_over_snn": e["ratios"]["q_cnn_over_snn"],
+        "energy_ratios": flat_summary(e),
+        "energy_convention_headline": e["headline"],
+        "energy_widths": e["widths"],
+        "energy_table": e["table"]["name"],
+        "scene_energy": e.get("scene"),
+        "leaks": e["leaks"],
         "spike_rates": {l["name"]: l["spike_rate"] for l in e["layers"] if l["spike_rate"] is not None},
         "seconds": time.perf_counter() - t0,
         "stage_seconds": report["timing"],
@@ -109,9 +114,7 @@ def run_demo(out_dir="demo_out", quick: bool = False, json_out: bool = False, se
             c = outcome.test_cnn
             print(f"  (the {cfg.train.weight_bits}-bit CNN it came from: OA {100 * c.oa:.2f} %  "
                   f"AA {100 * c.aa:.2f} %  kappa {100 * c.kappa:.2f})")
-        print(f"energy: SNN is {e['ratios']['fp_cnn_over_snn']:.1f}x below the FP32 CNN and "
-              f"{e['ratios']['q_cnn_over_snn']:.1f}x below the {cfg.train.weight_bits}-bit CNN "
-              f"(table {e['table']['name']})")
+        print("\n".join(energy_lines(e)))
         print(f"outputs in {out}/: indian_pines_snn.hsnn, class_map.tif, confidence.tif, report.html, report.json"
               + (", indian_pines.qgz (open it in QGIS)" if qgz else ""))
         print(f"total time {summary['seconds']:.0f} s")

@@ -276,3 +276,35 @@ def reprice(energy: dict, cfg: EnergyConfig) -> dict:
               "weight_bits": energy["weight_bits"], "input_bits": energy["widths"]["input_bits"],
               "layers": energy["layers"]}
     return energy_report(counts, cfg)
+
+
+def energy_lines(energy: dict) -> list:
+    """Human-readable lines, every ratio labelled with its convention (CLI, demo, plugin log)."""
+    full = energy["table"].get("full_precision", "FP32")
+    bits = energy.get("weight_bits")
+    q = f"{bits}-bit" if bits else full
+    head = energy["conventions"][HEADLINE]["per_patch"]["totals_pj"]
+    lines = [f"energy per classified pixel, {HEADLINE} convention, per patch (table {energy['table']['name']}): "
+             f"{full} CNN {head['cnn_fp'] / 1e6:.3f} uJ, {q} CNN {head['cnn_q'] / 1e6:.3f} uJ, "
+             f"SNN {head['snn'] / 1e6:.4f} uJ"]
+    for conv in (HEADLINE,) + tuple(c for c in CONVENTIONS if c != HEADLINE):
+        for view in VIEWS:
+            lines.append("  " + ratio_text(energy, conv, view))
+    if energy.get("leaks"):
+        lines.append("  leaks: " + ", ".join(f"{l['layer']} {l['leak']:.4g} ({l['kind']})" for l in energy["leaks"]))
+    sc = energy.get("scene")
+    if sc:
+        lines.append(f"  scene ({sc['pixels']} pixels, {sc['convention']} convention, fully convolutional): SNN "
+                     f"{sc['snn_mj']:.4f} mJ, {q} CNN {sc['cnn_q_mj']:.4f} mJ, {full} CNN {sc['cnn_fp_mj']:.3f} mJ")
+    return lines
+
+
+def flat_summary(energy: dict) -> dict:
+    """Labelled ratios as flat keys, e.g. complete_q_cnn_over_snn, paper_fp_cnn_over_snn_map (summaries)."""
+    out = {}
+    for conv in CONVENTIONS:
+        for view in VIEWS:
+            sfx = "" if view == "per_patch" else "_map"
+            for k, v in energy["conventions"][conv][view]["ratios"].items():
+                out[f"{conv}_{k}{sfx}"] = v
+    return out

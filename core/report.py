@@ -12,14 +12,17 @@ Report dict schema (every section optional; what is present is rendered):
   accuracy        dict from `metrics.Assessment.to_dict(class_names)`: oa, aa, kappa, oa_ci95,
                   kappa_ci95, n_test, class_values, class_names, per_class [{value, name,
                   producers_accuracy, users_accuracy, f1, support, predicted}], confusion, notes
-  energy          dict:
-                    table   per-operation energies in pJ (e.g. fp32_mac_pj, int_mac_pj, ...)
-                    layers  [{name, kind, spike_rate, cnn_macs, snn_macs, snn_acs, snn_energy_pj,
-                              cnn_fp_energy_pj, cnn_q_energy_pj}]
-                    totals  {cnn_fp_pj, cnn_q_pj, snn_pj}
-                    ratios  {fp_cnn_over_snn, q_cnn_over_snn}
-                    notes   [str]
-                    weight_bits (optional int, labels the k-bit CNN)
+  energy          dict from `energy.energy_report` (every ratio labelled with its convention):
+                    headline     {convention, view}
+                    table        {name, title, citation, full_precision, ..., unit_pj {network: {op: pJ}}}
+                    widths       {weight_bits, input_bits, input, cnn_activation_bits, accumulator_bits}
+                    conventions  {paper|reuse|complete: {description, per_patch|per_map_pixel:
+                                  {totals_pj {snn, cnn_q, cnn_fp}, ratios {fp_cnn_over_snn, q_cnn_over_snn}}}}
+                    layers       [{name, kind, spike_rate, leak, leak_kind, snn_ops {op: count},
+                                   cnn_q_ops, pj {snn, cnn_q, cnn_fp}, ...counts}]
+                    by_kind_pj   {snn|cnn_q|cnn_fp: {op: pJ}}  (complete convention, per patch)
+                    scene        {pixels, snn_mj, cnn_q_mj, cnn_fp_mj, basis} (optional)
+                    leaks, first_layer_share, time_steps, weight_bits, notes
   timing          dict of named durations/values (seconds unless the key says otherwise)
 Accuracy values are fractions 0..1; energies are per classified pixel (one inference).
 """
@@ -168,10 +171,21 @@ def _summary(acc, split, model, energy):
         brief = ", ".join(f"{k} {flat[k]}" for k in flat if k.split(".")[-1] in keys)
         if brief:
             rows.append(("Model", brief))
-    if energy and isinstance(energy.get("ratios"), dict):
-        r = energy["ratios"]
-        rows.append(("Energy ratio FP CNN / SNN", _num(r.get("fp_cnn_over_snn"), 3, "x")))
-        rows.append(("Energy ratio k-bit CNN / SNN", _num(r.get("q_cnn_over_snn"), 3, "x")))
+    conv = (energy or {}).get("conventions")
+    if isinstance(conv, dict):
+        head = (energy.get("headline") or {}).get("convention", "complete")
+        full = str((energy.get("table") or {}).get("full_precision") or "FP32")
+        bits = energy.get("weight_bits")
+        q = f"{bits}-bit" if bits else full
+        for c in [head] + [k for k in ("paper",) if k != head and k in conv]:
+            r = (conv.get(c) or {}).get("per_patch", {}).get("ratios", {})
+            label = f"{c} convention, per patch" + (" (headline)" if c == head else "")
+            rows.append((f"Energy {full} CNN / SNN, {label}", _num(r.get("fp_cnn_over_snn"), 1, "x")))
+            rows.append((f"Energy {q} CNN / SNN, {label}", _num(r.get("q_cnn_over_snn"), 1, "x")))
+        sc = energy.get("scene")
+        if isinstance(sc, dict):
+            rows.append(("Energy of the classified scene (SNN, complete convention)",
+                         f"{_num(sc.get('snn_mj'), 4)} mJ over {_num(sc.get('pixels'))} pixels"))
     if not rows:
         return ""
     return "<h2>Summary</h2><table>" + "".join(
@@ -226,51 +240,76 @@ def _split_section(split):
 
 
 def _energy_section(energy, model):
-    out = ["<h2>Energy (per classified pixel)</h2>"]
-    bits = energy.get("weight_bits") or (energy.get("table") or {}).get("weight_bits") or \
-        (_flatten(model or {}).get("weight_bits") if model else None)
-    q_label = f"{bits}-bit CNN" if bits else "k-bit CNN"
-    full = str((energy.get("table") or {}).get("full_precision") or "FP32")
+    """Energy per classified pixel under each convention and view, by layer and by kind of operation."""
+    out = ["<h2>Compute energy</h2>"]
+    table = energy.get("table") if isinstance(energy.get("table"), dict) else {}
+    full = str(table.get("full_precision") or "FP32")
+    bits = energy.get("weight_bits")
+    q_label = f"{bits}-bit CNN" if bits else f"{full} CNN"
     labels = (f"{full} CNN", q_label, "SNN")
+    head = (energy.get("headline") or {}).get("convention", "complete")
+    conv = energy.get("conventions") if isinstance(energy.get("conventions"), dict) else {}
+    widths = energy.get("widths") if isinstance(energy.get("widths"), dict) else {}
+    if widths:
+        out.append(f"<p>Weights {_e(bits or full)}{'-bit' if bits else ''}; input {_e(widths.get('input'))}; CNN "
+                   f"activations {_e(widths.get('cnn_activation_bits'))}-bit fixed point; accumulators and membranes "
+                   f"{_e(widths.get('accumulator_bits'))} bits; T = {_e(energy.get('time_steps'))}. Headline: the "
+                   f"<b>{_e(head)}</b> convention, per patch. Memory access is not counted.</p>")
+    if conv:
+        out.append("<table><tr><th class='l'>Convention</th><th class='l'>View</th>"
+                   + "".join(f"<th>{_e(l)} pJ</th>" for l in labels)
+                   + f"<th>{_e(full)} CNN / SNN</th><th>{_e(q_label)} / SNN</th><th class='l'>Counts</th></tr>")
+        for c, d in conv.items():
+            for view in ("per_patch", "per_map_pixel"):
+                v = (d or {}).get(view) or {}
+                t, r = v.get("totals_pj") or {}, v.get("ratios") or {}
+                name = c + (" (headline)" if c == head and view == "per_patch" else "")
+                out.append(f"<tr><td class='l'>{_e(name)}</td><td class='l'>{_e(view.replace('_', ' '))}</td>"
+                           + "".join(f"<td>{_e(_num(t.get(k), 1))}</td>" for k in ("cnn_fp", "cnn_q", "snn"))
+                           + f"<td>{_e(_num(r.get('fp_cnn_over_snn'), 1, 'x'))}</td>"
+                           f"<td>{_e(_num(r.get('q_cnn_over_snn'), 1, 'x'))}</td>"
+                           f"<td class='l'>{_e(d.get('description', '') if view == 'per_patch' else '')}</td></tr>")
+        out.append("</table>")
+        tvals = [(conv.get(head) or {}).get("per_patch", {}).get("totals_pj", {}).get(k)
+                 for k in ("cnn_fp", "cnn_q", "snn")]
+        if any(isinstance(v, (int, float)) and v > 0 for v in tvals):
+            out.append(_img(_energy_total_png(labels, tvals), "Energy per model"))
+    sc = energy.get("scene")
+    if isinstance(sc, dict):
+        out.append(f"<p>The classified scene: {_e(_num(sc.get('pixels')))} pixels; SNN {_e(_num(sc.get('snn_mj'), 4))} "
+                   f"mJ, {_e(q_label)} {_e(_num(sc.get('cnn_q_mj'), 4))} mJ, {_e(full)} CNN "
+                   f"{_e(_num(sc.get('cnn_fp_mj'), 3))} mJ ({_e(sc.get('convention'))} convention; "
+                   f"{_e(sc.get('basis'))}).</p>")
     layers = [x for x in (energy.get("layers") or []) if isinstance(x, dict)]
-    totals = energy.get("totals") if isinstance(energy.get("totals"), dict) else {}
-    tvals = [totals.get("cnn_fp_pj"), totals.get("cnn_q_pj"), totals.get("snn_pj")]
-    if any(v is None for v in tvals) and layers:
-        keys = ("cnn_fp_energy_pj", "cnn_q_energy_pj", "snn_energy_pj")
-        tvals = [v if v is not None else sum(float(x.get(k) or 0) for x in layers) for v, k in zip(tvals, keys)]
-    if any(isinstance(v, (int, float)) and v > 0 for v in tvals):
-        out.append(_img(_energy_total_png(labels, tvals), "Energy per model"))
     if layers:
         if any(x.get("spike_rate") is not None for x in layers):
             out.append(_img(_spike_rate_png(layers), "Spike rate per layer"))
         out.append(_img(_energy_layers_png(labels, layers), "Energy by layer"))
-        cols = [("name", "Layer"), ("kind", "Kind"), ("spike_rate", "Spike rate"), ("cnn_macs", "CNN MACs"),
-                ("snn_macs", "SNN MACs"), ("snn_acs", "SNN ACs"), ("cnn_fp_energy_pj", f"{full} CNN pJ"),
-                ("cnn_q_energy_pj", f"{q_label} pJ"), ("snn_energy_pj", "SNN pJ")]
-        out.append("<table><tr>" + "".join(f"<th>{_e(t)}</th>" for _, t in cols) + "</tr>")
+        kinds = []
         for x in layers:
-            cells = []
-            for k, _ in cols:
-                v = x.get(k)
-                if k in ("name", "kind"):
-                    cells.append(f"<td class='l'>{_e('' if v is None else v)}</td>")
-                else:
-                    cells.append(f"<td>{_e(_num(v, 4 if k == 'spike_rate' else 1))}</td>")
-            out.append("<tr>" + "".join(cells) + "</tr>")
-        out.append("<tr><th class='l' colspan='6'>Total</th>" + "".join(
-            f"<th>{_e(_num(v, 1))}</th>" for v in tvals) + "</tr></table>")
-    rows = [(f"{lab} total", _num(v, 1, " pJ")) for lab, v in zip(labels, tvals)]
-    ratios = energy.get("ratios") if isinstance(energy.get("ratios"), dict) else {}
-    if ratios:
-        rows.append((f"{full} CNN / SNN", _num(ratios.get("fp_cnn_over_snn"), 3, "x")))
-        rows.append((f"{q_label} / SNN", _num(ratios.get("q_cnn_over_snn"), 3, "x")))
-        for k, v in ratios.items():
-            if k not in ("fp_cnn_over_snn", "q_cnn_over_snn"):
-                rows.append((k, _num(v, 3, "x") if isinstance(v, (int, float)) else str(v)))
-    out.append(_kv_table(dict(rows)))
-    table = energy.get("table")
-    if isinstance(table, dict) and table:
-        out.append("<h3>Per-operation energy used</h3>" + _kv_table(_flatten(table)))
+            for k in (x.get("snn_ops") or {}):
+                if k not in kinds:
+                    kinds.append(k)
+        out.append(f"<h3>By layer ({_e(head)} convention, per patch)</h3><table><tr><th class='l'>Layer</th>"
+                   "<th>Spike rate</th><th class='l'>Leak</th>" + "".join(f"<th>SNN {_e(k)}</th>" for k in kinds)
+                   + "".join(f"<th>{_e(l)} pJ</th>" for l in labels) + "</tr>")
+        for x in layers:
+            ops, pj = x.get("snn_ops") or {}, x.get("pj") or {}
+            leak = "" if x.get("leak") is None else f"{_num(x['leak'], 4)} ({x.get('leak_kind')})"
+            out.append(f"<tr><td class='l'>{_e(x.get('name'))}</td><td>{_e(_num(x.get('spike_rate'), 4))}</td>"
+                       f"<td class='l'>{_e(leak)}</td>" + "".join(f"<td>{_e(_num(ops.get(k), 0))}</td>" for k in kinds)
+                       + "".join(f"<td>{_e(_num(pj.get(k), 1))}</td>" for k in ("cnn_fp", "cnn_q", "snn")) + "</tr>")
+        out.append("</table>")
+    by_kind = energy.get("by_kind_pj") if isinstance(energy.get("by_kind_pj"), dict) else {}
+    if by_kind:
+        out.append(f"<h3>By kind of operation ({_e(head)} convention, per patch, pJ)</h3>")
+        for net, lab in zip(("cnn_fp", "cnn_q", "snn"), labels):
+            d = by_kind.get(net) or {}
+            if d:
+                out.append(f"<p><b>{_e(lab)}</b>: " + ", ".join(f"{_e(k)} {_e(_num(v, 1))}" for k, v in d.items())
+                           + "</p>")
+    if table:
+        out.append("<h3>Per-operation energy</h3>" + _kv_table(_flatten(table)))
     out.append(_notes(energy.get("notes")))
     return "\n".join(out)
 
@@ -405,12 +444,12 @@ def _energy_total_png(labels, vals):
 
 
 def _energy_layers_png(labels, layers):
-    keys = ("cnn_fp_energy_pj", "cnn_q_energy_pj", "snn_energy_pj")
+    keys = ("cnn_fp", "cnn_q", "snn")
     fig = _figure(6.4, 3.8)
     ax = fig.add_subplot(111)
     bottom = np.zeros(3)
     for i, x in enumerate(layers):
-        vals = np.array([float(x.get(k) or 0.0) for k in keys])
+        vals = np.array([float((x.get("pj") or {}).get(k) or 0.0) for k in keys])
         ax.bar(range(3), vals, 0.6, bottom=bottom, label=str(x.get("name", i)),
                color=_PALETTE[i % len(_PALETTE)], edgecolor="white", linewidth=0.5)
         bottom += vals

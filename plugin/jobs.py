@@ -203,6 +203,7 @@ def _read_band1(path):
 
 def run_train(job: TrainJob, progress: Progress = None, is_canceled=None, log=None) -> TrainResult:
     """Train (CNN -> SNN), optionally classify the raster, then write model file and reports."""
+    from ..core.energy import energy_lines, flat_summary
     from ..core.pipeline import train
     from ..core.predict import classify_raster
     from ..core.report import write_report
@@ -273,8 +274,8 @@ def run_train(job: TrainJob, progress: Progress = None, is_canceled=None, log=No
         "oa": a.oa if a else None, "aa": a.aa if a else None, "kappa": a.kappa if a else None,
         "n_test": a.n if a else 0,
         "cnn_oa": outcome.test_cnn.oa if outcome.test_cnn else None,
-        "energy_ratio_fp_cnn_over_snn": outcome.energy["ratios"]["fp_cnn_over_snn"],
-        "energy_ratio_q_cnn_over_snn": outcome.energy["ratios"]["q_cnn_over_snn"],
+        "energy_ratios": flat_summary(outcome.energy),
+        "energy_lines": energy_lines(outcome.energy),
         "seconds": time.perf_counter() - t0,
     }
     return TrainResult(model_path, class_path, conf_path, paths, list(outcome.model.classes), summary, rec.items,
@@ -290,6 +291,8 @@ class ClassifyOutput:
     valid_pixels: int
     seconds: float
     class_counts: dict
+    energy_map_path: Optional[str] = None
+    energy: Optional[dict] = None
 
 
 def load_model(path):
@@ -300,7 +303,7 @@ def load_model(path):
 
 def run_classify(raster_path: str, model, class_map_path: str, confidence_path: Optional[str] = None,
                  probabilities_path: Optional[str] = None, ccfg=None, progress: Progress = None,
-                 is_canceled=None, log=None) -> ClassifyOutput:
+                 is_canceled=None, log=None, energy_map_path: Optional[str] = None) -> ClassifyOutput:
     """Classify a whole raster with a model (object or .hsnn path); all outputs or none."""
     from ..core.config import ClassifyConfig
     from ..core.predict import classify_raster
@@ -314,19 +317,23 @@ def run_classify(raster_path: str, model, class_map_path: str, confidence_path: 
         raise OutputError("No class map file given")
     confidence_path = _check_output_file(confidence_path, "confidence map")
     probabilities_path = _check_output_file(probabilities_path, "probability raster")
+    energy_map_path = _check_output_file(energy_map_path, "energy map")
     ccfg = ccfg or ClassifyConfig(window=128)
     with _record_warnings(log):
         reader = open_raster(raster_path)
         try:
             model.bands.check(reader.info)
             res = classify_raster(model, reader, GdalWriter, class_map_path, confidence_path, probabilities_path,
-                                  ccfg, progress=progress, is_canceled=is_canceled)
+                                  ccfg, progress=progress, is_canceled=is_canceled, energy_path=energy_map_path)
         finally:
             reader.close()
     log(f"class map written: {class_map_path} ({res.valid_pixels} pixels in {res.seconds:.1f} s, "
         f"{res.pixels_per_second:.0f} px/s)")
+    if res.energy:
+        log(f"energy map written: {energy_map_path}; scene SNN energy {res.energy['snn_mj']:.4f} mJ "
+            f"({res.energy['snn_pj_per_pixel'] / 1e3:.2f} nJ per pixel, complete convention, per map pixel)")
     return ClassifyOutput(res.class_path, res.confidence_path, res.probabilities_path, list(model.classes),
-                          res.valid_pixels, res.seconds, res.class_counts)
+                          res.valid_pixels, res.seconds, res.class_counts, res.energy_path, res.energy)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -468,9 +475,8 @@ def run_energy(model, raster_path: str, report_html: Optional[str], features: Op
             paths = write_report(out_dir, stem, rep, class_map=pred if pred is not None else None,
                                  classes=model.classes)
     progress(1.0, "done")
-    t = energy["totals"]
-    full = energy.get("table", {}).get("full_precision", "FP32")
-    log(f"energy per pixel: {full} CNN {t['cnn_fp_pj'] / 1e6:.4f} uJ, k-bit CNN {t['cnn_q_pj'] / 1e6:.4f} uJ, "
-        f"SNN {t['snn_pj'] / 1e6:.5f} uJ")
+    from ..core.energy import energy_lines
+    for line in energy_lines(energy):
+        log(line.strip())
     return {"energy": energy, "accuracy": rep.get("accuracy"), "report_paths": paths, "pixels": ev.energy_pixels,
             "excluded_training_pixels": excluded}

@@ -93,13 +93,35 @@ def style_class_map(layer: QgsRasterLayer, classes: Iterable[dict], save_qml: bo
 
 def confidence_renderer(layer: QgsRasterLayer, ramp_name: str = "Viridis") -> QgsSingleBandPseudoColorRenderer:
     """Single-band pseudocolour, fixed 0..1 (the maximum class probability)."""
+    return _ramp_renderer(layer, 0.0, 1.0, ramp_name, lambda v: f"{v:.1f}")
+
+
+def energy_renderer(layer: QgsRasterLayer, ramp_name: str = "Inferno") -> QgsSingleBandPseudoColorRenderer:
+    """Band 1 of an energy map (SNN pJ per pixel), stretched over the band's 2nd..98th percentile: where the SNN
+    spends its energy."""
+    from qgis.core import QgsRasterBandStats
+
+    stats = layer.dataProvider().bandStatistics(1, QgsRasterBandStats.Min | QgsRasterBandStats.Max)
+    lo, hi = float(stats.minimumValue), float(stats.maximumValue)
+    try:  # a robust stretch when the provider can estimate percentiles
+        from qgis.core import QgsRectangle
+        lo, hi = layer.dataProvider().cumulativeCut(1, 0.02, 0.98, QgsRectangle(), 250000)
+    except Exception:  # noqa: BLE001 - min/max then
+        pass
+    if not hi > lo:
+        hi = lo + 1.0
+    return _ramp_renderer(layer, lo, hi, ramp_name, lambda v: f"{v / 1e3:.3g} nJ")
+
+
+def _ramp_renderer(layer, lo: float, hi: float, ramp_name: str, label) -> QgsSingleBandPseudoColorRenderer:
     ramp = QgsStyle.defaultStyle().colorRamp(ramp_name) or QgsStyle.defaultStyle().colorRamp("Spectral")
     items = []
     for i in range(6):
-        v = i / 5
-        color = ramp.color(v) if ramp is not None else QColor.fromRgbF(v, v, v)
-        items.append(QgsColorRampShader.ColorRampItem(v, color, f"{v:.1f}"))
-    fcn = QgsColorRampShader(0.0, 1.0)
+        f = i / 5
+        v = lo + f * (hi - lo)
+        color = ramp.color(f) if ramp is not None else QColor.fromRgbF(f, f, f)
+        items.append(QgsColorRampShader.ColorRampItem(v, color, label(v)))
+    fcn = QgsColorRampShader(lo, hi)
     fcn.setColorRampType(QgsColorRampShader.Interpolated)
     if ramp is not None:
         fcn.setSourceColorRamp(ramp.clone())
@@ -107,13 +129,19 @@ def confidence_renderer(layer: QgsRasterLayer, ramp_name: str = "Viridis") -> Qg
     shader = QgsRasterShader()
     shader.setRasterShaderFunction(fcn)
     r = QgsSingleBandPseudoColorRenderer(layer.dataProvider(), 1, shader)
-    r.setClassificationMin(0.0)
-    r.setClassificationMax(1.0)
+    r.setClassificationMin(lo)
+    r.setClassificationMax(hi)
     return r
 
 
 def style_confidence(layer: QgsRasterLayer, save_qml: bool = True) -> Optional[str]:
     layer.setRenderer(confidence_renderer(layer))
+    layer.triggerRepaint()
+    return save_style(layer) if save_qml else None
+
+
+def style_energy(layer: QgsRasterLayer, save_qml: bool = True) -> Optional[str]:
+    layer.setRenderer(energy_renderer(layer))
     layer.triggerRepaint()
     return save_style(layer) if save_qml else None
 
@@ -147,6 +175,16 @@ def add_confidence(path: str, name: Optional[str] = None, project: Optional[QgsP
     if not layer.isValid():
         raise RuntimeError(f"QGIS cannot open the confidence map {path}")
     style_confidence(layer)
+    return _add(layer, project)
+
+
+def add_energy_map(path: str, name: Optional[str] = None, project: Optional[QgsProject] = None) -> QgsRasterLayer:
+    """The energy map, styled on band 1 (SNN energy per pixel, pJ); band 2 holds the spikes per pixel."""
+    remove_layers_with_source(path, project)
+    layer = QgsRasterLayer(path, name or Path(path).stem)
+    if not layer.isValid():
+        raise RuntimeError(f"QGIS cannot open the energy map {path}")
+    style_energy(layer)
     return _add(layer, project)
 
 

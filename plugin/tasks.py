@@ -120,8 +120,10 @@ class TrainTask(_EngineTask):
         s = res.summary
         acc = (f"test OA {100 * s['oa']:.1f} %, kappa {s['kappa']:.3f} on {s['n_test']} pixels; "
                if s.get("oa") is not None else "")
-        L.message(self.iface, f"Model trained: {res.model_path}. {acc}SNN energy {s['energy_ratio_fp_cnn_over_snn']:.1f}x "
-                              f"below the FP32 CNN.", Qgis.Success, duration=10)
+        r = s["energy_ratios"]
+        L.message(self.iface, f"Model trained: {res.model_path}. {acc}SNN energy {r['complete_q_cnn_over_snn']:.1f}x "
+                              f"below the iso-architecture k-bit CNN and {r['complete_fp_cnn_over_snn']:.1f}x below "
+                              f"the FP32 CNN (complete convention, per patch).", Qgis.Success, duration=10)
         for w in res.warnings[:3]:
             L.message(self.iface, w, Qgis.Warning, duration=15)
         html = res.report_paths.get("html")
@@ -133,25 +135,30 @@ class ClassifyTask(_EngineTask):
     """Classify a raster with a model file; adds the class map (and confidence) layers."""
 
     def __init__(self, raster_path: str, model_path: str, class_map_path: str, confidence_path=None,
-                 probabilities_path=None, ccfg=None, iface=None, on_done=None):
+                 probabilities_path=None, ccfg=None, iface=None, on_done=None, energy_map_path=None):
         from pathlib import Path
 
         super().__init__(f"HyperSNN: classify {Path(raster_path).name}", iface, on_done)
         self.args = (raster_path, model_path, class_map_path, confidence_path, probabilities_path, ccfg)
+        self.energy_map_path = energy_map_path
 
     def work(self):
         from .jobs import run_classify
 
         raster, model, cls, conf, prob, ccfg = self.args
         return run_classify(raster, model, cls, conf, prob, ccfg, progress=self._progress,
-                            is_canceled=self.isCanceled, log=self._log)
+                            is_canceled=self.isCanceled, log=self._log, energy_map_path=self.energy_map_path)
 
     def on_success(self):
         res = self.result
+        if res.energy_map_path:
+            self.added_layers.append(L.add_energy_map(res.energy_map_path))
         if res.probabilities_path:
             self.added_layers.append(L.add_probabilities(res.probabilities_path))
         if res.confidence_path:
             self.added_layers.append(L.add_confidence(res.confidence_path))
         self.added_layers.append(L.add_class_map(res.class_map_path, res.classes))
+        energy = (f"; SNN energy of the scene {res.energy['snn_mj']:.4f} mJ (complete convention)"
+                  if res.energy else "")
         L.message(self.iface, f"Class map written: {res.class_map_path} ({res.valid_pixels} pixels in "
-                              f"{res.seconds:.1f} s)", Qgis.Success)
+                              f"{res.seconds:.1f} s{energy})", Qgis.Success)

@@ -35,3 +35,20 @@ def test_quick_bench_runs_every_section_and_writes_the_table(tmp_path):
     block = readme_summary(data)
     assert "Hyper-SNN paper (target) | 98.68" in block and "HyperSNN hybrid SNN, seed 0" in block
     assert "peak RSS" in block and "target < 2048 MB" in block
+
+
+def test_child_peak_memory_is_the_childs_not_the_forking_parents():
+    """ru_maxrss of a child carries its parent's high-water mark across exec (Linux), so the bench's memory
+    rows once reported the bench's own size; VmHWM does not."""
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT))
+    from bench.memory import run_child
+
+    big = np.ones(700 * 2 ** 20, np.uint8)  # the parent touches 700 MB
+    small = run_child('import json\nprint(json.dumps({"mb": peak_rss_mb()}))')["mb"]
+    big[::4096] = 2
+    grown = run_child('import json\nx = bytearray(300 * 2 ** 20)\nprint(json.dumps({"mb": peak_rss_mb()}))')["mb"]
+    assert small < 200, small  # a bare interpreter, not the parent's 700 MB
+    assert grown > small + 250  # and it does see the child's own allocations
+    del big

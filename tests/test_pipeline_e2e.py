@@ -62,7 +62,29 @@ def test_cli_train_classify_evaluate_report_on_a_synthetic_geotiff(tmp_path, geo
     rep = json.loads(capsys.readouterr().out)
     assert rc == 0 and Path(rep["files"]["html"]).is_file()
     assert "excluded" in rep["report"]["split_protocol"]["evaluation"]  # training pixels are not scored
-    assert rep["report"]["energy"]["ratios"]["fp_cnn_over_snn"] > 1
+    e = rep["report"]["energy"]
+    assert e["headline"] == {"convention": "complete", "view": "per_patch"}
+    for conv in ("paper", "reuse", "complete"):
+        assert e["conventions"][conv]["per_patch"]["ratios"]["fp_cnn_over_snn"] > 1
+    assert e["scene"]["pixels"] == 20 * 24 - 3 and e["scene"]["snn_mj"] > 0
+
+    # the energy map: SNN energy (pJ, complete convention) and spikes per pixel; nodata stays nodata, and the
+    # map does not depend on the window size (each neuron is charged to its own pixel)
+    maps = {}
+    for win in ("7", "16"):
+        rc = main(["classify", "--model", str(model), "--raster", str(geotiff), "--out", str(tmp_path / f"c{win}.tif"),
+                   "--energy-map", str(tmp_path / f"e{win}.tif"), "--window", win, "--json"])
+        res = json.loads(capsys.readouterr().out)
+        assert rc == 0 and res["energy_map"] == str(tmp_path / f"e{win}.tif")
+        with rasterio.open(tmp_path / f"e{win}.tif") as ds:
+            assert ds.count == 2 and ds.descriptions == ("snn_energy_pj", "spikes") and ds.nodata == -1
+            maps[win] = ds.read()
+        valid = maps[win][0] != -1
+        assert valid.sum() == res["valid_pixels"] and not valid[0, 0] and not valid[10, 5]
+        assert (maps[win][0][valid] > 0).all() and (maps[win][1][valid] >= 0).all()
+        assert res["energy"]["snn_mj"] == pytest.approx(maps[win][0][valid].astype(float).sum() * 1e-9, rel=1e-5)
+        assert res["energy"]["convention"] == "complete"
+    np.testing.assert_array_equal(maps["7"], maps["16"])
 
     rc = main(["info", str(model)])
     assert rc == 0 and "T=3" in capsys.readouterr().out
@@ -132,7 +154,7 @@ def test_indian_pines_crop_end_to_end(tmp_path, capsys):
     trained = json.loads(capsys.readouterr().out)["report"]
     chance = 1 / len(keep)
     assert trained["accuracy"]["oa"] > 2 * chance and trained["accuracy_cnn"]["oa"] > 2 * chance
-    assert trained["energy"]["ratios"]["fp_cnn_over_snn"] > 1
+    assert trained["energy"]["conventions"]["complete"]["per_patch"]["ratios"]["fp_cnn_over_snn"] > 1
     m = HyperSNNModel.load(model)
     assert m.bands.wavelengths[0] == pytest.approx(400.02, abs=0.1)
     assert {c["name"] for c in m.classes} >= {"Corn-notill", "Soybean-mintill"}  # from classes.json

@@ -19,6 +19,22 @@ CLASSES = [
 ]
 
 
+def _real_energy():
+    """The energy section exactly as the engine emits it (a tiny network's counted operations)."""
+    import torch
+
+    from hypersnn.core.config import ModelConfig
+    from hypersnn.core.energy import energy_report
+    from hypersnn.core.nn.models import HSINet
+    from hypersnn.core.ops import count_ops
+
+    torch.manual_seed(0)
+    net = HSINet(ModelConfig(patch_size=5, conv3d_channels=[2], conv3d_spectral_kernels=[3], conv2d_channels=[3],
+                             dense=[4]), in_bands=5, n_classes=3, bits=6, time_steps=3)
+    net.set_thresholds([0.1, 0.1, 0.1])
+    return energy_report(count_ops(net, [torch.randn(4, 5, 5, 5)]), scene_pixels=1000)
+
+
 def _full_report():
     rng = np.random.default_rng(0)
     ref = rng.integers(0, 4, (30, 40)).astype(np.int32)
@@ -26,14 +42,6 @@ def _full_report():
     pred = np.where(rng.random(ref.shape) < 0.8, ref, rng.integers(1, 4, ref.shape)).astype(np.int32)
     pred[ref == 0] = rng.integers(1, 4, int((ref == 0).sum()))
     acc = assess(ref, pred, [1, 2, 3], mask=split.test)
-    layers = [
-        {"name": "conv3d_1", "kind": "conv3d", "spike_rate": 0.12, "cnn_macs": 100000, "snn_macs": 100000,
-         "snn_acs": 0, "snn_energy_pj": 150000.0, "cnn_fp_energy_pj": 460000.0, "cnn_q_energy_pj": 40000.0},
-        {"name": "conv2d_1", "kind": "conv2d", "spike_rate": 0.05, "cnn_macs": 200000, "snn_macs": 0,
-         "snn_acs": 50000, "snn_energy_pj": 1500.0, "cnn_fp_energy_pj": 920000.0, "cnn_q_energy_pj": 80000.0},
-        {"name": "fc_out", "kind": "dense", "spike_rate": 0.2, "cnn_macs": 1000, "snn_macs": 0,
-         "snn_acs": 1000, "snn_energy_pj": 30.0, "cnn_fp_energy_pj": 4600.0, "cnn_q_energy_pj": 400.0},
-    ]
     report = {
         "title": "Test run <script>alert(1)</script>",
         "created": "2024-01-01T00:00:00",
@@ -41,14 +49,7 @@ def _full_report():
                   "conv3d_channels": [8, 16], "train": {"cnn_lr": np.float32(1e-3)}},
         "split_protocol": split.protocol,
         "accuracy": acc.to_dict([c["name"] for c in CLASSES]),
-        "energy": {
-            "table": {"fp32_mac_pj": 4.6, "fp32_add_pj": 0.9, "int_mac_pj": 0.4, "int_add_pj": 0.02,
-                      "weight_bits": 6},
-            "layers": layers,
-            "totals": {"cnn_fp_pj": 1384600.0, "cnn_q_pj": 120400.0, "snn_pj": 151530.0},
-            "ratios": {"fp_cnn_over_snn": 1384600 / 151530, "q_cnn_over_snn": 120400 / 151530},
-            "notes": ["SNN energy counts accumulates for spikes."],
-        },
+        "energy": _real_energy(),
         "timing": {"train_s": np.float64(12.5), "classify_s": 3.25},
     }
     return report, pred
@@ -75,7 +76,11 @@ def test_full_report_writes_all_files(tmp_path):
     assert "Trees &lt;&amp;&gt; &#x27;shrubs&#x27;" in page and "<&>" not in page
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "Overall accuracy" in page and "95% CI" in page and "Spatially disjoint block split" in page
-    assert "6-bit CNN" in page and "fp32_mac_pj" in page and "conv2d_1" in page
+    assert "6-bit CNN" in page and "conv2d_1" in page and "Horowitz" in page
+    for conv in ("paper", "reuse", "complete (headline)"):
+        assert f"<td class='l'>{conv}</td>" in page  # every ratio row names its convention
+    assert "per map pixel" in page and "The classified scene: 1,000 pixels" in page
+    assert "SNN compare" in page and "SNN inject" in page and "16-bit fixed point" in page
 
     data = json.loads((tmp_path / "out" / "run1.json").read_text())
     assert data["accuracy"]["oa"] == pytest.approx(report["accuracy"]["oa"])

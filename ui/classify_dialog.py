@@ -70,6 +70,11 @@ class ClassifyDialog(QDialog):
         self.prob_check = QCheckBox("Class probabilities")
         self.prob_file = file_widget(GEOTIFF_FILTER, save=True)
         form.addRow(self.prob_check, self.prob_file)
+        self.energy_check = QCheckBox("Energy map")
+        self.energy_check.setToolTip("Where the SNN spends its energy: estimated pJ per pixel (complete convention) "
+                                     "and spikes per pixel, as a styled layer")
+        self.energy_file = file_widget(GEOTIFF_FILTER, save=True)
+        form.addRow(self.energy_check, self.energy_file)
         self.mode_combo = QComboBox()
         self.mode_combo.addItem("Spiking network (SNN)", "snn")
         self.mode_combo.addItem("The CNN it was converted from", "cnn")
@@ -93,6 +98,8 @@ class ClassifyDialog(QDialog):
         self.model_file.fileChanged.connect(self._model_changed)
         self.confidence_check.toggled.connect(self._update_enabled)
         self.prob_check.toggled.connect(self._update_enabled)
+        self.energy_check.toggled.connect(self._update_enabled)
+        self.mode_combo.currentIndexChanged.connect(self._update_enabled)
         self.resize(720, 680)
         self._load_settings()
         self._raster_changed(self.raster_combo.currentLayer())
@@ -102,6 +109,9 @@ class ClassifyDialog(QDialog):
     def _update_enabled(self, *_):
         self.confidence_file.setEnabled(self.confidence_check.isChecked())
         self.prob_file.setEnabled(self.prob_check.isChecked())
+        snn = (self.mode_combo.currentData() or "snn") == "snn"
+        self.energy_check.setEnabled(snn)
+        self.energy_file.setEnabled(snn and self.energy_check.isChecked())
 
     def _auto_path(self, widget, value):
         current = widget.filePath()
@@ -135,6 +145,7 @@ class ClassifyDialog(QDialog):
             self._auto_path(self.class_map_file, default_output(src, "_classes.tif"))
             self._auto_path(self.confidence_file, default_output(src, "_confidence.tif"))
             self._auto_path(self.prob_file, default_output(src, "_probabilities.tif"))
+            self._auto_path(self.energy_file, default_output(src, "_energy.tif"))
         self._check_match()
 
     def _model_changed(self, path):
@@ -221,6 +232,8 @@ class ClassifyDialog(QDialog):
             outs.append(("confidence map", self.confidence_file.filePath()))
         if self.prob_check.isChecked():
             outs.append(("probability raster", self.prob_file.filePath()))
+        if self.energy_check.isChecked() and self.energy_check.isEnabled():
+            outs.append(("energy map", self.energy_file.filePath()))
         for what, p in outs:
             if not p:
                 return f"Choose where to save the {what}."
@@ -238,6 +251,7 @@ class ClassifyDialog(QDialog):
         set_setting("classify/model", self.model_file.filePath())
         set_setting("classify/confidence", self.confidence_check.isChecked())
         set_setting("classify/probabilities", self.prob_check.isChecked())
+        set_setting("classify/energy_map", self.energy_check.isChecked())
         set_setting("classify/window", self.window_spin.value())
         lyr = self.raster_combo.currentLayer()
         set_setting("classify/raster_layer", lyr.source() if lyr is not None else "")
@@ -254,6 +268,7 @@ class ClassifyDialog(QDialog):
             self.model_file.blockSignals(False)
         self.confidence_check.setChecked(setting("classify/confidence", True, bool))
         self.prob_check.setChecked(setting("classify/probabilities", False, bool))
+        self.energy_check.setChecked(setting("classify/energy_map", False, bool))
         self.window_spin.setValue(int(setting("classify/window", 128, int)))
         src = setting("classify/raster_layer", "", str)
         for lyr in QgsProject.instance().mapLayers().values():
@@ -274,6 +289,8 @@ class ClassifyDialog(QDialog):
             class_map_path=self.class_map_file.filePath(),
             confidence_path=self.confidence_file.filePath() if self.confidence_check.isChecked() else None,
             probabilities_path=self.prob_file.filePath() if self.prob_check.isChecked() else None,
+            energy_map_path=self.energy_file.filePath() if self.energy_check.isChecked()
+            and self.energy_check.isEnabled() else None,
             ccfg=ClassifyConfig(window=self.window_spin.value(), mode=self.mode_combo.currentData() or "snn",
                                 probabilities=self.prob_check.isChecked()),
         )

@@ -13,6 +13,7 @@ from qgis.core import (
     QgsRasterLayer,
 )
 from qgis.gui import QgsFieldComboBox, QgsMapLayerComboBox, QgsMessageBar
+from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -144,6 +145,13 @@ class TrainDialog(QDialog):
         # -- model -------------------------------------------------------------------------------
         g = QGroupBox("Model")
         form = QFormLayout(g)
+        from ..core.config import PRESET_NOTES, PRESETS
+        self.preset_combo = QComboBox()
+        for name in PRESETS:
+            self.preset_combo.addItem(name, name)
+            self.preset_combo.setItemData(self.preset_combo.count() - 1, PRESET_NOTES[name], Qt.ToolTipRole)
+        self.preset_combo.setToolTip("A named bundle of settings; the fields below show what it sets")
+        form.addRow("Preset", self.preset_combo)
         self.arch_combo = QComboBox()
         for key, text in ARCHS:
             self.arch_combo.addItem(text, key)
@@ -184,6 +192,7 @@ class TrainDialog(QDialog):
         self.config_file.setToolTip("Optional JSON settings (as for the command line's --config): every setting "
                                     "not shown here, e.g. layer widths and learning rates")
         self.config_file.fileChanged.connect(self._config_file_changed)
+        self.preset_combo.currentIndexChanged.connect(self._preset_changed)
         form.addRow("Settings file", self.config_file)
         right.addWidget(g)
 
@@ -335,6 +344,19 @@ class TrainDialog(QDialog):
             return
         self.set_config(cfg)
 
+    def _preset_changed(self, *_):
+        """Show the chosen preset's settings (every setting some preset controls: the preset's value or the
+        default), keeping everything else as it is."""
+        from ..core.config import PRESETS, RunConfig
+
+        name = self.preset_combo.currentData() or "default"
+        cfg, default = self.run_config(), RunConfig()
+        for key in {k for p in PRESETS.values() for k in p}:
+            section, field_name = key.split(".")
+            value = PRESETS[name].get(key, getattr(getattr(default, section), field_name))
+            setattr(getattr(cfg, section), field_name, list(value) if isinstance(value, list) else value)
+        self.set_config(cfg)
+
     # -- config ------------------------------------------------------------------------------------
     def set_config(self, cfg):
         """Show a RunConfig in the widgets; settings without a widget are kept for `run_config()`."""
@@ -391,6 +413,9 @@ class TrainDialog(QDialog):
     def restore_defaults(self):
         from ..core.config import RunConfig
 
+        self.preset_combo.blockSignals(True)
+        self.preset_combo.setCurrentIndex(0)
+        self.preset_combo.blockSignals(False)
         self.set_config(RunConfig())
         self.val_check.setChecked(False)
         self.classify_check.setChecked(True)

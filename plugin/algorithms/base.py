@@ -23,6 +23,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
+from ...core.config import PRESET_NOTES, PRESETS
 from ..provider import ICON_PATH
 
 HOMEPAGE = "https://github.com/hypersnn/hypersnn"
@@ -30,6 +31,10 @@ HOMEPAGE = "https://github.com/hypersnn/hypersnn"
 SPLITS = [("random", "Random fraction of each class"), ("count", "Fixed number of pixels per class"),
           ("blocks", "Spatially disjoint blocks"), ("polygons", "Whole polygons (spatially disjoint)")]
 ARCHS = [("hybrid", "Hybrid 3-D/2-D CNN"), ("3d", "3-D CNN")]
+LEAK_MODES = [("trained", "Trained (any value in 0..1; a multiply per neuron and step)"),
+              ("pow2", "Trained, power of two (1 - 2^-n: a shift and an add)"),
+              ("none", "None (integrate-and-fire)")]
+PRESET_NAMES = list(PRESETS)
 
 
 def advanced(p):
@@ -282,6 +287,16 @@ def add_training_parameters(alg: HyperSNNAlgorithm):
     alg.addParameter(advanced(QgsProcessingParameterNumber(
         "SPIKE_PENALTY", alg.tr("Spike-rate penalty in the SNN loss (0 = off; trades accuracy for energy)"),
         QgsProcessingParameterNumber.Double, d.train.spike_penalty, minValue=0.0)))
+    alg.addParameter(advanced(QgsProcessingParameterEnum(
+        "LEAK_MODE", alg.tr("Membrane leak"), options=[m[1] for m in LEAK_MODES],
+        defaultValue=[m[0] for m in LEAK_MODES].index(d.train.leak_mode))))
+    alg.addParameter(advanced(QgsProcessingParameterNumber(
+        "INPUT_BITS", alg.tr("Input bits of the first layer (0 = real-valued; 2..16 = integers, cheaper multiplies)"),
+        QgsProcessingParameterNumber.Integer, d.model.input_bits, minValue=0, maxValue=16)))
+    alg.addParameter(QgsProcessingParameterEnum("PRESET", alg.tr("Preset (applied first; parameters changed from "
+                                                                 "their defaults override it)"),
+                                                options=[f"{k}: {PRESET_NOTES[k]}" for k in PRESET_NAMES],
+                                                defaultValue=0))
     alg.addParameter(QgsProcessingParameterNumber("SEED", alg.tr("Random seed"),
                                                   QgsProcessingParameterNumber.Integer, d.train.seed, minValue=0))
     alg.addParameter(advanced(QgsProcessingParameterFile("CONFIG", alg.tr("Settings file (JSON, optional)"),
@@ -297,19 +312,25 @@ _PARAM_MAP = {
     "CNN_EPOCHS": ("train", "cnn_epochs"), "SNN_EPOCHS": ("train", "snn_epochs"),
     "BATCH_SIZE": ("train", "batch_size"), "SEED": ("train", "seed"),
     "FIRST_KERNEL": ("model", "first_spatial_kernel"), "SPIKE_PENALTY": ("train", "spike_penalty"),
+    "INPUT_BITS": ("model", "input_bits"),
 }
 _INT_PARAMS = {"TRAIN_COUNT", "BLOCK_SIZE", "PATCH_SIZE", "PCA", "TIME_STEPS", "WEIGHT_BITS", "CNN_EPOCHS",
-               "SNN_EPOCHS", "BATCH_SIZE", "SEED", "FIRST_KERNEL"}
+               "SNN_EPOCHS", "BATCH_SIZE", "SEED", "FIRST_KERNEL", "INPUT_BITS"}
 
 
 def run_config_from_parameters(alg: HyperSNNAlgorithm, parameters, context):
     """RunConfig: the JSON settings file (if any) as base, parameters changed from defaults on top."""
     from ...core.config import RunConfig
 
+    from ...core.config import apply_preset
+
     default = RunConfig()
     path = alg.parameterAsFile(parameters, "CONFIG", context)
     base_given = bool(path)
     cfg = RunConfig.load(path) if base_given else RunConfig()
+    preset = PRESET_NAMES[alg.parameterAsEnum(parameters, "PRESET", context)]
+    apply_preset(cfg, preset)
+    base_given = base_given or preset != "default"
 
     def put(section, name, value):
         if not base_given or value != getattr(getattr(default, section), name):
@@ -326,6 +347,7 @@ def run_config_from_parameters(alg: HyperSNNAlgorithm, parameters, context):
     put("bands", "drop_bad_bands", alg.parameterAsBool(parameters, "DROP_BAD_BANDS", context))
     put("split", "method", SPLITS[alg.parameterAsEnum(parameters, "SPLIT", context)][0])
     put("model", "arch", ARCHS[alg.parameterAsEnum(parameters, "ARCH", context)][0])
+    put("train", "leak_mode", LEAK_MODES[alg.parameterAsEnum(parameters, "LEAK_MODE", context)][0])
     if not base_given or cfg.split.seed == default.split.seed:
         cfg.split.seed = cfg.train.seed
     return cfg.validate()
@@ -387,11 +409,12 @@ class QmlStyler(QgsProcessingLayerPostProcessorInterface):
             layer.triggerRepaint()
 
 
-def write_output_styles(class_map: Optional[str], classes, confidence: Optional[str] = None) -> dict:
+def write_output_styles(class_map: Optional[str], classes, confidence: Optional[str] = None,
+                        energy_map: Optional[str] = None) -> dict:
     """Save .qml styles beside the outputs (works in a worker thread: layers not in a project)."""
     from qgis.core import QgsRasterLayer
 
-    from ..layers import style_class_map, style_confidence
+    from ..layers import style_class_map, style_confidence, style_energy
 
     out = {}
     if class_map and os.path.exists(class_map):
@@ -402,6 +425,10 @@ def write_output_styles(class_map: Optional[str], classes, confidence: Optional[
         lyr = QgsRasterLayer(confidence, "confidence")
         if lyr.isValid():
             out[confidence] = style_confidence(lyr)
+    if energy_map and os.path.exists(energy_map):
+        lyr = QgsRasterLayer(energy_map, "energy map")
+        if lyr.isValid():
+            out[energy_map] = style_energy(lyr)
     return out
 
 

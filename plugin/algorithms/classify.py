@@ -27,6 +27,10 @@ class ClassifyAlgorithm(HyperSNNAlgorithm):
         "5 nm); otherwise the algorithm stops and says which bands differ.</p>"
         "<p>The raster is read window by window, so memory use does not grow with the image size; "
         "<i>window</i> sets the tile edge in pixels.</p>"
+        "<p>The optional <b>energy map</b> shows where the SNN spends its energy: band 1 is the estimated SNN "
+        "energy of each pixel in pJ (complete convention: MACs, accumulates, current injection, bias adds, leak, "
+        "threshold compares and resets; 45 nm CMOS, Horowitz 2014), band 2 the spikes fired for it over all "
+        "layers and time steps. Its sum is the scene's SNN energy (output SCENE_SNN_MJ).</p>"
     )
 
     def define(self):
@@ -43,7 +47,11 @@ class ClassifyAlgorithm(HyperSNNAlgorithm):
         self.addParameter(QgsProcessingParameterRasterDestination("PROBABILITIES",
                                                                   self.tr("Class probabilities"), optional=True,
                                                                   createByDefault=False))
+        self.addParameter(QgsProcessingParameterRasterDestination(
+            "ENERGY_MAP", self.tr("Energy map (SNN pJ and spikes per pixel)"), optional=True, createByDefault=False))
         self.addOutput(QgsProcessingOutputNumber("CLASSIFIED_PIXELS", self.tr("Classified pixels")))
+        self.addOutput(QgsProcessingOutputNumber("SCENE_SNN_MJ", self.tr(
+            "SNN energy of the classified scene (mJ, complete convention; with an energy map)")))
 
     def process(self, parameters, context, feedback):
         from ...core.config import ClassifyConfig
@@ -56,6 +64,7 @@ class ClassifyAlgorithm(HyperSNNAlgorithm):
         out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         conf = self.parameterAsOutputLayer(parameters, "CONFIDENCE", context) or None
         prob = self.parameterAsOutputLayer(parameters, "PROBABILITIES", context) or None
+        energy = self.parameterAsOutputLayer(parameters, "ENERGY_MAP", context) or None
         ccfg = ClassifyConfig(window=self.parameterAsInt(parameters, "WINDOW", context),
                               mode=MODES[self.parameterAsEnum(parameters, "MODE", context)][0],
                               probabilities=bool(prob))
@@ -64,9 +73,12 @@ class ClassifyAlgorithm(HyperSNNAlgorithm):
                                                 if k in ("architecture", "time_steps", "weight_bits", "input_bands",
                                                          "band_ranges")))
         progress, canceled, log = self.callbacks(feedback)
-        res = run_classify(raster, model, out, conf, prob, ccfg, progress, canceled, log)
-        style_on_load(context, write_output_styles(res.class_map_path, res.classes, res.confidence_path))
+        res = run_classify(raster, model, out, conf, prob, ccfg, progress, canceled, log, energy_map_path=energy)
+        style_on_load(context, write_output_styles(res.class_map_path, res.classes, res.confidence_path,
+                                                   res.energy_map_path))
         for name, n in res.class_counts.items():
             feedback.pushInfo(f"  {name}: {n} pixels")
         return {"OUTPUT": res.class_map_path, "CONFIDENCE": res.confidence_path,
-                "PROBABILITIES": res.probabilities_path, "CLASSIFIED_PIXELS": res.valid_pixels}
+                "PROBABILITIES": res.probabilities_path, "ENERGY_MAP": res.energy_map_path,
+                "CLASSIFIED_PIXELS": res.valid_pixels,
+                "SCENE_SNN_MJ": res.energy["snn_mj"] if res.energy else None}

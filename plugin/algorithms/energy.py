@@ -17,6 +17,18 @@ from .base import HyperSNNAlgorithm, add_reference_parameters, advanced
 
 # the engine's published energy tables, from the torch-free config module
 TABLES = list(ENERGY_TABLE_TITLES.items())
+OUTPUTS = (
+    ("SNN_PJ", "SNN energy per pixel (pJ, complete convention, per patch)"),
+    ("CNN_FP_PJ", "FP32 CNN energy per pixel (pJ, complete convention, per patch)"),
+    ("CNN_Q_PJ", "k-bit CNN energy per pixel (pJ, complete convention, per patch)"),
+    ("RATIO_FP", "Energy ratio FP32 CNN / SNN (complete convention, per patch)"),
+    ("RATIO_Q", "Energy ratio k-bit CNN / SNN (complete convention, per patch)"),
+    ("RATIO_FP_PAPER", "Energy ratio FP32 CNN / SNN (paper convention: MACs and accumulates, first layer x T)"),
+    ("RATIO_Q_PAPER", "Energy ratio k-bit CNN / SNN (paper convention: MACs and accumulates, first layer x T)"),
+    ("SNN_PJ_MAP_PIXEL", "SNN energy per map pixel of fully convolutional classification (pJ, complete)"),
+    ("SCENE_SNN_MJ", "SNN energy of the classified scene (mJ, complete convention)"),
+    ("OA", "Overall accuracy (reference pixels)"),
+)
 
 
 class EnergyAlgorithm(HyperSNNAlgorithm):
@@ -24,10 +36,14 @@ class EnergyAlgorithm(HyperSNNAlgorithm):
     _display = "Energy report"
     _help = (
         "<p>Estimates the compute energy per classified pixel of a model: the SNN (analog first layer, then "
-        "spike-driven accumulates, counted from the spikes measured on the sample) against the FP32 CNN and "
-        "the k-bit CNN it came from (45 nm CMOS figures, Horowitz 2014; full precision costed as FP32 or, as "
-        "in most SNN papers, INT32). Also reports spike rates per layer "
-        "and, with reference data, the accuracy on reference pixels not used in training.</p>"
+        "spike-driven accumulates, counted from the spikes measured on the sample) against the iso-architecture "
+        "FP32 CNN and k-bit CNN (45 nm CMOS figures, Horowitz 2014; full precision costed as FP32 or INT32). "
+        "Three conventions, each ratio labelled with its own: <i>complete</i> (the headline: MACs, accumulates, "
+        "current injection, bias adds, leak, threshold compares and resets), <i>paper</i> (MACs and accumulates, "
+        "the analog first layer at every time step) and <i>reuse</i> (the same, first layer once). Also the "
+        "energy per map pixel of fully convolutional classification and of the whole scene, spike rates and "
+        "trained leaks per layer, and, with reference data, the accuracy on reference pixels not used in "
+        "training.</p>"
         "<p>The sample: up to <i>sample size</i> reference pixels (polygons or label raster), or random valid "
         "pixels of the raster when no reference is given.</p>"
     )
@@ -45,9 +61,7 @@ class EnergyAlgorithm(HyperSNNAlgorithm):
             "INCLUDE_TRAINING", self.tr("Also score pixels the model was trained on (biased)"), defaultValue=False)))
         self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_REPORT", self.tr("Energy report"),
                                                                 "HTML files (*.html)"))
-        for k, t in (("SNN_PJ", "SNN energy per pixel (pJ)"), ("CNN_FP_PJ", "FP32 CNN energy per pixel (pJ)"),
-                     ("CNN_Q_PJ", "k-bit CNN energy per pixel (pJ)"), ("RATIO_FP", "Energy ratio FP32 CNN / SNN"),
-                     ("RATIO_Q", "Energy ratio k-bit CNN / SNN"), ("OA", "Overall accuracy (reference pixels)")):
+        for k, t in OUTPUTS:
             self.addOutput(QgsProcessingOutputNumber(k, self.tr(t)))
 
     def process(self, parameters, context, feedback):
@@ -72,7 +86,12 @@ class EnergyAlgorithm(HyperSNNAlgorithm):
                          progress=progress, is_canceled=canceled, log=log)
         e = res["energy"]
         acc = res.get("accuracy") or {}
-        return {"SNN_PJ": e["totals"]["snn_pj"], "CNN_FP_PJ": e["totals"]["cnn_fp_pj"],
-                "CNN_Q_PJ": e["totals"]["cnn_q_pj"], "RATIO_FP": e["ratios"]["fp_cnn_over_snn"],
-                "RATIO_Q": e["ratios"]["q_cnn_over_snn"], "OA": acc.get("oa"),
+        c = e["conventions"]
+        head, paper = c["complete"]["per_patch"], c["paper"]["per_patch"]
+        return {"SNN_PJ": head["totals_pj"]["snn"], "CNN_FP_PJ": head["totals_pj"]["cnn_fp"],
+                "CNN_Q_PJ": head["totals_pj"]["cnn_q"], "RATIO_FP": head["ratios"]["fp_cnn_over_snn"],
+                "RATIO_Q": head["ratios"]["q_cnn_over_snn"], "RATIO_FP_PAPER": paper["ratios"]["fp_cnn_over_snn"],
+                "RATIO_Q_PAPER": paper["ratios"]["q_cnn_over_snn"],
+                "SNN_PJ_MAP_PIXEL": c["complete"]["per_map_pixel"]["totals_pj"]["snn"],
+                "SCENE_SNN_MJ": (e.get("scene") or {}).get("snn_mj"), "OA": acc.get("oa"),
                 "OUTPUT_REPORT": res["report_paths"].get("html")}

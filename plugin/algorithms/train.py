@@ -32,7 +32,10 @@ class TrainAlgorithm(HyperSNNAlgorithm):
                                                                 "HTML files (*.html)", optional=True))
         self.addOutput(QgsProcessingOutputNumber("OA", self.tr("Overall accuracy (test pixels)")))
         self.addOutput(QgsProcessingOutputNumber("KAPPA", self.tr("Cohen's kappa (test pixels)")))
-        self.addOutput(QgsProcessingOutputNumber("ENERGY_RATIO", self.tr("Energy ratio FP32 CNN / SNN")))
+        self.addOutput(QgsProcessingOutputNumber("ENERGY_RATIO", self.tr(
+            "Energy ratio FP32 CNN / SNN (complete convention, per patch)")))
+        self.addOutput(QgsProcessingOutputNumber("ENERGY_RATIO_Q", self.tr(
+            "Energy ratio k-bit CNN / SNN (complete convention, per patch)")))
 
     def prepareAlgorithm(self, parameters, context, feedback):
         self._style = class_style_for(self, parameters, "POLYGONS", "CLASS_FIELD", context)
@@ -48,4 +51,5 @@ class TrainAlgorithm(HyperSNNAlgorithm):
         res = run_train(job, progress, canceled, log)
         s = res.summary
         return {"OUTPUT_MODEL": res.model_path, "OUTPUT_REPORT": res.report_paths.get("html"),
-                "OA": s["oa"], "KAPPA": s["kappa"], "ENERGY_RATIO": s["energy_ratio_fp_cnn_over_snn"]}
+                "OA": s["oa"], "KAPPA": s["kappa"], "ENERGY_RATIO": s["energy_ratios"]["complete_fp_cnn_over_snn"],
+                "ENERGY_RATIO_Q": s["energy_ratios"]["complete_q_cnn_over_snn"]}

@@ -47,7 +47,8 @@ class WorkflowAlgorithm(HyperSNNAlgorithm):
                                                                 "HTML files (*.html)", optional=True))
         for k, t in (("OA", "Overall accuracy of the class map"), ("KAPPA", "Kappa of the class map"),
                      ("TEST_OA", "Overall accuracy on the test pixels (training report)"),
-                     ("ENERGY_RATIO", "Energy ratio FP32 CNN / SNN")):
+                     ("ENERGY_RATIO", "Energy ratio FP32 CNN / SNN (complete convention, per patch)"),
+                     ("ENERGY_RATIO_Q", "Energy ratio k-bit CNN / SNN (complete convention, per patch)")):
             self.addOutput(QgsProcessingOutputNumber(k, self.tr(t)))
 
     def prepareAlgorithm(self, parameters, context, feedback):
@@ -84,4 +85,5 @@ class WorkflowAlgorithm(HyperSNNAlgorithm):
                 "OUTPUT_CONFIDENCE": res.confidence_path, "OUTPUT_REPORT": res.report_paths.get("html"),
                 "OUTPUT_ASSESSMENT": a.report_paths.get("html"), "OA": a.accuracy["oa"],
                 "KAPPA": a.accuracy["kappa"], "TEST_OA": res.summary["oa"],
-                "ENERGY_RATIO": res.summary["energy_ratio_fp_cnn_over_snn"]}
+                "ENERGY_RATIO": res.summary["energy_ratios"]["complete_fp_cnn_over_snn"],
+                "ENERGY_RATIO_Q": res.summary["energy_ratios"]["complete_q_cnn_over_snn"]}

@@ -69,6 +69,34 @@ def test_classify(provider, trained_model, scene_dir, tmp_path):
     c = gdal.Open(res["CONFIDENCE"]).ReadAsArray()
     assert c.max() <= 1.0 and c[a > 0].min() > 0
     assert (tmp_path / "c.qml").exists() and (tmp_path / "conf.qml").exists()
+    assert res["ENERGY_MAP"] is None and res["SCENE_SNN_MJ"] is None  # only when asked for
+
+
+def test_classify_writes_a_styled_energy_map_whose_sum_is_the_scene_energy(provider, trained_model, scene_dir,
+                                                                           tmp_path):
+    import numpy as np
+    import processing
+    from osgeo import gdal
+    from qgis.core import QgsProcessingContext, QgsProject, QgsSingleBandPseudoColorRenderer
+
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    res = processing.run("hypersnn:classify", {
+        "INPUT": str(scene_dir / "scene.tif"), "MODEL": str(trained_model), "OUTPUT": str(tmp_path / "c.tif"),
+        "ENERGY_MAP": str(tmp_path / "energy.tif")}, context=context)
+    ds = gdal.Open(res["ENERGY_MAP"])
+    assert ds.RasterCount == 2
+    assert [ds.GetRasterBand(b).GetDescription() for b in (1, 2)] == ["snn_energy_pj", "spikes"]
+    e, s = ds.ReadAsArray().astype(np.float64)
+    valid = e != -1
+    assert valid.sum() == res["CLASSIFIED_PIXELS"] == 20 * 24 - 2
+    assert (e[valid] > 0).all() and (s[valid] >= 0).all() and s[valid].sum() > 0
+    assert res["SCENE_SNN_MJ"] == pytest.approx(e[valid].sum() * 1e-9, rel=1e-5)
+    qml = tmp_path / "energy.qml"
+    assert qml.exists() and "singlebandpseudocolor" in qml.read_text()
+    from qgis.core import QgsRasterLayer
+    lyr = QgsRasterLayer(str(tmp_path / "energy.tif"), "energy")
+    assert lyr.isValid() and isinstance(lyr.renderer(), QgsSingleBandPseudoColorRenderer)  # the .qml beside it
 
 
 def test_classify_mismatch_is_a_clear_error(provider, trained_model, scene_dir, tmp_path):
@@ -106,9 +134,15 @@ def test_energy(provider, trained_model, scene_dir, tmp_path):
         "REFERENCE_FIELD": "klass", "SAMPLE": 64, "OUTPUT_REPORT": str(tmp_path / "energy.html")})
     assert res["SNN_PJ"] > 0 and res["CNN_FP_PJ"] > res["CNN_Q_PJ"] > 0
     assert res["RATIO_FP"] == pytest.approx(res["CNN_FP_PJ"] / res["SNN_PJ"])
+    assert res["RATIO_Q_PAPER"] > 0 and res["SNN_PJ_MAP_PIXEL"] > 0 and res["SCENE_SNN_MJ"] > 0
     assert 0 <= res["OA"] <= 1
     rep = json.loads((tmp_path / "energy.json").read_text())
     assert rep["energy"]["pixels_measured"] == 64
+    c = rep["energy"]["conventions"]
+    assert res["RATIO_Q"] == pytest.approx(c["complete"]["per_patch"]["ratios"]["q_cnn_over_snn"])
+    assert res["RATIO_Q_PAPER"] == pytest.approx(c["paper"]["per_patch"]["ratios"]["q_cnn_over_snn"])
+    html = (tmp_path / "energy.html").read_text()
+    assert "complete (headline)" in html and "paper" in html and "per map pixel" in html
     assert "energy measured on 64 reference pixels" in rep["split_protocol"]["evaluation"]
     no_ref = processing.run("hypersnn:energy", {"MODEL": str(trained_model), "INPUT": str(scene_dir / "scene.tif"),
                                                 "SAMPLE": 16, "ENERGY_TABLE": 1,

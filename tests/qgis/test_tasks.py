@@ -128,11 +128,16 @@ def test_classify_task_and_mismatch_error(plugin, trained_model, layers, scene_d
 
     qgis_iface.messageBar().clear_messages()
     task = _start(plugin, ClassifyTask(str(scene_dir / "scene.tif"), str(trained_model), str(tmp_path / "c.tif"),
-                                       str(tmp_path / "conf.tif"), str(tmp_path / "p.tif"), iface=qgis_iface))
+                                       str(tmp_path / "conf.tif"), str(tmp_path / "p.tif"), iface=qgis_iface,
+                                       energy_map_path=str(tmp_path / "e.tif")))
     wait(lambda: _done(task), 60, "the classify task")
     assert task.status() == QgsTask.Complete, task.error
     assert isinstance(QgsProject.instance().mapLayersByName("c")[0].renderer(), QgsPalettedRasterRenderer)
     assert QgsProject.instance().mapLayersByName("p")[0].bandCount() == 3
+    energy = QgsProject.instance().mapLayersByName("e")[0]  # where the SNN spends its energy, styled
+    assert energy.bandCount() == 2 and isinstance(energy.renderer(), QgsSingleBandPseudoColorRenderer)
+    assert energy.renderer().band() == 1 and energy.renderer().classificationMax() > 0
+    assert any("mJ (complete convention)" in m for m in qgis_iface.messageBar().get_messages(Qgis.Success))
     # a raster with other bands: the task fails with the engine's clear message, and writes nothing
     bad = _start(plugin, ClassifyTask(str(scene_dir / "other.tif"), str(trained_model), str(tmp_path / "bad.tif"),
                                       iface=qgis_iface))

@@ -8,10 +8,10 @@ setup:
 	@bash scripts/bootstrap.sh
 
 demo: setup
-	$(PY) -m hypersnn.core.cli demo --out-dir demo_out
+	$(PY) -m hypersnn.cli demo --out-dir demo_out
 
 demo-quick: setup
-	$(PY) -m hypersnn.core.cli demo --out-dir demo_out --quick
+	$(PY) -m hypersnn.cli demo --out-dir demo_out --quick
 
 test: setup
 	$(PY) -m pytest -q --timeout=900 tests

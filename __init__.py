@@ -3,6 +3,6 @@
 
 def classFactory(iface):  # noqa: N802 (QGIS API name)
     """QGIS entry point: build the plugin object for this QGIS interface."""
-    from .plugin.plugin import HyperSNNPlugin
+    from .ui.plugin import HyperSNNPlugin
 
     return HyperSNNPlugin(iface)

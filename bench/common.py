@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from hypersnn.core.config import RunConfig
+from hypersnn.core.files import atomic_write
 from hypersnn.core.labels import labels_from_array, read_class_table
 from hypersnn.core.raster import ArrayReader
 from hypersnn.core.report import to_jsonable
@@ -74,9 +75,17 @@ THREADS = 0
 """torch threads for every training run of the bench (0: torch's default); set by bench/run.py --threads."""
 
 
+QUICK_MODEL = {"preprocess.pca_components": 6, "model.patch_size": 5, "model.conv3d_channels": [4],
+               "model.conv3d_spectral_kernels": [3], "model.conv2d_channels": [8], "model.dense": [16]}
+"""The network of `--quick` (as tests/tiny.py): the smoke test checks each section's wiring in seconds; the
+figures come from the full run, which never uses this."""
+
+
 def headline_config(arch: str = "hybrid", fraction: float = 0.3, seed: int = 0, quick: bool = False) -> RunConfig:
-    """The demo's settings (core/demo.py) for either architecture."""
-    from hypersnn.core.demo import demo_config
+    """The demo's settings (workflows/demo.py) for either architecture; `quick`: the tiny network of
+    QUICK_MODEL, one epoch per stage and one torch thread (tiny networks run fastest on one, and OpenMP's
+    spinning threads slow them down many times on a busy machine) unless --threads says otherwise."""
+    from hypersnn.workflows.demo import demo_config
 
     cfg = demo_config(quick=quick, seed=seed)
     cfg.train.threads = THREADS
@@ -84,6 +93,10 @@ def headline_config(arch: str = "hybrid", fraction: float = 0.3, seed: int = 0, 
     cfg.split.train_fraction = fraction
     if quick:
         cfg.train.cnn_epochs, cfg.train.snn_epochs = 1, 1
+        cfg.train.threads = THREADS or 1
+        for key, value in QUICK_MODEL.items():
+            section, name = key.split(".")
+            setattr(getattr(cfg, section), name, list(value) if isinstance(value, list) else value)
     return cfg
 
 
@@ -118,9 +131,7 @@ class Results:
         self.save()
 
     def save(self):
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(to_jsonable(self.data), indent=1))
-        os.replace(tmp, self.path)
+        atomic_write(self.path, json.dumps(to_jsonable(self.data), indent=1), what="bench results")
         if self.md_path:
             from bench.report import write_markdown
             try:

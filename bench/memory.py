@@ -10,7 +10,7 @@ import numpy as np
 
 CHILD = r"""
 import json, sys, time
-from hypersnn.core.cli import main
+from hypersnn.cli import main
 t0 = time.perf_counter()
 rc = main(["classify", "--model", sys.argv[1], "--raster", sys.argv[2], "--out", sys.argv[3], "--quiet"]
           + (["--window", sys.argv[4]] if sys.argv[4] != "default" else []))

@@ -1,9 +1,10 @@
 """`make bench`: the Hyper-SNN table on Indian Pines, the accuracy-energy front, baselines, speed and memory.
 
 Writes docs/results.json (after every row) and docs/results.md; the README's bench block is rewritten from
-the JSON by `make results`. `--quick` runs every section on a crop with one epoch per stage (a smoke test,
-tests/test_bench.py). Headline and front rows use the demo's epochs on three seeds; only the sweeps use
-reduced epochs (stated in the output).
+the JSON by `make results`. `--quick` is the smoke test (tests/test_bench.py): every section on a 64 x 64 crop
+with a tiny network (bench/common.QUICK_MODEL), one epoch per stage, 20 random-forest trees and small
+memory-test rasters; it checks the wiring in seconds, not the figures. Headline and front rows use the demo's
+epochs on three seeds; only the sweeps use reduced epochs (stated in the output).
 """
 from __future__ import annotations
 
@@ -129,8 +130,10 @@ def main(argv=None):
         "headline_epochs": f"CNN {hc.train.cnn_epochs}, SNN {hc.train.snn_epochs} (as `make demo`), class weighting "
                            f"{hc.train.class_weighting}",
         "sweep_epochs": f"CNN {SWEEP_EPOCHS[0]}, SNN {SWEEP_EPOCHS[1]}" if not q else "1 / 1 (quick)",
+        **({"quick_network": f"tiny (smoke test only): {common.QUICK_MODEL}"} if q else {}),
         "seeds": seeds,
-        "torch_threads": args.threads or "torch's default",
+        "torch_threads": args.threads or ("1 in training (quick), torch's default elsewhere" if q
+                                          else "torch's default"),
         "statistics": "mean +/- sample standard deviation (n - 1) over the seeds; the best seed is never the headline",
         "energy": "core/energy.py: paper / reuse / complete conventions (headline complete), per patch and per map "
                   "pixel; weights k-bit, real-valued input and CNN activations costed as 16-bit fixed point, "
@@ -192,7 +195,7 @@ def main(argv=None):
             cfg.split.method = method
             sp = make_split(labels.array, cfg.split, valid_mask=None, patch_size=cfg.model.patch_size)
             say(f"[baselines] {method} split")
-            for row in run_baselines(reader, labels, sp):
+            for row in run_baselines(reader, labels, sp, n_trees=20 if q else 200):
                 row["split"] = sp.protocol.get("description")
                 res.add("baselines" if method == "random" else "spatial", row)
             if method == "blocks":
@@ -226,10 +229,11 @@ def main(argv=None):
     if want("speed") and "speed" not in res.data["sections"]:
         from bench.speed import fc_vs_patchwise
         say("[speed] fully convolutional vs patch by patch")
-        res.set("speed", fc_vs_patchwise(headline_model(), reader, max_patch_pixels=None if q else 4000))
+        res.set("speed", fc_vs_patchwise(headline_model(), reader, max_patch_pixels=None if q else 4000,
+                                            repeats=3 if q else 1))
 
     if want("memory"):
-        sizes = [m for m in ([160, 320] if q else [1000, args.memory_size or 4000]) if not res.has("memory", m, "size")]
+        sizes = [m for m in ([64, 128] if q else [1000, args.memory_size or 4000]) if not res.has("memory", m, "size")]
         if sizes:
             import tempfile
             from bench.memory import classify_peak_memory, make_large_geotiff

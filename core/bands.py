@@ -86,6 +86,19 @@ def parse_wavelength_windows(expr: str) -> List[Tuple[float, float]]:
     return windows
 
 
+# Strong water-vapour absorption around 1400 and 1900 nm (and beyond 2450 nm, where sensors are noisy): bands
+# there carry little surface signal. One rule for the CLI (--drop-water-bands) and the band selector's button.
+WATER_ABSORPTION_NM = [(1340.0, 1450.0), (1790.0, 1960.0), (2450.0, 2600.0)]
+
+
+def water_absorption_bands(info: RasterInfo) -> List[int]:
+    """0-based bands whose centre lies in a water-vapour absorption window (none without wavelengths)."""
+    if not _has_wavelengths(info):
+        return []
+    return [i for i, w in enumerate(info.wavelengths) if w is not None and not math.isnan(float(w))
+            and any(lo <= float(w) <= hi for lo, hi in WATER_ABSORPTION_NM)]
+
+
 def _has_wavelengths(info: RasterInfo) -> bool:
     wl = info.wavelengths
     return bool(wl) and any(w is not None and not math.isnan(float(w)) for w in wl)
@@ -122,6 +135,13 @@ def select_bands(info: RasterInfo, sel: BandSelection) -> List[int]:
         if bad:
             keep -= bad
             reasons.append(f"{len(bad)} band(s) are flagged bad (bbl = 0) and dropped")
+    if getattr(sel, "drop_water_bands", False):
+        if not _has_wavelengths(info):
+            raise InputError(f"Raster {info.path or '(in memory)'} has no wavelength metadata, so the water-absorption "
+                             f"bands cannot be found: select bands by index instead")
+        water = set(water_absorption_bands(info))
+        keep -= water
+        reasons.append(f"{len(water)} band(s) lie in water-vapour absorption windows and are dropped")
     if not keep:
         why = "; ".join(reasons) if reasons else "the raster has no bands"
         raise InputError(

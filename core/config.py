@@ -6,114 +6,145 @@ file holds the same structure (`RunConfig.from_dict`).
 from __future__ import annotations
 
 import json
-import math
+import warnings
 from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 from .errors import InputError
+
+
+def opt(default=MISSING, *, factory=None, help: str = "", flag: Optional[str] = None, param: Optional[str] = None,
+        lo=None, hi=None, choices=None, processing_choices=None, advanced: bool = False, cli: bool = True,
+        processing: bool = True, dialog: bool = True, negate: bool = False):
+    """A setting and what the front ends need to offer it (core/settings.py turns these into CLI flags,
+    Processing parameters and dialog fields). `flag`: the command-line flag (default --name-with-dashes;
+    `negate` makes a boolean flag that sets False); `param`: the Processing parameter (default NAME);
+    `lo`/`hi`: allowed range (checked by RunConfig.validate); `choices`: allowed values; `cli`, `processing`,
+    `dialog`: where it is offered (False: settings files only)."""
+    meta = {"help": help, "flag": flag, "param": param, "lo": lo, "hi": hi, "choices": choices,
+            "processing_choices": processing_choices, "advanced": advanced, "cli": cli, "processing": processing,
+            "dialog": dialog, "negate": negate}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass
 class BandSelection:
     """Which bands feed the model. All criteria combine (intersection); empty means all bands."""
 
-    indices: str = ""
-    """1-based index ranges, e.g. "1-100,120-150,160"."""
-    wavelength_windows: str = ""
-    """Windows with units, e.g. "400-1340nm,1450-1800nm" or "0.4-1.34um"."""
-    drop_bad_bands: bool = True
-    """Drop bands flagged bad (ENVI `bbl`/GDAL `bbl` == 0)."""
+    indices: str = opt("", flag="--bands", param="BANDS", dialog=False,
+                       help='1-based band ranges to use, e.g. "1-103,109-149" (empty = all)')
+    wavelength_windows: str = opt("", flag="--wavelengths", param="WAVELENGTHS", dialog=False,
+                                  help='wavelength windows to use, e.g. "400-1340nm,1450-1800nm" or "0.4-1.3um"')
+    drop_bad_bands: bool = opt(True, flag="--keep-bad-bands", negate=True, param="DROP_BAD_BANDS", dialog=False,
+                               help="drop bands flagged bad (ENVI/GDAL bbl = 0)")
+    drop_water_bands: bool = opt(False, flag="--drop-water-bands", param="DROP_WATER_BANDS", advanced=True,
+                                 dialog=False,
+                                 help="also drop the water-vapour absorption bands (1340-1450 nm and 1790-1960 nm) "
+                                      "of rasters with wavelengths")
 
 
 @dataclass
 class SplitConfig:
     """How labelled pixels are divided into train, validation and test sets."""
 
-    method: str = "random"
-    """random (stratified fraction) | count (per class) | blocks (spatially disjoint) |
-    polygons (whole polygons to one side) | given (a user map: 1 = train, 2 = test)."""
-    train_fraction: float = 0.1
-    train_count: int = 50
-    """Pixels per class for method=count (classes with fewer pixels keep half for testing)."""
-    val_fraction: float = 0.1
-    """Share of the training pixels held back for early stopping."""
-    block_size: int = 16
-    """Block edge in pixels for method=blocks."""
-    seed: int = 0
+    method: str = opt("random", flag="--split", param="SPLIT", dialog=False,
+                      choices=("random", "count", "blocks", "polygons", "given"),
+                      processing_choices=("random", "count", "blocks", "polygons"),
+                      help="random: stratified fraction; count: N pixels per class; blocks: spatially disjoint squares; "
+                           "polygons: whole polygons; given: a map (1 = train, 2 = test)")
+    train_fraction: float = opt(0.1, param="TRAIN_FRACTION", lo=0.001, hi=0.999, dialog=False,
+                                help="share of each class for training (random, blocks, polygons)")
+    train_count: int = opt(50, param="TRAIN_COUNT", lo=1, dialog=False,
+                           help="training pixels per class (count; classes with fewer keep half for testing)")
+    val_fraction: float = opt(0.1, param="VAL_FRACTION", lo=0.0, hi=0.9, advanced=True, dialog=False,
+                              help="share of the training pixels held back for early stopping")
+    block_size: int = opt(16, param="BLOCK_SIZE", lo=1, advanced=True, dialog=False,
+                          help="block edge in pixels (blocks)")
+    seed: int = opt(0, cli=False, processing=False, dialog=False,
+                    help="seed of the split; follows train.seed unless a settings file gives its own")
 
 
 @dataclass
 class PreprocessConfig:
-    standardize: bool = True
-    pca_components: int = 0
-    """0 keeps all selected bands."""
+    standardize: bool = opt(True, flag="--no-standardize", negate=True, param="STANDARDIZE", advanced=True,
+                            help="standardise each band on the training pixels")
+    pca_components: int = opt(0, flag="--pca", param="PCA", lo=0, dialog=False,
+                              help="principal components to keep (0 = none, use the bands)")
 
 
 @dataclass
 class ModelConfig:
-    arch: str = "hybrid"
-    """hybrid (3-D then 2-D convolutions) | 3d (3-D convolutions only)."""
-    patch_size: int = 11
-    conv3d_channels: List[int] = field(default_factory=lambda: [8, 16])
-    conv3d_spectral_kernels: List[int] = field(default_factory=lambda: [7, 5])
-    first_spatial_kernel: int = 1
-    """Spatial kernel of the first layer: 1 (a per-pixel spectral filter bank, default) or 3 (3x3). The first
-    layer sees analog input, so in the SNN it is the only layer that multiplies; 1 cuts its MACs about 6x and
-    the later layers (cheap accumulates) cover the patch instead (docs/results.md, accuracy-energy front)."""
-    conv2d_channels: List[int] = field(default_factory=lambda: [32])
-    dense: List[int] = field(default_factory=lambda: [128])
-    dropout: float = 0.2
-    input_bits: int = 0
-    """0: the first layer reads the preprocessed features as real numbers. 2..16: it reads them as k-bit
-    integers (per-feature scale from the training pixels), so its multiplies are k-bit x weight-bit
-    (core/nn/quant.quantize_input; costed so in core/energy.py)."""
+    arch: str = opt("hybrid", param="ARCH", choices=("hybrid", "3d"), dialog=False,
+                    help="hybrid 3-D/2-D CNN or 3-D CNN")
+    patch_size: int = opt(11, param="PATCH_SIZE", lo=1, hi=63, dialog=False, help="odd patch edge in pixels")
+    conv3d_channels: List[int] = opt(factory=lambda: [8, 16], cli=False, processing=False, dialog=False,
+                                     help="channels of the 3-D convolutions")
+    conv3d_spectral_kernels: List[int] = opt(factory=lambda: [7, 5], cli=False, processing=False, dialog=False,
+                                             help="spectral kernel of each 3-D convolution")
+    first_spatial_kernel: int = opt(
+        1, flag="--first-kernel", param="FIRST_KERNEL", choices=(1, 3), advanced=True,
+        help="spatial kernel of the first layer: 1 (per-pixel spectral filters, default) or 3 (3x3). The first "
+             "layer reads analog input, so in the SNN it is the only one that multiplies; 1 cuts its MACs about 6x")
+    conv2d_channels: List[int] = opt(factory=lambda: [32], cli=False, processing=False, dialog=False,
+                                     help="channels of the 2-D convolutions")
+    dense: List[int] = opt(factory=lambda: [128], cli=False, processing=False, dialog=False,
+                           help="widths of the dense layers before the output")
+    dropout: float = opt(0.2, cli=False, processing=False, lo=0.0, hi=0.9, dialog=False, help="dropout of dense layers")
+    input_bits: int = opt(0, param="INPUT_BITS", lo=0, hi=16, advanced=True,
+                          help="0: the first layer reads the preprocessed features as real numbers; 2..16: as k-bit "
+                               "integers (per-feature scale from the training pixels), so its multiplies are "
+                               "k-bit x weight-bit (cheaper; core/nn/quant.quantize_input)")
 
 
 @dataclass
 class TrainConfig:
-    cnn_epochs: int = 30
-    snn_epochs: int = 10
-    batch_size: int = 64
-    cnn_lr: float = 1e-3
-    snn_lr: float = 5e-4
-    weight_decay: float = 0.0
-    time_steps: int = 5
-    weight_bits: int = 6
-    """2..16, or 0 for full precision."""
-    cnn_qat: bool = True
-    """Quantization-aware training of the CNN at `weight_bits` (the converted SNN starts from it)."""
-    class_weighting: str = "sqrt_inverse"
-    """none | sqrt_inverse | inverse: cross-entropy weights from training class frequencies (mean 1);
-    lifts rare classes, i.e. the average accuracy (AA)."""
-    spike_penalty: float = 0.0
-    """Weight of a spike-rate term in the SNN loss: sum over spiking layers of (spike rate x the next layer's
-    dense MACs) / all later layers' dense MACs, i.e. the fraction of the later layers' work that spikes
-    trigger. Trades accuracy for energy; 0 = plain cross-entropy (default; see docs/results.md, front)."""
-    threshold_percentile: float = 99.7
-    leak_init: float = 1.0
-    leak_mode: str = "trained"
-    """trained: one leak per layer learned in [0, 1] | pow2: learned, but applied as the nearest 1 - 2^-n (a
-    shift and an add in hardware, no multiply) | none: fixed at 1 (integrate-and-fire). See core/nn/lif.py."""
-    surrogate_slope: float = 5.0
-    patience: int = 8
-    """Early stopping: epochs without validation improvement before a stage stops (0 = never)."""
-    seed: int = 0
-    threads: int = 0
-    """torch CPU threads (0 = leave torch's default)."""
-    device: str = "cpu"
+    cnn_epochs: int = opt(30, param="CNN_EPOCHS", lo=0, dialog=False, help="CNN epochs")
+    snn_epochs: int = opt(10, param="SNN_EPOCHS", lo=0, dialog=False, help="SNN epochs")
+    batch_size: int = opt(64, param="BATCH_SIZE", lo=1, advanced=True, dialog=False, help="batch size")
+    cnn_lr: float = opt(1e-3, param="CNN_LR", lo=1e-7, hi=1.0, advanced=True, help="CNN learning rate (Adam)")
+    snn_lr: float = opt(5e-4, param="SNN_LR", lo=1e-7, hi=1.0, advanced=True, help="SNN learning rate (Adam)")
+    weight_decay: float = opt(0.0, cli=False, processing=False, lo=0.0, dialog=False, help="Adam weight decay")
+    time_steps: int = opt(5, param="TIME_STEPS", lo=1, hi=64, dialog=False,
+                          help="SNN time steps T (more steps: finer rate code, more energy)")
+    weight_bits: int = opt(6, flag="--bits", param="WEIGHT_BITS", lo=0, hi=16, dialog=False,
+                           help="weight bits 2..16, or 0 for full precision")
+    cnn_qat: bool = opt(True, cli=False, processing=False, dialog=False,
+                        help="quantization-aware training of the CNN at weight_bits (the SNN starts from it)")
+    class_weighting: str = opt("sqrt_inverse", param="CLASS_WEIGHTING", choices=("none", "sqrt_inverse", "inverse"),
+                               advanced=True,
+                               help="cross-entropy weights from training class frequencies (mean 1): lifts rare "
+                                    "classes, i.e. the average accuracy")
+    spike_penalty: float = opt(0.0, param="SPIKE_PENALTY", lo=0.0, hi=1e6, advanced=True,
+                               help="weight of a spike-rate term in the SNN loss (the share of the later layers' work "
+                                    "that spikes trigger): trades accuracy for energy; 0 = off")
+    threshold_percentile: float = opt(99.7, lo=50.0, hi=100.0, cli=False, processing=False, dialog=False,
+                                      help="largest activation percentile tried for each conversion threshold")
+    leak_init: float = opt(1.0, lo=0.0, hi=1.0, cli=False, processing=False, dialog=False,
+                           help="initial membrane leak")
+    leak_mode: str = opt("trained", param="LEAK_MODE", choices=("trained", "pow2", "none"), advanced=True,
+                         help="membrane leak: trained (any value in [0, 1]: a multiply per neuron and step), pow2 "
+                              "(trained, applied as 1 - 2^-n: a shift and an add) or none (integrate-and-fire)")
+    surrogate_slope: float = opt(5.0, lo=0.01, cli=False, processing=False, dialog=False,
+                                 help="slope of the fast-sigmoid surrogate gradient")
+    patience: int = opt(8, param="PATIENCE", lo=0, advanced=True,
+                        help="early stopping: epochs without validation improvement before a stage stops (0 = never)")
+    seed: int = opt(0, param="SEED", lo=0, dialog=False, help="fixes split, initialisation and training order")
+    threads: int = opt(0, lo=0, processing=False, dialog=False, help="CPU threads for torch (0 = torch's default)")
 
 
 @dataclass
 class ClassifyConfig:
-    window: int = 128
-    """Window edge in pixels; memory is bounded by the window plus the patch halo (peak RSS of a 200-band
-    classification: about 1.1 GB at 128 px, 2 GB at 256 px, with the same pixels/s: docs/results.md)."""
-    batch_size: int = 1024
-    probabilities: bool = False
-    """Also write one band of class probability per class."""
-    mode: str = "snn"
-    """snn | cnn (the converted-from CNN, for comparison)."""
+    window: int = opt(128, param="WINDOW", lo=1, hi=4096, advanced=True, dialog=False,
+                      help="window edge in pixels: memory is bounded by the window plus the patch halo, not the image")
+    mode: str = opt("snn", param="MODE", choices=("snn", "cnn"), advanced=True, dialog=False,
+                    help="classify with the SNN or with the CNN it was converted from")
+
+
+DEFAULT_WINDOW = ClassifyConfig().window
+"""The one default window edge (classification, streaming during training, evaluation)."""
 
 
 @dataclass
@@ -125,16 +156,20 @@ class EnergyConfig:
     add 0.9; INT32 mult 3.1, add 0.1). `full_precision` says what an unquantized operation is costed as.
     """
 
-    table: str = "horowitz45"
-    full_precision: str = "FP32"
-    full_mult_pj: float = 3.7
-    full_add_pj: float = 0.9
-    int32_mult_pj: float = 3.1
-    int32_add_pj: float = 0.1
-    accumulator_bits: int = 16
-    """Width of accumulators and membrane potentials: every add, compare and reset of either network."""
-    activation_bits: int = 16
-    """Width at which real-valued operands are costed: the CNN's activations and an unquantized input."""
+    table: str = opt("horowitz45", flag="--energy-table", param="ENERGY_TABLE",
+                     processing_choices=("horowitz45", "horowitz45_int"),
+                     help="per-operation energies: 45 nm CMOS with FP32 (horowitz45) or INT32 (horowitz45_int) full "
+                          "precision; another name uses the energies given in the settings file")
+    full_precision: str = opt("FP32", cli=False, processing=False, dialog=False, help="what full precision is costed as")
+    full_mult_pj: float = opt(3.7, cli=False, processing=False, dialog=False, help="full-precision multiply, pJ")
+    full_add_pj: float = opt(0.9, cli=False, processing=False, dialog=False, help="full-precision add, pJ")
+    int32_mult_pj: float = opt(3.1, cli=False, processing=False, dialog=False, help="32-bit integer multiply, pJ")
+    int32_add_pj: float = opt(0.1, cli=False, processing=False, dialog=False, help="32-bit integer add, pJ")
+    accumulator_bits: int = opt(16, param="ACCUMULATOR_BITS", lo=1, hi=64, advanced=True, dialog=False,
+                                help="width of accumulators and membrane potentials: every add, compare and reset")
+    activation_bits: int = opt(16, param="ACTIVATION_BITS", lo=1, hi=64, advanced=True, dialog=False,
+                               help="width at which real-valued operands are costed: CNN activations and an "
+                                    "unquantized input")
 
 
 # Published per-operation energy sets, fixed before any measurement (see core/energy.py).
@@ -196,46 +231,42 @@ class RunConfig:
         return cls.from_dict(d)
 
     def validate(self) -> "RunConfig":
-        t, m, p = self.train, self.model, self.preprocess
-        if t.weight_bits != 0 and not 2 <= t.weight_bits <= 16:
+        """Every setting within its declared range and choices (core/settings.py), plus the rules that
+        involve more than one number."""
+        from .settings import SETTINGS
+
+        for st in SETTINGS:
+            st.check(st.get(self))
+        t, m = self.train, self.model
+        if t.weight_bits == 1:
             raise InputError(f"weight_bits must be 0 (full precision) or 2..16, got {t.weight_bits}")
-        if not 1 <= t.time_steps <= 64:
-            raise InputError(f"time_steps must be 1..64, got {t.time_steps}")
-        if m.patch_size < 1 or m.patch_size % 2 == 0:
-            raise InputError(f"patch_size must be odd and positive, got {m.patch_size}")
-        if m.arch not in ("hybrid", "3d"):
-            raise InputError(f"arch must be 'hybrid' or '3d', got {m.arch!r}")
-        if p.pca_components < 0:
-            raise InputError(f"pca_components must be >= 0, got {p.pca_components}")
-        if not 0 < self.split.train_fraction < 1:
-            raise InputError(f"train_fraction must be in (0, 1), got {self.split.train_fraction}")
-        if not 0 <= self.split.val_fraction < 1:
-            raise InputError(f"val_fraction must be in [0, 1), got {self.split.val_fraction}")
-        if not 50 <= t.threshold_percentile <= 100:
-            raise InputError(f"threshold_percentile must be in [50, 100], got {t.threshold_percentile}")
-        if m.first_spatial_kernel not in (1, 3):
-            raise InputError(f"first_spatial_kernel must be 1 or 3, got {m.first_spatial_kernel}")
-        if t.class_weighting not in ("none", "sqrt_inverse", "inverse"):
-            raise InputError(f"class_weighting must be none, sqrt_inverse or inverse, got {t.class_weighting!r}")
-        if not (t.spike_penalty >= 0 and math.isfinite(t.spike_penalty)):
-            raise InputError(f"spike_penalty must be a finite number >= 0, got {t.spike_penalty}")
-        if t.leak_mode not in ("trained", "pow2", "none"):
-            raise InputError(f"leak_mode must be trained, pow2 or none, got {t.leak_mode!r}")
-        if m.input_bits != 0 and not 2 <= m.input_bits <= 16:
+        if m.input_bits == 1:
             raise InputError(f"input_bits must be 0 (real-valued input) or 2..16, got {m.input_bits}")
-        e = self.energy
-        if not (1 <= e.accumulator_bits <= 64 and 1 <= e.activation_bits <= 64):
-            raise InputError(f"energy accumulator_bits and activation_bits must be 1..64, got "
-                             f"{e.accumulator_bits} and {e.activation_bits}")
-        if t.cnn_epochs < 0 or t.snn_epochs < 0 or t.batch_size < 1:
-            raise InputError("epochs must be >= 0 and batch_size >= 1")
+        if m.patch_size % 2 == 0:
+            raise InputError(f"patch_size must be odd and positive, got {m.patch_size}")
         return self
+
+    def couple_seeds(self, file_split_seed: Optional[int] = None, seed_given: bool = False) -> "RunConfig":
+        """The one seed rule (CLI, Processing, dialog): the split follows train.seed, unless a settings file gave
+        the split a seed of its own (not the default) and the run did not set the seed itself."""
+        own = file_split_seed is not None and file_split_seed != SplitConfig().seed and not seed_given
+        self.split.seed = file_split_seed if own else self.train.seed
+        return self
+
+
+REMOVED = {"train": {"device": "training runs on the CPU"},
+           "classify": {"batch_size": "classification runs by windows", "probabilities": "give an output path instead"}}
+"""Settings that existed once and were never read: accepted in old settings files, with a warning."""
 
 
 def _from_dict(cls, d, where):
     if not isinstance(d, dict):
         raise InputError(f"{where}: expected an object, got {type(d).__name__}")
     known = {f.name: f for f in fields(cls)}
+    section = where.split(".")[-1]
+    for gone in set(d) & set(REMOVED.get(section, {})):
+        warnings.warn(f"{where}: setting {gone!r} is no longer used ({REMOVED[section][gone]}); ignored", stacklevel=3)
+        d = {k: v for k, v in d.items() if k != gone}
     unknown = set(d) - set(known)
     if unknown:
         raise InputError(f"{where}: unknown setting(s) {sorted(unknown)}; known: {sorted(known)}")

@@ -1,4 +1,5 @@
-"""Accuracy and energy of a trained model on a raster, streamed window by window.
+"""Accuracy and energy of a trained model: on a raster, streamed window by window (`evaluate_model`), and on
+the test and validation pixels of a training run (`assess_net`, `measure_energy`).
 
 One implementation for `hypersnn report` and QGIS's Energy report algorithm: the scene is classified
 fully convolutionally window by window (memory bounded by the window), reference pixels used in
@@ -13,7 +14,9 @@ from typing import Optional
 import numpy as np
 import torch
 
+from .config import DEFAULT_WINDOW
 from .config import ENERGY_TABLES as TABLES
+from .config import RunConfig
 from .config import EnergyConfig
 from .energy import energy_report, scene_energy
 from .ops import count_ops
@@ -21,8 +24,13 @@ from .errors import Canceled, InputError
 from .labels import Labels
 from .metrics import Assessment, assess
 from .model import HyperSNNModel
+from .patches import PatchBank
 from .predict import WindowClassifier
 from .raster import RasterReader, iter_windows
+from .train import PixelSet
+
+ENERGY_SAMPLE = 1024
+ASSESS_WINDOW = 64
 
 
 @dataclass
@@ -45,8 +53,8 @@ class ModelEvaluation:
 
 
 def evaluate_model(model: HyperSNNModel, reader: RasterReader, labels: Optional[Labels] = None,
-                   sample: int = 1024, include_training: bool = False, seed: int = 0, window: int = 128,
-                   energy_table: Optional[str] = None, progress=None, is_canceled=None) -> ModelEvaluation:
+                   sample: int = 1024, include_training: bool = False, seed: int = 0, window: int = DEFAULT_WINDOW,
+                   energy_cfg: Optional[EnergyConfig] = None, progress=None, is_canceled=None) -> ModelEvaluation:
     progress = progress or (lambda f, m: None)
     is_canceled = is_canceled or (lambda: False)
     if sample < 1:
@@ -101,9 +109,12 @@ def evaluate_model(model: HyperSNNModel, reader: RasterReader, labels: Optional[
         raise InputError(f"No valid pixel to measure energy on in {info.path} (all sampled pixels are nodata)")
     progress(0.92, "counting operations")
     batches = [torch.stack(patches[i:i + 256]) for i in range(0, len(patches), 256)]
-    if energy_table and energy_table not in TABLES:
-        raise InputError(f"Unknown energy table {energy_table!r}; known: {', '.join(TABLES)}")
-    energy = energy_report(count_ops(model.net, batches), EnergyConfig(table=energy_table or "horowitz45"))
+    energy_cfg = energy_cfg or EnergyConfig()
+    if energy_cfg.table not in TABLES and energy_cfg == EnergyConfig(table=energy_cfg.table, accumulator_bits=energy_cfg.accumulator_bits,
+                                                                    activation_bits=energy_cfg.activation_bits):
+        raise InputError(f"Unknown energy table {energy_cfg.table!r}; known: {', '.join(TABLES)} (or give your own "
+                         f"per-operation energies in a settings file)")
+    energy = energy_report(count_ops(model.net, batches), energy_cfg)
     if pred is not None:
         energy["scene"] = scene_energy(energy, valid_total, f"mean per-map-pixel energy of {len(patches)} sampled "
                                        f"pixels x {valid_total} valid pixels of the scene (window halo "
@@ -115,3 +126,52 @@ def evaluate_model(model: HyperSNNModel, reader: RasterReader, labels: Optional[
     a = assess(labels.array, pred, list(model.class_values), mask=mask) if labels is not None else None
     progress(1.0, "done")
     return ModelEvaluation(a, energy, pred, len(patches), excluded)
+
+
+def assess_net(net, prep, is_canceled=None) -> Assessment:
+    """Test-set assessment of `net`, classifying fully convolutionally the windows that hold test pixels."""
+    probs = predict_at(net, prep.source, prep.test.rows, prep.test.cols, is_canceled=is_canceled)
+    return assess_indices(prep.test.y, probs.argmax(1), prep.class_values)
+
+
+@torch.no_grad()
+def predict_at(net, bank: PatchBank, rows, cols, window: int = ASSESS_WINDOW, is_canceled=None) -> np.ndarray:
+    """Class probabilities (N, K) at pixels (rows, cols): the windows of `predict.predict_padded` that hold
+    one of them are cut from the bank (padded as the whole cube would be) and run fully convolutionally,
+    so the values equal those of `predict_padded` on the padded cube."""
+    net.eval()
+    rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
+    out = np.zeros((len(rows), net.n_classes), np.float32)
+    if not len(rows):
+        return out
+    n_wc = -(-bank.w // window)
+    key = (rows // window) * n_wc + cols // window
+    order = np.argsort(key, kind="stable")
+    uniq, starts = np.unique(key[order], return_index=True)
+    ends = list(starts[1:]) + [len(order)]
+    for u, s, e in zip(uniq, starts, ends):
+        if is_canceled and is_canceled():
+            raise Canceled("assessment canceled")
+        r0, c0 = int(u // n_wc) * window, int(u % n_wc) * window
+        hh, ww = min(window, bank.h - r0), min(window, bank.w - c0)
+        x = bank.block(r0, c0, hh, ww)[None]
+        prob = torch.softmax(net(x)[0], 0)
+        sel = order[s:e]
+        out[sel] = prob[:, torch.from_numpy(rows[sel] - r0), torch.from_numpy(cols[sel] - c0)].T.numpy()
+    return out
+
+
+def assess_indices(y_true_idx, y_pred_idx, class_values) -> Assessment:
+    """Assessment over pixel lists given as class indices 0..K-1."""
+    v = np.asarray(class_values)
+    return assess(v[np.asarray(y_true_idx)][None, :], v[np.asarray(y_pred_idx)][None, :], list(class_values))
+
+
+def measure_energy(net, source: PatchBank, pixels: PixelSet, cfg: RunConfig, sample: int = ENERGY_SAMPLE,
+                   scene_pixels: Optional[int] = None, seed: Optional[int] = None) -> dict:
+    """Operation counts on (a seeded sample of) the given pixels, turned into energies (core/energy.py)."""
+    rng = np.random.default_rng([cfg.train.seed if seed is None else seed, 7])
+    n = min(len(pixels), sample)
+    idx = np.sort(rng.choice(len(pixels), n, replace=False))
+    batches = [source.gather(pixels.rows[idx[i:i + 256]], pixels.cols[idx[i:i + 256]]) for i in range(0, n, 256)]
+    return energy_report(count_ops(net, batches), cfg.energy, scene_pixels=scene_pixels)

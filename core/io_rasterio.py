@@ -26,6 +26,7 @@ from rasterio.windows import Window as RioWindow
 
 from .errors import LabelError, OutputError, RasterError
 from .labels import PolygonFeature
+from .files import atomic_write
 from .raster import (OutputSpec, RasterInfo, TemporaryOutput, Window, checked_block, checked_output, checked_read)
 from .spectral_meta import envi_pair, read_envi_header, resolve_spectral_metadata, validate_envi
 
@@ -387,7 +388,4 @@ def _write_category_names(path: str, names: dict) -> None:
     xml = ("<PAMDataset>\n  <PAMRasterBand band=\"1\">\n    <CategoryNames>\n"
            + "".join(f"      <Category>{c}</Category>\n" for c in cats)
            + "    </CategoryNames>\n  </PAMRasterBand>\n</PAMDataset>\n")
-    tmp = f"{path}.aux.xml.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(xml)
-    os.replace(tmp, f"{path}.aux.xml")
+    atomic_write(f"{path}.aux.xml", xml, what="category-name sidecar")

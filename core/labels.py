@@ -6,7 +6,6 @@ Pure numpy: the polygon reader and rasterizer are passed in by the caller (raste
 """
 from __future__ import annotations
 
-import colorsys
 import json
 import math
 import warnings
@@ -16,6 +15,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from .palette import default_colors
 from .errors import LabelError
 from .raster import RasterInfo
 
@@ -50,29 +50,6 @@ class PolygonFeature:
 
 
 # Hand-picked distinct colours first (Kelly/Tableau-like, no black: black reads as "no data").
-_BASE_COLORS = [
-    (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180),
-    (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212), (0, 128, 128), (220, 190, 255),
-    (170, 110, 40), (255, 250, 200), (128, 0, 0), (170, 255, 195), (128, 128, 0), (255, 215, 180),
-    (0, 0, 128), (128, 128, 128),
-]
-
-
-def default_colors(n: int) -> List[tuple]:
-    """`n` distinct colours, always the same for the same n (class k gets entry k-1)."""
-    out = list(_BASE_COLORS[:n])
-    golden = 0.618033988749895
-    i = 0
-    while len(out) < n:
-        h = (i * golden) % 1.0
-        s = 0.55 + 0.35 * ((i // 7) % 2)
-        v = 0.95 - 0.25 * ((i // 3) % 2)
-        r, g, b = colorsys.hsv_to_rgb(h, s, v)
-        out.append((int(round(r * 255)), int(round(g * 255)), int(round(b * 255))))
-        i += 1
-    return out
-
-
 def _color_for(value: int, colors: Optional[dict], palette: List[tuple]) -> tuple:
     if colors:
         c = colors.get(value, colors.get(str(value)))

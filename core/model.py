@@ -61,6 +61,9 @@ class HyperSNNModel:
     classes: list  # [{value, name, color}]
     meta: dict = field(default_factory=dict)  # config, split protocol, metrics, provenance
     cnn_state: Optional[dict] = None  # the CNN the SNN was converted from, for comparisons
+    train_mask: Optional[np.ndarray] = None
+    """The training + validation pixels of the run, bit-packed (np.packbits) over meta['split_masks']['shape'];
+    stored in the file's tensors whatever the raster's size, so reports on any scene can leave them out."""
 
     @property
     def class_values(self):
@@ -90,6 +93,8 @@ class HyperSNNModel:
         if self.cnn_state:
             for k, v in self.cnn_state.items():
                 tensors[f"cnn/{k}"] = v
+        if self.train_mask is not None:
+            tensors["split/train_mask"] = np.asarray(self.train_mask, np.uint8)
         meta = dict(self.meta)
         meta.update({
             "hypersnn_version": __version__,
@@ -153,7 +158,7 @@ class HyperSNNModel:
         if leak_mode not in LEAK_MODES:
             raise ModelFileError(f"{path}: leak_mode {leak_mode!r} is not one of {', '.join(LEAK_MODES)}")
         net = HSINet(cfg, in_features, n_classes, bits=bits, time_steps=steps,
-                     slope=float(meta.get("surrogate_slope", 5.0)), leak_mode=leak_mode)
+                     slope=float(meta.get("surrogate_slope", 5.0)), leak_mode=leak_mode, init=False)
         if cfg.input_bits:
             scale = meta.get("input_scale")
             if not isinstance(scale, list) or len(scale) != in_features or \
@@ -195,17 +200,24 @@ class HyperSNNModel:
         net.spiking = True
         net.eval()
         cnn = {k[4:]: v for k, v in tensors.items() if k.startswith("cnn/")} or None
-        keep = {k: v for k, v in meta.items() if k not in ("layers", "neurons")}
-        return cls(net=net, bands=bands, preprocessor=pre, classes=classes, meta=keep, cnn_state=cnn)
+        keep = {k: v for k, v in meta.items() if k not in ("layers", "neurons", "split_train_mask")}
+        mask = tensors.get("split/train_mask")
+        if mask is None and meta.get("split_train_mask") is not None:  # files from before: a JSON list
+            mask = np.array(meta["split_train_mask"], np.uint8)
+        return cls(net=net, bands=bands, preprocessor=pre, classes=classes, meta=keep, cnn_state=cnn,
+                   train_mask=mask)
 
     def training_mask(self, shape):
         """The training + validation pixels as an (H, W) mask when the file holds them for a raster of
         this shape (so reports can leave them out), else None."""
-        tm = self.meta.get("split_train_mask")
+        tm = self.train_mask
         h, w = shape
         if tm is None or self.meta.get("split_masks", {}).get("shape") != [h, w]:
             return None
-        return np.unpackbits(np.array(tm, np.uint8))[:h * w].reshape(h, w).astype(bool)
+        bits = np.unpackbits(np.asarray(tm, np.uint8))
+        if bits.size < h * w:
+            raise ModelFileError(f"the training-pixel mask in this model file is shorter than its {h} x {w} grid")
+        return bits[:h * w].reshape(h, w).astype(bool)
 
     def cnn_net(self) -> HSINet:
         """The CNN this SNN was converted from (same architecture), when the file holds it."""
@@ -214,7 +226,7 @@ class HyperSNNModel:
         try:
             net = HSINet(self.net.cfg, self.net.in_bands, self.net.n_classes,
                          bits=int(self.meta.get("cnn_bits", self.net.bits)), time_steps=self.net.time_steps,
-                         leak_mode=self.net.leak_mode)
+                         leak_mode=self.net.leak_mode, init=False)
             state = {k: torch.from_numpy(np.asarray(v)) for k, v in self.cnn_state.items()}
             state.setdefault("input_scale", self.net.input_scale.clone())  # files from before k-bit input
             net.load_state_dict(state)

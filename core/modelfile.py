@@ -11,14 +11,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from .errors import ModelFileError, OutputError
+from .files import atomic_write
 
 FORMAT = "hypersnn-model"
 FORMAT_VERSION = 1
@@ -28,7 +27,7 @@ MAX_TENSOR_BYTES = 2 * 1024 ** 3
 
 
 def save_model(path, meta: dict, tensors: dict) -> None:
-    """Write atomically: a temporary file in the same folder, renamed over `path` when complete."""
+    """Write atomically (core/files.py): a temporary file in the same folder, renamed over `path` when complete."""
     path = Path(path)
     if path.is_dir():
         raise OutputError(f"Model output {path} is a folder; give a file name such as model.hsnn")
@@ -42,22 +41,13 @@ def save_model(path, meta: dict, tensors: dict) -> None:
     meta = dict(meta, format=FORMAT, format_version=FORMAT_VERSION,
                 tensors_sha256=hashlib.sha256(blob).hexdigest())
     text = json.dumps(meta, indent=1, sort_keys=True, default=_jsonable)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as e:
-        raise OutputError(f"Cannot write to {path.parent}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as z:
+    def write(fh):
+        with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as z:
             # fixed timestamps: the same model gives a byte-identical file
             z.writestr(zipfile.ZipInfo(META_NAME, (1980, 1, 1, 0, 0, 0)), text, zipfile.ZIP_DEFLATED)
             z.writestr(zipfile.ZipInfo(TENSORS_NAME, (1980, 1, 1, 0, 0, 0)), blob, zipfile.ZIP_DEFLATED)
-        os.replace(tmp, path)
-    except BaseException as e:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        if isinstance(e, OSError):  # disk full, folder removed, read-only file system, ...
-            raise OutputError(f"Cannot write model file {path}: {e.strerror or e}; nothing was changed") from None
-        raise
+
+    atomic_write(path, write, what="model file")
 
 
 def load_model(path) -> tuple:

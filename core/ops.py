@@ -8,7 +8,7 @@ Counts come from the real forward pass (HSINet's observer hook), in two views:
   a spike triggers to the position of the neuron that receives them. These per-pixel counts are exact
   for the pixel at a patch's centre (its neurons there see the same inputs as in the window), so the
   energy sample gives them too. The overlap of neighbouring windows' halos is recomputation that
-  `classify` adds on top (`halo_overhead`).
+  `classify` adds on top and that is not counted.
 
 Kinds counted, per sample:
 - neurons: output elements of the layer (each spiking neuron leaks, compares, and integrates a bias at
@@ -59,7 +59,6 @@ class _Tally:
         self.crop_to = crop_to
         self.spike_maps: List[Optional[np.ndarray]] = [None] * L
         self.ac_maps: List[Optional[np.ndarray]] = [None] * L
-        self.grid = [(0, 0)] * L
         self.n = 0
 
     def _centre(self, m: torch.Tensor) -> float:
@@ -77,14 +76,11 @@ class _Tally:
         if sp.role == "output":  # the readout: no spikes of its own
             self.neurons[i] = t[0].numel()
             self.per_position[i] = t[0].numel() // (t.shape[-1] * t.shape[-2])
-            self.grid[i] = tuple(t.shape[-2:])
             return
         # t: spike events (T, N, C, [D], H, W)
-        T, n = t.shape[0], t.shape[1]
-        self.n = n
+        self.n = t.shape[1]
         self.neurons[i] = t[0, 0].numel()
         self.per_position[i] = t[0, 0].numel() // (t.shape[-1] * t.shape[-2])
-        self.grid[i] = tuple(t.shape[-2:])
         per_pos = t.sum(dim=tuple(range(t.dim() - 2)))  # (H, W): spikes over steps, samples, channels, depth
         self.spikes[i] += float(per_pos.sum())
         self.fc_spikes[i] += self._centre(per_pos)
@@ -144,9 +140,8 @@ def count_ops(net, batches) -> dict:
 
 @torch.no_grad()
 def window_op_maps(net, x: torch.Tensor, out_hw: tuple):
-    """Run the SNN on one padded window x (1, bands, h + 2r, w + 2r) and return (logits, maps): per layer the
-    (h, w) maps of spikes and of arriving accumulates charged to each output pixel, plus the counts of
-    the whole window (halo positions included) for the recomputation overhead."""
+    """Run the SNN on one padded window x (1, bands, h + 2r, w + 2r) and return (logits, tally): per layer the
+    (h, w) maps of spikes and of arriving accumulates charged to each of the window's own pixels."""
     tally = _Tally(net, crop_to=out_hw)
     was = net.spiking
     net.spiking = True
@@ -155,11 +150,3 @@ def window_op_maps(net, x: torch.Tensor, out_hw: tuple):
     finally:
         net.spiking = was
     return out, tally
-
-
-def halo_overhead(specs_neurons: List[int], grids: List[tuple], out_hw: tuple) -> float:
-    """Extra neurons a window computes in its halo, relative to its own pixels (for the report)."""
-    h, w = out_hw
-    own = sum(n * h * w for n in specs_neurons)
-    done = sum(n * gh * gw for n, (gh, gw) in zip(specs_neurons, grids))
-    return done / own - 1.0 if own else 0.0

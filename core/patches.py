@@ -15,8 +15,7 @@ def pad_cube(cube: np.ndarray, patch_size: int) -> np.ndarray:
     """(H, W, B) -> (B, H+2r, W+2r) float32, reflect-padded (edge-padded where the image is too small)."""
     r = patch_size // 2
     h, w = cube.shape[:2]
-    mode = "reflect" if min(h, w) > r else "edge"
-    padded = np.pad(cube, ((r, r), (r, r), (0, 0)), mode=mode)
+    padded = np.pad(cube, ((r, r), (r, r), (0, 0)), mode=pad_mode(h, w, patch_size))
     return np.ascontiguousarray(padded.transpose(2, 0, 1), dtype=np.float32)
 
 
@@ -48,7 +47,8 @@ def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 
 def pad_mode(height: int, width: int, patch_size: int) -> str:
-    """The border mode `pad_cube` uses for an image of this size (also the classifier's)."""
+    """The one border rule (training patches, the patch bank and the windowed classifier): reflect, or repeat
+    the edge when the image is too small to reflect half a patch."""
     return "reflect" if min(height, width) > patch_size // 2 else "edge"
 
 

@@ -16,6 +16,7 @@ import torch
 from .config import ClassifyConfig
 from .errors import Canceled, InputError
 from .model import HyperSNNModel
+from .patches import pad_mode
 from .raster import OutputSpec, RasterReader, iter_windows
 
 CONF_NODATA = -1.0
@@ -71,7 +72,7 @@ class WindowClassifier:
         self.net.eval()
         self.r = model.net.cfg.patch_size // 2
         info = reader.info
-        self.pad_mode = "reflect" if min(info.height, info.width) > self.r else "edge"
+        self.pad_mode = pad_mode(info.height, info.width, model.net.cfg.patch_size)
 
     def window_input(self, window):
         """The network input for one window: (features, h + 2r, w + 2r) with the halo, and the (h, w)

@@ -14,6 +14,7 @@ import os
 import numpy as np
 
 from .errors import OutputError, RasterError
+from .files import check_output_folder, same_file
 
 Window = Tuple[int, int, int, int]  # row_off, col_off, height, width
 
@@ -151,26 +152,6 @@ def iter_windows(height: int, width: int, size: int):
     for r in range(0, height, size):
         for c in range(0, width, size):
             yield (r, c, min(size, height - r), min(size, width - c))
-
-
-def same_file(a: str, b: str) -> bool:
-    """True when two paths name one file (symlinks, relative paths and case-folding file systems)."""
-    if not a or not b:
-        return False
-    try:
-        if os.path.exists(a) and os.path.exists(b):
-            return os.path.samefile(a, b)
-    except OSError:
-        pass
-    return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
-
-
-def check_output_folder(folder: str, for_what: str) -> None:
-    """OutputError unless `folder` exists and is a folder; `for_what` ends the message, e.g. 'for model file x'."""
-    if not os.path.exists(folder):
-        raise OutputError(f"Output folder does not exist: {folder} ({for_what})")
-    if not os.path.isdir(folder):
-        raise OutputError(f"Output folder {folder} is a file, not a folder ({for_what})")
 
 
 def checked_output(spec: OutputSpec) -> Tuple[str, str]:

@@ -31,21 +31,20 @@ from __future__ import annotations
 import base64
 import csv
 import dataclasses
+import datetime as _dt
 import html
 import io
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
 from .errors import OutputError
+from .files import atomic_write
+from .palette import CHART_COLORS, class_color
 
-_PALETTE = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c",
-            "#ccb974", "#64b5cd")
 
 
 # ---------------------------------------------------------------- public API
@@ -350,7 +349,7 @@ def _class_map_png(cmap, classes, nodata, max_side):
             rgb[sub == v] = (128, 128, 128)
             other = True
             continue
-        color = c["color"] or tuple(int(_PALETTE[i % len(_PALETTE)][j:j + 2], 16) for j in (1, 3, 5))
+        color = c["color"] or class_color(v)
         rgb[sub == v] = color
         handles.append(Patch(facecolor=np.asarray(color) / 255, edgecolor="k", label=f"{v}: {c['name']}"))
     if other:
@@ -402,8 +401,8 @@ def _pa_ua_png(per):
     ua = [np.nan if p.get("users_accuracy") is None else 100 * p["users_accuracy"] for p in per]
     fig = _figure(max(6.4, 0.5 * k + 2), 3.6)
     ax = fig.add_subplot(111)
-    ax.bar(x - 0.2, pa, 0.4, label="Producer's accuracy", color=_PALETTE[0])
-    ax.bar(x + 0.2, ua, 0.4, label="User's accuracy", color=_PALETTE[1])
+    ax.bar(x - 0.2, pa, 0.4, label="Producer's accuracy", color=CHART_COLORS[0])
+    ax.bar(x + 0.2, ua, 0.4, label="User's accuracy", color=CHART_COLORS[1])
     ax.set_xticks(x)
     ax.set_xticklabels([str(p.get("name", p.get("value")))[:18] for p in per], rotation=60, ha="right", fontsize=7)
     ax.set_ylim(0, 105)
@@ -417,7 +416,7 @@ def _spike_rate_png(layers):
     rates = [np.nan if x.get("spike_rate") is None else float(x["spike_rate"]) for x in layers]
     fig = _figure(max(6.4, 0.5 * len(layers) + 2), 3.2)
     ax = fig.add_subplot(111)
-    ax.bar(range(len(layers)), rates, color=_PALETTE[2])
+    ax.bar(range(len(layers)), rates, color=CHART_COLORS[2])
     ax.set_xticks(range(len(layers)))
     ax.set_xticklabels(names, rotation=45, ha="right", fontsize=7)
     ax.set_ylabel("Spikes per neuron per time step")
@@ -429,7 +428,7 @@ def _energy_total_png(labels, vals):
     v = [float(x) if isinstance(x, (int, float)) and x > 0 else np.nan for x in vals]
     fig = _figure(5.0, 3.2)
     ax = fig.add_subplot(111)
-    bars = ax.bar(range(3), v, color=[_PALETTE[0], _PALETTE[1], _PALETTE[2]])
+    bars = ax.bar(range(3), v, color=[CHART_COLORS[0], CHART_COLORS[1], CHART_COLORS[2]])
     ax.set_yscale("log")
     pos = [x for x in v if not math.isnan(x)]
     ax.set_ylim(min(pos) / 10, max(pos) * 3)
@@ -451,7 +450,7 @@ def _energy_layers_png(labels, layers):
     for i, x in enumerate(layers):
         vals = np.array([float((x.get("pj") or {}).get(k) or 0.0) for k in keys])
         ax.bar(range(3), vals, 0.6, bottom=bottom, label=str(x.get("name", i)),
-               color=_PALETTE[i % len(_PALETTE)], edgecolor="white", linewidth=0.5)
+               color=CHART_COLORS[i % len(CHART_COLORS)], edgecolor="white", linewidth=0.5)
         bottom += vals
     ax.set_xticks(range(3))
     ax.set_xticklabels(labels)
@@ -487,25 +486,7 @@ def _classes(classes):
 
 
 def _atomic_write(path: Path, data: bytes) -> str:
-    """Write via a temp file in the same folder + os.replace, so readers never see a partial file."""
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    except OSError as e:
-        raise OutputError(f"Cannot write into the report folder {path.parent}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except OSError as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise OutputError(f"Cannot write report file {path}: {e.strerror or e}") from None
-    return str(path)
+    return atomic_write(path, data, what="report file")
 
 
 def _csv_bytes(rows) -> bytes:
@@ -612,3 +593,24 @@ def _si(v: float, unit: str) -> str:
         if abs(v) >= f:
             return f"{v / f:.3g} {p}{unit}"
     return f"{v:.3g} {unit}"
+
+
+def build_report(model, test_snn, test_cnn,
+                 energy: Optional[dict], timing: Optional[dict] = None, title: str = "HyperSNN report") -> dict:
+    names = [c["name"] for c in model.classes]
+    m = model.meta
+    rep = {
+        "title": title,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "model": model.summary(),
+        "split_protocol": m.get("split_protocol", {}),
+    }
+    if test_snn is not None:
+        rep["accuracy"] = test_snn.to_dict(names)
+    if test_cnn is not None:
+        rep["accuracy_cnn"] = test_cnn.to_dict(names)
+    if energy is not None:
+        rep["energy"] = energy
+    if timing:
+        rep["timing"] = timing
+    return rep

@@ -8,8 +8,6 @@ ships in `resources/indian_pines/` (`sample_scene_paths`).
 from __future__ import annotations
 
 import hashlib
-import os
-import secrets
 import socket
 import urllib.error
 import urllib.request
@@ -20,6 +18,7 @@ from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .errors import HyperSNNError, InputError
+from .files import atomic_path
 from .labels import Labels, labels_from_array
 
 GIC_PAGE = "https://www.ehu.eus/ccwintco/index.php/Hyperspectral_Remote_Sensing_Scenes"
@@ -124,10 +123,9 @@ def sha256_file(path, chunk: int = 1 << 20) -> str:
 
 def _download(url: str, dest: Path, sha256: Optional[str], timeout: float,
               progress: Optional[Callable[[int, Optional[int]], None]]) -> None:
-    tmp = dest.parent / f".{dest.name}.part-{secrets.token_hex(4)}"
     manual = f"download it manually from {url} and place it at {dest}"
     h = hashlib.sha256()
-    try:
+    with atomic_path(dest, suffix=".part", what="download") as tmp:
         try:
             with urllib.request.urlopen(url, timeout=timeout) as resp, open(tmp, "wb") as out:
                 total = resp.headers.get("Content-Length") if hasattr(resp, "headers") else None
@@ -153,10 +151,6 @@ def _download(url: str, dest: Path, sha256: Optional[str], timeout: float,
         if sha256 and got.lower() != sha256.lower():
             raise HyperSNNError(f"Checksum mismatch for {dest.name} from {url}: expected sha256 {sha256}, got {got}; "
                                 f"the download was deleted. Try again later or {manual}")
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def fetch(name: str, dest_dir, urls: Optional[Union[Dict[str, str], Sequence[str]]] = None, timeout: float = 30,

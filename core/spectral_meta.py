@@ -30,11 +30,15 @@ _MM = {"mm", "millimeter", "millimeters", "millimetre", "millimetres"}
 # ENVI headers
 
 
-def parse_envi_header(hdr_path: str) -> Dict[str, object]:
-    """Our own tolerant ENVI header parser: lower-case keys, `{...}` values as lists of strings.
+def read_envi_header(hdr_path: str) -> Dict[str, object]:
+    """The one ENVI header parser of the project: lower-case keys (runs of blanks made one space), `{...}`
+    values as lists of stripped strings, `description` as one string, `;` comment lines skipped, also
+    inside braces.
 
-    Used when spectral's parser fails (blank lines inside braces, stray text) and to name the field
-    at fault; `description` stays one string.
+    Ours on purpose, not the `spectral` package's: the command line and QGIS (whose Python may lack
+    `spectral`) must read a header the same way. On the headers `spectral` parses it gives the same fields;
+    it also takes what `spectral` rejects (Latin-1 bytes, a comment after a closing brace) and names the
+    field at fault when a brace never closes.
     """
     try:
         with open(hdr_path, "r", encoding="utf-8", errors="replace") as fh:
@@ -59,26 +63,14 @@ def parse_envi_header(hdr_path: str) -> Dict[str, object]:
             while "}" not in buf:
                 if i >= len(lines):
                     raise RasterError(f"ENVI header {hdr_path}: field '{key}' opens '{{' but never closes it")
-                buf += "\n" + lines[i].strip()
+                if not lines[i].lstrip().startswith(";"):
+                    buf += "\n" + lines[i].strip()
                 i += 1
             inner = buf[1:buf.rindex("}")]
             out[key] = inner.strip() if key == "description" else [v.strip() for v in inner.split(",")]
         else:
             out[key] = val
     return out
-
-
-def read_envi_header(hdr_path: str) -> Dict[str, object]:
-    """spectral's parser first (the reference), ours where it fails."""
-    try:
-        from spectral.io.envi import read_envi_header
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            hdr = read_envi_header(hdr_path)
-        return {" ".join(k.lower().split()): v for k, v in hdr.items()}
-    except Exception:  # noqa: BLE001 - any spectral failure falls back to the tolerant parser
-        return parse_envi_header(hdr_path)
 
 
 def _hdr_int(hdr: dict, key: str, hdr_path: str, default: Optional[int] = None) -> int:

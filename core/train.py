@@ -12,12 +12,11 @@ is ignored. Progress and cancellation cross as two callables so the same trainer
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import io
 import json
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ import torch.nn.functional as F
 
 from .config import ModelConfig, TrainConfig
 from .errors import Canceled, InputError
+from .files import atomic_write
 from .nn.convert import init_thresholds
 from .nn.models import HSINet
 from .patches import PatchSource, augment
@@ -61,12 +61,26 @@ class TrainHistory:
     best_val: dict = field(default_factory=dict)
 
 
-def set_determinism(seed: int, threads: int = 0):
-    torch.manual_seed(seed)
-    np.random.seed(seed % (2 ** 32))
-    if threads:
-        torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True, warn_only=True)
+@contextlib.contextmanager
+def seeded_run(seed: int, threads: int = 0):
+    """Seed torch and numpy, set the thread count and deterministic algorithms for one training run, and put
+    back what was there before: inside QGIS the run must not change torch's global state for everyone else."""
+    saved = (torch.get_rng_state(), np.random.get_state(), torch.get_num_threads(),
+             torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+    try:
+        torch.manual_seed(seed)
+        np.random.seed(seed % (2 ** 32))
+        if threads:
+            torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        yield
+    finally:
+        rng, np_rng, n_threads, det, warn_only = saved
+        torch.set_rng_state(rng)
+        np.random.set_state(np_rng)
+        if torch.get_num_threads() != n_threads:
+            torch.set_num_threads(n_threads)
+        torch.use_deterministic_algorithms(det, warn_only=warn_only)
 
 
 class Trainer:
@@ -86,9 +100,13 @@ class Trainer:
 
     # -- public ---------------------------------------------------------------------------------
     def fit(self, source, train: PixelSet, val: PixelSet) -> HSINet:
-        """Train on patches from `source` (a PatchBank or PatchSource: anything with gather(rows, cols))."""
+        """Train on patches from `source` (a PatchBank or PatchSource: anything with gather(rows, cols)),
+        seeded, with torch's global state restored afterwards (`seeded_run`)."""
+        with seeded_run(self.tcfg.seed, self.tcfg.threads):
+            return self._fit(source, train, val)
+
+    def _fit(self, source, train: PixelSet, val: PixelSet) -> HSINet:
         t = self.tcfg
-        set_determinism(t.seed, t.threads)
         net = HSINet(self.mcfg, self.n_bands, self.n_classes, bits=t.weight_bits if t.cnn_qat else 0,
                      time_steps=t.time_steps, slope=t.surrogate_slope, leak_init=t.leak_init,
                      leak_mode=t.leak_mode)
@@ -400,12 +418,4 @@ def predict_pixels(net, source: PatchSource, pixels: PixelSet, batch: int = 512,
 
 
 def _atomic(path: Path, write):
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, write, what="checkpoint")

@@ -550,3 +550,24 @@ def rasterize_gdal(shapes: list, info: RasterInfo) -> np.ndarray:
         raise LabelError(f"Cannot rasterize training geometries on raster {info.path or '(in memory)'}: "
                          f"{err.text()}")
     return mem.GetRasterBand(1).ReadAsArray().astype(np.int32)
+
+
+class GdalBackend:
+    """The plugin's I/O backend for the workflows (workflows/backend.IOBackend): GDAL/OGR and QGIS only."""
+
+    name = "gdal"
+
+    def open_raster(self, path):
+        return open_raster(path)
+
+    def open_writer(self, spec):
+        return GdalWriter(spec)
+
+    def read_polygons(self, path, class_field, target_crs_wkt, layer=None):
+        return read_polygons_ogr(path, class_field, target_crs_wkt, layer=layer)
+
+    def rasterize(self, shapes, info):
+        return rasterize_gdal(shapes, info)
+
+    def read_class_metadata(self, path):
+        return read_class_metadata(path)

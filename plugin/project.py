@@ -68,10 +68,11 @@ def write_project(path: str, raster: str, class_map: str, confidence: str, class
         root.removeChildNode(node)
     for lyr in layers[:-2]:
         root.findLayer(lyr.id()).setItemVisibilityChecked(lyr is scene)
-    tmp = str(Path(path).with_name(f".{Path(path).stem}.tmp.qgz"))
-    if not project.write(tmp):
-        raise RuntimeError(f"QGIS could not write the project {path}: {project.error()}")
-    os.replace(tmp, path)
+    from ..core.files import atomic_path
+
+    with atomic_path(path, suffix=".qgz", what="QGIS project") as tmp:
+        if not project.write(tmp):
+            raise RuntimeError(f"QGIS could not write the project {path}: {project.error()}")
     return path
 
 

@@ -1,13 +1,10 @@
 """The "HyperSNN" Processing provider (id `hypersnn`): train, classify, assess, energy, workflow."""
 from __future__ import annotations
 
-import os
-
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
-PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ICON_PATH = os.path.join(PLUGIN_DIR, "resources", "icon.svg")
+from ..core.assets import ICON_PATH
 
 
 class HyperSNNProvider(QgsProcessingProvider):

@@ -1,8 +1,8 @@
 """Background tasks: training and classification run in QgsTasks so QGIS stays responsive.
 
-`run()` executes in a worker thread: it only calls the jobs in plugin/jobs.py with
-`progress -> setProgress` and `is_canceled -> isCanceled` (the engine checks it between batches and
-windows, so cancel takes effect within about a second). `finished()` runs on the main thread: it adds
+`run()` executes in a worker thread: it only calls a workflow (workflows/) with the GDAL backend and
+`progress -> setProgress`, `is_canceled -> isCanceled` (the engine checks it between batches and windows, so
+cancel takes effect within about a second). `finished()` runs on the main thread: it adds
 the output layers, opens the report and reports errors with their actual reason.
 """
 from __future__ import annotations
@@ -44,6 +44,11 @@ class _EngineTask(QgsTask):
 
     def _log(self, text: str):
         log(text)
+
+    def callbacks(self):
+        from ..workflows.callbacks import Callbacks
+
+        return Callbacks(progress=self._progress, is_canceled=self.isCanceled, log=self._log)
 
     def run(self) -> bool:
         from ..core.errors import Canceled, HyperSNNError
@@ -97,26 +102,29 @@ class _EngineTask(QgsTask):
 
 
 class TrainTask(_EngineTask):
-    """Train a model (and by default classify the raster with it) from a `jobs.TrainJob`."""
+    """Train a model (and by default classify the raster with it) from a `workflows.train.TrainJob`."""
 
     def __init__(self, job, iface=None, on_done=None, show_report: Optional[Callable[[str], None]] = None):
         from pathlib import Path
 
-        super().__init__(f"HyperSNN: train on {Path(job.raster_path).name}", iface, on_done)
+        super().__init__(f"HyperSNN: train on {Path(job.raster).name}", iface, on_done)
         self.job = job
         self.show_report = show_report
 
     def work(self):
-        from .jobs import run_train
+        from ..workflows.train import run_train
+        from .io_gdal import GdalBackend
 
-        return run_train(self.job, progress=self._progress, is_canceled=self.isCanceled, log=self._log)
+        return run_train(self.job, GdalBackend(), self.callbacks())
 
     def on_success(self):
         res = self.result
-        if res.confidence_path:
-            self.added_layers.append(L.add_confidence(res.confidence_path))
-        if res.class_map_path:
-            self.added_layers.append(L.add_class_map(res.class_map_path, res.classes))
+        if res.energy_map:
+            self.added_layers.append(L.add_energy_map(res.energy_map))
+        if res.confidence:
+            self.added_layers.append(L.add_confidence(res.confidence))
+        if res.class_map:
+            self.added_layers.append(L.add_class_map(res.class_map, res.classes))
         s = res.summary
         acc = (f"test OA {100 * s['oa']:.1f} %, kappa {s['kappa']:.3f} on {s['n_test']} pixels; "
                if s.get("oa") is not None else "")
@@ -132,33 +140,30 @@ class TrainTask(_EngineTask):
 
 
 class ClassifyTask(_EngineTask):
-    """Classify a raster with a model file; adds the class map (and confidence) layers."""
+    """Classify a raster with a model file (a `workflows.classify.ClassifyJob`); adds the output layers."""
 
-    def __init__(self, raster_path: str, model_path: str, class_map_path: str, confidence_path=None,
-                 probabilities_path=None, ccfg=None, iface=None, on_done=None, energy_map_path=None):
+    def __init__(self, job, iface=None, on_done=None):
         from pathlib import Path
 
-        super().__init__(f"HyperSNN: classify {Path(raster_path).name}", iface, on_done)
-        self.args = (raster_path, model_path, class_map_path, confidence_path, probabilities_path, ccfg)
-        self.energy_map_path = energy_map_path
+        super().__init__(f"HyperSNN: classify {Path(job.raster).name}", iface, on_done)
+        self.job = job
 
     def work(self):
-        from .jobs import run_classify
+        from ..workflows.classify import run_classify
+        from .io_gdal import GdalBackend
 
-        raster, model, cls, conf, prob, ccfg = self.args
-        return run_classify(raster, model, cls, conf, prob, ccfg, progress=self._progress,
-                            is_canceled=self.isCanceled, log=self._log, energy_map_path=self.energy_map_path)
+        return run_classify(self.job, GdalBackend(), self.callbacks())
 
     def on_success(self):
         res = self.result
-        if res.energy_map_path:
-            self.added_layers.append(L.add_energy_map(res.energy_map_path))
-        if res.probabilities_path:
-            self.added_layers.append(L.add_probabilities(res.probabilities_path))
-        if res.confidence_path:
-            self.added_layers.append(L.add_confidence(res.confidence_path))
-        self.added_layers.append(L.add_class_map(res.class_map_path, res.classes))
+        if res.energy_map:
+            self.added_layers.append(L.add_energy_map(res.energy_map))
+        if res.probabilities:
+            self.added_layers.append(L.add_probabilities(res.probabilities))
+        if res.confidence:
+            self.added_layers.append(L.add_confidence(res.confidence))
+        self.added_layers.append(L.add_class_map(res.class_map, res.classes))
         energy = (f"; SNN energy of the scene {res.energy['snn_mj']:.4f} mJ (complete convention)"
                   if res.energy else "")
-        L.message(self.iface, f"Class map written: {res.class_map_path} ({res.valid_pixels} pixels in "
+        L.message(self.iface, f"Class map written: {res.class_map} ({res.valid_pixels} pixels in "
                               f"{res.seconds:.1f} s{energy})", Qgis.Success)

@@ -36,7 +36,7 @@ EXCLUDE_FILES = {
 }
 EXCLUDE_GLOBS = ("*.pyc", "*.pyo", "*.egg-info", "*.tmp", ".*.tmp-*", "*.aux.xml", "*~", ".DS_Store", "*.orig",
                  "*.rej", "*.swp")
-REQUIRED = ("metadata.txt", "__init__.py", "resources/icon.svg", "plugin/plugin.py")
+REQUIRED = ("metadata.txt", "__init__.py", "resources/icon.svg", "ui/plugin.py", "workflows/train.py")
 
 
 def read_metadata(root: Path = REPO) -> configparser.SectionProxy:
@@ -105,7 +105,7 @@ def check(root: Path, files) -> list:
     for f in files:
         if f.suffix == ".py" and re.search(r"^\s*(import|from)\s+(rasterio|fiona)\b",
                                            (root / f).read_text(encoding="utf-8"), re.M) \
-                and f.as_posix() not in ("core/io_rasterio.py", "core/cli.py", "core/demo.py"):
+                and f.as_posix() not in ("core/io_rasterio.py", "workflows/rasterio_backend.py"):
             problems.append(f"{f}: imports rasterio/fiona outside the command-line modules (crashes QGIS)")
     return problems
 
@@ -121,14 +121,15 @@ def build(out_dir: Path, root: Path = REPO) -> Path:
     files = plugin_files(root)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{TOP}-{version}.zip"
-    tmp = target.with_name(f".{target.name}.tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-        for rel in files:
-            info = zipfile.ZipInfo(f"{TOP}/{rel.as_posix()}", date_time=(2020, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            z.writestr(info, (root / rel).read_bytes())
-    os.replace(tmp, target)
+    from hypersnn.core.files import atomic_path
+
+    with atomic_path(target, suffix=".zip", what="plugin zip") as tmp:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+            for rel in files:
+                info = zipfile.ZipInfo(f"{TOP}/{rel.as_posix()}", date_time=(2020, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                z.writestr(info, (root / rel).read_bytes())
     return target
 
 

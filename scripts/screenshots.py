@@ -4,7 +4,7 @@
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [--reuse-model PATH] [--epochs CNN SNN]
 
 Uses the bundled Indian Pines sample: the ground truth is polygonized into a training layer (with the
-categorized style of classes.json), a quick model is trained through the plugin's jobs (GDAL I/O, as
+categorized style of classes.json), a quick model is trained through the training workflow (GDAL I/O, as
 inside QGIS) unless a model is given (demo_out/indian_pines_snn.hsnn is reused when present), the
 scene is classified, and these PNGs are written:
 
@@ -182,11 +182,17 @@ def compose_with_legend(image, entries, title, subtitle, path):
 def run(app, args) -> int:
     from qgis.core import QgsProject, QgsRasterLayer
 
+    from hypersnn.core.model import HyperSNNModel
     from hypersnn.plugin import layers as L
-    from hypersnn.plugin.io_gdal import raster_info, read_polygons_qgis
-    from hypersnn.plugin.jobs import ClassStyle, TrainJob, load_model, run_train
+    from hypersnn.plugin.io_gdal import GdalBackend, raster_info, read_polygons_qgis
     from hypersnn.ui.classify_dialog import ClassifyDialog
+    from hypersnn.ui.report_dock import ReportDock
     from hypersnn.ui.train_dialog import TrainDialog
+    from hypersnn.workflows.backend import LabelSource
+    from hypersnn.workflows.callbacks import Callbacks
+    from hypersnn.workflows.labels import ClassStyle
+    from hypersnn.workflows.report import ReportTarget
+    from hypersnn.workflows.train import TrainJob, default_report_target, run_train
 
     out = Path(args.out)
     work = Path(args.work)
@@ -229,31 +235,33 @@ def run(app, args) -> int:
     t0 = time.perf_counter()
     if reuse:
         print(f"classifying with {reuse}")
-        from hypersnn.plugin.jobs import run_classify
+        from hypersnn.workflows.classify import ClassifyJob, run_classify
+        from hypersnn.workflows.energy import EnergyJob, run_energy
 
         model_path = Path(reuse)
-        res = run_classify(str(raster_path), reuse, str(class_path), str(conf_path), log=print)
-        model = load_model(reuse)
+        run_classify(ClassifyJob(str(raster_path), reuse, str(class_path), str(conf_path)), GdalBackend(),
+                     Callbacks(log=print))
+        model = HyperSNNModel.load(reuse)
         test = (model.meta.get("metrics") or {}).get("test_snn") or {}
         oa = test.get("oa")
         print("energy and accuracy report on the ground truth (training pixels excluded)")
-        from hypersnn.plugin.jobs import run_energy
-
-        rep = run_energy(model, str(raster_path), str(work / "indian_pines_report.html"),
-                         label_raster=str(gt_path), sample=512,
-                         title=f"HyperSNN report: {Path(reuse).name} on the Indian Pines sample")
-        report_html = rep["report_paths"].get("html")
+        rep = run_energy(EnergyJob(model, str(raster_path), LabelSource(path=str(gt_path)),
+                                   ReportTarget(str(work), "indian_pines_report"), sample=512,
+                                   title=f"HyperSNN report: {Path(reuse).name} on the Indian Pines sample"),
+                         GdalBackend())
+        report_html = rep.report_paths.get("html")
     else:
         print(f"training a quick model ({cfg.train.cnn_epochs} CNN + {cfg.train.snn_epochs} SNN epochs, "
-              f"{cfg.train.time_steps} time steps, {cfg.train.weight_bits}-bit) through the plugin's jobs")
+              f"{cfg.train.time_steps} time steps, {cfg.train.weight_bits}-bit) through the training workflow")
         info = raster_info(raster_path)
         from qgis.core import QgsCoordinateReferenceSystem
 
         feats = read_polygons_qgis(training, "class_id", QgsCoordinateReferenceSystem.fromWkt(info.crs_wkt))
-        job = TrainJob(raster_path=str(raster_path), cfg=dlg.run_config(), model_path=str(model_path),
-                       features=feats, labels_source=str(work / "indian_pines_training.gpkg"),
-                       class_style=ClassStyle(dlg.class_style()), class_map_path=str(class_path),
-                       confidence_path=str(conf_path), provenance={"command": "scripts/screenshots.py"})
+        job = TrainJob(raster=str(raster_path), cfg=dlg.run_config(), model_path=str(model_path),
+                       labels=LabelSource(features=feats, description=str(work / "indian_pines_training.gpkg")),
+                       class_style=ClassStyle(dlg.class_style()), class_map=str(class_path), confidence=str(conf_path),
+                       report=default_report_target(str(model_path), str(class_path)),
+                       provenance={"command": "scripts/screenshots.py"})
         last = [-1]
 
         def progress(f, m):
@@ -261,7 +269,7 @@ def run(app, args) -> int:
                 last[0] = int(10 * f)
                 print(f"  {100 * f:5.1f} %  {m}", flush=True)
 
-        res = run_train(job, progress=progress)
+        res = run_train(job, GdalBackend(), Callbacks(progress=progress))
         model = res.model
         report_html = res.report_paths.get("html")
         oa = res.summary["oa"]
@@ -298,7 +306,7 @@ def run(app, args) -> int:
 
     if report_html:
         print("report dock")
-        dock = L.ReportDock(None)
+        dock = ReportDock(None)
         dock.show(report_html)
         _grab(app, dock.dock, out / "report.png", (900, 1000))
         dock.close()

@@ -80,3 +80,14 @@ def test_describe_then_parse_round_trips(idx):
     text = describe_selection(info, sorted(idx)).split(": ", 1)[1]
     if "..." not in text:
         assert parse_index_ranges(text, 200) == sorted(idx)
+
+
+def test_water_absorption_bands_are_one_rule_for_the_cli_and_the_band_selector():
+    wl = [400.0, 1000.0, 1340.0, 1400.0, 1451.0, 1800.0, 1960.0, 2200.0, 2500.0]
+    info = RasterInfo(width=2, height=2, count=len(wl), dtype="float32", wavelengths=wl)
+    from hypersnn.core.bands import water_absorption_bands
+    assert water_absorption_bands(info) == [2, 3, 5, 6, 8]
+    assert select_bands(info, BandSelection(drop_water_bands=True)) == [0, 1, 4, 7]
+    assert select_bands(info, BandSelection()) == list(range(len(wl)))  # off by default
+    with pytest.raises(InputError, match="no wavelength metadata"):
+        select_bands(RasterInfo(width=2, height=2, count=3, dtype="float32"), BandSelection(drop_water_bands=True))

@@ -1,4 +1,5 @@
-"""`make bench --quick` runs every benchmark section end to end, so the bench cannot rot."""
+"""`make bench --quick` runs every benchmark section end to end on a tiny network and crop (seconds), so the
+bench cannot rot; the figures themselves come from the full `make bench`."""
 import json
 import sys
 from pathlib import Path
@@ -14,27 +15,56 @@ def test_quick_bench_runs_every_section_and_writes_the_table(tmp_path):
     assert main(["--quick", "--out", str(out), "--md", str(md)]) == 0
     data = json.loads(out.read_text())
     s = data["sections"]
-    for section in ("protocol", "paper_table", "front", "sweeps", "baselines", "spatial", "speed", "memory"):
+    for section in ("protocol", "front", "front_summary", "selection", "headline_3d", "sweeps", "baselines",
+                    "spatial", "speed", "memory"):
         assert section in s, section
     front = s["front"]
     assert [r["default"] for r in front] == [True] + [False] * (len(front) - 1)
-    assert front[1]["spike_penalty"] > 0 and front[1]["snn"]["oa"] > 0
-    models = {r["label"] for r in s["paper_table"]}
-    assert any("FP" in m for m in models) and any("6" in m for m in models)
-    row = s["paper_table"][0]
-    assert set(row["energy"]) == {"horowitz45", "horowitz45_int"}  # two published tables
-    assert row["snn"]["oa"] > 0 and row["cnn"]["oa"] > 0
+    assert front[1]["spike_penalty"] > 0 and front[1]["input_bits"] == 8 and front[1]["leak_mode"] == "pow2"
+    row = front[0]
+    assert set(row["energy"]) == {"horowitz45", "horowitz45_int", "CNN activations 8-bit", "accumulators 24-bit"}
+    for conv in ("paper", "reuse", "complete"):
+        assert row["energy"]["horowitz45"][conv]["per_patch"]["q_cnn_over_snn"] > 0
+        assert row["val_energy"][conv]["q_cnn_over_snn"] > 0  # measured on validation pixels, for the choice
+    assert row["snn"]["oa"] > 0 and row["cnn"]["oa"] > 0 and 0 < row["val_oa"] <= 1
+    assert s["selection"]["chosen"] in s["front_summary"] and "validation" in s["selection"]["rule"]
     assert s["speed"]["class_agreement"] == 1.0  # fully convolutional == patch by patch
     assert s["speed"]["speedup"] > 1
-    assert all(m["rc"] == 0 and m["peak_rss_mb"] > 0 for m in s["memory"])
+    assert all(m["rc"] == 0 and 0 < m["peak_rss_mb"] < 2048 for m in s["memory"]) and len(s["memory"]) == 2
+    assert [r["model"] for r in s["baselines"]] == ["SVM (RBF, C=100, gamma=scale)", "Random forest (20 trees)"]
+    assert all(0 < r["oa"] <= 1 for r in s["baselines"])
+    assert any(r.get("label") == "SNN hybrid blocks" and r["snn"]["oa"] > 0 for r in s["spatial"])
     text = md.read_text()
     assert "| OA % |" in text and "Spatially disjoint" in text and "speed-up" in text
-    assert "Accuracy-energy front" in text and "**default**" in text
+    assert "Accuracy-energy front" in text and "complete convention (headline)" in text
+    assert "paper convention" in text and "Where the energy goes" in text
 
     from bench.report import readme_summary
     block = readme_summary(data)
-    assert "Hyper-SNN paper (target) | 98.68" in block and "HyperSNN hybrid SNN, seed 0" in block
-    assert "peak RSS" in block and "target < 2048 MB" in block
+    assert "Hyper-SNN paper (reported) | - | 98.68" in block and "HyperSNN hybrid, default settings" in block
+    assert "peak RSS" in block and "complete convention (headline)" in block
+
+
+def test_front_summary_uses_the_sample_std_and_the_rule_uses_validation_only():
+    sys.path.insert(0, str(ROOT))
+    from bench.front import select, summarize
+
+    def row(cand, seed, val_oa, val_ratio, test_oa, test_ratio):
+        e = {c: {"per_patch": {"q_cnn_over_snn": test_ratio, "fp_cnn_over_snn": 10 * test_ratio},
+                 "per_map_pixel": {"q_cnn_over_snn": test_ratio, "fp_cnn_over_snn": 10 * test_ratio},
+                 "per_patch_pj": {"snn": 1.0}} for c in ("paper", "reuse", "complete")}
+        return {"candidate": cand, "settings": {} if cand == "default" else {"train.time_steps": 2}, "seed": seed,
+                "val_oa": val_oa, "val_energy": {"complete": {"q_cnn_over_snn": val_ratio}},
+                "snn": {"oa": test_oa, "aa": test_oa, "kappa": test_oa}, "energy": {"horowitz45": e},
+                "spike_rates": {"a": 0.1}}
+
+    rows = [row("default", s, 0.99, 10, 0.99, 10) for s in range(3)]
+    rows += [row("cheap", s, 0.97, 50, 0.995, 50) for s in range(3)]  # the best test OA, but too low on validation
+    rows += [row("fair", s, v, 20, 0.9, 5) for s, v in enumerate((0.987, 0.988, 0.989))]  # poor on test: unseen
+    summ = summarize(rows)
+    assert abs(summ["fair"]["val_oa"]["std"] - 0.001) < 1e-9  # n - 1
+    sel = select(summ)
+    assert sel["chosen"] == "fair" and "cheap" not in sel["eligible"]
 
 
 def test_child_peak_memory_is_the_childs_not_the_forking_parents():

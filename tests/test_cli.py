@@ -5,16 +5,21 @@ import sys
 
 import pytest
 
-from hypersnn.core.cli import build_parser, config_from_args, main
+from hypersnn.cli import build_parser, config_from_args, main
 from hypersnn.core.config import RunConfig
 from hypersnn.core.errors import InputError
 
 
 def test_console_script_help_lists_every_command():
-    r = subprocess.run([sys.executable, "-m", "hypersnn.core.cli", "--help"], capture_output=True, text=True)
-    assert r.returncode == 0
-    for cmd in ("train", "classify", "evaluate", "report", "demo", "info", "datasets"):
-        assert cmd in r.stdout
+    """The names also occur in the prose of the help, so read the sub-command list argparse prints: one line
+    per command, indented by four spaces, between "COMMAND" and the end of the positional arguments."""
+    r = subprocess.run([sys.executable, "-m", "hypersnn.cli", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    start = lines.index("  COMMAND") + 1
+    end = next(i for i in range(start, len(lines)) if not lines[i].strip())
+    listed = [ln.split()[0] for ln in lines[start:end] if ln.startswith("    ") and not ln.startswith("     ")]
+    assert listed == ["train", "classify", "evaluate", "report", "demo", "info", "datasets"], r.stdout
 
 
 def test_train_help_explains_the_options_in_analyst_terms(capsys):
@@ -57,3 +62,24 @@ def test_datasets_list(capsys):
     assert main(["datasets", "list"]) == 0
     out = capsys.readouterr().out
     assert "indian_pines" in out and "salinas" in out
+
+
+def test_every_registered_setting_has_its_flag_and_a_new_one_would_too():
+    """The flags come from the settings registry: every CLI setting of the training sections is a flag of
+    `train`, and a flag sets exactly its field."""
+    from hypersnn.core.settings import settings
+
+    p = build_parser()
+    train = next(a for a in p._subparsers._group_actions[0].choices.items() if a[0] == "train")[1]
+    flags = {o for a in train._actions for o in a.option_strings}
+    for s in settings("bands", "split", "preprocess", "model", "train", where="cli"):
+        assert s.flag in flags, s.key
+    args = p.parse_args(["train", "--raster", "r", "--labels", "l", "--out", "m.hsnn", "--leak-mode", "pow2",
+                         "--input-bits", "8", "--keep-bad-bands", "--drop-water-bands", "--seed", "4"])
+    cfg = config_from_args(args)
+    assert (cfg.train.leak_mode, cfg.model.input_bits, cfg.bands.drop_bad_bands, cfg.bands.drop_water_bands) == \
+        ("pow2", 8, False, True)
+    assert cfg.train.seed == cfg.split.seed == 4  # the one seed rule
+    with pytest.raises(InputError, match="input_bits must be 0"):
+        config_from_args(p.parse_args(["train", "--raster", "r", "--labels", "l", "--out", "m.hsnn",
+                                       "--input-bits", "1"]))

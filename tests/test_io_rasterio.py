@@ -103,7 +103,7 @@ def test_envi_opened_by_data_file_or_header_converts_um_and_flags_bad_bands(tmp_
         assert info.crs_wkt
 
 
-def test_envi_header_spectral_cannot_parse_is_read_by_fallback_parser(tmp_path):
+def test_envi_header_with_a_latin1_byte_is_read(tmp_path):
     data, hdr = fd.make_envi(tmp_path / "odd.img")
     raw = hdr.read_bytes().replace(b"HyperSNN synthetic", "Aufnahme \u00fcber Feld".encode("latin-1"))
     hdr.write_bytes(raw)  # a Latin-1 byte, as old ENVI headers have: not valid UTF-8

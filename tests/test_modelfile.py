@@ -140,3 +140,28 @@ def test_a_file_from_before_first_spatial_kernel_existed_loads_as_3x3(tmp_path):
     x = torch.randn(4, m.net.in_bands, 5, 5)
     with torch.no_grad():
         np.testing.assert_array_equal(m.net(x).numpy(), out.model.net(x).numpy())
+
+
+def test_the_training_mask_is_kept_whatever_the_scene_size(trained, tmp_path):
+    """It used to be dropped without a word above 4,000,000 pixels, and reports on large scenes then scored
+    training pixels. It now lives in the tensors (bit-packed) at any size; older files (a JSON list) still load."""
+    path, out, cube, info = trained
+    m = HyperSNNModel.load(path)
+    small = m.training_mask((20, 24))
+    assert small is not None and small.sum() > 0 and out.model.train_mask is not None
+    h, w = 2100, 2000  # 4.2 million pixels
+    big = np.zeros((h, w), bool)
+    big[::97, ::89] = True
+    m.train_mask = np.packbits(big)
+    m.meta["split_masks"] = {"shape": [h, w]}
+    m.save(tmp_path / "big.hsnn")
+    back = HyperSNNModel.load(tmp_path / "big.hsnn")
+    np.testing.assert_array_equal(back.training_mask((h, w)), big)
+    assert back.training_mask((h, w + 1)) is None  # another grid: no mask
+    meta, tensors = load_model(path)  # an older file held the mask as a JSON list
+    old = dict(meta, split_train_mask=np.packbits(small).tolist())
+    tensors = {k: v for k, v in tensors.items() if k != "split/train_mask"}
+    from hypersnn.core.modelfile import save_model
+    save_model(tmp_path / "old.hsnn", {k: v for k, v in old.items() if k not in ("format", "format_version",
+                                                                                   "tensors_sha256")}, tensors)
+    np.testing.assert_array_equal(HyperSNNModel.load(tmp_path / "old.hsnn").training_mask((20, 24)), small)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from hypersnn.core.cli import main
+from hypersnn.cli import main
 from hypersnn.core.io_rasterio import read_class_metadata
 from hypersnn.core.model import HyperSNNModel
 from hypersnn.core.scenes import sample_scene_paths

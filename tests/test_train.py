@@ -73,3 +73,27 @@ def test_spike_penalty_lowers_the_spike_rate_of_a_trained_snn(scene):
         mean_rate[lam] = sum(rates) / len(rates)
         assert out.model.meta["config"]["train"]["spike_penalty"] == lam
     assert mean_rate[20.0] < 0.7 * mean_rate[0.0], mean_rate
+
+
+def test_training_puts_torch_global_state_back():
+    """Inside QGIS a training run must not reseed, re-thread or make deterministic torch for everyone else."""
+    import numpy as np
+    import torch
+
+    import fixtures_data as fd
+    from hypersnn.core import pipeline
+    from hypersnn.core.labels import labels_from_array
+    from hypersnn.core.raster import ArrayReader
+    from tiny import tiny_config
+
+    cube, gt = fd.synthetic_scene()[:2]
+    cfg = tiny_config(cnn_epochs=1, snn_epochs=1, threads=1)
+    torch.manual_seed(1234)
+    np.random.seed(99)
+    before = (torch.get_rng_state().clone(), np.random.get_state()[1].copy(), torch.get_num_threads(),
+              torch.are_deterministic_algorithms_enabled())
+    pipeline.train(ArrayReader(cube), labels_from_array(gt), cfg)
+    after = (torch.get_rng_state(), np.random.get_state()[1], torch.get_num_threads(),
+             torch.are_deterministic_algorithms_enabled())
+    assert torch.equal(before[0], after[0]) and np.array_equal(before[1], after[1])
+    assert before[2:] == after[2:] and before[2] != 1

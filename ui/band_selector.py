@@ -20,11 +20,6 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-# Strong water-vapour absorption around 1400 and 1900 nm (and beyond 2450 nm, where sensors are noisy):
-# the usual bands to drop when a raster carries no bad-band list.
-WATER_ABSORPTION_NM = [(1340.0, 1450.0), (1790.0, 1960.0), (2450.0, 2600.0)]
-
-
 def _ranges(idx: List[int]) -> str:
     from ..core.bands import index_ranges  # lazily: the plugin must load without the engine's dependencies
 
@@ -87,6 +82,8 @@ class BandSelector(QWidget):
         self.all_btn.clicked.connect(lambda: self.set_selected(range(self.count())))
         self.none_btn = QPushButton("None")
         self.none_btn.clicked.connect(lambda: self.set_selected([]))
+        from ..core.bands import WATER_ABSORPTION_NM  # lazily, as above
+
         self.bad_btn = QPushButton("Drop bad / water-absorption bands")
         self.bad_btn.setToolTip("Uncheck bands flagged bad (bbl = 0) and, when wavelengths are known, bands "
                                 "in the water-vapour absorption windows " +
@@ -216,11 +213,9 @@ class BandSelector(QWidget):
     def drop_bad_bands(self):
         if self.info is None:
             return
-        bad = set(i for i, b in enumerate(self.info.bad_bands or []) if b)
-        wl = self.info.wavelengths
-        if wl:
-            bad |= {i for i, w in enumerate(wl) if w is not None and
-                    any(lo <= w <= hi for lo, hi in WATER_ABSORPTION_NM)}
+        from ..core.bands import water_absorption_bands  # lazily, as above
+
+        bad = set(i for i, b in enumerate(self.info.bad_bands or []) if b) | set(water_absorption_bands(self.info))
         self.set_selected([i for i in self.selected() if i not in bad])
 
     def _item_changed(self, item):

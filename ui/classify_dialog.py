@@ -81,7 +81,9 @@ class ClassifyDialog(QDialog):
         form.addRow("Network", self.mode_combo)
         self.window_spin = QSpinBox()
         self.window_spin.setRange(8, 4096)
-        self.window_spin.setValue(128)
+        from ..core.config import DEFAULT_WINDOW
+
+        self.window_spin.setValue(DEFAULT_WINDOW)
         self.window_spin.setSuffix(" px")
         self.window_spin.setToolTip("Tile edge: memory use depends on this, not on the image size")
         form.addRow("Window", self.window_spin)
@@ -156,9 +158,9 @@ class ClassifyDialog(QDialog):
             self._check_match()
             return
         try:
-            from ..plugin.jobs import load_model
+            from ..core.model import HyperSNNModel
 
-            self.model = load_model(path)
+            self.model = HyperSNNModel.load(path)
         except Exception as e:  # noqa: BLE001 - show the engine's reason (corrupt, newer format...)
             self.model_error = str(e)
             self.model_view.setHtml(f"<p style='color:#b00020'>{html.escape(str(e))}</p>")
@@ -269,7 +271,9 @@ class ClassifyDialog(QDialog):
         self.confidence_check.setChecked(setting("classify/confidence", True, bool))
         self.prob_check.setChecked(setting("classify/probabilities", False, bool))
         self.energy_check.setChecked(setting("classify/energy_map", False, bool))
-        self.window_spin.setValue(int(setting("classify/window", 128, int)))
+        from ..core.config import DEFAULT_WINDOW
+
+        self.window_spin.setValue(int(setting("classify/window", DEFAULT_WINDOW, int)))
         src = setting("classify/raster_layer", "", str)
         for lyr in QgsProject.instance().mapLayers().values():
             if src and lyr.source() == src:
@@ -278,19 +282,19 @@ class ClassifyDialog(QDialog):
         if self.raster_combo.currentLayer() is None and self.raster_combo.count() > 1:
             self.raster_combo.setCurrentIndex(1)
 
-    def task_args(self) -> dict:
-        """Keyword arguments for tasks.ClassifyTask."""
+    def job(self):
+        """The workflows.classify.ClassifyJob these widgets describe (for tasks.ClassifyTask)."""
         from ..core.config import ClassifyConfig
         from ..plugin.io_gdal import layer_raster_path
+        from ..workflows.classify import ClassifyJob
 
-        return dict(
-            raster_path=layer_raster_path(self.raster_combo.currentLayer()),
-            model_path=self.model_file.filePath(),
-            class_map_path=self.class_map_file.filePath(),
-            confidence_path=self.confidence_file.filePath() if self.confidence_check.isChecked() else None,
-            probabilities_path=self.prob_file.filePath() if self.prob_check.isChecked() else None,
-            energy_map_path=self.energy_file.filePath() if self.energy_check.isChecked()
+        return ClassifyJob(
+            raster=layer_raster_path(self.raster_combo.currentLayer()),
+            model=self.model_file.filePath(),
+            class_map=self.class_map_file.filePath(),
+            confidence=self.confidence_file.filePath() if self.confidence_check.isChecked() else None,
+            probabilities=self.prob_file.filePath() if self.prob_check.isChecked() else None,
+            energy_map=self.energy_file.filePath() if self.energy_check.isChecked()
             and self.energy_check.isEnabled() else None,
-            ccfg=ClassifyConfig(window=self.window_spin.value(), mode=self.mode_combo.currentData() or "snn",
-                                probabilities=self.prob_check.isChecked()),
+            cfg=ClassifyConfig(window=self.window_spin.value(), mode=self.mode_combo.currentData() or "snn"),
         )

@@ -10,15 +10,10 @@ from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QCheckBox
 
 PREFIX = "hypersnn/"
-PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESOURCES = os.path.join(PLUGIN_DIR, "resources")
-
-
 def icon(name: str = "icon") -> QIcon:
-    for p in (os.path.join(RESOURCES, "icons", f"{name}.svg"), os.path.join(RESOURCES, f"{name}.svg")):
-        if os.path.exists(p):
-            return QIcon(p)
-    return QIcon(os.path.join(RESOURCES, "icon.svg"))
+    from ..core.assets import icon_path
+
+    return QIcon(icon_path(name))
 
 
 GEOTIFF_FILTER = "GeoTIFF (*.tif *.tiff)"

@@ -196,6 +196,18 @@ class TrainDialog(QDialog):
         form.addRow("Settings file", self.config_file)
         right.addWidget(g)
 
+        # -- every other training setting, generated from the settings registry ------------------------
+        from qgis.gui import QgsCollapsibleGroupBox
+
+        from .settings_form import SettingsForm
+
+        g = QgsCollapsibleGroupBox("More settings")
+        g.setCollapsed(True)
+        lay = QVBoxLayout(g)
+        self.more = SettingsForm(("bands", "split", "preprocess", "model", "train"))
+        lay.addWidget(self.more)
+        right.addWidget(g)
+
         # -- outputs -----------------------------------------------------------------------------
         g = QGroupBox("Outputs")
         form = QFormLayout(g)
@@ -381,6 +393,7 @@ class TrainDialog(QDialog):
         self.snn_epochs_spin.setValue(t.snn_epochs)
         self.batch_spin.setValue(t.batch_size)
         self.seed_spin.setValue(t.seed)
+        self.more.set_config(cfg)
 
     def run_config(self):
         """The RunConfig these widgets describe (validated)."""
@@ -394,7 +407,6 @@ class TrainDialog(QDialog):
         cfg.split.train_count = self.count_spin.value()
         cfg.split.block_size = self.block_spin.value()
         cfg.split.val_fraction = self.val_frac_spin.value()
-        cfg.split.seed = self.seed_spin.value()
         if self.val_check.isChecked():
             cfg.split.method = "given"
         if self.bands.info is not None:
@@ -408,7 +420,8 @@ class TrainDialog(QDialog):
         cfg.train.snn_epochs = self.snn_epochs_spin.value()
         cfg.train.batch_size = self.batch_spin.value()
         cfg.train.seed = self.seed_spin.value()
-        return cfg.validate()
+        self.more.apply(cfg)
+        return cfg.couple_seeds(None, seed_given=True).validate()
 
     def restore_defaults(self):
         from ..core.config import RunConfig
@@ -488,9 +501,12 @@ class TrainDialog(QDialog):
         self._styled_layer = None
 
     def build_job(self):
-        """A jobs.TrainJob: polygons read here (main thread), reprojected to the raster's CRS."""
+        """A workflows.train.TrainJob: polygons read here (main thread), reprojected to the raster's CRS."""
         from ..plugin.io_gdal import layer_raster_path, read_polygons_qgis
-        from ..plugin.jobs import ClassStyle, TrainJob, call_with_warnings
+        from ..workflows.backend import LabelSource
+        from ..workflows.callbacks import call_with_warnings
+        from ..workflows.labels import ClassStyle
+        from ..workflows.train import TrainJob, default_report_target
 
         problem = self.validate()
         if problem:
@@ -512,13 +528,17 @@ class TrainDialog(QDialog):
                                            self.val_field_combo.currentField(), crs)
             notes += [n for n in more if n not in notes]
         classify = self.classify_check.isChecked()
+        src = poly.source().split("|")[0]
+        class_map = self.class_map_file.filePath() if classify else None
         return TrainJob(
-            raster_path=raster, cfg=self.run_config(), model_path=self.model_file.filePath(), features=feats,
-            labels_source=poly.source().split("|")[0] if os.path.exists(poly.source().split("|")[0]) else poly.name(),
-            validation_features=val, class_style=ClassStyle(self.class_style()),
-            class_map_path=self.class_map_file.filePath() if classify else None,
-            confidence_path=self.confidence_file.filePath() if classify and self.confidence_check.isChecked() else None,
-            provenance={"command": "HyperSNN train dialog", "polygon_layer": poly.name()}, input_warnings=notes,
+            raster=raster, cfg=self.run_config(), model_path=self.model_file.filePath(),
+            labels=LabelSource(features=feats, description=src if os.path.exists(src) else poly.name()),
+            validation=LabelSource(features=val, description=self.val_combo.currentLayer().name()) if val else None,
+            class_style=ClassStyle(self.class_style()), class_map=class_map,
+            confidence=self.confidence_file.filePath() if classify and self.confidence_check.isChecked() else None,
+            report=default_report_target(self.model_file.filePath(), class_map),
+            provenance={"command": "HyperSNN train dialog", "polygon_layer": poly.name(), "tool": "HyperSNN QGIS plugin"},
+            inputs=[(self.config_file.filePath(), "settings file")], input_warnings=notes,
         )
 
     # -- settings ----------------------------------------------------------------------------------

@@ -89,7 +89,7 @@ class TrainingLayerDialog(QDialog):
                 self._auto = value
 
     def add_class(self, value=None, name=None, color=None):
-        from ..plugin.layers import _default_color
+        from ..core.palette import class_color
 
         r = self.table.rowCount()
         value = value if value is not None else (max(self.values(), default=0) + 1)
@@ -100,7 +100,7 @@ class TrainingLayerDialog(QDialog):
         self.table.setCellWidget(r, 0, spin)
         self.table.setItem(r, 1, QTableWidgetItem(name or f"Class {value}"))
         btn = QgsColorButton()
-        btn.setColor(QColor(*(color or _default_color(int(value)))))
+        btn.setColor(QColor(*(color or class_color(int(value)))))
         self.table.setCellWidget(r, 2, btn)
 
     def remove_class(self):

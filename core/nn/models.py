@@ -94,7 +94,10 @@ class HSINet(nn.Module):
     """Spectral-spatial classifier. `spiking` switches ReLU <-> LIF; weights are fake-quantized to `bits`."""
 
     def __init__(self, cfg: ModelConfig, in_bands: int, n_classes: int, bits: int = 0,
-                 time_steps: int = 5, slope: float = 5.0, leak_init: float = 1.0, leak_mode: str = "trained"):
+                 time_steps: int = 5, slope: float = 5.0, leak_init: float = 1.0, leak_mode: str = "trained",
+                 init: bool = True):
+        """`init=False` leaves the weights uninitialised for a caller that fills them (loading a model file), so
+        that loading draws nothing from torch's global random generator."""
         super().__init__()
         self.cfg, self.in_bands, self.n_classes = cfg, in_bands, n_classes
         self.bits, self.time_steps = bits, time_steps
@@ -105,11 +108,14 @@ class HSINet(nn.Module):
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
         for sp in self.specs:
-            w = torch.empty(sp.out_ch, sp.in_ch, *sp.kernel)
-            nn.init.kaiming_uniform_(w, a=5 ** 0.5)
-            bound = 1 / sp.fan_in ** 0.5
+            w = torch.zeros(sp.out_ch, sp.in_ch, *sp.kernel)
+            b = torch.zeros(sp.out_ch)
+            if init:
+                nn.init.kaiming_uniform_(w, a=5 ** 0.5)
+                bound = 1 / sp.fan_in ** 0.5
+                b.uniform_(-bound, bound)
             self.weights.append(nn.Parameter(w))
-            self.biases.append(nn.Parameter(torch.empty(sp.out_ch).uniform_(-bound, bound)))
+            self.biases.append(nn.Parameter(b))
         self.leak_mode = leak_mode
         self.neurons = nn.ModuleList(LIF(1.0, leak_init, slope, leak_mode) for _ in self.specs[:-1])
         self.spiking = False

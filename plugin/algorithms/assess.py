@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from qgis.core import (
-    QgsProcessingException,
     QgsProcessingOutputFile,
     QgsProcessingOutputNumber,
     QgsProcessingParameterFileDestination,
@@ -37,22 +36,15 @@ class AssessAlgorithm(HyperSNNAlgorithm):
         self.addOutput(QgsProcessingOutputFile("CONFUSION_CSV", self.tr("Confusion matrix (CSV)")))
 
     def process(self, parameters, context, feedback):
-        from ..jobs import run_assess
+        from ...workflows.assess import AssessJob, run_assess
+        from ...workflows.report import ReportTarget
+        from ..io_gdal import GdalBackend
 
         map_path = self.raster_path(parameters, "INPUT", context)
-        ref_raster = self.raster_path(parameters, "REFERENCE_RASTER", context)
-        feats, src = None, ""
-        if not ref_raster:
-            _, crs = self.raster_crs(map_path)
-            feats, src = self.polygons(parameters, "REFERENCE", "REFERENCE_FIELD", context, crs, feedback)
-            if not feats:
-                raise QgsProcessingException("Give reference polygons (with their class field) or a reference "
-                                             "label raster")
-        elif self.parameterAsSource(parameters, "REFERENCE", context) is not None:
-            feedback.reportError("Both reference polygons and a reference raster given; using the raster", False)
-        report = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context)
+        reference = self.reference(parameters, context, map_path, feedback, required=True)
+        report = ReportTarget.from_html(self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context))
         feedback.setProgress(10)
-        res = run_assess(map_path, report, feats, ref_raster, src or (ref_raster or ""), log=feedback.pushInfo)
+        res = run_assess(AssessJob(map_path, reference, report), GdalBackend(), self.callbacks(feedback))
         feedback.setProgress(100)
         a = res.accuracy
         return {"OA": a["oa"], "AA": a["aa"], "KAPPA": a["kappa"], "N_PIXELS": res.n,

@@ -11,35 +11,16 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingLayerPostProcessorInterface,
-    QgsProcessingParameterBoolean,
-    QgsProcessingParameterDefinition,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
-    QgsProcessingParameterFile,
-    QgsProcessingParameterNumber,
-    QgsProcessingParameterString,
 )
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
-from ...core.config import PRESET_NOTES, PRESETS
-from ..provider import ICON_PATH
+from ...core.assets import ICON_PATH
 
 HOMEPAGE = "https://github.com/hypersnn/hypersnn"
 
-SPLITS = [("random", "Random fraction of each class"), ("count", "Fixed number of pixels per class"),
-          ("blocks", "Spatially disjoint blocks"), ("polygons", "Whole polygons (spatially disjoint)")]
-ARCHS = [("hybrid", "Hybrid 3-D/2-D CNN"), ("3d", "3-D CNN")]
-LEAK_MODES = [("trained", "Trained (any value in 0..1; a multiply per neuron and step)"),
-              ("pow2", "Trained, power of two (1 - 2^-n: a shift and an add)"),
-              ("none", "None (integrate-and-fire)")]
-PRESET_NAMES = list(PRESETS)
-
-
-def advanced(p):
-    p.setFlags(p.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-    return p
 
 
 class HyperSNNAlgorithm(QgsProcessingAlgorithm):
@@ -136,7 +117,9 @@ class HyperSNNAlgorithm(QgsProcessingAlgorithm):
 
     @staticmethod
     def callbacks(feedback, start: float = 0.0, end: float = 1.0):
-        """(progress, is_canceled, log) for the engine, mapping its 0..1 onto start..end of the bar."""
+        """workflows.callbacks.Callbacks for the feedback, mapping the run's 0..1 onto start..end of the bar."""
+        from ...workflows.callbacks import Callbacks
+
         last = {"msg": None}
 
         def progress(f, m):
@@ -145,7 +128,7 @@ class HyperSNNAlgorithm(QgsProcessingAlgorithm):
                 last["msg"] = m
                 feedback.setProgressText(m)
 
-        return progress, feedback.isCanceled, feedback.pushInfo
+        return Callbacks(progress=progress, is_canceled=feedback.isCanceled, log=feedback.pushInfo)
 
     # -- inputs ---------------------------------------------------------------------------------
     def raster_path(self, parameters, name, context) -> Optional[str]:
@@ -169,13 +152,32 @@ class HyperSNNAlgorithm(QgsProcessingAlgorithm):
         field = self.parameterAsString(parameters, field_name, context)
         if not field:
             raise QgsProcessingException(f"Choose the class field of the {name.lower()} layer ({field_name})")
-        from ..jobs import call_with_warnings
+        from ...workflows.callbacks import call_with_warnings
 
         feats, notes = call_with_warnings(read_polygons_qgis, source, field, target_crs, context.transformContext(),
                                           feedback.isCanceled)
         for text in notes:
             feedback.pushWarning(f"{name}: {text}")
         return feats, source.sourceName() or str(parameters.get(name))
+
+    def reference(self, parameters, context, raster, feedback, required: bool):
+        """The reference data of add_reference_parameters as a LabelSource (polygons read here, in the raster's
+        CRS), or None when none is given and `required` is False."""
+        from ...workflows.backend import LabelSource
+
+        ref_raster = self.raster_path(parameters, "REFERENCE_RASTER", context)
+        if ref_raster:
+            if self.parameterAsSource(parameters, "REFERENCE", context) is not None:
+                feedback.reportError("Both reference polygons and a reference raster given; using the raster", False)
+            return LabelSource(path=ref_raster)
+        _, crs = self.raster_crs(raster)
+        feats, src = self.polygons(parameters, "REFERENCE", "REFERENCE_FIELD", context, crs, feedback)
+        if not feats:
+            if required:
+                raise QgsProcessingException("Give reference polygons (with their class field) or a reference "
+                                             "label raster")
+            return None
+        return LabelSource(features=feats, description=src)
 
     @staticmethod
     def raster_crs(path):
@@ -224,15 +226,9 @@ def add_reference_parameters(alg: HyperSNNAlgorithm):
 
 
 def add_training_parameters(alg: HyperSNNAlgorithm):
-    from ...core.config import RunConfig
+    """Training data, the preset, every training setting of the registry, the settings file."""
+    from .parameters import TRAIN_SECTIONS, add_preset_and_config, add_setting_parameters
 
-    d = RunConfig()
-    alg.addParameter(QgsProcessingParameterString("BANDS", alg.tr("Bands to use (1-based ranges, empty = all)"),
-                                                  optional=True))
-    alg.addParameter(QgsProcessingParameterString("WAVELENGTHS", alg.tr("Wavelength windows (e.g. "
-                                                                        "400-1340nm,1450-1800nm)"), optional=True))
-    alg.addParameter(QgsProcessingParameterBoolean("DROP_BAD_BANDS", alg.tr("Drop bands flagged bad (bbl = 0)"),
-                                                   defaultValue=d.bands.drop_bad_bands))
     alg.addParameter(QgsProcessingParameterFeatureSource("POLYGONS", alg.tr("Training polygons"),
                                                          [QgsProcessing.TypeVectorPolygon]))
     alg.addParameter(QgsProcessingParameterField("CLASS_FIELD", alg.tr("Class field"), parentLayerParameterName="POLYGONS"))
@@ -240,117 +236,14 @@ def add_training_parameters(alg: HyperSNNAlgorithm):
                                                          [QgsProcessing.TypeVectorPolygon], optional=True))
     alg.addParameter(QgsProcessingParameterField("VALIDATION_FIELD", alg.tr("Validation class field"),
                                                  parentLayerParameterName="VALIDATION", optional=True))
-    alg.addParameter(QgsProcessingParameterEnum("SPLIT", alg.tr("Split of the training pixels (without validation "
-                                                                "polygons)"), options=[s[1] for s in SPLITS],
-                                                defaultValue=0))
-    alg.addParameter(QgsProcessingParameterNumber("TRAIN_FRACTION", alg.tr("Training fraction (random, blocks, "
-                                                                           "polygons)"),
-                                                  QgsProcessingParameterNumber.Double, d.split.train_fraction,
-                                                  minValue=0.001, maxValue=0.999))
-    alg.addParameter(QgsProcessingParameterNumber("TRAIN_COUNT", alg.tr("Training pixels per class (count)"),
-                                                  QgsProcessingParameterNumber.Integer, d.split.train_count,
-                                                  minValue=1))
-    alg.addParameter(advanced(QgsProcessingParameterNumber("BLOCK_SIZE", alg.tr("Block size in pixels (blocks)"),
-                                                           QgsProcessingParameterNumber.Integer, d.split.block_size,
-                                                           minValue=1)))
-    alg.addParameter(advanced(QgsProcessingParameterNumber("VAL_FRACTION", alg.tr("Share of training pixels held "
-                                                                                  "out for early stopping"),
-                                                           QgsProcessingParameterNumber.Double, d.split.val_fraction,
-                                                           minValue=0.0, maxValue=0.9)))
-    alg.addParameter(QgsProcessingParameterEnum("ARCH", alg.tr("Architecture"), options=[a[1] for a in ARCHS],
-                                                defaultValue=0))
-    alg.addParameter(QgsProcessingParameterNumber("PATCH_SIZE", alg.tr("Patch size (odd, pixels)"),
-                                                  QgsProcessingParameterNumber.Integer, d.model.patch_size,
-                                                  minValue=1, maxValue=63))
-    alg.addParameter(QgsProcessingParameterNumber("PCA", alg.tr("PCA components (0 = use the bands)"),
-                                                  QgsProcessingParameterNumber.Integer,
-                                                  d.preprocess.pca_components, minValue=0))
-    alg.addParameter(QgsProcessingParameterNumber("TIME_STEPS", alg.tr("SNN time steps"),
-                                                  QgsProcessingParameterNumber.Integer, d.train.time_steps,
-                                                  minValue=1, maxValue=64))
-    alg.addParameter(QgsProcessingParameterNumber("WEIGHT_BITS", alg.tr("Weight bits (0 = full precision)"),
-                                                  QgsProcessingParameterNumber.Integer, d.train.weight_bits,
-                                                  minValue=0, maxValue=16))
-    alg.addParameter(QgsProcessingParameterNumber("CNN_EPOCHS", alg.tr("CNN epochs"),
-                                                  QgsProcessingParameterNumber.Integer, d.train.cnn_epochs,
-                                                  minValue=0))
-    alg.addParameter(QgsProcessingParameterNumber("SNN_EPOCHS", alg.tr("SNN epochs"),
-                                                  QgsProcessingParameterNumber.Integer, d.train.snn_epochs,
-                                                  minValue=0))
-    alg.addParameter(advanced(QgsProcessingParameterNumber("BATCH_SIZE", alg.tr("Batch size"),
-                                                           QgsProcessingParameterNumber.Integer,
-                                                           d.train.batch_size, minValue=1)))
-    alg.addParameter(advanced(QgsProcessingParameterNumber(
-        "FIRST_KERNEL", alg.tr("First-layer spatial kernel (1 = per-pixel spectral filters, fewer analog "
-                               "multiplications; 3 = 3x3)"),
-        QgsProcessingParameterNumber.Integer, d.model.first_spatial_kernel, minValue=1, maxValue=3)))
-    alg.addParameter(advanced(QgsProcessingParameterNumber(
-        "SPIKE_PENALTY", alg.tr("Spike-rate penalty in the SNN loss (0 = off; trades accuracy for energy)"),
-        QgsProcessingParameterNumber.Double, d.train.spike_penalty, minValue=0.0)))
-    alg.addParameter(advanced(QgsProcessingParameterEnum(
-        "LEAK_MODE", alg.tr("Membrane leak"), options=[m[1] for m in LEAK_MODES],
-        defaultValue=[m[0] for m in LEAK_MODES].index(d.train.leak_mode))))
-    alg.addParameter(advanced(QgsProcessingParameterNumber(
-        "INPUT_BITS", alg.tr("Input bits of the first layer (0 = real-valued; 2..16 = integers, cheaper multiplies)"),
-        QgsProcessingParameterNumber.Integer, d.model.input_bits, minValue=0, maxValue=16)))
-    alg.addParameter(QgsProcessingParameterEnum("PRESET", alg.tr("Preset (applied first; parameters changed from "
-                                                                 "their defaults override it)"),
-                                                options=[f"{k}: {PRESET_NOTES[k]}" for k in PRESET_NAMES],
-                                                defaultValue=0))
-    alg.addParameter(QgsProcessingParameterNumber("SEED", alg.tr("Random seed"),
-                                                  QgsProcessingParameterNumber.Integer, d.train.seed, minValue=0))
-    alg.addParameter(advanced(QgsProcessingParameterFile("CONFIG", alg.tr("Settings file (JSON, optional)"),
-                                                         extension="json", optional=True)))
-
-
-# parameter -> (section, field) of RunConfig
-_PARAM_MAP = {
-    "TRAIN_FRACTION": ("split", "train_fraction"), "TRAIN_COUNT": ("split", "train_count"),
-    "BLOCK_SIZE": ("split", "block_size"), "VAL_FRACTION": ("split", "val_fraction"),
-    "PATCH_SIZE": ("model", "patch_size"), "PCA": ("preprocess", "pca_components"),
-    "TIME_STEPS": ("train", "time_steps"), "WEIGHT_BITS": ("train", "weight_bits"),
-    "CNN_EPOCHS": ("train", "cnn_epochs"), "SNN_EPOCHS": ("train", "snn_epochs"),
-    "BATCH_SIZE": ("train", "batch_size"), "SEED": ("train", "seed"),
-    "FIRST_KERNEL": ("model", "first_spatial_kernel"), "SPIKE_PENALTY": ("train", "spike_penalty"),
-    "INPUT_BITS": ("model", "input_bits"),
-}
-_INT_PARAMS = {"TRAIN_COUNT", "BLOCK_SIZE", "PATCH_SIZE", "PCA", "TIME_STEPS", "WEIGHT_BITS", "CNN_EPOCHS",
-               "SNN_EPOCHS", "BATCH_SIZE", "SEED", "FIRST_KERNEL", "INPUT_BITS"}
+    add_setting_parameters(alg, TRAIN_SECTIONS)
+    add_preset_and_config(alg)
 
 
 def run_config_from_parameters(alg: HyperSNNAlgorithm, parameters, context):
-    """RunConfig: the JSON settings file (if any) as base, parameters changed from defaults on top."""
-    from ...core.config import RunConfig
+    from .parameters import config_from_parameters
 
-    from ...core.config import apply_preset
-
-    default = RunConfig()
-    path = alg.parameterAsFile(parameters, "CONFIG", context)
-    base_given = bool(path)
-    cfg = RunConfig.load(path) if base_given else RunConfig()
-    preset = PRESET_NAMES[alg.parameterAsEnum(parameters, "PRESET", context)]
-    apply_preset(cfg, preset)
-    base_given = base_given or preset != "default"
-
-    def put(section, name, value):
-        if not base_given or value != getattr(getattr(default, section), name):
-            setattr(getattr(cfg, section), name, value)
-
-    for p, (section, name) in _PARAM_MAP.items():
-        if p in _INT_PARAMS:
-            v = alg.parameterAsInt(parameters, p, context)
-        else:
-            v = alg.parameterAsDouble(parameters, p, context)
-        put(section, name, v)
-    put("bands", "indices", alg.parameterAsString(parameters, "BANDS", context) or "")
-    put("bands", "wavelength_windows", alg.parameterAsString(parameters, "WAVELENGTHS", context) or "")
-    put("bands", "drop_bad_bands", alg.parameterAsBool(parameters, "DROP_BAD_BANDS", context))
-    put("split", "method", SPLITS[alg.parameterAsEnum(parameters, "SPLIT", context)][0])
-    put("model", "arch", ARCHS[alg.parameterAsEnum(parameters, "ARCH", context)][0])
-    put("train", "leak_mode", LEAK_MODES[alg.parameterAsEnum(parameters, "LEAK_MODE", context)][0])
-    if not base_given or cfg.split.seed == default.split.seed:
-        cfg.split.seed = cfg.train.seed
-    return cfg.validate()
+    return config_from_parameters(alg, parameters, context)
 
 
 def class_style_for(alg, parameters, name, field_name, context):
@@ -367,8 +260,11 @@ def class_style_for(alg, parameters, name, field_name, context):
 
 def training_job(alg: HyperSNNAlgorithm, parameters, context, feedback, model_path, report_html=None,
                  class_map=None, confidence=None, style=None):
-    """Build a jobs.TrainJob from the training parameters."""
-    from ..jobs import ClassStyle, TrainJob
+    """A workflows.train.TrainJob from the training parameters (polygons read here, in the raster's CRS)."""
+    from ...workflows.backend import LabelSource
+    from ...workflows.labels import ClassStyle
+    from ...workflows.report import ReportTarget
+    from ...workflows.train import TrainJob, default_report_target
 
     raster = alg.raster_path(parameters, "INPUT", context)
     cfg = run_config_from_parameters(alg, parameters, context)
@@ -376,24 +272,20 @@ def training_job(alg: HyperSNNAlgorithm, parameters, context, feedback, model_pa
     feats, src = alg.polygons(parameters, "POLYGONS", "CLASS_FIELD", context, crs, feedback)
     vfield = "VALIDATION_FIELD" if alg.parameterAsString(parameters, "VALIDATION_FIELD", context) else "CLASS_FIELD"
     val, vsrc = alg.polygons(parameters, "VALIDATION", vfield, context, crs, feedback)
+    validation = None
     if val:
         feedback.pushInfo(f"independent validation polygons: {vsrc} ({len(val)} features)")
-    report_dir = stem = None
-    if report_html:
-        report_dir = os.path.dirname(os.path.abspath(report_html))
-        base = os.path.basename(report_html)
-        stem = os.path.splitext(base)[0] if base.lower().endswith((".html", ".htm")) else base
-    return TrainJob(raster_path=raster, cfg=cfg, model_path=model_path, features=feats, labels_source=src,
-                    validation_features=val, class_style=ClassStyle(style or {}), class_map_path=class_map,
-                    confidence_path=confidence, report_dir=report_dir, report_stem=stem,
-                    provenance={"command": f"processing hypersnn:{alg.name()}"})
+        validation = LabelSource(features=val, description=vsrc)
+    report = ReportTarget.from_html(report_html) if report_html else default_report_target(model_path, class_map)
+    return TrainJob(raster=raster, labels=LabelSource(features=feats, description=src), cfg=cfg,
+                    model_path=model_path, validation=validation, class_map=class_map, confidence=confidence,
+                    report=report, class_style=ClassStyle(style or {}),
+                    provenance={"command": f"processing hypersnn:{alg.name()}", "tool": "HyperSNN QGIS plugin"},
+                    inputs=[(alg.parameterAsFile(parameters, "CONFIG", context), "settings file")])
 
 
 # ------------------------------------------------------------------------------------------------
 # styling of loaded outputs
-
-
-_POST_PROCESSORS: list = []  # strong references: QGIS holds only a pointer
 
 
 class QmlStyler(QgsProcessingLayerPostProcessorInterface):
@@ -432,9 +324,13 @@ def write_output_styles(class_map: Optional[str], classes, confidence: Optional[
     return out
 
 
-def style_on_load(context: QgsProcessingContext, qmls: dict):
+def style_on_load(alg: "HyperSNNAlgorithm", context: QgsProcessingContext, qmls: dict):
+    """Style the outputs QGIS loads when the algorithm finishes. QGIS keeps only a pointer to a post-processor,
+    so the algorithm instance (which lives as long as its run) holds the Python objects: one run's worth,
+    replaced by the next run, never growing."""
+    alg._post_processors = []
     for path, qml in qmls.items():
         if qml and context.willLoadLayerOnCompletion(path):
             pp = QmlStyler(qml)
-            _POST_PROCESSORS.append(pp)
+            alg._post_processors.append(pp)
             context.layerToLoadOnCompletionDetails(path).setPostProcessor(pp)

@@ -4,16 +4,13 @@ from __future__ import annotations
 from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
-    QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
 )
 
-from .base import HyperSNNAlgorithm, advanced, style_on_load, write_output_styles
-
-MODES = [("snn", "Spiking network (SNN)"), ("cnn", "The CNN it was converted from")]
+from .base import HyperSNNAlgorithm, style_on_load, write_output_styles
+from .parameters import add_setting_parameters, config_from_parameters
 
 
 class ClassifyAlgorithm(HyperSNNAlgorithm):
@@ -36,11 +33,7 @@ class ClassifyAlgorithm(HyperSNNAlgorithm):
     def define(self):
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Raster to classify")))
         self.addParameter(QgsProcessingParameterFile("MODEL", self.tr("Model file (.hsnn)"), extension="hsnn"))
-        self.addParameter(advanced(QgsProcessingParameterEnum("MODE", self.tr("Network"), [m[1] for m in MODES],
-                                                              defaultValue=0)))
-        self.addParameter(advanced(QgsProcessingParameterNumber("WINDOW", self.tr("Window size (pixels)"),
-                                                                QgsProcessingParameterNumber.Integer, 128,
-                                                                minValue=8, maxValue=4096)))
+        add_setting_parameters(self, ("classify",))
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("Class map")))
         self.addParameter(QgsProcessingParameterRasterDestination("CONFIDENCE", self.tr("Confidence map"),
                                                                   optional=True, createByDefault=True))
@@ -54,8 +47,9 @@ class ClassifyAlgorithm(HyperSNNAlgorithm):
             "SNN energy of the classified scene (mJ, complete convention; with an energy map)")))
 
     def process(self, parameters, context, feedback):
-        from ...core.config import ClassifyConfig
-        from ..jobs import load_model, run_classify
+        from ...core.model import HyperSNNModel
+        from ...workflows.classify import ClassifyJob, run_classify
+        from ..io_gdal import GdalBackend
 
         raster = self.raster_path(parameters, "INPUT", context)
         model_path = self.parameterAsFile(parameters, "MODEL", context)
@@ -65,20 +59,16 @@ class ClassifyAlgorithm(HyperSNNAlgorithm):
         conf = self.parameterAsOutputLayer(parameters, "CONFIDENCE", context) or None
         prob = self.parameterAsOutputLayer(parameters, "PROBABILITIES", context) or None
         energy = self.parameterAsOutputLayer(parameters, "ENERGY_MAP", context) or None
-        ccfg = ClassifyConfig(window=self.parameterAsInt(parameters, "WINDOW", context),
-                              mode=MODES[self.parameterAsEnum(parameters, "MODE", context)][0],
-                              probabilities=bool(prob))
-        model = load_model(model_path)
+        cfg = config_from_parameters(self, parameters, context, ("classify",))
+        model = HyperSNNModel.load(model_path)
         feedback.pushInfo("model: " + ", ".join(f"{k} {v}" for k, v in model.summary().items()
                                                 if k in ("architecture", "time_steps", "weight_bits", "input_bands",
                                                          "band_ranges")))
-        progress, canceled, log = self.callbacks(feedback)
-        res = run_classify(raster, model, out, conf, prob, ccfg, progress, canceled, log, energy_map_path=energy)
-        style_on_load(context, write_output_styles(res.class_map_path, res.classes, res.confidence_path,
-                                                   res.energy_map_path))
+        job = ClassifyJob(raster, model, out, conf, prob, energy, cfg.classify)
+        res = run_classify(job, GdalBackend(), self.callbacks(feedback))
+        style_on_load(self, context, write_output_styles(res.class_map, res.classes, res.confidence, res.energy_map))
         for name, n in res.class_counts.items():
             feedback.pushInfo(f"  {name}: {n} pixels")
-        return {"OUTPUT": res.class_map_path, "CONFIDENCE": res.confidence_path,
-                "PROBABILITIES": res.probabilities_path, "ENERGY_MAP": res.energy_map_path,
-                "CLASSIFIED_PIXELS": res.valid_pixels,
+        return {"OUTPUT": res.class_map, "CONFIDENCE": res.confidence, "PROBABILITIES": res.probabilities,
+                "ENERGY_MAP": res.energy_map, "CLASSIFIED_PIXELS": res.valid_pixels,
                 "SCENE_SNN_MJ": res.energy["snn_mj"] if res.energy else None}

@@ -5,18 +5,15 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterBoolean,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
 )
 
-from ...core.config import ENERGY_TABLE_TITLES
-from .base import HyperSNNAlgorithm, add_reference_parameters, advanced
+from .base import HyperSNNAlgorithm, add_reference_parameters
+from .parameters import add_setting_parameters, advanced, config_from_parameters
 
-# the engine's published energy tables, from the torch-free config module
-TABLES = list(ENERGY_TABLE_TITLES.items())
 OUTPUTS = (
     ("SNN_PJ", "SNN energy per pixel (pJ, complete convention, per patch)"),
     ("CNN_FP_PJ", "FP32 CNN energy per pixel (pJ, complete convention, per patch)"),
@@ -55,8 +52,7 @@ class EnergyAlgorithm(HyperSNNAlgorithm):
         self.addParameter(QgsProcessingParameterNumber("SAMPLE", self.tr("Sample size (pixels)"),
                                                        QgsProcessingParameterNumber.Integer, 1024, minValue=1,
                                                        maxValue=100000))
-        self.addParameter(QgsProcessingParameterEnum("ENERGY_TABLE", self.tr("Energy figures"),
-                                                     [t[1] for t in TABLES], defaultValue=0))
+        add_setting_parameters(self, ("energy",))
         self.addParameter(advanced(QgsProcessingParameterBoolean(
             "INCLUDE_TRAINING", self.tr("Also score pixels the model was trained on (biased)"), defaultValue=False)))
         self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_REPORT", self.tr("Energy report"),
@@ -65,27 +61,24 @@ class EnergyAlgorithm(HyperSNNAlgorithm):
             self.addOutput(QgsProcessingOutputNumber(k, self.tr(t)))
 
     def process(self, parameters, context, feedback):
-        from ..jobs import load_model, run_energy
+        from ...workflows.energy import EnergyJob, run_energy
+        from ...workflows.report import ReportTarget
+        from ..io_gdal import GdalBackend
 
         model_path = self.parameterAsFile(parameters, "MODEL", context)
         if not model_path:
             raise QgsProcessingException("Choose a model file (.hsnn)")
         raster = self.raster_path(parameters, "INPUT", context)
-        ref_raster = self.raster_path(parameters, "REFERENCE_RASTER", context)
-        feats, src = None, ""
-        if not ref_raster:
-            _, crs = self.raster_crs(raster)
-            feats, src = self.polygons(parameters, "REFERENCE", "REFERENCE_FIELD", context, crs, feedback)
-        report = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context)
-        model = load_model(model_path)
-        progress, canceled, log = self.callbacks(feedback)
-        res = run_energy(model, raster, report, feats, ref_raster, src or (ref_raster or ""),
-                         sample=self.parameterAsInt(parameters, "SAMPLE", context),
-                         include_training=self.parameterAsBool(parameters, "INCLUDE_TRAINING", context),
-                         energy_table=TABLES[self.parameterAsEnum(parameters, "ENERGY_TABLE", context)][0],
-                         progress=progress, is_canceled=canceled, log=log)
-        e = res["energy"]
-        acc = res.get("accuracy") or {}
+        reference = self.reference(parameters, context, raster, feedback, required=False)
+        cfg = config_from_parameters(self, parameters, context, ("energy",))
+        job = EnergyJob(model_path, raster, reference,
+                        ReportTarget.from_html(self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context)),
+                        sample=self.parameterAsInt(parameters, "SAMPLE", context),
+                        include_training=self.parameterAsBool(parameters, "INCLUDE_TRAINING", context),
+                        energy=cfg.energy, title=f"HyperSNN energy report: {__import__('os').path.basename(model_path)}")
+        res = run_energy(job, GdalBackend(), self.callbacks(feedback))
+        e = res.energy
+        acc = res.accuracy or {}
         c = e["conventions"]
         head, paper = c["complete"]["per_patch"], c["paper"]["per_patch"]
         return {"SNN_PJ": head["totals_pj"]["snn"], "CNN_FP_PJ": head["totals_pj"]["cnn_fp"],
@@ -94,4 +87,4 @@ class EnergyAlgorithm(HyperSNNAlgorithm):
                 "RATIO_Q_PAPER": paper["ratios"]["q_cnn_over_snn"],
                 "SNN_PJ_MAP_PIXEL": c["complete"]["per_map_pixel"]["totals_pj"]["snn"],
                 "SCENE_SNN_MJ": (e.get("scene") or {}).get("snn_mj"), "OA": acc.get("oa"),
-                "OUTPUT_REPORT": res["report_paths"].get("html")}
+                "OUTPUT_REPORT": res.report_paths.get("html")}

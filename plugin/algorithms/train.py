@@ -42,13 +42,13 @@ class TrainAlgorithm(HyperSNNAlgorithm):
         return True
 
     def process(self, parameters, context, feedback):
-        from ..jobs import run_train
+        from ...workflows.train import run_train
+        from ..io_gdal import GdalBackend
 
         model = self.parameterAsFileOutput(parameters, "OUTPUT_MODEL", context)
         report = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context) or None
         job = training_job(self, parameters, context, feedback, model, report, style=getattr(self, "_style", {}))
-        progress, canceled, log = self.callbacks(feedback)
-        res = run_train(job, progress, canceled, log)
+        res = run_train(job, GdalBackend(), self.callbacks(feedback))
         s = res.summary
         return {"OUTPUT_MODEL": res.model_path, "OUTPUT_REPORT": res.report_paths.get("html"),
                 "OA": s["oa"], "KAPPA": s["kappa"], "ENERGY_RATIO": s["energy_ratios"]["complete_fp_cnn_over_snn"],

@@ -56,7 +56,11 @@ class WorkflowAlgorithm(HyperSNNAlgorithm):
         return True
 
     def process(self, parameters, context, feedback):
-        from ..jobs import run_assess, run_train
+        from ...workflows.assess import AssessJob, run_assess
+        from ...workflows.backend import LabelSource
+        from ...workflows.report import ReportTarget
+        from ...workflows.train import run_train
+        from ..io_gdal import GdalBackend
 
         model = self.parameterAsFileOutput(parameters, "OUTPUT_MODEL", context)
         classes = self.parameterAsOutputLayer(parameters, "OUTPUT_CLASSES", context)
@@ -67,22 +71,23 @@ class WorkflowAlgorithm(HyperSNNAlgorithm):
             assessment = os.path.splitext(classes)[0] + "_accuracy.html"
         job = training_job(self, parameters, context, feedback, model, report, classes, conf,
                            style=getattr(self, "_style", {}))
+        target = ReportTarget.from_html(assessment).check()  # before the run, like every other output
         feedback.pushInfo("1/3 training")
-        progress, canceled, log = self.callbacks(feedback, 0.0, 0.9)
-        res = run_train(job, progress, canceled, log)
+        res = run_train(job, GdalBackend(), self.callbacks(feedback, 0.0, 0.9))
         feedback.pushInfo("3/3 assessing the class map")
-        style_on_load(context, write_output_styles(res.class_map_path, res.classes, res.confidence_path))
-        if job.validation_features:
-            feats, exclude, src = job.validation_features, None, "validation polygons"
+        style_on_load(self, context, write_output_styles(res.class_map, res.classes, res.confidence))
+        if job.validation is not None:
+            reference, exclude = job.validation, None
         else:
             m = res.model
-            feats, src = job.features, job.labels_source
+            reference = LabelSource(features=job.labels.features, description=job.labels.description)
             exclude = m.training_mask(tuple(m.meta.get("split_masks", {}).get("shape") or (0, 0)))
-        a = run_assess(res.class_map_path, assessment, feats, None, src, exclude_mask=exclude, log=log,
-                       title=f"Accuracy of {os.path.basename(res.class_map_path)}")
+        a = run_assess(AssessJob(res.class_map, reference, target, exclude,
+                                 title=f"Accuracy of {os.path.basename(res.class_map)}"),
+                       GdalBackend(), self.callbacks(feedback, 0.9, 1.0))
         feedback.setProgress(100)
-        return {"OUTPUT_MODEL": res.model_path, "OUTPUT_CLASSES": res.class_map_path,
-                "OUTPUT_CONFIDENCE": res.confidence_path, "OUTPUT_REPORT": res.report_paths.get("html"),
+        return {"OUTPUT_MODEL": res.model_path, "OUTPUT_CLASSES": res.class_map,
+                "OUTPUT_CONFIDENCE": res.confidence, "OUTPUT_REPORT": res.report_paths.get("html"),
                 "OUTPUT_ASSESSMENT": a.report_paths.get("html"), "OA": a.accuracy["oa"],
                 "KAPPA": a.accuracy["kappa"], "TEST_OA": res.summary["oa"],
                 "ENERGY_RATIO": res.summary["energy_ratios"]["complete_fp_cnn_over_snn"],

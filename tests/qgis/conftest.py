@@ -69,16 +69,17 @@ def scene_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def trained_model(scene_dir, tmp_path_factory):
-    """A model trained once per session directly through plugin.jobs (no Qt)."""
-    from hypersnn.plugin.io_gdal import raster_info, read_polygons_ogr
-    from hypersnn.plugin.jobs import TrainJob, run_train
+    """A model trained once per session directly through the training workflow and the GDAL backend (no Qt)."""
+    from hypersnn.plugin.io_gdal import GdalBackend, raster_info, read_polygons_ogr
+    from hypersnn.workflows.backend import LabelSource
+    from hypersnn.workflows.train import TrainJob, run_train
 
     out = tmp_path_factory.mktemp("model")
     info = raster_info(scene_dir / "scene.tif")
     feats = read_polygons_ogr(scene_dir / "train.gpkg", "klass", info.crs_wkt)
-    job = TrainJob(raster_path=str(scene_dir / "scene.tif"), cfg=_data().tiny_config(),
-                   model_path=str(out / "model.hsnn"), features=feats, labels_source="train.gpkg")
-    return Path(run_train(job).model_path)
+    job = TrainJob(raster=str(scene_dir / "scene.tif"), cfg=_data().tiny_config(), model_path=str(out / "model.hsnn"),
+                   labels=LabelSource(features=feats, description="train.gpkg"))
+    return Path(run_train(job, GdalBackend()).model_path)
 
 
 @pytest.fixture

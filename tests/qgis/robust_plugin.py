@@ -274,11 +274,32 @@ def train_dialog(iface, raster_layer, poly_layer, out, field="klass", classify=T
 
 
 def train_job(raster, out, polygons, field="klass", classify=False, **cfg):
-    """A jobs.TrainJob as the dialog builds it (polygons read and reprojected on the main thread)."""
+    """A workflows.train.TrainJob as the dialog builds it (polygons read and reprojected on the main thread)."""
     from hypersnn.plugin.io_gdal import raster_info, read_polygons_ogr
-    from hypersnn.plugin.jobs import TrainJob
+    from hypersnn.workflows.backend import LabelSource
+    from hypersnn.workflows.train import TrainJob, default_report_target
 
     info = raster_info(raster)
-    return TrainJob(raster_path=str(raster), cfg=D.tiny_config(**cfg), model_path=str(Path(out) / "model.hsnn"),
-                    features=read_polygons_ogr(polygons, field, info.crs_wkt), labels_source=str(polygons),
-                    class_map_path=str(Path(out) / "classes.tif") if classify else None)
+    class_map = str(Path(out) / "classes.tif") if classify else None
+    model = str(Path(out) / "model.hsnn")
+    return TrainJob(raster=str(raster), cfg=D.tiny_config(**cfg), model_path=model,
+                    labels=LabelSource(features=read_polygons_ogr(polygons, field, info.crs_wkt),
+                                       description=str(polygons)),
+                    class_map=class_map, report=default_report_target(model, class_map))
+
+
+def classify_job(raster, model, class_map, confidence=None, probabilities=None, cfg=None, energy_map=None):
+    """A workflows.classify.ClassifyJob (arguments in the order the classify dialog lists them)."""
+    from hypersnn.core.config import ClassifyConfig
+    from hypersnn.workflows.classify import ClassifyJob
+
+    return ClassifyJob(str(raster), model, str(class_map), confidence and str(confidence),
+                       probabilities and str(probabilities), energy_map and str(energy_map), cfg or ClassifyConfig())
+
+
+def run_classify(*args, **kw):
+    """Classify through the workflow with the plugin's GDAL backend, outside any task."""
+    from hypersnn.plugin.io_gdal import GdalBackend
+    from hypersnn.workflows.classify import run_classify as run
+
+    return run(classify_job(*args, **kw), GdalBackend())

@@ -133,11 +133,11 @@ def test_class_names_and_colours_from_categorized_style(train_dialog, layers):
     assert style == {str(v): (D.CLASS_NAMES[v], D.CLASS_COLORS[v]) for v in (1, 2, 3)}
     assert "meadow" in dlg.classes_label.text()
     job = dlg.build_job()
-    assert len(job.features) == 3 and job.class_style.entries["2"][0] == "forest"
+    assert len(job.labels.features) == 3 and job.class_style.entries["2"][0] == "forest"
     from hypersnn.core.labels import labels_from_polygons
     from hypersnn.plugin.io_gdal import raster_info, rasterize_gdal
 
-    labels = labels_from_polygons(job.features, raster_info(job.raster_path), rasterize_gdal)
+    labels = labels_from_polygons(job.labels.features, raster_info(job.raster), rasterize_gdal)
     job.class_style.apply(labels)
     assert [(c.name, c.color) for c in labels.classes] == [(D.CLASS_NAMES[v], D.CLASS_COLORS[v]) for v in (1, 2, 3)]
 
@@ -197,3 +197,24 @@ def test_create_training_layer(layers, tmp_path, qgis_iface):
     dlg2 = TrainingLayerDialog(qgis_iface)
     dlg2.file.setFilePath(str(tmp_path / "new_training.gpkg"))
     assert "already exists" in dlg2.validate()
+
+
+def test_more_settings_are_generated_from_the_registry(train_dialog):
+    """Every training setting the dialog has no own widget for appears in 'More settings', typed from its
+    metadata, and reaches the run's settings."""
+    from qgis.PyQt.QtWidgets import QComboBox, QSpinBox
+
+    from hypersnn.core.settings import settings
+
+    dlg = train_dialog
+    keys = {s.key for s in settings("bands", "split", "preprocess", "model", "train", where="dialog")}
+    assert set(dlg.more.widgets) == keys and {"train.leak_mode", "model.input_bits", "train.spike_penalty"} <= keys
+    leak = dlg.more.widgets["train.leak_mode"]
+    bits = dlg.more.widgets["model.input_bits"]
+    assert isinstance(leak, QComboBox) and isinstance(bits, QSpinBox) and bits.maximum() == 16
+    leak.setCurrentIndex(leak.findData("pow2"))
+    bits.setValue(8)
+    cfg = dlg.run_config()
+    assert cfg.train.leak_mode == "pow2" and cfg.model.input_bits == 8
+    dlg.set_config(cfg)
+    assert leak.currentData() == "pow2"

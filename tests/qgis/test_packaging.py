@@ -16,7 +16,7 @@ def test_plugin_zip(tmp_path):
     names = zipfile.ZipFile(z).namelist()
     assert all(n.startswith("hypersnn/") for n in names)
     for must in ("hypersnn/__init__.py", "hypersnn/metadata.txt", "hypersnn/resources/icon.svg",
-                 "hypersnn/plugin/plugin.py", "hypersnn/plugin/provider.py", "hypersnn/ui/train_dialog.py",
+                 "hypersnn/ui/plugin.py", "hypersnn/workflows/train.py", "hypersnn/plugin/provider.py", "hypersnn/ui/train_dialog.py",
                  "hypersnn/core/pipeline.py", "hypersnn/resources/indian_pines/indian_pines.tif"):
         assert must in names, must
     for n in names:

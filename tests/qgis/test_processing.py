@@ -179,26 +179,59 @@ def test_workflow_and_cancel(provider, scene_dir, tmp_path):
     assert list(out.iterdir()) == []
 
 
-def test_algorithms_in_a_model_designer_model(provider, qgis_processing):
-    """Proper output definitions: the train output feeds classify inside a Processing model."""
-    from qgis.core import QgsApplication, QgsProcessingModelAlgorithm, QgsProcessingModelChildAlgorithm, \
-        QgsProcessingModelChildParameterSource
+def test_algorithms_in_a_model_designer_model(provider, scene_dir, tmp_path):
+    """Proper parameter and output definitions: in a Processing model, the file `train` writes is the model
+    `classify` reads. QGIS validates the chain and runs it; the class map it writes is the one `classify`
+    gives for that model file on its own."""
+    import processing
+    from osgeo import gdal
+    from qgis.core import (QgsProcessingContext, QgsProcessingFeedback, QgsProcessingModelAlgorithm,
+                           QgsProcessingModelChildAlgorithm, QgsProcessingModelChildParameterSource as Source,
+                           QgsProcessingModelOutput, QgsProcessingModelParameter,
+                           QgsProcessingParameterRasterLayer)
 
     m = QgsProcessingModelAlgorithm("hypersnn chain", "test")
+    m.addModelParameter(QgsProcessingParameterRasterLayer("scene", "Scene"), QgsProcessingModelParameter("scene"))
     train = QgsProcessingModelChildAlgorithm("hypersnn:train")
     train.setChildId("train")
+    train.addParameterSources("INPUT", [Source.fromModelParameter("scene")])
+    train.addParameterSources("POLYGONS", [Source.fromStaticValue(str(scene_dir / "train.gpkg"))])
+    train.addParameterSources("CLASS_FIELD", [Source.fromStaticValue("klass")])
+    train.addParameterSources("CONFIG", [Source.fromStaticValue(str(scene_dir / "tiny.json"))])
+    model_out = QgsProcessingModelOutput("model")
+    model_out.setChildOutputName("OUTPUT_MODEL")
+    train.setModelOutputs({"model": model_out})
     classify = QgsProcessingModelChildAlgorithm("hypersnn:classify")
     classify.setChildId("classify")
-    classify.addParameterSources("MODEL", [QgsProcessingModelChildParameterSource.fromChildOutput("train",
-                                                                                                "OUTPUT_MODEL")])
-    m.addChildAlgorithm(train)
-    m.addChildAlgorithm(classify)
-    assert m.dependsOnChildAlgorithms("classify") == {"train"}
-    alg = QgsApplication.processingRegistry().algorithmById("hypersnn:classify")
-    model_param = alg.parameterDefinition("MODEL")
-    train_alg = QgsApplication.processingRegistry().algorithmById("hypersnn:train")
-    assert train_alg.outputDefinition("OUTPUT_MODEL").type() == "outputFile"
-    assert model_param.type() == "file"
+    classify.addParameterSources("INPUT", [Source.fromModelParameter("scene")])
+    classify.addParameterSources("MODEL", [Source.fromChildOutput("train", "OUTPUT_MODEL")])
+    classes_out = QgsProcessingModelOutput("classes")
+    classes_out.setChildOutputName("OUTPUT")
+    classify.setModelOutputs({"classes": classes_out})
+    for child in (train, classify):  # as the model designer's dialog does: the rest at their defaults
+        for d in child.algorithm().parameterDefinitions():
+            if not d.isDestination() and d.name() not in child.parameterSources():
+                child.addParameterSources(d.name(), [Source.fromStaticValue(d.defaultValue())])
+        m.addChildAlgorithm(child)
+    m.updateDestinationParameters()
+    # QGIS resolves the children against the registered algorithms' definitions: every mandatory
+    # parameter has a source of an accepted type, and the destinations became model parameters
+    for child in ("train", "classify"):
+        ok, errors = m.validateChildAlgorithm(child)
+        assert ok, (child, errors)
+    assert {p.name() for p in m.destinationParameterDefinitions()} == {"train:model", "classify:classes"}
+
+    res = processing.run(m, {"scene": str(scene_dir / "scene.tif"), "train:model": str(tmp_path / "m.hsnn"),
+                             "classify:classes": str(tmp_path / "classes.tif")},
+                         feedback=QgsProcessingFeedback(), context=QgsProcessingContext())
+    assert res["train:model"] == str(tmp_path / "m.hsnn") and (tmp_path / "m.hsnn").is_file()
+    assert res["classify:classes"] == str(tmp_path / "classes.tif")
+    chained = gdal.Open(res["classify:classes"]).ReadAsArray()
+    alone = processing.run("hypersnn:classify", {"INPUT": str(scene_dir / "scene.tif"),
+                                                 "MODEL": str(tmp_path / "m.hsnn"),
+                                                 "OUTPUT": str(tmp_path / "alone.tif")})
+    assert (chained == gdal.Open(alone["OUTPUT"]).ReadAsArray()).all()
+    assert (chained == 0).sum() == 2 and set(chained.ravel().tolist()) <= {0, 1, 2, 3}
 
 
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"
@@ -244,3 +277,27 @@ def test_qgis_process_runs_the_workflow_headless(scene_dir, tmp_path):
     assert 0 <= result["OA"] <= 1
     assert (out_dir / "acc.html").exists() and (out_dir / "classes.qml").exists()
     assert not (repo / ".qgis-settings" / "profiles" / "default" / "python" / "plugins").exists()
+
+
+def test_training_parameters_come_from_the_settings_registry(provider):
+    """Every Processing training setting is a parameter of hypersnn:train, typed and bounded as registered, and
+    parameters changed from their defaults reach the run's settings."""
+    from qgis.core import (QgsApplication, QgsProcessingContext, QgsProcessingParameterEnum,
+                           QgsProcessingParameterNumber)
+
+    from hypersnn.core.settings import settings
+    from hypersnn.plugin.algorithms import parameters as P
+
+    alg = QgsApplication.processingRegistry().algorithmById("hypersnn:train")
+    for s in settings(*P.TRAIN_SECTIONS, where="processing"):
+        d = alg.parameterDefinition(s.param)
+        assert d is not None, s.key
+        assert getattr(P, f"P_{s.param}") == s.param
+        if s.processing_choices:
+            assert isinstance(d, QgsProcessingParameterEnum) and d.options() == [str(c) for c in s.processing_choices]
+        elif s.type is int and s.lo is not None:
+            assert isinstance(d, QgsProcessingParameterNumber) and d.minimum() == s.lo, s.key
+    ctx = QgsProcessingContext()
+    cfg = P.config_from_parameters(alg, {"LEAK_MODE": 1, "INPUT_BITS": 8, "TIME_STEPS": 3, "SEED": 5}, ctx)
+    assert (cfg.train.leak_mode, cfg.model.input_bits, cfg.train.time_steps) == ("pow2", 8, 3)
+    assert cfg.train.seed == cfg.split.seed == 5

@@ -9,6 +9,7 @@ from qgis.core import Qgis, QgsTask
 
 from robust_plugin import (done, folder_state, listing, no_active_tasks, one_torch_thread, run_task,  # noqa: F401
                            start, tiled_raster, train_job, wait_for)
+from robust_plugin import classify_job, run_classify  # noqa: E402
 
 CANCEL_WITHIN_S = 2.0
 
@@ -53,7 +54,6 @@ def test_canceled_train_task_stops_quickly_leaves_nothing_and_a_later_run_works(
 def test_canceled_classify_task_stops_between_windows_keeps_the_earlier_map_and_a_later_run_works(
         plugin, qgis_iface, trained_model, scene_dir, tmp_path):
     from hypersnn.core.config import ClassifyConfig
-    from hypersnn.plugin.jobs import run_classify
     from hypersnn.plugin.tasks import ClassifyTask
 
     big = tiled_raster(tmp_path / "big.tif", (20, 20))  # 400 x 480 pixels: 3000 windows of 8, seconds of work
@@ -62,16 +62,15 @@ def test_canceled_classify_task_stops_between_windows_keeps_the_earlier_map_and_
     run_classify(str(scene_dir / "scene.tif"), str(trained_model), str(out / "c.tif"), str(out / "conf.tif"))
     before = folder_state(out)
     outputs = (str(out / "c.tif"), str(out / "conf.tif"), str(out / "p.tif"))
-    ccfg = ClassifyConfig(window=8, probabilities=True)
-    task = start(plugin, ClassifyTask(str(big), str(trained_model), *outputs, ccfg, iface=qgis_iface))
+    ccfg = ClassifyConfig(window=8)
+    task = start(plugin, ClassifyTask(classify_job(str(big), str(trained_model), *outputs, ccfg), iface=qgis_iface))
     seconds = _cancel_when(task, lambda: task.message.startswith("classified window"), "the first window")
     assert seconds < CANCEL_WITHIN_S, f"cancel took {seconds:.2f} s"
     assert task.status() == QgsTask.Terminated and task.canceled_by_user
     assert task.error.startswith("canceled: classification canceled at window ") and task.error.endswith("/3000")
     assert folder_state(out) == before  # the earlier map and confidence keep their bytes; no p.tif, no temp file
     assert no_active_tasks()
-    ok = run_task(plugin, ClassifyTask(str(scene_dir / "scene.tif"), str(trained_model), *outputs, ccfg,
-                                       iface=qgis_iface))
+    ok = run_task(plugin, ClassifyTask(classify_job(str(scene_dir / "scene.tif"), str(trained_model), *outputs, ccfg), iface=qgis_iface))
     assert ok.status() == QgsTask.Complete, ok.error
     assert ok.result.valid_pixels == 20 * 24 - 2
     assert [n for n in listing(out) if n.endswith(".tif")] == ["c.tif", "conf.tif", "p.tif"]

@@ -10,6 +10,7 @@ from qgis.core import QgsProcessingException, QgsTask
 
 from robust_plugin import (Payload, listing, no_active_tasks, one_critical, one_torch_thread,  # noqa: F401
                            rezip_model, run_task)
+from robust_plugin import classify_job  # noqa: E402
 
 KINDS = ["truncated", "pickle renamed to .hsnn", "PyTorch checkpoint renamed to .hsnn", "newer format version",
          "model for another band count"]
@@ -58,8 +59,7 @@ def test_bad_model_through_the_classify_task_is_refused_and_a_valid_run_follows(
     out = tmp_path / "out"
     out.mkdir()
     qgis_iface.messageBar().clear_messages()
-    task = run_task(plugin, ClassifyTask(str(raster), str(model), str(out / "c.tif"), str(out / "conf.tif"),
-                                         iface=qgis_iface))
+    task = run_task(plugin, ClassifyTask(classify_job(str(raster), str(model), str(out / "c.tif"), str(out / "conf.tif")), iface=qgis_iface))
     assert task.status() == QgsTask.Terminated and not task.canceled_by_user
     text = one_critical(qgis_iface, "HyperSNN: classify")
     assert re.search(match, text), text
@@ -67,8 +67,7 @@ def test_bad_model_through_the_classify_task_is_refused_and_a_valid_run_follows(
     assert listing(out) == [] and no_active_tasks()
     if marker is not None:
         assert not marker.exists()  # the payload never ran
-    ok = run_task(plugin, ClassifyTask(str(scene_dir / "scene.tif"), str(trained_model), str(out / "c.tif"),
-                                       iface=qgis_iface))
+    ok = run_task(plugin, ClassifyTask(classify_job(str(scene_dir / "scene.tif"), str(trained_model), str(out / "c.tif")), iface=qgis_iface))
     assert ok.status() == QgsTask.Complete, ok.error
     assert (out / "c.tif").exists() and no_active_tasks()
 

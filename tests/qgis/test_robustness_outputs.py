@@ -11,6 +11,7 @@ from qgis.core import QgsProcessingContext, QgsProcessingException, QgsTask
 
 from robust_plugin import (Feedback, folder_state, listing, no_active_tasks, one_critical,  # noqa: F401
                            one_torch_thread, run_task, train_job)
+from robust_plugin import classify_job, run_classify  # noqa: E402
 
 
 def test_missing_output_folder_is_refused_by_tasks_and_processing(plugin, qgis_iface, trained_model, scene_dir,
@@ -21,8 +22,7 @@ def test_missing_output_folder_is_refused_by_tasks_and_processing(plugin, qgis_i
 
     missing = tmp_path / "missing"
     qgis_iface.messageBar().clear_messages()
-    task = run_task(plugin, ClassifyTask(str(scene_dir / "scene.tif"), str(trained_model), str(missing / "c.tif"),
-                                         iface=qgis_iface))
+    task = run_task(plugin, ClassifyTask(classify_job(str(scene_dir / "scene.tif"), str(trained_model), str(missing / "c.tif")), iface=qgis_iface))
     assert task.status() == QgsTask.Terminated
     one_critical(qgis_iface, f"The folder for the class map does not exist: {missing}")
     job = train_job(scene_dir / "scene.tif", missing, scene_dir / "train.gpkg", train={"cnn_epochs": 5000})
@@ -49,18 +49,17 @@ def test_output_equal_to_the_input_raster_is_refused_and_the_input_kept(plugin, 
     before = raster.read_bytes()
     qgis_iface.messageBar().clear_messages()
     for cls, conf in ((raster, None), (tmp_path / "c.tif", raster)):
-        task = run_task(plugin, ClassifyTask(str(raster), str(trained_model), str(cls), conf and str(conf),
-                                             iface=qgis_iface))
+        task = run_task(plugin, ClassifyTask(classify_job(str(raster), str(trained_model), str(cls), conf and str(conf)), iface=qgis_iface))
         assert task.status() == QgsTask.Terminated
-        one_critical(qgis_iface, f"Output {raster} is the input raster; choose another output file")
+        one_critical(qgis_iface, f"is the input raster of this run ({raster}); choose another file")
     job = train_job(raster, tmp_path, scene_dir / "train.gpkg", train={"cnn_epochs": 5000})
-    job.class_map_path = str(raster)
+    job.class_map = str(raster)
     t0 = time.monotonic()
     task = run_task(plugin, TrainTask(job, qgis_iface))
     assert task.status() == QgsTask.Terminated and time.monotonic() - t0 < 5
     assert task.message == ""  # refused before training, not after it when the class map is written
-    one_critical(qgis_iface, f"The class map {raster} is the input raster; choose another output file")
-    with pytest.raises(QgsProcessingException, match=rf"Output {re.escape(str(raster))} is the input raster"):
+    one_critical(qgis_iface, f"The class map {raster} is the input raster of this run")
+    with pytest.raises(QgsProcessingException, match=rf"The class map {re.escape(str(raster))} is the input raster"):
         processing.run("hypersnn:classify", {"INPUT": str(raster), "MODEL": str(trained_model),
                                              "OUTPUT": str(raster)})
     assert raster.read_bytes() == before
@@ -72,7 +71,6 @@ def test_output_equal_to_the_input_raster_is_refused_and_the_input_kept(plugin, 
 @pytest.fixture
 def earlier_map(trained_model, scene_dir, tmp_path):
     """A class map + confidence map of an earlier run in `out`, and that folder's bytes."""
-    from hypersnn.plugin.jobs import run_classify
 
     out = tmp_path / "out"
     out.mkdir()
@@ -90,8 +88,7 @@ def test_earlier_class_map_is_kept_byte_identical_when_a_later_classify_task_fai
     bad_model = out.parent / "cut.hsnn"
     bad_model.write_bytes(trained_model.read_bytes()[:500])
     for raster, model in ((scene_dir / "other.tif", trained_model), (scene_dir / "scene.tif", bad_model)):
-        task = run_task(plugin, ClassifyTask(str(raster), str(model), str(out / "c.tif"), str(out / "conf.tif"),
-                                             iface=qgis_iface))
+        task = run_task(plugin, ClassifyTask(classify_job(str(raster), str(model), str(out / "c.tif"), str(out / "conf.tif")), iface=qgis_iface))
         assert task.status() == QgsTask.Terminated
         assert folder_state(out) == before
     assert no_active_tasks()

@@ -13,6 +13,7 @@ import data as D
 from robust_plugin import (Feedback, done, drop_crs, listing, log_capture, make_envi, mark_finished,  # noqa: F401
                            no_active_tasks, one_critical, one_torch_thread, run_task, train_dialog, wait_for,
                            warnings_shown)
+from robust_plugin import classify_job  # noqa: E402
 
 
 @pytest.fixture
@@ -124,7 +125,7 @@ def test_envi_with_a_broken_header_is_refused_naming_the_header_and_the_field(pl
         processing.run("hypersnn:classify", {"INPUT": str(data), "MODEL": str(trained_model),
                                              "OUTPUT": str(out / "c.tif")})
     qgis_iface.messageBar().clear_messages()
-    task = run_task(plugin, ClassifyTask(str(data), str(trained_model), str(out / "c.tif"), iface=qgis_iface))
+    task = run_task(plugin, ClassifyTask(classify_job(str(data), str(trained_model), str(out / "c.tif")), iface=qgis_iface))
     assert task.status() == QgsTask.Terminated
     one_critical(qgis_iface, msg)
     assert listing(out) == [] and no_active_tasks()
@@ -144,8 +145,7 @@ def test_truncated_envi_data_file_is_refused_with_expected_and_actual_size(plugi
     sizes = f"header {hdr} describes 24 samples x 20 lines x 12 bands of int16 (2 bytes) + 0 header bytes = " \
             f"{expected} bytes, but the file has {expected - 100} bytes"
     qgis_iface.messageBar().clear_messages()
-    task = run_task(plugin, ClassifyTask(layer_raster_path(layer), str(trained_model), str(out / "c.tif"),
-                                         iface=qgis_iface))
+    task = run_task(plugin, ClassifyTask(classify_job(layer_raster_path(layer), str(trained_model), str(out / "c.tif")), iface=qgis_iface))
     assert task.status() == QgsTask.Terminated
     one_critical(qgis_iface, f"ENVI data file {data} is truncated", sizes)
     try:
@@ -167,7 +167,7 @@ def test_raster_path_that_does_not_exist_is_named(plugin, qgis_iface, trained_mo
     src, out = dirs
     missing = src / "nowhere.tif"
     qgis_iface.messageBar().clear_messages()
-    task = run_task(plugin, ClassifyTask(str(missing), str(trained_model), str(out / "c.tif"), iface=qgis_iface))
+    task = run_task(plugin, ClassifyTask(classify_job(str(missing), str(trained_model), str(out / "c.tif")), iface=qgis_iface))
     assert task.status() == QgsTask.Terminated
     one_critical(qgis_iface, f"Raster not found: {missing}")
     for alg, params in (("hypersnn:classify", {"MODEL": str(trained_model), "OUTPUT": str(out / "c.tif")}),
@@ -224,4 +224,4 @@ def test_raster_without_crs_but_a_crs_set_in_qgis_says_which_crs_placed_the_poly
     dlg.deleteLater()
     assert job.input_warnings and re.search(r"nocrs\.tif has no CRS in its file; the polygons were placed with the "
                                             r"CRS set on layer 'nocrs' in QGIS \(EPSG:32633\)", job.input_warnings[0])
-    assert job.features[0].geometry["coordinates"][0][0][0] > 400000  # EPSG:4326 polygons -> the layer's UTM
+    assert job.labels.features[0].geometry["coordinates"][0][0][0] > 400000  # EPSG:4326 polygons -> the layer's UTM

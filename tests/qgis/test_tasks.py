@@ -13,6 +13,7 @@ from qgis.core import (
 )
 
 import data as D
+from robust_plugin import classify_job  # noqa: E402
 
 
 def _done(task):
@@ -51,7 +52,7 @@ def test_train_task_completes_and_adds_styled_layers(plugin, layers, qgis_iface,
     qgis_iface.messageBar().clear_messages()
     dlg = _train_dialog(qgis_iface, layers, tmp_path)
     job = dlg.build_job()
-    assert job.features[0].geometry["coordinates"][0][0][0] > 400000  # EPSG:4326 polygons -> UTM
+    assert job.labels.features[0].geometry["coordinates"][0][0][0] > 400000  # EPSG:4326 polygons -> UTM
     from hypersnn.plugin.tasks import TrainTask
 
     task = _start(plugin, TrainTask(job, qgis_iface, show_report=plugin.show_report))
@@ -127,9 +128,9 @@ def test_classify_task_and_mismatch_error(plugin, trained_model, layers, scene_d
     from hypersnn.plugin.tasks import ClassifyTask
 
     qgis_iface.messageBar().clear_messages()
-    task = _start(plugin, ClassifyTask(str(scene_dir / "scene.tif"), str(trained_model), str(tmp_path / "c.tif"),
-                                       str(tmp_path / "conf.tif"), str(tmp_path / "p.tif"), iface=qgis_iface,
-                                       energy_map_path=str(tmp_path / "e.tif")))
+    job = classify_job(scene_dir / "scene.tif", str(trained_model), tmp_path / "c.tif", tmp_path / "conf.tif",
+                       tmp_path / "p.tif", energy_map=tmp_path / "e.tif")
+    task = _start(plugin, ClassifyTask(job, iface=qgis_iface))
     wait(lambda: _done(task), 60, "the classify task")
     assert task.status() == QgsTask.Complete, task.error
     assert isinstance(QgsProject.instance().mapLayersByName("c")[0].renderer(), QgsPalettedRasterRenderer)
@@ -139,7 +140,7 @@ def test_classify_task_and_mismatch_error(plugin, trained_model, layers, scene_d
     assert energy.renderer().band() == 1 and energy.renderer().classificationMax() > 0
     assert any("mJ (complete convention)" in m for m in qgis_iface.messageBar().get_messages(Qgis.Success))
     # a raster with other bands: the task fails with the engine's clear message, and writes nothing
-    bad = _start(plugin, ClassifyTask(str(scene_dir / "other.tif"), str(trained_model), str(tmp_path / "bad.tif"),
+    bad = _start(plugin, ClassifyTask(classify_job(scene_dir / "other.tif", str(trained_model), tmp_path / "bad.tif"),
                                       iface=qgis_iface))
     wait(lambda: _done(bad), 60, "the failing classify task")
     assert bad.status() == QgsTask.Terminated

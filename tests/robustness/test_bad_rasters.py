@@ -7,7 +7,7 @@ import rasterio
 
 import fixtures_data as fd
 from hypersnn.core import io_rasterio as io
-from hypersnn.core import pipeline
+from hypersnn.core import pipeline, prepare
 from hypersnn.core.config import ClassifyConfig
 from hypersnn.core.errors import InputError, RasterError
 from hypersnn.core.labels import labels_from_array, labels_from_polygons
@@ -237,7 +237,7 @@ def test_raster_larger_than_memory_is_streamed_in_windows():
     labels[:fd.H, :fd.W] = gt
     reader = LimitedReader(scene_reader(cube), 16)
     cfg = fast_config()
-    prep = pipeline.prepare(reader, labels_from_array(labels), cfg, window=16)
+    prep = prepare.prepare(reader, labels_from_array(labels), cfg, window=16)
     assert prep.source.nbytes < 0.05 * (256 * 256 * cfg.preprocess.pca_components * 4)
     out = pipeline.train(reader, labels_from_array(labels), cfg, window=16)
     assert out.test_snn.oa > 0.6

@@ -5,7 +5,7 @@ import pytest
 
 import fixtures_data as fd
 from hypersnn.core import io_rasterio as io
-from hypersnn.core import pipeline
+from hypersnn.core import prepare
 from hypersnn.core.config import SplitConfig
 from hypersnn.core.errors import LabelError, SplitError
 from hypersnn.core.labels import PolygonFeature, labels_from_array, labels_from_polygons
@@ -92,7 +92,7 @@ def test_fractional_class_value_names_the_feature():
 
 def test_labels_on_another_grid_are_refused():
     with pytest.raises(LabelError, match=r"labels gt have shape \(5, 5\) but raster scene\.tif is 20 x 24"):
-        pipeline.prepare(scene_reader(), labels_from_array(np.ones((5, 5), np.uint8), source="gt"), fast_config())
+        prepare.prepare(scene_reader(), labels_from_array(np.ones((5, 5), np.uint8), source="gt"), fast_config())
 
 
 def _gt_with_single_pixel_class():
@@ -103,13 +103,13 @@ def _gt_with_single_pixel_class():
 
 def test_a_class_with_one_pixel_is_named_as_too_small_for_a_random_split():
     with pytest.raises(SplitError, match=r"Class 4 has 1 labelled pixel; a random split needs at least 2 per class"):
-        pipeline.prepare(scene_reader(), labels_from_array(_gt_with_single_pixel_class()), fast_config())
+        prepare.prepare(scene_reader(), labels_from_array(_gt_with_single_pixel_class()), fast_config())
 
 
 def test_a_class_with_one_pixel_gets_a_valid_block_split_that_says_it_cannot_be_tested():
     cfg = fast_config()
     cfg.split.method, cfg.split.block_size = "blocks", 4
-    prep = pipeline.prepare(scene_reader(), labels_from_array(_gt_with_single_pixel_class()), cfg)
+    prep = prepare.prepare(scene_reader(), labels_from_array(_gt_with_single_pixel_class()), cfg)
     check_disjoint(prep.split)
     assert prep.split.train[15, 12] and "Class 4 has no test pixels" in " ".join(prep.split.protocol["warnings"])
 
@@ -117,7 +117,7 @@ def test_a_class_with_one_pixel_gets_a_valid_block_split_that_says_it_cannot_be_
 def test_one_class_only_is_refused():
     gt = (fd.synthetic_scene()[1] == 1).astype(np.uint8)
     with pytest.raises(SplitError, match=r"at least 2 classes; the labels have only class 1"):
-        pipeline.prepare(scene_reader(), labels_from_array(gt), fast_config())
+        prepare.prepare(scene_reader(), labels_from_array(gt), fast_config())
 
 
 def test_overlapping_polygons_of_different_classes_leave_the_overlap_unlabelled():
@@ -140,15 +140,15 @@ def test_train_and_test_sets_sharing_pixels_are_refused():
 
 
 def test_a_split_whose_sets_share_pixels_never_reaches_training(monkeypatch):
-    real = pipeline.make_split
+    real = prepare.make_split
 
     def leaky(*a, **k):
         s = real(*a, **k)
         s.test = s.test | s.train  # as a faulty custom split would
         return s
-    monkeypatch.setattr(pipeline, "make_split", leaky)
+    monkeypatch.setattr(prepare, "make_split", leaky)
     with pytest.raises(SplitError, match=r"'train' and 'test' share \d+ pixel"):
-        pipeline.prepare(scene_reader(), labels_from_array(fd.synthetic_scene()[1]), fast_config())
+        prepare.prepare(scene_reader(), labels_from_array(fd.synthetic_scene()[1]), fast_config())
 
 
 @pytest.mark.parametrize("method", ["random", "count", "blocks", "given"])

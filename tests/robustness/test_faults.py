@@ -127,10 +127,13 @@ def test_a_checkpoint_from_other_data_is_ignored(reference, tmp_path):
     assert out.resumed == []
     gt = fd.synthetic_scene()[1].copy()
     gt[19, :] = 0  # other labels
-    out = pipeline.train(scene_reader(), labels_from_array(gt), fast_config(), None, checkpoint_dir=tmp_path / "ckpt2")
-    _canceled_run(tmp_path / "ckpt3")
-    out = pipeline.train(scene_reader(), labels_from_array(gt), fast_config(), None, checkpoint_dir=tmp_path / "ckpt3")
+    _canceled_run(tmp_path / "ckpt2")
+    out = pipeline.train(scene_reader(), labels_from_array(gt), fast_config(), str(tmp_path / "a.hsnn"),
+                         checkpoint_dir=tmp_path / "ckpt2")
     assert out.resumed == []
+    # ignored means no trace of it: the same bytes as a run that never saw a checkpoint
+    pipeline.train(scene_reader(), labels_from_array(gt), fast_config(), str(tmp_path / "b.hsnn"))
+    assert (tmp_path / "a.hsnn").read_bytes() == (tmp_path / "b.hsnn").read_bytes()
 
 
 def test_a_torn_checkpoint_is_ignored_and_the_stage_restarts(reference, tmp_path):

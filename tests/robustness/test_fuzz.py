@@ -7,6 +7,7 @@ import json
 import math
 import os
 import string
+import sys
 import zipfile
 
 import numpy as np
@@ -176,13 +177,56 @@ def test_model_loader_on_valid_files_with_edited_metadata(work, ref_file, data):
 
 # -- ENVI headers ------------------------------------------------------------------------------------
 
+def _header_text():
+    """An ENVI header as instruments and ENVI write them: lists spread over lines, with a blank line and a
+    comment line inside braces; bad-band list, band names, no-data value and scale factor."""
+    um = [w / 1000 for w in fd.WAVELENGTHS_NM]
+    return ("ENVI\ndescription = {\n  HyperSNN synthetic scene [Mon Jun 02 10:01:22 1997]}\n"
+            f"samples = {fd.W}\nlines   = {fd.H}\nbands   = {fd.B}\nheader offset = 0\nfile type = ENVI Standard\n"
+            "data type = 2\ninterleave = bsq\nByte Order = 0\nwavelength units = Micrometers\n"
+            "wavelength = {\n " + ", ".join(map(repr, um[:6])) + ",\n\n; SWIR detector\n "
+            + ", ".join(map(repr, um[6:])) + "}\n"
+            "bbl = {" + ", ".join(["1"] * 10) + ",\n 0, 0}\n"
+            "band names = {" + ", ".join(f"band {i + 1}" for i in range(fd.B)) + "}\n"
+            f"data ignore value = {fd.NODATA}\nreflectance scale factor = 10000.000000\n")
+
+
+def _read_both_ways(data, hdr, monkeypatch):
+    """(header, RasterInfo) as the command line reads them with `spectral` importable, and hidden as in a
+    QGIS Python without it."""
+    def read():
+        with io_rasterio.open_raster(data) as r:
+            return spectral_meta.read_envi_header(str(hdr)), r.info
+
+    seen = read()
+    with monkeypatch.context() as m:
+        for name in [n for n in sys.modules if n == "spectral" or n.startswith("spectral.")] + ["spectral"]:
+            m.setitem(sys.modules, name, None)  # `import spectral` now raises ImportError
+        hidden = read()
+    return seen, hidden
+
+
+def test_envi_header_reads_the_same_with_or_without_spectral(tmp_path, monkeypatch):
+    data, hdr = fd.make_envi(tmp_path / "scene.img")
+    hdr.write_text(_header_text())
+    (h1, info1), (h2, info2) = _read_both_ways(data, hdr, monkeypatch)
+    assert h1 == h2 and info1 == info2
+    assert h1["wavelength"] == [repr(w / 1000) for w in fd.WAVELENGTHS_NM]  # the comment line is no value
+    assert h1["bbl"] == ["1"] * 10 + ["0", "0"] and h1["byte order"] == "0"
+    assert h1["reflectance scale factor"] == "10000.000000" and h1["data ignore value"] == str(fd.NODATA)
+    assert h1["description"] == "HyperSNN synthetic scene [Mon Jun 02 10:01:22 1997]"
+    assert info1.wavelengths == pytest.approx(fd.WAVELENGTHS_NM)
+    assert info1.bad_bands == [False] * 10 + [True, True] and info1.nodata == fd.NODATA
+    assert info1.band_names == [f"band {i + 1}" for i in range(fd.B)]
+
+
 @FUZZ
 @given(text=st.text(max_size=400), envi=st.booleans())
 def test_envi_header_parser_on_random_text(work, text, envi):
     p = work / "random.hdr"
     p.write_text(("ENVI\n" if envi else "") + text, encoding="utf-8", errors="surrogatepass")
     try:
-        hdr = spectral_meta.parse_envi_header(str(p))
+        hdr = spectral_meta.read_envi_header(str(p))
     except HyperSNNError:
         return
     assert isinstance(hdr, dict)

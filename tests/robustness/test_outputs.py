@@ -9,7 +9,7 @@ import rasterio
 
 import fixtures_data as fd
 from hypersnn.core import io_rasterio as io
-from hypersnn.core import modelfile, pipeline
+from hypersnn.core import files, pipeline
 from hypersnn.core.config import ClassifyConfig
 from hypersnn.core.errors import Canceled, OutputError
 from hypersnn.core.model import HyperSNNModel
@@ -34,14 +34,14 @@ def _no_reads():
 
 
 def test_missing_output_folder_is_refused_before_training(tmp_path):
-    with pytest.raises(OutputError, match=r"Output folder does not exist: .*nowhere \(for model file"):
+    with pytest.raises(OutputError, match=r"The folder for the model file does not exist: .*nowhere"):
         pipeline.train(_no_reads(), scene_labels(), fast_config(), str(tmp_path / "nowhere" / "m.hsnn"))
 
 
 def test_output_folder_that_is_a_file_is_refused(tmp_path):
     f = tmp_path / "file.txt"
     f.write_text("x")
-    with pytest.raises(OutputError, match=r"Output folder .*file\.txt is a file, not a folder"):
+    with pytest.raises(OutputError, match=r"folder for the model file is a file, not a folder: .*file\.txt"):
         pipeline.train(_no_reads(), scene_labels(), fast_config(), str(f / "m.hsnn"))
     with pytest.raises(OutputError, match=r"file\.txt is a file, not a folder"):
         io.RasterioWriter(io.OutputSpec(str(f / "map.tif"), scene_reader().info, 1, "uint8"))
@@ -66,15 +66,15 @@ def test_read_only_output_folder_is_refused(tmp_path):
 def test_permission_denied_while_saving_is_an_output_error(reference, tmp_path, monkeypatch):
     def denied(*a, **k):
         raise PermissionError(13, "Permission denied")
-    monkeypatch.setattr(modelfile.tempfile, "mkstemp", denied)
-    with pytest.raises(OutputError, match=r"Cannot write to .*: Permission denied"):
+    monkeypatch.setattr(files.tempfile, "mkstemp", denied)
+    with pytest.raises(OutputError, match=r"Cannot write into the folder .*model file.*: Permission denied"):
         reference[2].model.save(tmp_path / "m.hsnn")
 
 
 def test_model_output_equal_to_an_input_is_refused(tmp_path):
     tif = fd.make_geotiff(tmp_path / "scene.tif")
     with io.open_raster(tif) as reader:
-        with pytest.raises(OutputError, match=r"Model output .*scene\.tif is an input of this run"):
+        with pytest.raises(OutputError, match=r"model file .*scene\.tif is the input raster of this run"):
             pipeline.train(reader, scene_labels(), fast_config(), str(tif))
     for name in ("cube.img", "other.bsq"):
         data, hdr = fd.make_envi(tmp_path / name)
@@ -83,11 +83,11 @@ def test_model_output_equal_to_an_input_is_refused(tmp_path):
         for opened in (data, hdr):
             with io.open_raster(opened) as reader:
                 for out in (data, hdr):
-                    with pytest.raises(OutputError, match="is an input of this run"):
+                    with pytest.raises(OutputError, match="is the input raster of this run"):
                         pipeline.train(reader, scene_labels(), fast_config(), str(out))
     labels = scene_labels()
     labels.source = str(tmp_path / "gt.tif")
-    with pytest.raises(OutputError, match=r"gt\.tif is an input of this run"):
+    with pytest.raises(OutputError, match=r"gt\.tif is the training labels of this run"):
         pipeline.train(_no_reads(), labels, fast_config(), labels.source)
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from hypersnn.core import pipeline
+from hypersnn.core import evaluation, pipeline, prepare
 from hypersnn.core.nn.models import HSINet
 from hypersnn.core.patches import PatchBank, PatchSource, pad_cube
 from hypersnn.core.predict import predict_padded, valid_mask
@@ -66,7 +66,7 @@ def _whole_cube_prepare(reader, labels, cfg):
 def test_streamed_preparation_equals_the_whole_cube_one(window):
     cfg = fast_config()
     reader = LimitedReader(scene_reader(), window)
-    prep = pipeline.prepare(reader, scene_labels(), cfg, window=window)
+    prep = prepare.prepare(reader, scene_labels(), cfg, window=window)
     split, pre, padded = _whole_cube_prepare(scene_reader(), scene_labels(), cfg)
     for name in ("train", "val", "test"):
         np.testing.assert_array_equal(getattr(prep.split, name), getattr(split, name))
@@ -80,7 +80,7 @@ def test_streamed_preparation_equals_the_whole_cube_one(window):
     for spiking in (False, True):
         net.spiking = spiking
         full = predict_padded(net, padded, cfg.model.patch_size)[prep.test.rows, prep.test.cols]
-        np.testing.assert_array_equal(pipeline.predict_at(net, prep.source, prep.test.rows, prep.test.cols), full)
+        np.testing.assert_array_equal(evaluation.predict_at(net, prep.source, prep.test.rows, prep.test.cols), full)
 
 
 def test_streamed_training_gives_the_same_model_file_for_any_window(reference, tmp_path):

@@ -1,27 +1,19 @@
-"""The QGIS plugin object: toolbar, Raster > HyperSNN menu, Processing provider, report dock, tasks.
+"""The QGIS plugin object (the GUI entry point): toolbar, Raster > HyperSNN menu, Processing provider, report
+dock, tasks.
 
 Start-up imports only Qt/QGIS and plugin/deps.py: the engine (torch, numpy, ...) is imported when an
 action runs, after the dependency check, so the plugin loads even when QGIS's Python lacks torch.
 """
 from __future__ import annotations
 
-import os
 import traceback
 
 from qgis.core import Qgis, QgsApplication, QgsMessageLog
 from qgis.PyQt.QtWidgets import QAction
 
-from . import deps
+from .common import icon as _icon
 
 MENU = "&HyperSNN"
-PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _icon(name):
-    from qgis.PyQt.QtGui import QIcon
-
-    p = os.path.join(PLUGIN_DIR, "resources", "icons", f"{name}.svg")
-    return QIcon(p if os.path.exists(p) else os.path.join(PLUGIN_DIR, "resources", "icon.svg"))
 
 
 class HyperSNNPlugin:
@@ -37,7 +29,7 @@ class HyperSNNPlugin:
     def initProcessing(self):  # noqa: N802 - QGIS calls this name (also from qgis_process)
         if self.provider is not None:
             return
-        from .provider import HyperSNNProvider
+        from ..plugin.provider import HyperSNNProvider
 
         self.provider = HyperSNNProvider()
         QgsApplication.processingRegistry().addProvider(self.provider)
@@ -64,7 +56,7 @@ class HyperSNNPlugin:
             self.toolbar.addAction(a)
             self.iface.addPluginToRasterMenu(MENU, a)
             self.actions.append(a)
-        from .layers import ReportDock
+        from .report_dock import ReportDock
 
         self.report = ReportDock(self.iface)
 
@@ -100,12 +92,14 @@ class HyperSNNPlugin:
             self.message(f"{type(e).__name__}: {e}", Qgis.Critical)
 
     def message(self, text, level=Qgis.Info, duration=8):
-        from .layers import message
+        from ..plugin.layers import message
 
         message(self.iface, text, level, duration if level != Qgis.Critical else 0)
 
     def ready(self) -> bool:
-        return deps.ensure_dependencies(self.iface.mainWindow(), self.iface)
+        from .deps_dialog import ensure_dependencies
+
+        return ensure_dependencies(self.iface.mainWindow(), self.iface)
 
     def start_task(self, task):
         """Keep a reference (Python tasks die with their last reference) and queue it."""
@@ -120,11 +114,11 @@ class HyperSNNPlugin:
 
     def show_report(self, path):
         if self.report is None:
-            from .layers import ReportDock
+            from .report_dock import ReportDock
 
             self.report = ReportDock(self.iface)
         self.report.show(path)
-        from ..ui.common import set_setting
+        from .common import set_setting
 
         set_setting("last_report", path)
 
@@ -132,7 +126,7 @@ class HyperSNNPlugin:
     def train(self):
         if not self.ready():
             return
-        from ..ui.train_dialog import TrainDialog
+        from .train_dialog import TrainDialog
 
         dlg = TrainDialog(self.iface)
         if dlg.exec_():
@@ -140,7 +134,7 @@ class HyperSNNPlugin:
 
     def start_training(self, dlg):
         """Start a TrainTask from an accepted TrainDialog."""
-        from .tasks import TrainTask
+        from ..plugin.tasks import TrainTask
 
         job = dlg.build_job()
         return self.start_task(TrainTask(job, self.iface, show_report=self.show_report))
@@ -148,19 +142,19 @@ class HyperSNNPlugin:
     def classify(self):
         if not self.ready():
             return
-        from ..ui.classify_dialog import ClassifyDialog
+        from .classify_dialog import ClassifyDialog
 
         dlg = ClassifyDialog(self.iface)
         if dlg.exec_():
             self.start_classify(dlg)
 
     def start_classify(self, dlg):
-        from .tasks import ClassifyTask
+        from ..plugin.tasks import ClassifyTask
 
-        return self.start_task(ClassifyTask(iface=self.iface, **dlg.task_args()))
+        return self.start_task(ClassifyTask(dlg.job(), iface=self.iface))
 
     def create_training_layer(self):
-        from ..ui.training_layer_dialog import TrainingLayerDialog
+        from .training_layer_dialog import TrainingLayerDialog
 
         dlg = TrainingLayerDialog(self.iface)
         if dlg.exec_():
@@ -172,7 +166,7 @@ class HyperSNNPlugin:
     def open_report(self):
         from qgis.PyQt.QtWidgets import QFileDialog
 
-        from ..ui.common import setting
+        from .common import setting
 
         start = setting("last_report", "", str) or setting("last_output_dir", "", str)
         path, _ = QFileDialog.getOpenFileName(self.iface.mainWindow(), "Open HyperSNN report", start,

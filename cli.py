@@ -1,0 +1,419 @@
+"""`hypersnn` command line: train, classify, evaluate, report, demo, info, datasets.
+
+A thin front end: argparse (flags generated from the settings registry, core/settings.py) plus the rasterio
+backend, over the QGIS-free workflows in workflows/. Runs outside QGIS, so rasters go through rasterio.
+With --json, stdout holds one JSON object: the result, or {"error": ..., "kind": ...} when the command fails.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import warnings
+from pathlib import Path
+
+from .core import __version__
+from .core.config import PRESET_NOTES, PRESETS, RunConfig, apply_preset
+from .core.errors import Canceled, HyperSNNError, InputError
+from .core.settings import add_arguments, apply_arguments
+
+EPILOG = """examples:
+  hypersnn demo                                   # Indian Pines sample: train, classify, report
+  hypersnn train --raster scene.tif --polygons training.gpkg --class-field class \\
+                 --out model.hsnn --time-steps 5 --bits 6
+  hypersnn classify --model model.hsnn --raster scene.tif --out classes.tif --confidence conf.tif \\
+                    --energy-map energy.tif
+  hypersnn evaluate --map classes.tif --labels reference.tif
+  hypersnn info model.hsnn
+"""
+TRAIN_SECTIONS = ("bands", "split", "preprocess", "model", "train")
+SECTION_TITLES = {"bands": "bands", "split": "split (train / validation / test)", "preprocess": "preprocessing",
+                  "model": "model", "train": "training", "classify": "classification", "energy": "energy costing"}
+
+
+# -- shared options -------------------------------------------------------------------------------
+def _add_labels_args(p, required=True):
+    g = p.add_argument_group("reference / training labels (one of)")
+    g.add_argument("--labels", help="label raster on the image grid (0 or nodata = unlabelled)")
+    g.add_argument("--polygons", help="polygon layer (GeoPackage, Shapefile, ...) with a class field; "
+                                      "reprojected to the raster's CRS when needed")
+    g.add_argument("--class-field", help="attribute holding the class (integer id or text name)")
+    g.add_argument("--layer", help="layer name inside a multi-layer vector file")
+    g.add_argument("--classes", help="JSON class table [{value, name, color}] for names and colours")
+    p.set_defaults(_labels_required=required)
+
+
+def label_source(args):
+    from .workflows.backend import LabelSource
+
+    if bool(args.labels) == bool(args.polygons):
+        raise InputError("give exactly one of --labels (label raster) or --polygons (vector layer)")
+    if args.polygons and not args.class_field:
+        raise InputError("--polygons needs --class-field (the attribute holding the class)")
+    return LabelSource(path=args.labels or args.polygons, class_field=args.class_field if args.polygons else None,
+                       layer=args.layer, class_table=args.classes)
+
+
+def config_from_args(args, base: RunConfig = None) -> RunConfig:
+    """Settings file (or the defaults), then the preset, then the flags given; the one seed rule."""
+    cfg = RunConfig.load(args.config) if getattr(args, "config", None) else (base or RunConfig())
+    split_seed = cfg.split.seed if getattr(args, "config", None) else None
+    if getattr(args, "preset", None):
+        apply_preset(cfg, args.preset)
+    given = apply_arguments(cfg, args)
+    cfg.couple_seeds(split_seed, "train.seed" in given)
+    return cfg.validate()
+
+
+def _progress_bar(enabled: bool):
+    """tqdm on a terminal, silent otherwise (and in --json mode)."""
+    if not enabled:
+        return lambda f, m: None, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=1000, unit="‰", bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}",
+               file=sys.stderr, dynamic_ncols=True)
+
+    def progress(f, m):
+        bar.n = int(1000 * min(max(f, 0.0), 1.0))
+        bar.set_description_str(m[:40], refresh=False)
+        bar.refresh()
+
+    return progress, bar.close
+
+
+def _callbacks(args):
+    from .workflows.callbacks import Callbacks
+
+    quiet = getattr(args, "json", False) or getattr(args, "quiet", False)
+    progress, done = _progress_bar(not quiet)
+    log = (lambda s: None) if quiet else (lambda s: print(s, file=sys.stderr, flush=True))
+    return Callbacks(progress=progress, log=log), done
+
+
+def _emit(args, human: str, data: dict):
+    if getattr(args, "json", False):
+        from .core.report import to_jsonable
+        print(json.dumps(to_jsonable(data), indent=1))
+    else:
+        print(human)
+
+
+def _acc_line(a) -> str:
+    """'OA .. AA .. kappa ..' from an accuracy dict or a core.metrics.Assessment."""
+    get = a.get if isinstance(a, dict) else lambda k: getattr(a, k)
+    return f"OA {100 * get('oa'):.2f} %  AA {100 * get('aa'):.2f} %  kappa {100 * get('kappa'):.2f}"
+
+
+# -- commands -------------------------------------------------------------------------------------
+def cmd_train(args):
+    from .core.energy import energy_lines
+    from .workflows.rasterio_backend import RasterioBackend
+    from .workflows.report import ReportTarget
+    from .workflows.train import TrainJob, run_train
+
+    cfg = config_from_args(args)
+    report = ReportTarget(args.report_dir, Path(args.out).stem + "_report") if args.report_dir else None
+    job = TrainJob(raster=args.raster, labels=label_source(args), cfg=cfg, model_path=args.out,
+                   split_map=args.split_map, report=report, checkpoint_dir=args.checkpoint_dir,
+                   provenance={"command": "hypersnn train"}, inputs=[(args.config, "settings file")])
+    cb, done = _callbacks(args)
+    try:
+        res = run_train(job, RasterioBackend(), cb)
+    finally:
+        done()
+    o = res.outcome
+    lines = [f"model written: {res.model_path}"]
+    if o.test_snn:
+        lines.append(f"SNN test accuracy: {_acc_line(o.test_snn)}")
+    if o.test_cnn:
+        lines.append(f"CNN test accuracy: {_acc_line(o.test_cnn)}")
+    lines += energy_lines(o.energy)
+    _emit(args, "\n".join(lines), {"model": res.model_path, "report": res.report, "report_files": res.report_paths,
+                                   "warnings": res.warnings})
+    return 0
+
+
+def cmd_classify(args):
+    from .workflows.classify import ClassifyJob, run_classify
+    from .workflows.rasterio_backend import RasterioBackend
+
+    cfg = RunConfig()
+    apply_arguments(cfg, args)
+    cfg.validate()
+    job = ClassifyJob(args.raster, args.model, args.out, args.confidence, args.probabilities, args.energy_map,
+                      cfg.classify)
+    cb, done = _callbacks(args)
+    try:
+        res = run_classify(job, RasterioBackend(), cb)
+    finally:
+        done()
+    lines = [f"class map written: {res.class_map}"]
+    if res.confidence:
+        lines.append(f"confidence written: {res.confidence}")
+    if res.energy_map:
+        e = res.energy
+        lines.append(f"energy map written: {res.energy_map} (band 1: SNN energy per pixel in pJ, complete "
+                     f"convention; band 2: spikes per pixel)")
+        lines.append(f"scene SNN energy: {e['snn_mj']:.4f} mJ over {e['pixels']} pixels "
+                     f"({e['snn_pj_per_pixel'] / 1e3:.2f} nJ per pixel; complete convention, per map pixel)")
+    lines.append(f"{res.valid_pixels} pixels classified in {res.seconds:.1f} s ({res.pixels_per_second:.0f} px/s)")
+    _emit(args, "\n".join(lines),
+          {"class_map": res.class_map, "confidence": res.confidence, "probabilities": res.probabilities,
+           "energy_map": res.energy_map, "energy": res.energy, "pixels": res.pixels,
+           "valid_pixels": res.valid_pixels, "seconds": res.seconds, "class_counts": res.class_counts,
+           "warnings": res.warnings})
+    return 0
+
+
+def cmd_evaluate(args):
+    """Compare a class map with reference labels on the same grid."""
+    from .workflows.assess import AssessJob, run_assess
+    from .workflows.rasterio_backend import RasterioBackend
+    from .workflows.report import ReportTarget
+
+    report = ReportTarget(args.report_dir, Path(args.map).stem + "_accuracy") if args.report_dir else None
+    cb, done = _callbacks(args)
+    try:
+        res = run_assess(AssessJob(args.map, label_source(args), report), RasterioBackend(), cb)
+    finally:
+        done()
+    _emit(args, f"{_acc_line(res.accuracy)}  ({res.n} reference pixels)",
+          {"accuracy": res.accuracy, "files": res.report_paths, "warnings": res.warnings})
+    return 0
+
+
+def cmd_report(args):
+    """Accuracy (on reference pixels not used in training, when the model knows them) and energy."""
+    from .core.energy import energy_lines
+    from .workflows.energy import EnergyJob, run_energy
+    from .workflows.rasterio_backend import RasterioBackend
+    from .workflows.report import ReportTarget
+
+    cfg = RunConfig()
+    apply_arguments(cfg, args)
+    cfg.validate()
+    job = EnergyJob(args.model, args.raster, label_source(args),
+                    ReportTarget(args.out_dir, Path(args.model).stem + "_report"),
+                    include_training=args.include_training, window=cfg.classify.window, energy=cfg.energy,
+                    title=f"HyperSNN report: {Path(args.model).name}")
+    cb, done = _callbacks(args)
+    try:
+        res = run_energy(job, RasterioBackend(), cb)
+    finally:
+        done()
+    a = res.accuracy
+    _emit(args, f"{_acc_line(a)}  ({a['n_test']} reference pixels)\n" + "\n".join(energy_lines(res.energy))
+          + f"\nreport: {res.report_paths.get('html')}",
+          {"report": res.report, "files": res.report_paths, "warnings": res.warnings})
+    return 0
+
+
+def cmd_info(args):
+    from .core.model import HyperSNNModel
+
+    m = HyperSNNModel.load(args.model)
+    s = m.summary()
+    meta = m.meta
+    data = {"summary": s, "metrics": meta.get("metrics"), "split_protocol": meta.get("split_protocol"),
+            "energy": meta.get("energy"), "created": meta.get("created"), "provenance": meta.get("provenance"),
+            "format_version": meta.get("format_version"), "bands": {"indices": m.bands.indices,
+                                                                     "wavelengths": m.bands.wavelengths}}
+    when = f", created {meta['created']}" if meta.get("created") else ""  # model files hold no date (reproducible)
+    lines = [f"HyperSNN model {args.model} (format {meta.get('format_version')}{when})",
+             f"  architecture: {s['architecture']}, patch {s['patch_size']}, T={s['time_steps']}, "
+             f"weights {s['weight_bits']}{'-bit' if isinstance(s['weight_bits'], int) else ''}, leak {s['leak_mode']}, "
+             f"input {s['input_bits']}{'-bit' if isinstance(s['input_bits'], int) else ''}",
+             f"  input: {s['input_bands']}-band raster, uses bands {s['band_ranges']}"
+             + (f" ({s['wavelength_range_nm'][0]:.0f}-{s['wavelength_range_nm'][1]:.0f} nm)"
+                if s["wavelength_range_nm"] else ""),
+             f"  features after preprocessing: {s['features_after_preprocessing']}",
+             f"  classes ({len(s['classes'])}): " + "; ".join(s["classes"])]
+    test = (meta.get("metrics") or {}).get("test_snn")
+    if test:
+        lines.append(f"  test accuracy: {_acc_line(test)}")
+    if meta.get("split_protocol", {}).get("description"):
+        lines.append(f"  split: {meta['split_protocol']['description']}")
+    _emit(args, "\n".join(lines), data)
+    return 0
+
+
+def cmd_datasets(args):
+    from .core.scenes import SCENES, fetch
+
+    if args.action == "list":
+        _emit(args, "\n".join(f"{k}: {v.title}" for k, v in SCENES.items()), {"scenes": list(SCENES)})
+        return 0
+    urls = {}
+    for item in args.url or []:
+        role, sep, url = item.partition("=")
+        if not sep:
+            raise InputError(f"--url takes ROLE=URL (e.g. cube=https://mirror/x.mat), got {item!r}")
+        urls[role] = url
+    paths = fetch(args.name, args.dest, urls=urls or None)
+    _emit(args, "\n".join(f"downloaded and verified: {p}" for p in paths.values()),
+          {"files": {k: str(p) for k, p in paths.items()}})
+    return 0
+
+
+def cmd_demo(args):
+    from .workflows.demo import run_demo
+
+    cb, done = _callbacks(args)
+    try:
+        s = run_demo(args.out_dir, quick=args.quick, seed=args.seed, cb=cb)
+    finally:
+        done()
+    c = s.get("cnn")
+    lines = [f"Indian Pines, SNN T={s['time_steps']}, {s['weight_bits']}-bit, test pixels {s['n_test']}: "
+             f"{_acc_line(s)}"]
+    if c:
+        lines.append(f"  (the {s['weight_bits']}-bit CNN it came from: {_acc_line(c)})")
+    r = s["energy_ratios"]
+    full = s["energy_table_full_precision"]
+    lines += [f"energy, complete convention (headline), per patch: SNN is {r['complete_fp_cnn_over_snn']:.1f}x below "
+              f"the {full} CNN and {r['complete_q_cnn_over_snn']:.1f}x below the {s['weight_bits']}-bit CNN",
+              f"energy, paper convention (MACs + accumulates, first layer x T), per patch: "
+              f"{r['paper_fp_cnn_over_snn']:.1f}x and {r['paper_q_cnn_over_snn']:.1f}x",
+              f"outputs in {args.out_dir}/: indian_pines_snn.hsnn, class_map.tif, confidence.tif, report.html, "
+              f"report.json" + (", indian_pines.qgz (open it in QGIS)" if s["files"].get("qgis_project") else ""),
+              f"total time {s['seconds']:.0f} s"]
+    _emit(args, "\n".join(lines), s)
+    return 0
+
+
+# -- parser ---------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="hypersnn", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Classify hyperspectral images with quantized spiking neural networks (Hyper-SNN). "
+                    "Train on a raster and labelled polygons or a label raster, then write a class map, "
+                    "a confidence map, an energy map, and accuracy and energy reports.")
+    p.add_argument("--version", action="version", version=f"hypersnn {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(sp):
+        sp.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
+        sp.add_argument("--quiet", action="store_true", help="no progress bar or log")
+
+    t = sub.add_parser("train", help="train a CNN, convert it to an SNN, fine-tune, save one model file")
+    t.add_argument("--raster", required=True, help="hyperspectral image (GeoTIFF, ENVI .hdr/.bin, ...)")
+    _add_labels_args(t)
+    t.add_argument("--out", required=True, help="model file to write (.hsnn)")
+    t.add_argument("--config", help="JSON file with settings (see RunConfig); the preset and flags override it")
+    t.add_argument("--preset", choices=sorted(PRESETS),
+                   help="a named bundle of settings, applied before the other flags: " +
+                        "; ".join(f"{k}: {v}" for k, v in PRESET_NOTES.items()))
+    t.add_argument("--report-dir", help="also write HTML/JSON/CSV reports here")
+    t.add_argument("--split-map", help="raster with 1 = train, 2 = test (the split becomes 'given')")
+    t.add_argument("--checkpoint-dir", help="stage checkpoints; a rerun with the same settings resumes")
+    add_arguments(t, TRAIN_SECTIONS, SECTION_TITLES)
+    common(t)
+    t.set_defaults(func=cmd_train)
+
+    c = sub.add_parser("classify", help="classify a whole raster with a model file")
+    c.add_argument("--model", required=True)
+    c.add_argument("--raster", required=True)
+    c.add_argument("--out", required=True, help="class map GeoTIFF to write (colour table embedded)")
+    c.add_argument("--confidence", help="confidence GeoTIFF (max class probability)")
+    c.add_argument("--probabilities", help="per-class probability GeoTIFF (one band per class)")
+    c.add_argument("--energy-map", help="GeoTIFF of the SNN's estimated energy per pixel (band 1, pJ, complete "
+                                        "convention) and its spikes per pixel (band 2)")
+    add_arguments(c, ("classify",), SECTION_TITLES)
+    common(c)
+    c.set_defaults(func=cmd_classify)
+
+    e = sub.add_parser("evaluate", help="accuracy of a class map against reference labels")
+    e.add_argument("--map", required=True, help="class map GeoTIFF")
+    _add_labels_args(e)
+    e.add_argument("--report-dir", help="write HTML/JSON/CSV accuracy reports here")
+    common(e)
+    e.set_defaults(func=cmd_evaluate)
+
+    r = sub.add_parser("report", help="accuracy and energy report of a model on a raster and reference labels")
+    r.add_argument("--model", required=True)
+    r.add_argument("--raster", required=True)
+    _add_labels_args(r)
+    r.add_argument("--out-dir", required=True)
+    r.add_argument("--include-training", action="store_true",
+                   help="also score pixels the model was trained on (biased; off by default)")
+    add_arguments(r, ("energy", "classify"), SECTION_TITLES)
+    common(r)
+    r.set_defaults(func=cmd_report)
+
+    d = sub.add_parser("demo", help="train and classify the bundled Indian Pines sample (5 steps, 6-bit)")
+    d.add_argument("--out-dir", default="demo_out")
+    d.add_argument("--quick", action="store_true", help="a few epochs only (smoke test)")
+    d.add_argument("--seed", type=int, default=0)
+    common(d)
+    d.set_defaults(func=cmd_demo)
+
+    i = sub.add_parser("info", help="describe a model file: bands, classes, time steps, bits, metrics")
+    i.add_argument("model")
+    common(i)
+    i.set_defaults(func=cmd_info)
+
+    ds = sub.add_parser("datasets", help="benchmark scenes: list, or fetch from the canonical source")
+    ds.add_argument("action", choices=["list", "fetch"])
+    ds.add_argument("name", nargs="?", help="indian_pines | pavia_university | salinas")
+    ds.add_argument("--dest", default="data", help="folder to download into")
+    ds.add_argument("--url", action="append", metavar="ROLE=URL",
+                    help="download a file (role cube or gt) from a mirror instead; checksums still apply")
+    common(ds)
+    ds.set_defaults(func=cmd_datasets)
+    return p
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings as one plain line ('hypersnn: warning: ...'), not Python's source excerpt."""
+    print(f"hypersnn: warning: {message}", file=file or sys.stderr)
+
+
+def _terminate(signum, frame):
+    """SIGTERM unwinds like Ctrl-C, so writers remove their temporary files and old outputs stay."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "command", None) == "datasets" and args.action == "fetch" and not args.name:
+        parser.error("datasets fetch needs a scene name")
+    json_mode = getattr(args, "json", False)
+
+    def fail(kind: str, text: str, rc: int) -> int:
+        print(f"hypersnn: {kind}: {text}" if kind != "canceled" else f"canceled: {text}", file=sys.stderr)
+        if json_mode:
+            print(json.dumps({"error": text, "kind": kind, "exit_code": rc}))
+        return rc
+
+    old_show, old_term = warnings.showwarning, None
+    warnings.showwarning = _show_warning
+    try:
+        old_term = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread (embedded use): leave signals alone
+        pass
+    try:
+        rc = args.func(args)
+        sys.stdout.flush()  # here, not at interpreter exit, so a closed pipe is caught below
+        return rc
+    except Canceled as e:
+        return fail("canceled", str(e), 130)
+    except HyperSNNError as e:
+        return fail("error", str(e), 2)
+    except KeyboardInterrupt:
+        return fail("canceled", "interrupted; no partial output was left", 130)
+    except BrokenPipeError:  # e.g. `hypersnn info m.hsnn --json | head`: the reader left, nothing to report
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    finally:
+        warnings.showwarning = old_show
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

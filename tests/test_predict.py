@@ -1,0 +1,71 @@
+"""The production map path (core/predict.classify_raster: windows read with a halo, preprocessed per window,
+padded at the image border, the network run fully convolutionally) gives, pixel for pixel, the
+probabilities of the path the model was trained and assessed with (core/train.predict_pixels: one patch per
+pixel from the reflect-padded cube), whatever the window size, including windows smaller than a patch."""
+import numpy as np
+import pytest
+
+import fixtures_data as fd
+from hypersnn.core.config import ClassifyConfig
+from hypersnn.core.labels import labels_from_array
+from hypersnn.core.patches import PatchSource, pad_cube
+from hypersnn.core.predict import CONF_NODATA, classify_raster, preprocess_block
+from hypersnn.core.raster import ArrayReader, ArrayWriter, RasterInfo
+from hypersnn.core.train import PixelSet, predict_pixels
+from tiny import tiny_config
+
+
+def _reader():
+    cube = fd.synthetic_scene()[0]
+    h, w, b = cube.shape
+    return ArrayReader(cube, RasterInfo(width=w, height=h, count=b, dtype=str(cube.dtype), nodata=fd.NODATA))
+
+
+@pytest.fixture(scope="module")
+def model():
+    """A tiny SNN trained on the synthetic scene (a few seconds): trained thresholds, so neurons spike."""
+    from hypersnn.core import pipeline
+
+    cfg = tiny_config(cnn_epochs=2, snn_epochs=1, threads=1)  # one thread: tiny networks run fastest on one
+    out = pipeline.train(_reader(), labels_from_array(fd.synthetic_scene()[1]), cfg)
+    assert out.model.net.spiking
+    return out.model
+
+
+@pytest.fixture(scope="module")
+def patchwise(model):
+    """(probabilities (H, W, K), validity mask) patch by patch over the same preprocessed features."""
+    reader = _reader()
+    x, ok = preprocess_block(model, reader.read(None, model.bands.indices), reader.info.nodata)
+    p = model.net.cfg.patch_size
+    rows, cols = np.meshgrid(np.arange(fd.H), np.arange(fd.W), indexing="ij")
+    px = PixelSet(rows.ravel(), cols.ravel(), np.zeros(rows.size, np.int64))
+    _, probs = predict_pixels(model.net, PatchSource(pad_cube(x, p), p), px, batch=53)
+    return probs.reshape(fd.H, fd.W, -1), ok
+
+
+@pytest.mark.parametrize("window", [3, 7, 16, 64])  # patch is 5: smaller, larger, seams inside; 64 > image
+def test_windowed_map_equals_patch_by_patch(model, patchwise, window):
+    assert window != 64 or max(fd.H, fd.W) < window
+    probs, ok = patchwise
+    writers = {}
+
+    def open_writer(spec):
+        writers[spec.path] = ArrayWriter(spec)
+        return writers[spec.path]
+
+    res = classify_raster(model, _reader(), open_writer, "class", "conf", "prob", cfg=ClassifyConfig(window=window))
+    cls = writers["class"].array[..., 0]
+    conf = writers["conf"].array[..., 0]
+    prob = writers["prob"].array
+
+    nodata = ~ok
+    assert sorted(zip(*np.nonzero(nodata))) == sorted(fd.NODATA_PIXELS)
+    assert (cls[nodata] == 0).all() and (conf[nodata] == CONF_NODATA).all() and (prob[nodata] == CONF_NODATA).all()
+    assert res.valid_pixels == fd.H * fd.W - len(fd.NODATA_PIXELS)
+
+    np.testing.assert_allclose(prob[ok], probs[ok], atol=1e-5)
+    np.testing.assert_allclose(conf[ok], probs[ok].max(1), atol=1e-5)
+    expected = np.asarray(model.class_values)[probs.argmax(-1)]
+    assert (cls[ok] == expected[ok]).all()
+    assert len(np.unique(cls[ok])) > 1  # a network that says one class everywhere would prove little

@@ -1,0 +1,71 @@
+"""Accuracy of a class map against reference labels on its grid (polygons, points or a label raster)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from ..core.files import check_outputs
+from .backend import IOBackend, LabelSource
+from .callbacks import Callbacks
+from .labels import labels_from_source
+from .report import ReportTarget, run_report
+
+
+@dataclass
+class AssessJob:
+    class_map: str
+    reference: LabelSource
+    report: Optional[ReportTarget] = None
+    exclude_mask: Optional[np.ndarray] = None
+    """Pixels to leave out (e.g. those the model was trained on), on the map's grid."""
+    title: Optional[str] = None
+
+
+@dataclass
+class AssessOutcome:
+    accuracy: dict
+    report: dict
+    report_paths: dict
+    n: int
+    warnings: list
+
+
+def run_assess(job: AssessJob, backend: IOBackend, cb: Optional[Callbacks] = None) -> AssessOutcome:
+    from ..core.metrics import assess
+
+    cb = cb or Callbacks()
+    if job.report is not None:
+        job.report.check()
+        check_outputs(job.report.outputs(), [(job.class_map, "class map")] + job.reference.input_files())
+    with cb.capture_warnings():
+        r = backend.open_raster(job.class_map)
+        try:
+            pred, info = r.read(None, [0])[:, :, 0], r.info
+        finally:
+            r.close()
+        names, colors = backend.read_class_metadata(job.class_map)
+        labels = labels_from_source(backend, job.reference, info, names={v: n for v, n in names.items()})
+        nodata = int(info.nodata) if info.nodata is not None and np.isfinite(info.nodata) else 0
+        present = {int(v) for v in np.unique(pred) if int(v) != nodata and int(v) > 0}
+        values = sorted({int(c.value) for c in labels.classes} | {int(v) for v in names if int(v) > 0} | present)
+        mask, excluded = None, 0
+        if job.exclude_mask is not None:
+            mask = ~np.asarray(job.exclude_mask, bool)
+            excluded = int(((labels.array > 0) & ~mask).sum())
+        a = assess(labels.array, pred.astype("int64"), values, mask=mask, pred_nodata=nodata)
+        cls_names = {v: names.get(v) or next((c.name for c in labels.classes if c.value == v), f"Class {v}")
+                     for v in values}
+        classes = [{"value": v, "name": cls_names[v],
+                    "color": colors.get(v) or next((c.color for c in labels.classes if c.value == v), None)}
+                   for v in values]
+        desc = f"all labelled pixels of {labels.source or 'the reference'} used as reference"
+        desc += (f"; {excluded} pixels used in training excluded" if excluded
+                 else "; exclude training pixels for an unbiased estimate")
+        report = {"title": job.title or f"Accuracy of {Path(job.class_map).name}", "accuracy": a.to_dict(cls_names),
+                  "split_protocol": {"description": desc}}
+        paths = run_report(job.report, report, class_map=pred, classes=classes, map_nodata=nodata) if job.report else {}
+    cb.log(f"OA {100 * a.oa:.2f} %  AA {100 * a.aa:.2f} %  kappa {a.kappa:.4f}  ({a.n} reference pixels)")
+    return AssessOutcome(report["accuracy"], report, paths, a.n, list(cb.warnings))

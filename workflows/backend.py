@@ -1,0 +1,61 @@
+"""What a run needs from an I/O library, and where its labels come from."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional, Protocol, Tuple
+
+import numpy as np
+
+from ..core.raster import OutputSpec, RasterInfo, RasterReader, RasterWriter
+
+
+class IOBackend(Protocol):
+    """Raster and vector I/O. Implementations: workflows/rasterio_backend.py (CLI) and plugin/io_gdal.py
+    (QGIS: GDAL/OGR, never rasterio, whose own GDAL would crash the QGIS process)."""
+
+    name: str
+
+    def open_raster(self, path) -> RasterReader:
+        """A reader for a raster file (GeoTIFF, ENVI, ...); RasterError naming the file when it cannot be read."""
+
+    def open_writer(self, spec: OutputSpec) -> RasterWriter:
+        """A GeoTIFF writer that fills a temporary file and renames it into place on close."""
+
+    def read_polygons(self, path: str, class_field: str, target_crs_wkt: str, layer: Optional[str] = None) -> list:
+        """core.labels.PolygonFeature list from a vector file, reprojected to `target_crs_wkt`."""
+
+    def rasterize(self, shapes: list, info: RasterInfo) -> np.ndarray:
+        """Burn (geometry, value) pairs onto the grid of `info` (pixel centres)."""
+
+    def read_class_metadata(self, path) -> Tuple[dict, dict]:
+        """(names, colours) by class value stored in a class raster."""
+
+
+@dataclass
+class LabelSource:
+    """Training or reference labels: a label raster, a vector file with a class field, or features already
+    read (the plugin reads QGIS layers on the main thread, in the raster's CRS)."""
+
+    path: Optional[str] = None
+    class_field: Optional[str] = None
+    layer: Optional[str] = None
+    features: Optional[List] = None
+    class_table: Optional[str] = None
+    """JSON class table [{value, name, color}] for names and colours."""
+    description: str = ""
+
+    @property
+    def kind(self) -> str:
+        if self.features is not None:
+            return "features"
+        if self.class_field:
+            return "vector"
+        return "raster"
+
+    @property
+    def name(self) -> str:
+        return self.description or self.path or ""
+
+    def input_files(self) -> list:
+        """(path, what) of the files this source reads, for the output checks."""
+        return [(self.path, "labels"), (self.class_table, "class table")]

@@ -1,0 +1,80 @@
+"""Classify a whole raster with a model file: class map, confidence, probabilities, energy map."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ..core.config import ClassifyConfig
+from ..core.files import check_output_file, check_outputs
+from .backend import IOBackend
+from .callbacks import Callbacks
+
+
+@dataclass
+class ClassifyJob:
+    raster: str
+    model: object
+    """A model file path, or a loaded core.model.HyperSNNModel."""
+    class_map: str
+    confidence: Optional[str] = None
+    probabilities: Optional[str] = None
+    energy_map: Optional[str] = None
+    cfg: ClassifyConfig = field(default_factory=ClassifyConfig)
+
+
+@dataclass
+class ClassifyOutcome:
+    class_map: str
+    confidence: Optional[str]
+    probabilities: Optional[str]
+    energy_map: Optional[str]
+    classes: list
+    pixels: int
+    valid_pixels: int
+    seconds: float
+    class_counts: dict
+    energy: Optional[dict]
+    warnings: list
+
+    @property
+    def pixels_per_second(self) -> float:
+        return self.pixels / max(self.seconds, 1e-9)
+
+
+def check_classify_outputs(job: ClassifyJob) -> None:
+    """Every output writable, distinct, and none of them an input (the raster or the model file)."""
+    if not job.class_map:
+        from ..core.errors import OutputError
+        raise OutputError("No class map file given")
+    outs = []
+    for path, what in ((job.class_map, "class map"), (job.confidence, "confidence map"),
+                       (job.probabilities, "probability raster"), (job.energy_map, "energy map")):
+        outs.append((check_output_file(path, what), what))
+    model_path = job.model if isinstance(job.model, (str, os.PathLike)) else None
+    check_outputs(outs, [(job.raster, "input raster"), (model_path and os.fspath(model_path), "model file")])
+
+
+def run_classify(job: ClassifyJob, backend: IOBackend, cb: Optional[Callbacks] = None) -> ClassifyOutcome:
+    from ..core.model import HyperSNNModel
+    from ..core.predict import classify_raster
+
+    cb = cb or Callbacks()
+    check_classify_outputs(job)
+    model = HyperSNNModel.load(job.model) if isinstance(job.model, (str, os.PathLike)) else job.model
+    with cb.capture_warnings():
+        reader = backend.open_raster(job.raster)
+        try:
+            model.bands.check(reader.info)
+            res = classify_raster(model, reader, backend.open_writer, job.class_map, job.confidence, job.probabilities,
+                                  job.cfg, progress=cb.progress, is_canceled=cb.is_canceled, energy_path=job.energy_map)
+        finally:
+            reader.close()
+    cb.log(f"class map written: {res.class_path} ({res.valid_pixels} pixels in {res.seconds:.1f} s, "
+           f"{res.pixels_per_second:.0f} px/s)")
+    if res.energy:
+        cb.log(f"energy map written: {res.energy_path}; scene SNN energy {res.energy['snn_mj']:.4f} mJ "
+               f"({res.energy['snn_pj_per_pixel'] / 1e3:.2f} nJ per pixel, complete convention, per map pixel)")
+    return ClassifyOutcome(res.class_path, res.confidence_path, res.probabilities_path, res.energy_path,
+                           list(model.classes), res.pixels, res.valid_pixels, res.seconds, res.class_counts,
+                           res.energy, list(cb.warnings))

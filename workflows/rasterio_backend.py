@@ -1,0 +1,24 @@
+"""The command line's I/O backend: rasterio and fiona (core/io_rasterio.py). Never imported by the QGIS plugin:
+rasterio brings its own GDAL, and two GDALs in one process crash."""
+from __future__ import annotations
+
+from ..core import io_rasterio as io
+
+
+class RasterioBackend:
+    name = "rasterio"
+
+    def open_raster(self, path):
+        return io.open_raster(path)
+
+    def open_writer(self, spec):
+        return io.RasterioWriter(spec)
+
+    def read_polygons(self, path, class_field, target_crs_wkt, layer=None):
+        return io.read_polygons(path, class_field, target_crs_wkt, layer=layer)
+
+    def rasterize(self, shapes, info):
+        return io.rasterize(shapes, info)
+
+    def read_class_metadata(self, path):
+        return io.read_class_metadata(path)

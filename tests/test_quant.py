@@ -1,3 +1,4 @@
+import pytest
 import numpy as np
 import torch
 
@@ -42,6 +43,7 @@ def test_k_bit_input_gives_integer_codes_per_feature_and_clips_beyond_the_scale(
     x = torch.tensor([[[[0.5]], [[-3.0]], [[10.0]]]])  # (1, 3 features, 1, 1)
     scale = torch.tensor([1.0, 2.0, 4.0])
     q = quantize_input(x, scale, 4)  # qmax 7
-    codes = (q * 7).flatten().tolist()
-    assert codes == [round(0.5 * 7), -7.0, 7.0]  # feature 2 clips at -1, feature 3 at +1
+    codes = (q / scale.view(1, -1, 1, 1) * 7).flatten().tolist()
+    assert codes == [round(0.5 * 7), -7.0, 7.0]  # feature 2 clips at -scale, feature 3 at +scale
+    assert q.flatten().tolist() == pytest.approx([4 / 7, -2.0, 4.0])  # on the features' own scale
     assert all(float(c).is_integer() for c in codes)

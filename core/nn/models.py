@@ -162,11 +162,13 @@ class HSINet(nn.Module):
 
     @torch.no_grad()
     def set_input_scale(self, features: torch.Tensor, percentile: float = 99.9):
-        """Per-feature input scale from (N, bands) training features: the `percentile` of |x| (values beyond
-        it clip to the largest code). Only a k-bit input (input_bits > 0) uses it."""
-        a = features.abs().double()
-        s = torch.quantile(a, percentile / 100.0, dim=0) if a.shape[0] else torch.ones(self.in_bands)
-        self.input_scale.copy_(torch.where(s > 1e-6, s, torch.ones_like(s)).float())
+        """The input scale from (N, bands) training features: the `percentile` of |x| over all features (values
+        beyond it clip to the largest code). One scale for every feature: the integer codes keep the features'
+        relative sizes, and the first layer's weight scale absorbs it (a per-feature scale would not fold into a
+        convolution sliding along the spectrum). Only a k-bit input (input_bits > 0) uses it."""
+        a = features.abs().double().flatten()
+        s = float(torch.quantile(a[:2 ** 24], percentile / 100.0)) if a.numel() else 1.0
+        self.input_scale.fill_(s if s > 1e-6 else 1.0)
 
     def forward_cnn(self, x, observer=None):
         for i, sp in enumerate(self.specs):

@@ -40,12 +40,13 @@ def from_codes(codes: np.ndarray, scale: float) -> np.ndarray:
 
 
 def quantize_input(x: torch.Tensor, scale: torch.Tensor, bits: int) -> torch.Tensor:
-    """k-bit integer input, per feature: codes round(x / scale_f * qmax) clipped to [-qmax, qmax], handed on
-    as codes / qmax (a constant the first layer's weight scale absorbs). x: (N, features, rows, cols).
+    """k-bit integer input: codes round(x / scale * qmax) clipped to [-qmax, qmax], handed on as
+    codes * scale / qmax (a constant the first layer's weight scale absorbs). x: (N, features, rows, cols);
+    `scale` holds one value per feature (the model sets them all equal: HSINet.set_input_scale).
 
     With integer input the first layer multiplies `bits`-bit inputs by k-bit weights (costed so in
     core/energy.py). Element-wise, so padding, windows and patches stay interchangeable. No gradient
     is needed: nothing learnable lies before it."""
     q = qmax(bits)
     s = scale.to(x.dtype).view(1, -1, *([1] * (x.dim() - 2)))
-    return torch.round((x / s).clamp(-1.0, 1.0) * q) / q
+    return torch.round((x / s).clamp(-1.0, 1.0) * q) * (s / q)

@@ -134,7 +134,11 @@ def energy_report(counts: dict, cfg: Optional[EnergyConfig] = None, scene_pixels
     layers = []
     totals = {v: {c: {n: 0.0 for n in NETWORKS} for c in CONVENTIONS} for v in VIEWS}
     by_kind = {n: {} for n in NETWORKS}
+    ops_map = {"snn": {}, "cnn": {}}
     for i, L in enumerate(counts["layers"]):
+        for net in ops_map:
+            for k, (n, _) in layer_ops(L, i, net, HEADLINE, T, "per_map_pixel").items():
+                ops_map[net][k] = ops_map[net].get(k, 0.0) + float(n)
         row = {k: L[k] for k in ("name", "kind", "role", "spike_rate", "neurons", "neurons_per_position",
                                  "cnn_macs", "fc_cnn_macs", "spikes", "fc_spikes", "acs", "fc_acs") if k in L}
         for k in ("leak", "leak_kind", "threshold"):
@@ -184,6 +188,7 @@ def energy_report(counts: dict, cfg: Optional[EnergyConfig] = None, scene_pixels
         "conventions": conventions,
         "layers": layers,
         "by_kind_pj": by_kind,
+        "ops_per_map_pixel": ops_map,
         "first_layer_share": first / max(head, 1e-30),
         "leaks": [{"layer": l["name"], "leak": l["leak"], "kind": l["leak_kind"]} for l in layers if "leak" in l],
         "notes": notes(cfg, bits, input_bits, T, layers),

@@ -257,7 +257,7 @@ def _energy_section(energy, model):
     if conv:
         out.append("<table><tr><th class='l'>Convention</th><th class='l'>View</th>"
                    + "".join(f"<th>{_e(l)} pJ</th>" for l in labels)
-                   + f"<th>{_e(full)} CNN / SNN</th><th>{_e(q_label)} / SNN</th><th class='l'>Counts</th></tr>")
+                   + f"<th>{_e(full)} CNN / SNN</th><th>{_e(q_label)} / SNN</th><th class='l'>What is counted</th></tr>")
         for c, d in conv.items():
             for view in ("per_patch", "per_map_pixel"):
                 v = (d or {}).get(view) or {}
@@ -306,6 +306,14 @@ def _energy_section(energy, model):
             d = by_kind.get(net) or {}
             if d:
                 out.append(f"<p><b>{_e(lab)}</b>: " + ", ".join(f"{_e(k)} {_e(_num(v, 1))}" for k, v in d.items())
+                           + "</p>")
+    ops_map = energy.get("ops_per_map_pixel") if isinstance(energy.get("ops_per_map_pixel"), dict) else {}
+    if ops_map:
+        out.append(f"<h3>Operations per map pixel (fully convolutional classification, {_e(head)} convention)</h3>")
+        for net, lab in (("cnn", "CNN"), ("snn", "SNN")):
+            d = ops_map.get(net) or {}
+            if d:
+                out.append(f"<p><b>{_e(lab)}</b>: " + ", ".join(f"{_e(k)} {_e(_num(v, 0))}" for k, v in d.items())
                            + "</p>")
     if table:
         out.append("<h3>Per-operation energy</h3>" + _kv_table(_flatten(table)))

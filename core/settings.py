@@ -128,6 +128,8 @@ def add_arguments(parser: argparse.ArgumentParser, sections, titles: Optional[di
                 if s.choices:
                     kw["choices"] = s.choices
                     typ = type(s.choices[0])
+                else:
+                    kw["metavar"] = s.name.upper()
                 group.add_argument(s.flag, type=typ, **kw)
 
 

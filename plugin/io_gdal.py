@@ -18,7 +18,7 @@ import numpy as np
 from osgeo import gdal, ogr
 
 from ..core.errors import LabelError, OutputError, RasterError
-from ..core.labels import Labels, PolygonFeature, labels_from_array
+from ..core.labels import PolygonFeature
 from ..core.raster import (OutputSpec, RasterInfo, TemporaryOutput, Window, checked_block, checked_output,
                            checked_read)
 from ..core.spectral_meta import envi_pair, read_envi_header, resolve_spectral_metadata, validate_envi
@@ -372,25 +372,6 @@ def read_class_metadata(path) -> Tuple[dict, dict]:
                 colors[v] = tuple(int(x) for x in e[:3])
     ds = None
     return names, colors
-
-
-def read_label_raster(path, info: Optional[RasterInfo] = None, names: Optional[dict] = None,
-                      colors: Optional[dict] = None) -> Labels:
-    """Labels from a label raster (0 and nodata = unlabelled) on the grid of `info` when given."""
-    r = open_raster(path)
-    try:
-        if info is not None and (r.info.height, r.info.width) != (info.height, info.width):
-            raise LabelError(f"label raster {path} is {r.info.height} x {r.info.width} pixels but the image is "
-                             f"{info.height} x {info.width}: use a label raster on the image grid, or polygons, "
-                             f"which are rasterized onto it")
-        arr = r.read(None, [0])[:, :, 0]
-        nodata = r.info.nodata
-    finally:
-        r.close()
-    n0, c0 = read_class_metadata(path)
-    n0.update(names or {})
-    c0.update(colors or {})
-    return labels_from_array(arr, n0, c0, nodata=nodata, source=os.fspath(path))
 
 
 # --------------------------------------------------------------------------------------------------

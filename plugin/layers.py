@@ -149,41 +149,33 @@ def save_style(layer: QgsMapLayer) -> Optional[str]:
     return qml if ok else None
 
 
-def add_class_map(path: str, classes: List[dict], name: Optional[str] = None,
-                  project: Optional[QgsProject] = None) -> QgsRasterLayer:
+def _add_raster(path: str, what: str, style, name: Optional[str], project: Optional[QgsProject]) -> QgsRasterLayer:
+    """Add `path` as a layer (replacing layers of the same file), styled by `style(layer)` when given."""
     remove_layers_with_source(path, project)
     layer = QgsRasterLayer(path, name or Path(path).stem)
     if not layer.isValid():
-        raise RuntimeError(f"QGIS cannot open the class map {path}")
-    style_class_map(layer, classes)
+        raise RuntimeError(f"QGIS cannot open the {what} {path}")
+    if style is not None:
+        style(layer)
     return _add(layer, project)
+
+
+def add_class_map(path: str, classes: List[dict], name: Optional[str] = None,
+                  project: Optional[QgsProject] = None) -> QgsRasterLayer:
+    return _add_raster(path, "class map", lambda lyr: style_class_map(lyr, classes), name, project)
 
 
 def add_confidence(path: str, name: Optional[str] = None, project: Optional[QgsProject] = None) -> QgsRasterLayer:
-    remove_layers_with_source(path, project)
-    layer = QgsRasterLayer(path, name or Path(path).stem)
-    if not layer.isValid():
-        raise RuntimeError(f"QGIS cannot open the confidence map {path}")
-    style_confidence(layer)
-    return _add(layer, project)
+    return _add_raster(path, "confidence map", style_confidence, name, project)
 
 
 def add_energy_map(path: str, name: Optional[str] = None, project: Optional[QgsProject] = None) -> QgsRasterLayer:
     """The energy map, styled on band 1 (SNN energy per pixel, pJ); band 2 holds the spikes per pixel."""
-    remove_layers_with_source(path, project)
-    layer = QgsRasterLayer(path, name or Path(path).stem)
-    if not layer.isValid():
-        raise RuntimeError(f"QGIS cannot open the energy map {path}")
-    style_energy(layer)
-    return _add(layer, project)
+    return _add_raster(path, "energy map", style_energy, name, project)
 
 
 def add_probabilities(path: str, name: Optional[str] = None, project: Optional[QgsProject] = None) -> QgsRasterLayer:
-    remove_layers_with_source(path, project)
-    layer = QgsRasterLayer(path, name or Path(path).stem)
-    if not layer.isValid():
-        raise RuntimeError(f"QGIS cannot open the probability raster {path}")
-    return _add(layer, project)
+    return _add_raster(path, "probability raster", None, name, project)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -240,6 +240,10 @@ def test_conventions_differ_only_in_what_they_count():
     for k in CONVENTIONS:
         r = e["conventions"][k]["per_patch"]["ratios"]
         assert r["q_cnn_over_snn"] == pytest.approx(pp[k]["cnn_q"] / pp[k]["snn"])
+    # operations per map pixel: what fully convolutional classification does for one pixel
+    om = e["ops_per_map_pixel"]
+    assert om["snn"]["ac"] == pytest.approx(sum(L["fc_acs"] for L in c["layers"][1:]))
+    assert om["cnn"]["mac"] == sum(L["fc_cnn_macs"] for L in c["layers"]) < sum(L["cnn_macs"] for L in c["layers"])
     # the complete SNN total is the sum of its kinds, and a leak of 0.8 is costed as a multiply
     assert sum(e["by_kind_pj"]["snn"].values()) == pytest.approx(pp["complete"]["snn"])
     assert e["layers"][0]["leak_kind"] == "multiply" and e["layers"][2]["leak_kind"] == "shift"

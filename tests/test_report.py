@@ -81,6 +81,7 @@ def test_full_report_writes_all_files(tmp_path):
         assert f"<td class='l'>{conv}</td>" in page  # every ratio row names its convention
     assert "per map pixel" in page and "The classified scene: 1,000 pixels" in page
     assert "SNN compare" in page and "SNN inject" in page and "16-bit fixed point" in page
+    assert "Operations per map pixel" in page
 
     data = json.loads((tmp_path / "out" / "run1.json").read_text())
     assert data["accuracy"]["oa"] == pytest.approx(report["accuracy"]["oa"])

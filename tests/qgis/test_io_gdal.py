@@ -176,10 +176,12 @@ def test_rasterize_pixel_centres_and_order():
 
 
 def test_label_raster_reader(tmp_path):
-    from hypersnn.plugin.io_gdal import raster_info, read_label_raster
+    """Label rasters through the workflows' one reader, with the GDAL backend (names and colours from GDAL)."""
+    from hypersnn.plugin.io_gdal import GdalBackend, raster_info
+    from hypersnn.workflows.labels import read_label_raster
 
     info = raster_info(D.make_raster(tmp_path / "s.tif"))
-    lab = read_label_raster(D.make_labels(tmp_path / "gt.tif"), info)
+    lab = read_label_raster(GdalBackend(), D.make_labels(tmp_path / "gt.tif"), info)
     assert [c.value for c in lab.classes] == [1, 2, 3]
     assert [c.name for c in lab.classes] == ["meadow", "forest", "bare soil"]
     assert lab.classes[0].color == D.CLASS_COLORS[1]

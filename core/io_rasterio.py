@@ -28,7 +28,7 @@ from .errors import LabelError, OutputError, RasterError
 from .labels import PolygonFeature
 from .files import atomic_write
 from .raster import (OutputSpec, RasterInfo, TemporaryOutput, Window, checked_block, checked_output, checked_read)
-from .spectral_meta import envi_pair, read_envi_header, resolve_spectral_metadata, validate_envi
+from .spectral_meta import envi_pair, read_envi_header, resolve_scaling, resolve_spectral_metadata, validate_envi
 
 # --------------------------------------------------------------------------------------------------
 # spectral metadata
@@ -92,15 +92,9 @@ class RasterioReader:
         dtypes = set(src.dtypes)
         if len(dtypes) != 1:
             raise RasterError(f"Raster {self.path} mixes band data types {sorted(dtypes)}; convert it to one type")
-        scales = [float(s) for s in src.scales]
-        offsets = [float(o) for o in src.offsets]
-        scaled = any(s != 1.0 for s in scales) or any(o != 0.0 for o in offsets)
-        nodata = src.nodata
-        if nodata is None and hdr is not None and hdr.get("data ignore value") not in (None, ""):
-            try:
-                nodata = float(str(hdr["data ignore value"]).strip())
-            except ValueError:
-                warnings.warn(f"ENVI header {self.header_path}: 'data ignore value' is not a number; ignored")
+        scales, offsets, nodata = resolve_scaling([float(s) for s in src.scales], [float(o) for o in src.offsets],
+                                                  src.nodata, hdr, self.header_path or self.path)
+        scaled = scales is not None
         wl, fw, bad, names = _spectral_metadata(src, hdr, self.header_path or self.path)
         if names is None:
             names = [d if d else f"Band {i + 1}" for i, d in enumerate(src.descriptions)]
@@ -110,7 +104,7 @@ class RasterioReader:
             transform=tuple(float(v) + 0.0 for v in src.transform.to_gdal()),  # + 0.0: no -0.0
             crs_wkt=src.crs.to_wkt() if src.crs else "",
             nodata=None if nodata is None else float(nodata),
-            scales=scales if scaled else None, offsets=offsets if scaled else None,
+            scales=scales, offsets=offsets,
             band_names=names, wavelengths=wl, fwhm=fw, bad_bands=bad, path=self.path,
         )
 

@@ -179,7 +179,7 @@ def assess(reference, predicted, class_values, mask=None, pred_nodata: int = 0) 
         ok = sorted_cv[pos] == a
         if not ok.all():
             bad = np.unique(a[~ok])[:10].tolist()
-            raise err(f"{what} holds class value(s) {bad} that are not among the model's classes {values}")
+            raise err(f"{what} holds class value(s) {bad} that are not among the classes being assessed {values}")
         return order[pos]
 
     ri = index(r, "The reference labels", LabelError)

@@ -7,6 +7,7 @@ the window instead of once per pixel's patch. Memory depends on the window size,
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -71,6 +72,7 @@ class WindowClassifier:
             raise InputError(f"classification mode must be 'snn' or 'cnn', got {mode!r}")
         self.net.eval()
         self.r = model.net.cfg.patch_size // 2
+        self._checked = False
         info = reader.info
         self.pad_mode = pad_mode(info.height, info.width, model.net.cfg.patch_size)
 
@@ -83,10 +85,33 @@ class WindowClassifier:
         rr1, cc1 = min(info.height, r0 + h + r), min(info.width, c0 + w + r)
         block = self.reader.read((rr0, cc0, rr1 - rr0, cc1 - cc0), self.model.bands.indices)
         x, ok = preprocess_block(self.model, block, info.nodata)
+        if not self._checked:
+            self._check_values(block, valid_mask(block, info.nodata))
         pads = ((r - (r0 - rr0), r - (rr1 - r0 - h)), (r - (c0 - cc0), r - (cc1 - c0 - w)), (0, 0))
         x = np.pad(x, pads, mode=self.pad_mode)
         t = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
         return t, ok[r0 - rr0:r0 - rr0 + h, c0 - cc0:c0 - cc0 + w]
+
+    MISMATCH_WARN = 10.0
+    MISMATCH_REFUSE = 100.0
+
+    def _check_values(self, block, ok):
+        """Once, on the first pixels with data: refuse input far outside the training data's values (a missing or
+        different scale factor would otherwise be classified silently), warn when it is merely far."""
+        if not ok.any():
+            return
+        self._checked = True
+        pix = block[ok][:: max(1, int(ok.sum()) // 4096)]
+        d = self.model.preprocessor.input_mismatch(pix)
+        where = self.reader.info.path or "the raster"
+        if d > self.MISMATCH_REFUSE:
+            raise InputError(f"{where}: its values lie far outside those the model was trained on (median distance "
+                             f"{d:.0f} training standard deviations): a missing or different scale factor (e.g. "
+                             f"reflectance x 10000, ENVI 'reflectance scale factor', GDAL scale/offset)? Classify "
+                             f"data on the scale of the training raster")
+        if d > self.MISMATCH_WARN:
+            warnings.warn(f"{where}: its values are far from those the model was trained on (median distance "
+                          f"{d:.0f} training standard deviations); check its scale and units")
 
     @torch.no_grad()
     def logits(self, window):
@@ -172,6 +197,10 @@ def classify_raster(model: HyperSNNModel, reader: RasterReader, open_writer: Cal
                 prob_w.write(win, np.where(ok[..., None], p, CONF_NODATA).astype(np.float32))
             progress((k + 1) / len(windows), f"classified window {k + 1}/{len(windows)}")
         seconds = time.perf_counter() - t0
+        if not counts[1:].sum():  # every pixel nodata in some band the model reads: say which, write nothing
+            from .prepare import empty_bands_message
+            raise InputError(empty_bands_message(reader, model.bands.indices, windows)
+                             + "; nothing was classified and no output was written")
         for w in writers:
             w.close()
     except BaseException:

@@ -85,7 +85,7 @@ def _read(reader: RasterReader, window, idx) -> np.ndarray:
     return block
 
 
-def _empty_bands_message(reader: RasterReader, idx, windows) -> str:
+def empty_bands_message(reader: RasterReader, idx, windows) -> str:
     """Which selected bands hold no usable value anywhere (read again: only on this failure path)."""
     info = reader.info
     good = np.zeros(len(idx), np.int64)
@@ -146,9 +146,9 @@ def prepare(reader: RasterReader, labels: Labels, cfg: RunConfig, given_map=None
             spectra.append(block[sel])
         progress(0.5 * (k + 1) / len(windows), "reading raster (pass 1 of 2)")
     if not valid.any():
-        raise InputError(_empty_bands_message(reader, idx, windows))
+        raise InputError(empty_bands_message(reader, idx, windows))
     split = make_split(lab, cfg.split, polygon_ids=labels.polygon_ids, given_map=given_map,
-                       valid_mask=valid, patch_size=p)
+                       valid_mask=valid, patch_size=p, class_names={c.value: c.name for c in labels.classes})
     check_disjoint(split)
     values = [int(v) for v in np.unique(lab[split.train | split.val | split.test]) if v > 0]
     lut = {v: i for i, v in enumerate(values)}

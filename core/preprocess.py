@@ -33,6 +33,10 @@ class Preprocessor:
     """(n_bands, pca_components), columns are unit principal axes, or None without PCA."""
     explained_variance_ratio: Optional[np.ndarray] = None
     """Share of the total (standardised) training variance per kept component; None without PCA."""
+    band_mean: Optional[np.ndarray] = None
+    band_std: Optional[np.ndarray] = None
+    """Per-band mean and standard deviation of the raw training pixels, whatever the preprocessing: what the
+    model expects its input to look like (`input_mismatch`)."""
 
     @classmethod
     def from_config(cls, cfg) -> "Preprocessor":
@@ -80,6 +84,7 @@ class Preprocessor:
         for s in _chunks(n, b):
             sq += ((x[s].astype(np.float64) - mean) ** 2).sum(axis=0)
         std = np.sqrt(sq / n)
+        self.band_mean, self.band_std = total / n, std
         scale = np.where(std > 0, std, 1.0) if self.standardize else np.ones(b)
         if not (self.standardize or k):
             mean = np.zeros(b)  # identity: nothing to centre for
@@ -119,6 +124,16 @@ class Preprocessor:
             out[s] = z @ self.components if self.components is not None else z
         return out.reshape(lead + (self.n_out,))
 
+    def input_mismatch(self, pixels: np.ndarray) -> float:
+        """How far (N, B) raw pixels lie from the training pixels: the median over bands of the median
+        |x - mean| / std. About 1 or less for data like the training data; a raster without its scale factor
+        (values 10,000x) gives thousands. NaN when the model holds no statistics (older files)."""
+        if self.band_mean is None or self.band_std is None or not len(pixels):
+            return float("nan")
+        std = np.where(self.band_std > 0, self.band_std, np.where(self.band_mean != 0, abs(self.band_mean), 1.0))
+        z = np.abs(np.asarray(pixels, np.float64) - self.band_mean) / std
+        return float(np.median(np.median(z, axis=0)))
+
     def to_dict(self) -> dict:
         """JSON-friendly state (plain lists)."""
         if not self.fitted:
@@ -130,6 +145,8 @@ class Preprocessor:
             "components": None if self.components is None else self.components.tolist(),
             "explained_variance_ratio": None if self.explained_variance_ratio is None
             else [float(v) for v in self.explained_variance_ratio],
+            "band_mean": None if self.band_mean is None else [float(v) for v in self.band_mean],
+            "band_std": None if self.band_std is None else [float(v) for v in self.band_std],
         }
 
     @classmethod
@@ -147,6 +164,9 @@ class Preprocessor:
             if d.get("components") is not None:
                 p.components = np.asarray(d["components"], float).reshape(b, k)
                 p.explained_variance_ratio = np.asarray(d["explained_variance_ratio"], float).reshape(k)
+            if d.get("band_mean") is not None and d.get("band_std") is not None:  # files from before: none
+                p.band_mean = np.asarray(d["band_mean"], float).reshape(b)
+                p.band_std = np.asarray(d["band_std"], float).reshape(b)
         except (KeyError, TypeError, ValueError) as e:
             raise ModelFileError(f"Preprocessing record is incomplete or malformed: {e!r}") from None
         if p.mean.shape != (b,) or p.scale.shape != (b,) or (k > 0) != (p.components is not None):

@@ -239,3 +239,27 @@ def resolve_spectral_metadata(n: int, hdr: Optional[dict], per_band: List[dict],
             fw = [round(v * f, 6) for v in fw] if fw is not None else None
     bad = [v == 0 for v in bbl] if bbl is not None else None
     return wl, fw, bad, names
+
+
+def resolve_scaling(scales: List[float], offsets: List[float], nodata, hdr: Optional[dict], where: str):
+    """(scales or None, offsets or None, nodata) of a raster: its own per-band scale/offset, else the ENVI header's
+    `reflectance scale factor` (values are reflectance x factor, so they are divided by it on read), and its
+    nodata, else the header's `data ignore value`. One rule for the rasterio and GDAL readers."""
+    scaled = any(s != 1.0 for s in scales) or any(o != 0.0 for o in offsets)
+    if not scaled and hdr is not None and hdr.get("reflectance scale factor") not in (None, ""):
+        raw = hdr["reflectance scale factor"]
+        try:
+            f = float(str(raw[0] if isinstance(raw, list) else raw).strip())
+            if not (f > 0 and math.isfinite(f)):
+                raise ValueError
+        except ValueError:
+            warnings.warn(f"ENVI header {where}: 'reflectance scale factor' {raw!r} is not a positive number; ignored")
+        else:
+            if f != 1.0:
+                scales, offsets, scaled = [1.0 / f] * len(scales), [0.0] * len(offsets), True
+    if nodata is None and hdr is not None and hdr.get("data ignore value") not in (None, ""):
+        try:
+            nodata = float(str(hdr["data ignore value"]).strip())
+        except ValueError:
+            warnings.warn(f"ENVI header {where}: 'data ignore value' is not a number; ignored")
+    return (scales if scaled else None), (offsets if scaled else None), nodata

@@ -70,12 +70,14 @@ def check_disjoint(split: Split) -> None:
 
 
 def make_split(labels_array, cfg: SplitConfig, polygon_ids=None, given_map=None, valid_mask=None,
-               patch_size: Optional[int] = None) -> Split:
+               patch_size: Optional[int] = None, class_names: Optional[dict] = None) -> Split:
     """Split the labelled pixels (value > 0) of `labels_array` as `cfg` asks.
 
     `valid_mask` (True where the image has finite, non-nodata data) removes invalid pixels from all
     sets. `patch_size` enables the leakage guard for the spatial methods (see module docstring).
+    `class_names` (value -> name) lets messages name classes, not only number them.
     """
+    name = _namer(class_names)
     labels = _check_labels(labels_array)
     shape = labels.shape
     _check_cfg(cfg)
@@ -90,7 +92,7 @@ def make_split(labels_array, cfg: SplitConfig, polygon_ids=None, given_map=None,
         usable &= valid
     classes = [int(v) for v in np.unique(labels[usable])]
     if len(classes) < 2:
-        found = f"only class {classes[0]}" if classes else "no labelled pixels"
+        found = f"only class {name(classes[0])}" if classes else "no labelled pixels"
         extra = f" ({excluded_invalid} labelled pixel(s) fall on invalid/nodata image pixels)" \
             if excluded_invalid else ""
         raise SplitError(f"Classification needs labelled pixels of at least 2 classes; the labels have "
@@ -101,22 +103,22 @@ def make_split(labels_array, cfg: SplitConfig, polygon_ids=None, given_map=None,
     proto = {"method": cfg.method, "seed": int(cfg.seed), "val_fraction": float(cfg.val_fraction)}
     method = cfg.method
     if method == "random":
-        train, test = _random(labels, usable, classes, cfg.train_fraction, rng)
+        train, test = _random(labels, usable, classes, cfg.train_fraction, rng, name)
         proto["train_fraction"] = float(cfg.train_fraction)
         desc = (f"Stratified random split: {_pct(cfg.train_fraction)} of each class's labelled pixels "
                 f"to training, the rest to test")
     elif method == "count":
-        train, test = _count(labels, usable, classes, cfg.train_count, rng, warnings)
+        train, test = _count(labels, usable, classes, cfg.train_count, rng, warnings, name)
         proto["train_count"] = int(cfg.train_count)
         desc = f"Per-class count split: {cfg.train_count} random pixels of each class to training, the rest to test"
     elif method == "blocks":
-        train, test = _blocks(labels, usable, classes, cfg.train_fraction, cfg.block_size, rng, warnings)
+        train, test = _blocks(labels, usable, classes, cfg.train_fraction, cfg.block_size, rng, warnings, name)
         proto.update(train_fraction=float(cfg.train_fraction), block_size=int(cfg.block_size))
         desc = (f"Spatially disjoint block split: the image cut into {cfg.block_size}x{cfg.block_size}-pixel "
                 f"blocks, whole blocks to training (about {_pct(cfg.train_fraction)} of each class) or test")
     elif method == "polygons":
         train, test = _polygons(labels, usable, classes, cfg.train_fraction, polygon_ids, rng, warnings,
-                                proto)
+                                proto, name)
         proto["train_fraction"] = float(cfg.train_fraction)
         desc = (f"Polygon split: whole polygons to training (about {_pct(cfg.train_fraction)} of each "
                 f"class's pixels) or test")
@@ -149,7 +151,7 @@ def make_split(labels_array, cfg: SplitConfig, polygon_ids=None, given_map=None,
             hint = {"blocks": f"use a smaller block_size (now {cfg.block_size}) or a larger train_fraction",
                     "polygons": "draw more polygons of this class or raise train_fraction",
                     "given": "mark some pixels of this class with 1 in the split map"}.get(method, "")
-            raise SplitError(f"Class {c} has no training pixels after the '{method}' split; {hint}")
+            raise SplitError(f"Class {name(c)} has no training pixels after the '{method}' split; {hint}")
     if not test.any():
         if dropped.any():
             hint = (f" after the leakage guard dropped {int(dropped.sum())}; use a smaller patch_size "
@@ -161,7 +163,7 @@ def make_split(labels_array, cfg: SplitConfig, polygon_ids=None, given_map=None,
         raise SplitError(f"The '{method}' split left no test pixels{hint}")
     for c in classes:
         if not (test & (labels == c)).any():
-            warnings.append(f"Class {c} has no test pixels: its accuracy cannot be assessed.")
+            warnings.append(f"Class {name(c)} has no test pixels: its accuracy cannot be assessed.")
 
     train, val = _take_val(labels, train, classes, cfg.val_fraction, rng)
     if cfg.val_fraction > 0 and not val.any():
@@ -268,13 +270,21 @@ def _class_indices(labels, usable, classes):
     return {c: idx[bounds[i]:bounds[i + 1]] for i, c in enumerate(classes)}
 
 
-def _random(labels, usable, classes, frac, rng):
+def _namer(names: Optional[dict]):
+    """c -> '3 (Corn-notill)', or '3' without a name."""
+    def name(c) -> str:
+        n = (names or {}).get(int(c)) or (names or {}).get(str(c))
+        return f"{int(c)} ({n})" if n and str(n) != f"Class {int(c)}" else str(int(c))
+    return name
+
+
+def _random(labels, usable, classes, frac, rng, name=str):
     train = np.zeros(labels.size, bool)
     test = np.zeros(labels.size, bool)
     for c, idx in _class_indices(labels, usable, classes).items():
         n = idx.size
         if n < 2:
-            raise SplitError(f"Class {c} has {n} labelled pixel; a random split needs at least 2 per class "
+            raise SplitError(f"Class {name(c)} has {n} labelled pixel; a random split needs at least 2 per class "
                              "(one for training, one for testing). Label more pixels or remove the class.")
         k = min(max(_round(n * frac), 1), n - 1)
         perm = rng.permutation(idx)
@@ -283,18 +293,18 @@ def _random(labels, usable, classes, frac, rng):
     return train.reshape(labels.shape), test.reshape(labels.shape)
 
 
-def _count(labels, usable, classes, k, rng, warnings):
+def _count(labels, usable, classes, k, rng, warnings, name=str):
     train = np.zeros(labels.size, bool)
     test = np.zeros(labels.size, bool)
     small = []
     for c, idx in _class_indices(labels, usable, classes).items():
         n = idx.size
         if n < 2:
-            raise SplitError(f"Class {c} has {n} labelled pixel; a count split needs at least 2 per class "
+            raise SplitError(f"Class {name(c)} has {n} labelled pixel; a count split needs at least 2 per class "
                              "(one for training, one for testing). Label more pixels or remove the class.")
         kc = k if n > k else n // 2
         if n <= k:
-            small.append(f"{c} ({n} px: {kc} train)")
+            small.append(f"{name(c)} ({n} px: {kc} train)")
         perm = rng.permutation(idx)
         train[perm[:kc]] = True
         test[perm[kc:]] = True
@@ -362,19 +372,19 @@ def _units_split(labels, usable, classes, units, frac, rng):
     return train, test, m, in_train
 
 
-def _blocks(labels, usable, classes, frac, bs, rng, warnings):
+def _blocks(labels, usable, classes, frac, bs, rng, warnings, name=str):
     rows, cols = np.nonzero(usable)
     n_bcols = -(-labels.shape[1] // bs)
     units = (rows // bs) * n_bcols + cols // bs
     train, test, m, in_train = _units_split(labels, usable, classes, units, frac, rng)
-    single = [c for j, c in enumerate(classes) if (m[:, j] > 0).sum() == 1]
+    single = [name(c) for j, c in enumerate(classes) if (m[:, j] > 0).sum() == 1]
     if single:
-        warnings.append(f"Class(es) {single} lie in a single {bs}x{bs} block, so all their pixels are on one "
+        warnings.append(f"Class(es) {', '.join(single)} lie in a single {bs}x{bs} block, so all their pixels are on one "
                         "side; use a smaller block_size to test them.")
     return train, test
 
 
-def _polygons(labels, usable, classes, frac, polygon_ids, rng, warnings, proto):
+def _polygons(labels, usable, classes, frac, polygon_ids, rng, warnings, proto, name=str):
     if polygon_ids is None:
         raise SplitError("Split method 'polygons' needs polygon ids (labels rasterised from a vector layer); "
                          "these labels have none: use method 'blocks' or 'random'")
@@ -395,9 +405,9 @@ def _polygons(labels, usable, classes, frac, polygon_ids, rng, warnings, proto):
     few = [(c, int(n)) for c, n in zip(classes, n_poly) if n < 2]
     if few:
         c, n = few[0]
-        raise SplitError(f"Class {c} is drawn in {n} polygon(s); split method 'polygons' needs at least 2 "
+        raise SplitError(f"Class {name(c)} is drawn in {n} polygon(s); split method 'polygons' needs at least 2 "
                          f"per class (one for training, one for testing). Classes short of polygons: "
-                         f"{[c for c, _ in few]}. Draw more polygons or use method 'blocks'.")
+                         f"{', '.join(name(c) for c, _ in few)}. Draw more polygons or use method 'blocks'.")
     proto["polygons_per_class"] = {str(c): int(n) for c, n in zip(classes, n_poly)}
     train, test, _, in_train = _units_split(labels, usable, classes, pid[usable], frac, rng)
     proto["polygons_train"] = int(in_train.sum())

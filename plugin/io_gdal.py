@@ -21,7 +21,7 @@ from ..core.errors import LabelError, OutputError, RasterError
 from ..core.labels import PolygonFeature
 from ..core.raster import (OutputSpec, RasterInfo, TemporaryOutput, Window, checked_block, checked_output,
                            checked_read)
-from ..core.spectral_meta import envi_pair, read_envi_header, resolve_spectral_metadata, validate_envi
+from ..core.spectral_meta import envi_pair, read_envi_header, resolve_scaling, resolve_spectral_metadata, validate_envi
 
 
 _NP_TO_GDAL = {
@@ -133,15 +133,11 @@ class GdalReader:
         gtype = types.pop()
         if gtype not in _GDAL_TO_NP:
             raise RasterError(f"Raster {self.path} has an unsupported data type {gdal.GetDataTypeName(gtype)}")
-        scales = [float(b.GetScale()) if b.GetScale() is not None else 1.0 for b in bands]
-        offsets = [float(b.GetOffset()) if b.GetOffset() is not None else 0.0 for b in bands]
-        scaled = any(s != 1.0 for s in scales) or any(o != 0.0 for o in offsets)
-        nodata = bands[0].GetNoDataValue()
-        if nodata is None and hdr is not None and hdr.get("data ignore value") not in (None, ""):
-            try:
-                nodata = float(str(hdr["data ignore value"]).strip())
-            except ValueError:
-                warnings.warn(f"ENVI header {self.header_path}: 'data ignore value' is not a number; ignored")
+        scales, offsets, nodata = resolve_scaling(
+            [float(b.GetScale()) if b.GetScale() is not None else 1.0 for b in bands],
+            [float(b.GetOffset()) if b.GetOffset() is not None else 0.0 for b in bands],
+            bands[0].GetNoDataValue(), hdr, self.header_path or self.path)
+        scaled = scales is not None
         wl, fw, bad, names = spectral_metadata(ds, hdr, self.header_path or self.path)
         if names is None:
             names = [b.GetDescription() or f"Band {i + 1}" for i, b in enumerate(bands)]
@@ -152,7 +148,7 @@ class GdalReader:
             transform=tuple(float(v) + 0.0 for v in gt),
             crs_wkt=ds.GetProjection() or "",
             nodata=None if nodata is None else float(nodata),
-            scales=scales if scaled else None, offsets=offsets if scaled else None,
+            scales=scales, offsets=offsets,
             band_names=names, wavelengths=wl, fwhm=fw, bad_bands=bad, path=self.path,
         )
 

@@ -42,7 +42,7 @@ def make_geotiff(path, cube: Optional[np.ndarray] = None, *, crs: Optional[str] 
                  wavelengths: Optional[Sequence[float]] = WAVELENGTHS_NM, units: Optional[str] = "Nanometers",
                  fwhm: Optional[Sequence[float]] = None, bbl: Optional[Sequence[int]] = None,
                  scales=None, offsets=None, descriptions: Optional[Sequence[str]] = None,
-                 envi_domain: bool = False, colors: Optional[dict] = None) -> Path:
+                 envi_domain: bool = False, colors: Optional[dict] = None, transform=GDAL_TRANSFORM) -> Path:
     """Write `cube` (default: the synthetic scene) as a GeoTIFF with EnMAP-Box style band metadata."""
     import rasterio
     from affine import Affine
@@ -54,7 +54,7 @@ def make_geotiff(path, cube: Optional[np.ndarray] = None, *, crs: Optional[str] 
     h, w, b = cube.shape
     path = Path(path)
     profile = dict(driver="GTiff", width=w, height=h, count=b, dtype=cube.dtype.name,
-                   transform=Affine.from_gdal(*GDAL_TRANSFORM), crs=crs, nodata=nodata)
+                   transform=Affine.from_gdal(*transform), crs=crs, nodata=nodata)
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(np.moveaxis(cube, -1, 0))
         for i in range(b):
@@ -87,7 +87,7 @@ def make_envi(path, cube: Optional[np.ndarray] = None, *, interleave: str = "bsq
               wavelengths: Optional[Sequence[float]] = None, units: Optional[str] = "Micrometers",
               fwhm: Optional[Sequence[float]] = None, bbl: Optional[Sequence[int]] = None,
               band_names: Optional[Sequence[str]] = None, nodata=NODATA, drop_fields: Sequence[str] = (),
-              truncate_bytes: int = 0, with_map_info: bool = True):
+              truncate_bytes: int = 0, with_map_info: bool = True, extra_fields: Optional[dict] = None):
     """Write an ENVI data file `path` plus `path`.hdr -> (data path, header path).
 
     Defaults: wavelengths in micrometres (to test unit conversion). `drop_fields` removes header
@@ -129,6 +129,7 @@ def make_envi(path, cube: Optional[np.ndarray] = None, *, interleave: str = "bsq
         fields["band names"] = "{" + ", ".join(band_names) + "}"
     if nodata is not None:
         fields["data ignore value"] = str(nodata)
+    fields.update(extra_fields or {})
     for k in drop_fields:
         fields.pop(k, None)
     hdr = Path(str(data) + ".hdr") if data.suffix else data.with_suffix(".hdr")

@@ -329,3 +329,21 @@ def test_class_names_reach_gdal_as_category_names(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "['', 'Water & <Wet>', '', 'Woods']" in r.stdout
     assert "(0, 0, 255, 255)" in r.stdout
+
+
+def test_envi_reflectance_scale_factor_is_applied_on_read(tmp_path):
+    """ENVI stores reflectance x `reflectance scale factor` (e.g. 10000): the readers divide by it, as GDAL's own
+    scale/offset would (the GDAL reader shares the rule: core/spectral_meta.resolve_scaling)."""
+    import fixtures_data as fd
+    from hypersnn.core.io_rasterio import open_raster
+
+    cube = fd.synthetic_scene()[0]
+    data, hdr = fd.make_envi(tmp_path / "refl.img", cube, extra_fields={"reflectance scale factor": "10000"})
+    with open_raster(hdr) as r:
+        a = r.read((2, 3, 4, 5))
+        assert r.info.scales == [1e-4] * 12 and r.info.dtype == "float32"
+    np.testing.assert_allclose(a, cube[2:6, 3:8].astype(np.float32) / 10000, rtol=1e-6)
+    data, hdr = fd.make_envi(tmp_path / "bad.img", cube, extra_fields={"reflectance scale factor": "zero"})
+    with pytest.warns(UserWarning, match="reflectance scale factor.*not a positive number"):
+        with open_raster(hdr) as r:
+            assert r.info.scales is None

@@ -69,3 +69,56 @@ def test_windowed_map_equals_patch_by_patch(model, patchwise, window):
     expected = np.asarray(model.class_values)[probs.argmax(-1)]
     assert (cls[ok] == expected[ok]).all()
     assert len(np.unique(cls[ok])) > 1  # a network that says one class everywhere would prove little
+
+
+def test_a_band_the_model_reads_that_is_all_nodata_is_an_error_not_zero_pixels(tmp_path, capsys):
+    """It used to print '0 pixels classified' and exit 0; training gave a clear error for the same raster."""
+    import fixtures_data as fd
+    from hypersnn.cli import main
+    from tiny import tiny_config
+
+    cube, gt = fd.synthetic_scene()
+    raster = fd.make_geotiff(tmp_path / "scene.tif", cube)
+    labels = fd.make_geotiff(tmp_path / "gt.tif", gt, nodata=0, wavelengths=None)
+    cfg = tmp_path / "tiny.json"
+    cfg.write_text(__import__("json").dumps(tiny_config(cnn_epochs=1, snn_epochs=1).to_dict()))
+    assert main(["train", "--raster", str(raster), "--labels", str(labels), "--config", str(cfg), "--out",
+                 str(tmp_path / "m.hsnn"), "--quiet"]) == 0
+    broken = cube.copy()
+    broken[:, :, 4] = fd.NODATA
+    bad = fd.make_geotiff(tmp_path / "bad.tif", broken)
+    rc = main(["classify", "--model", str(tmp_path / "m.hsnn"), "--raster", str(bad), "--out", str(tmp_path / "c.tif")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "band(s) 5 (" in err and "nothing was classified" in err, err
+    assert not (tmp_path / "c.tif").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_input_far_from_the_training_values_is_refused_and_like_data_passes(tmp_path, capsys):
+    """A model trained on reflectance applied to the same scene without its scale factor (values 10,000x) was
+    classified silently (40 % of pixels agreed with the right map)."""
+    import json
+
+    import fixtures_data as fd
+    from hypersnn.cli import main
+    from tiny import tiny_config
+
+    cube, gt = fd.synthetic_scene()
+    refl = np.where(cube == fd.NODATA, fd.NODATA, cube / 10000.0).astype(np.float32)
+    raster = fd.make_geotiff(tmp_path / "refl.tif", refl)
+    labels = fd.make_geotiff(tmp_path / "gt.tif", gt, nodata=0, wavelengths=None)
+    cfg = tmp_path / "tiny.json"
+    cfg.write_text(json.dumps(tiny_config(cnn_epochs=1, snn_epochs=1).to_dict()))
+    assert main(["train", "--raster", str(raster), "--labels", str(labels), "--config", str(cfg), "--out",
+                 str(tmp_path / "m.hsnn"), "--quiet"]) == 0
+    capsys.readouterr()
+    rc = main(["classify", "--model", str(tmp_path / "m.hsnn"), "--raster", str(raster), "--out",
+               str(tmp_path / "ok.tif"), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and not any("far" in w for w in out["warnings"])
+    unscaled = fd.make_geotiff(tmp_path / "dn.tif", cube)  # the same scene as integers, no scale factor
+    rc = main(["classify", "--model", str(tmp_path / "m.hsnn"), "--raster", str(unscaled), "--out",
+               str(tmp_path / "bad.tif")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "far outside those the model was trained on" in err and "scale factor" in err
+    assert not (tmp_path / "bad.tif").exists()

@@ -252,3 +252,13 @@ def test_property_disjoint_reproducible_project_errors(h, w, k, p0, data_seed, s
     b = make_split(lab, cfg, **kwargs)
     assert (a.train == b.train).all() and (a.val == b.val).all() and (a.test == b.test).all()
     assert a.protocol == b.protocol
+
+
+def test_messages_name_classes_when_names_are_known():
+    labels = np.zeros((10, 10), np.int32)
+    labels[:5] = 1
+    labels[9, 9] = 2
+    with pytest.raises(SplitError, match=r"Class 2 \(Corn-notill\) has 1 labelled pixel"):
+        make_split(labels, SplitConfig(method="random", train_fraction=0.5), class_names={1: "Water", 2: "Corn-notill"})
+    with pytest.raises(SplitError, match=r"Class 2 has 1 labelled pixel"):
+        make_split(labels, SplitConfig(method="random", train_fraction=0.5))

@@ -9,6 +9,7 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 
 from ..core.errors import LabelError
+from ..core.grids import align_to, same_grid
 from ..core.labels import Labels, PolygonFeature, labels_from_array, labels_from_polygons, read_class_table
 from ..core.raster import RasterInfo
 from .backend import IOBackend, LabelSource
@@ -41,18 +42,24 @@ class ClassStyle:
 
 def read_label_raster(backend: IOBackend, path: str, info: Optional[RasterInfo] = None) -> Labels:
     """Labels from a label raster (0 and nodata = unlabelled) on the grid of `info` when given."""
-    r = backend.open_raster(path)
-    try:
-        if info is not None and (r.info.height, r.info.width) != (info.height, info.width):
-            raise LabelError(f"label raster {path} is {r.info.height} x {r.info.width} pixels but the image is "
-                             f"{info.height} x {info.width}: use a label raster on the image grid, or polygons, "
-                             f"which are rasterized onto it")
-        arr = r.read(None, [0])[:, :, 0]
-        nodata = r.info.nodata
-    finally:
-        r.close()
+    arr, nodata = read_on_grid(backend, path, info, f"label raster {path}")
     names, colors = backend.read_class_metadata(path)
     return labels_from_array(arr, names, colors, nodata=nodata, source=os.fspath(path))
+
+
+def read_on_grid(backend: IOBackend, path: str, info: Optional[RasterInfo], what: str):
+    """(band 1 of `path` on the grid of `info` (core/grids.align_to: by position, not pixel count), its nodata)."""
+    r = backend.open_raster(path)
+    try:
+        arr = r.read(None, [0])[:, :, 0]
+        src, nodata = r.info, r.info.nodata
+    finally:
+        r.close()
+    if info is not None:
+        if nodata is not None and np.isfinite(nodata) and not same_grid(src, info):
+            arr = np.where(arr == nodata, 0, arr)  # resampling fills with 0, so nodata must read as 0 too
+        arr = align_to(arr, src, info, what)
+    return arr, nodata
 
 
 def features_of(backend: IOBackend, src: LabelSource, info: RasterInfo) -> list:
@@ -117,14 +124,7 @@ def training_labels(backend: IOBackend, src: LabelSource, info: RasterInfo, vali
             raise LabelError("No training polygons: draw some in the training layer first")
         labels = labels_from_source(backend, src, info)
     if split_map:
-        r = backend.open_raster(split_map)
-        try:
-            if (r.info.height, r.info.width) != (info.height, info.width):
-                raise LabelError(f"split map {split_map} is {r.info.height} x {r.info.width} pixels but the image "
-                                 f"is {info.height} x {info.width}")
-            given = r.read(None, [0])[:, :, 0]
-        finally:
-            r.close()
+        given, _ = read_on_grid(backend, split_map, info, f"split map {split_map}")
     if style is not None:
         style.apply(labels)
     return labels, given

@@ -136,7 +136,7 @@ def elapsed(t0: float) -> float:
 # -- broken or unusual inputs --------------------------------------------------------------------------
 
 def make_envi(path, cube: Optional[np.ndarray] = None, *, drop_fields: Sequence[str] = (),
-              truncate_bytes: int = 0):
+              truncate_bytes: int = 0, extra_fields: Optional[dict] = None):
     """ENVI BIL data file `path` + `path`.hdr (wavelengths in micrometres) -> (data, header)."""
     if cube is None:
         cube = D.scene()[0]
@@ -153,6 +153,7 @@ def make_envi(path, cube: Optional[np.ndarray] = None, *, drop_fields: Sequence[
         "wavelength": "{" + ", ".join(repr(x / 1000.0) for x in D.WAVELENGTHS_NM[:b]) + "}",
         "data ignore value": str(D.NODATA),
     }
+    fields.update(extra_fields or {})
     for k in drop_fields:
         fields.pop(k, None)
     hdr = Path(str(data) + ".hdr")

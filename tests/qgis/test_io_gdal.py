@@ -186,3 +186,18 @@ def test_label_raster_reader(tmp_path):
     assert [c.name for c in lab.classes] == ["meadow", "forest", "bare soil"]
     assert lab.classes[0].color == D.CLASS_COLORS[1]
     assert (lab.array > 0).sum() == 20 * 24 - 2
+
+
+def test_envi_reflectance_scale_factor_is_applied_by_the_gdal_reader_too(tmp_path):
+    from robust_plugin import make_envi
+
+    from hypersnn.plugin.io_gdal import open_raster
+
+    cube = D.scene()[0]
+    data, hdr = make_envi(tmp_path / "refl.bil", cube, extra_fields={"reflectance scale factor": "10000"})
+    r = open_raster(str(hdr))
+    try:
+        assert r.info.scales == [1e-4] * cube.shape[2]
+        np.testing.assert_allclose(r.read((2, 3, 4, 5)), cube[2:6, 3:8].astype(np.float32) / 10000, rtol=1e-6)
+    finally:
+        r.close()

@@ -108,9 +108,37 @@ def write_report(out_dir, stem: str, report: dict, class_map=None, classes=None,
     return paths
 
 
+FALLBACK_FONTS = ("Droid Sans Fallback", "Noto Sans CJK JP", "Noto Sans CJK SC", "WenQuanYi Micro Hei")
+"""Fonts tried, after the default, for glyphs it lacks (class names in CJK scripts; bootstrap installs Droid)."""
+
+
+def _font_context():
+    """Matplotlib settings for the report's figures only (rc_context: nothing global is left changed, e.g. in
+    QGIS): the default sans-serif, then a CJK-capable fallback font where one is installed."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    have = {f.name for f in font_manager.fontManager.ttflist}
+    if not have & set(FALLBACK_FONTS):  # installed after matplotlib cached its font list: add them now
+        for path in font_manager.findSystemFonts():
+            if any(k in Path(path).name for k in ("DroidSansFallback", "NotoSansCJK", "wqy-microhei")):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    pass
+        have = {f.name for f in font_manager.fontManager.ttflist}
+    family = ["DejaVu Sans"] + [f for f in FALLBACK_FONTS if f in have]
+    return matplotlib.rc_context({"font.family": family})
+
+
 def render_html(report: dict, class_map=None, classes=None, map_nodata: int = 0,
                 max_map_side: int = 1200) -> str:
     """The self-contained HTML page for a report dict (see the module docstring for the schema)."""
+    with _font_context():
+        return _render_html(report, class_map, classes, map_nodata, max_map_side)
+
+
+def _render_html(report: dict, class_map, classes, map_nodata: int, max_map_side: int) -> str:
     rep = to_jsonable(report)
     cls = _classes(classes)
     title = str(rep.get("title") or "HyperSNN report")

@@ -7,7 +7,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
 
-APT_PACKAGES="qgis python3-qgis qgis-providers gdal-bin python3-gdal xvfb python3-scipy python3-matplotlib"
+APT_PACKAGES="qgis python3-qgis qgis-providers gdal-bin python3-gdal xvfb python3-scipy python3-matplotlib fonts-droid-fallback"
 missing=""
 for p in $APT_PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -115,3 +115,22 @@ def test_bad_stem_and_jsonable():
     out = to_jsonable({"a": np.int64(3), "b": np.array([1.5, np.nan]), 1: (np.bool_(True),)})
     assert out == {"a": 3, "b": [1.5, None], "1": [True]}
     json.dumps(out, allow_nan=False)
+
+
+def test_class_names_in_cjk_scripts_draw_as_glyphs_not_boxes(tmp_path):
+    """Matplotlib's default font has no CJK glyphs; the report falls back to a CJK font (bootstrap installs
+    fonts-droid-fallback) inside its own rc_context, leaving matplotlib's global settings alone."""
+    import warnings
+
+    import matplotlib
+
+    before = dict(matplotlib.rcParams)
+    per = [{"value": 1, "name": "水体", "producers_accuracy": 0.9, "users_accuracy": 0.8},
+           {"value": 2, "name": "森林", "producers_accuracy": 0.7, "users_accuracy": 0.6}]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        write_report(tmp_path, "cjk", {"accuracy": {"oa": 0.8, "per_class": per, "confusion": [[5, 1], [2, 7]]}},
+                     class_map=np.array([[1, 2]]), classes=[{"value": 1, "name": "水体", "color": (0, 0, 255)},
+                                                            {"value": 2, "name": "森林", "color": (0, 160, 0)}])
+    assert not [w for w in caught if "missing from current font" in str(w.message)]
+    assert dict(matplotlib.rcParams) == before

@@ -212,10 +212,13 @@ class RasterioWriter(TemporaryOutput):
         except (RasterioError, ValueError, TypeError) as e:
             self._cleanup()
             raise OutputError(f"Cannot create output {path}: {e}") from None
+        except BaseException:  # Ctrl-C or SIGTERM while the file is being created: leave nothing behind
+            self._cleanup()
+            raise
         self._done = False
         try:
             self._describe()
-        except Exception:
+        except BaseException:
             self.abort()
             raise
 

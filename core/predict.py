@@ -151,25 +151,26 @@ def classify_raster(model: HyperSNNModel, reader: RasterReader, open_writer: Cal
     dtype = "uint8" if values.max() < 255 else "uint16"
     writers = []
     try:
-        cls_w = open_writer(OutputSpec(class_path, info, 1, dtype, nodata=0, band_names=["class"],
-                                       colors=colors, category_names=names))
-        writers.append(cls_w)
+        # each writer is in `writers` the moment it exists, so an interrupt at any point aborts it
+        writers.append(open_writer(OutputSpec(class_path, info, 1, dtype, nodata=0, band_names=["class"],
+                                              colors=colors, category_names=names)))
+        cls_w = writers[-1]
         conf_w = prob_w = None
         if confidence_path:
-            conf_w = open_writer(OutputSpec(confidence_path, info, 1, "float32", nodata=CONF_NODATA,
-                                            band_names=["confidence"]))
-            writers.append(conf_w)
+            writers.append(open_writer(OutputSpec(confidence_path, info, 1, "float32", nodata=CONF_NODATA,
+                                                  band_names=["confidence"])))
+            conf_w = writers[-1]
         if probabilities_path:
-            prob_w = open_writer(OutputSpec(probabilities_path, info, len(values), "float32", nodata=CONF_NODATA,
-                                            band_names=[f"p({names[v]})" for v in values]))
-            writers.append(prob_w)
+            writers.append(open_writer(OutputSpec(probabilities_path, info, len(values), "float32",
+                                                  nodata=CONF_NODATA, band_names=[f"p({names[v]})" for v in values])))
+            prob_w = writers[-1]
         energy_w = None
         if energy_path:
             if cfg.mode != "snn":
                 raise InputError("an energy map is made by the SNN: leave the classification mode at 'snn'")
-            energy_w = open_writer(OutputSpec(energy_path, info, 2, "float32", nodata=CONF_NODATA,
-                                              band_names=list(ENERGY_BANDS)))
-            writers.append(energy_w)
+            writers.append(open_writer(OutputSpec(energy_path, info, 2, "float32", nodata=CONF_NODATA,
+                                                  band_names=list(ENERGY_BANDS))))
+            energy_w = writers[-1]
         e_sum = s_sum = 0.0
         t0 = time.perf_counter()
         windows = list(iter_windows(info.height, info.width, cfg.window))

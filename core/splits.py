@@ -69,6 +69,10 @@ def check_disjoint(split: Split) -> None:
                              "a pixel may be in one set only")
 
 
+FEW_PIXELS = 10
+"""Below this many training (or test) pixels a class gets a warning: too few to learn (or to assess)."""
+
+
 def make_split(labels_array, cfg: SplitConfig, polygon_ids=None, given_map=None, valid_mask=None,
                patch_size: Optional[int] = None, class_names: Optional[dict] = None) -> Split:
     """Split the labelled pixels (value > 0) of `labels_array` as `cfg` asks.
@@ -187,6 +191,12 @@ def make_split(labels_array, cfg: SplitConfig, polygon_ids=None, given_map=None,
         })
         u = per_class[-1]["usable"]
         per_class[-1]["train_share"] = round((per_class[-1]["train"] + per_class[-1]["val"]) / u, 4) if u else 0.0
+        n_train, n_test = per_class[-1]["train"] + per_class[-1]["val"], per_class[-1]["test"]
+        if 0 < n_train < FEW_PIXELS:
+            warnings.append(f"Class {name(c)} has only {n_train} training pixel(s): too few to learn it reliably "
+                            f"(label more, or merge it with a related class).")
+        if 0 < n_test < FEW_PIXELS:
+            warnings.append(f"Class {name(c)} has only {n_test} test pixel(s): its accuracy is very uncertain.")
     proto.update(
         description=desc, classes=classes, per_class=per_class,
         totals={"labelled": n_labelled_all, "usable": int(usable.sum()), "train": int(train.sum()),

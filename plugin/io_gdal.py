@@ -245,8 +245,12 @@ class GdalWriter(TemporaryOutput):
         opts = ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=DEFLATE",
                 f"PREDICTOR={3 if dt.kind == 'f' else 2}", "BIGTIFF=IF_SAFER"]
         drv = gdal.GetDriverByName("GTiff")
-        with _GdalErrors() as err:
-            ds = drv.Create(tmp, like.width, like.height, spec.count, _NP_TO_GDAL[dt.name], opts)
+        try:
+            with _GdalErrors() as err:
+                ds = drv.Create(tmp, like.width, like.height, spec.count, _NP_TO_GDAL[dt.name], opts)
+        except BaseException:  # interrupted while the file is being created: leave nothing behind
+            self._cleanup()
+            raise
         if ds is None:
             self._cleanup()
             raise OutputError(f"Cannot create output {path}: {err.text()}")
@@ -256,7 +260,7 @@ class GdalWriter(TemporaryOutput):
             if like.crs_wkt:
                 ds.SetProjection(like.crs_wkt)
             self._describe()
-        except Exception:
+        except BaseException:
             self.abort()
             raise
 

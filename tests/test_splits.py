@@ -262,3 +262,14 @@ def test_messages_name_classes_when_names_are_known():
         make_split(labels, SplitConfig(method="random", train_fraction=0.5), class_names={1: "Water", 2: "Corn-notill"})
     with pytest.raises(SplitError, match=r"Class 2 has 1 labelled pixel"):
         make_split(labels, SplitConfig(method="random", train_fraction=0.5))
+
+
+def test_classes_with_too_few_pixels_to_learn_or_test_are_named_in_a_warning():
+    labels = np.zeros((30, 30), np.int32)
+    labels[:20] = 1
+    labels[25, :12] = 2  # 12 pixels: a 50 % split leaves 6 to train and 6 to test
+    s = make_split(labels, SplitConfig(method="random", train_fraction=0.5, val_fraction=0.0),
+                   class_names={1: "Water", 2: "Reed"})
+    w = " | ".join(s.protocol["warnings"])
+    assert "Class 2 (Reed) has only 6 training pixel(s): too few to learn" in w
+    assert "Class 2 (Reed) has only 6 test pixel(s)" in w and "Water" not in w

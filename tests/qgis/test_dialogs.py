@@ -218,3 +218,19 @@ def test_more_settings_are_generated_from_the_registry(train_dialog):
     assert cfg.train.leak_mode == "pow2" and cfg.model.input_bits == 8
     dlg.set_config(cfg)
     assert leak.currentData() == "pow2"
+
+
+def test_choosing_a_preset_shows_its_settings_and_default_puts_them_back(train_dialog):
+    from hypersnn.core.config import PRESETS, RunConfig
+
+    dlg = train_dialog
+    dlg.preset_combo.setCurrentIndex(dlg.preset_combo.findData("efficient"))
+    cfg = dlg.run_config()
+    for key, value in PRESETS["efficient"].items():
+        section, name = key.split(".")
+        assert getattr(getattr(cfg, section), name) == value, key
+    dlg.preset_combo.setCurrentIndex(dlg.preset_combo.findData("default"))
+    cfg, default = dlg.run_config(), RunConfig()
+    for key in PRESETS["efficient"]:
+        section, name = key.split(".")
+        assert getattr(getattr(cfg, section), name) == getattr(getattr(default, section), name), key

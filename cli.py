@@ -177,12 +177,31 @@ def cmd_evaluate(args):
     report = ReportTarget(args.report_dir, Path(args.map).stem + "_accuracy") if args.report_dir else None
     cb, done = _callbacks(args)
     try:
-        res = run_assess(AssessJob(args.map, label_source(args), report), RasterioBackend(), cb)
+        res = run_assess(AssessJob(args.map, label_source(args), report, area_adjusted=args.area_adjusted),
+                         RasterioBackend(), cb)
     finally:
         done()
-    _emit(args, f"{_acc_line(res.accuracy)}  ({res.n} reference pixels)",
+    text = f"{_acc_line(res.accuracy)}  ({res.n} reference pixels)"
+    area = res.accuracy.get("area_adjusted") or {}
+    if area.get("per_class"):
+        text += "\n" + _area_lines(area)
+    _emit(args, text,
           {"accuracy": res.accuracy, "files": res.report_paths, "warnings": res.warnings})
     return 0
+
+
+def _area_lines(area: dict) -> str:
+    """The area-adjusted table as text: one line per class, estimates with 95 % half-widths."""
+    unit = area["area_unit"]
+    lines = [f"area-adjusted OA {100 * area['oa']:.2f} % +- {100 * (area['oa_ci95'] or float('nan')):.2f} "
+             f"(95 %); areas in {unit}"]
+    for p in area["per_class"]:
+        def pm(v, ci, scale=1.0, fmt=".1f"):
+            return "n/a" if v is None else f"{scale * v:{fmt}} +- " + ("n/a" if ci is None else f"{scale * ci:{fmt}}")
+        lines.append(f"  {p['value']:>3} {p['name'][:24]:<24} mapped {p['mapped_area']:.1f}  "
+                     f"estimated {pm(p['area'], p['area_ci95'])}  UA {pm(p['users_accuracy'], p['users_ci95'], 100)} %  "
+                     f"PA {pm(p['producers_accuracy'], p['producers_ci95'], 100)} %  (n={p['sample']})")
+    return "\n".join(lines)
 
 
 def cmd_report(args):
@@ -329,6 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--map", required=True, help="class map GeoTIFF")
     _add_labels_args(e)
     e.add_argument("--report-dir", help="write HTML/JSON/CSV accuracy reports here")
+    e.add_argument("--area-adjusted", action="store_true",
+                   help="also estimate class areas and area-adjusted accuracy with 95%% intervals "
+                        "(Olofsson et al. 2014); for a reference that is a stratified or simple random sample")
     common(e)
     e.set_defaults(func=cmd_evaluate)
 

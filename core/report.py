@@ -11,7 +11,8 @@ Report dict schema (every section optional; what is present is rendered):
                   warnings, notes, ...)
   accuracy        dict from `metrics.Assessment.to_dict(class_names)`: oa, aa, kappa, oa_ci95,
                   kappa_ci95, n_test, class_values, class_names, per_class [{value, name,
-                  producers_accuracy, users_accuracy, f1, support, predicted}], confusion, notes
+                  producers_accuracy, users_accuracy, f1, support, predicted}], confusion, notes,
+                  area_adjusted (optional, `area_accuracy.AreaAccuracy.to_dict`, or {error})
   energy          dict from `energy.energy_report` (every ratio labelled with its convention):
                     headline     {convention, view}
                     table        {name, title, citation, full_precision, ..., unit_pj {network: {op: pJ}}}
@@ -100,6 +101,8 @@ def write_report(out_dir, stem: str, report: dict, class_map=None, classes=None,
         paths["per_class_csv"] = _atomic_write(out / f"{stem}_per_class.csv", _per_class_csv(acc))
         if acc.get("confusion"):
             paths["confusion_csv"] = _atomic_write(out / f"{stem}_confusion.csv", _confusion_csv(acc))
+        if isinstance(acc.get("area_adjusted"), dict) and acc["area_adjusted"].get("per_class"):
+            paths["area_csv"] = _atomic_write(out / f"{stem}_area.csv", _area_csv(acc["area_adjusted"]))
     paths["json"] = _atomic_write(out / f"{stem}.json",
                                   json.dumps(rep, indent=2, allow_nan=False).encode("utf-8"))
     page = render_html(rep, class_map=class_map, classes=cls, map_nodata=map_nodata,
@@ -245,6 +248,33 @@ def _accuracy_section(acc):
                        + "</tr>")
         out.append("</table>")
     out.append(_notes(acc.get("notes")))
+    if isinstance(acc.get("area_adjusted"), dict):
+        out.append(_area_section(acc["area_adjusted"]))
+    return "\n".join(out)
+
+
+AREA_COLUMNS = ("value", "name", "mapped_area", "area", "area_ci95", "users_accuracy", "users_ci95",
+                "producers_accuracy", "producers_ci95", "sample", "mapped_pixels")
+
+
+def _area_section(area):
+    out = ["<h3>Area-adjusted accuracy and class areas (95 % intervals)</h3>"]
+    if area.get("error"):
+        return "\n".join(out + [f"<p>Not computed: {_e(area['error'])}</p>"])
+    unit = area.get("area_unit", "")
+    out.append(f"<p>{_e(area.get('method', ''))}. Overall accuracy {_e(_pct(area.get('oa')))} &plusmn; "
+               f"{_e(_pct(area.get('oa_ci95')))}; total mapped area {_e(_num(area.get('total_area'), 2))} {_e(unit)}.</p>")
+    out.append(f"<table><tr><th>Value</th><th class='l'>Class</th><th>Mapped ({_e(unit)})</th>"
+               f"<th>Estimated ({_e(unit)})</th><th>User's acc.</th><th>Producer's acc.</th><th>Sample</th></tr>")
+    for p in area.get("per_class") or []:
+        out.append(f"<tr><td>{_e(p.get('value'))}</td><td class='l'>{_e(p.get('name'))}</td>"
+                   f"<td>{_e(_num(p.get('mapped_area'), 2))}</td>"
+                   f"<td>{_e(_num(p.get('area'), 2))} &plusmn; {_e(_num(p.get('area_ci95'), 2))}</td>"
+                   f"<td>{_e(_pct(p.get('users_accuracy')))} &plusmn; {_e(_pct(p.get('users_ci95')))}</td>"
+                   f"<td>{_e(_pct(p.get('producers_accuracy')))} &plusmn; {_e(_pct(p.get('producers_ci95')))}</td>"
+                   f"<td>{_e(_num(p.get('sample')))}</td></tr>")
+    out.append("</table>")
+    out.append(_notes(area.get("notes")))
     return "\n".join(out)
 
 
@@ -535,6 +565,13 @@ def _csv_bytes(rows) -> bytes:
 def _per_class_csv(acc) -> bytes:
     cols = ["value", "name", "producers_accuracy", "users_accuracy", "f1", "support", "predicted"]
     rows = [cols] + [["" if p.get(c) is None else p.get(c) for c in cols] for p in acc["per_class"]]
+    return _csv_bytes(rows)
+
+
+def _area_csv(area) -> bytes:
+    rows = [list(AREA_COLUMNS) + ["area_unit"]]
+    rows += [["" if p.get(c) is None else p.get(c) for c in AREA_COLUMNS] + [area.get("area_unit", "")]
+             for p in area["per_class"]]
     return _csv_bytes(rows)
 
 

@@ -22,6 +22,9 @@ class AssessJob:
     exclude_mask: Optional[np.ndarray] = None
     """Pixels to leave out (e.g. those the model was trained on), on the map's grid."""
     title: Optional[str] = None
+    area_adjusted: bool = False
+    """Add area-adjusted accuracy and class areas with 95 % intervals (core/area_accuracy.py): for a
+    reference that is a stratified (by map class) or simple random sample."""
 
 
 @dataclass
@@ -64,8 +67,31 @@ def run_assess(job: AssessJob, backend: IOBackend, cb: Optional[Callbacks] = Non
         desc = f"all labelled pixels of {labels.source or 'the reference'} used as reference"
         desc += (f"; {excluded} pixels used in training excluded" if excluded
                  else "; exclude training pixels for an unbiased estimate")
-        report = {"title": job.title or f"Accuracy of {Path(job.class_map).name}", "accuracy": a.to_dict(cls_names),
+        accuracy = a.to_dict(cls_names)
+        if job.area_adjusted:
+            accuracy["area_adjusted"] = _area_adjusted(a, pred, nodata, info, cls_names, cb)
+        report = {"title": job.title or f"Accuracy of {Path(job.class_map).name}", "accuracy": accuracy,
                   "split_protocol": {"description": desc}}
         paths = run_report(job.report, report, class_map=pred, classes=classes, map_nodata=nodata) if job.report else {}
     cb.log(f"OA {100 * a.oa:.2f} %  AA {100 * a.aa:.2f} %  kappa {a.kappa:.4f}  ({a.n} reference pixels)")
     return AssessOutcome(report["accuracy"], report, paths, a.n, list(cb.warnings))
+
+
+def _area_adjusted(a, pred, nodata: int, info, cls_names: dict, cb: Callbacks) -> Optional[dict]:
+    """Olofsson et al. (2014) estimates from the assessment's sample and the map's class counts; a map
+    class without reference samples leaves them out with a warning instead of failing the assessment."""
+    from ..core.area_accuracy import area_adjusted, pixel_area_ha
+    from ..core.errors import InputError
+
+    valid = pred[pred != nodata].astype("int64")
+    counts = {int(v): int(c) for v, c in zip(*np.unique(valid, return_counts=True))}
+    pixel_area, unit = pixel_area_ha(info.transform, info.crs_wkt)
+    try:
+        est = area_adjusted(a.confusion, [counts.get(v, 0) for v in a.class_values], a.class_values,
+                            pixel_area=pixel_area, area_unit=unit)
+    except InputError as e:
+        cb.warn(f"Area-adjusted estimates not computed: {e}")
+        return {"error": str(e)}
+    d = est.to_dict(cls_names)
+    cb.log(f"Area-adjusted OA {100 * est.oa:.2f} % +- {100 * 1.96 * est.oa_se:.2f} (95 %), areas in {unit}")
+    return d

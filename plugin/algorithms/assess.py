@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from qgis.core import (
     QgsProcessingOutputFile,
+    QgsProcessingParameterBoolean,
     QgsProcessingOutputNumber,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterRasterLayer,
@@ -22,11 +23,18 @@ class AssessAlgorithm(HyperSNNAlgorithm):
         "(rows: reference, columns: prediction), as HTML with JSON and CSV tables beside it.</p>"
         "<p>Reference polygons whose class field holds text are matched to the class map's class names. "
         "For an unbiased estimate use reference pixels that were not used for training.</p>"
+        "<p><b>Area-adjusted estimates</b> (Olofsson et al. 2014): class areas (hectares in a projected CRS, "
+        "else pixels) and overall, user's and producer's accuracy weighted by the mapped area of each class, "
+        "each with a 95 % interval. They are unbiased only when the reference is a stratified random sample "
+        "with the map classes as strata, or a simple random sample.</p>"
     )
 
     def define(self):
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Class map")))
         add_reference_parameters(self)
+        self.addParameter(QgsProcessingParameterBoolean(
+            "AREA_ADJUSTED", self.tr("Area-adjusted accuracy and class areas (stratified random reference sample)"),
+            defaultValue=False))
         self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_REPORT", self.tr("Accuracy report"),
                                                                 "HTML files (*.html)"))
         for k, t in (("OA", "Overall accuracy"), ("AA", "Average accuracy"), ("KAPPA", "Cohen's kappa"),
@@ -34,6 +42,8 @@ class AssessAlgorithm(HyperSNNAlgorithm):
             self.addOutput(QgsProcessingOutputNumber(k, self.tr(t)))
         self.addOutput(QgsProcessingOutputFile("PER_CLASS_CSV", self.tr("Per-class accuracy (CSV)")))
         self.addOutput(QgsProcessingOutputFile("CONFUSION_CSV", self.tr("Confusion matrix (CSV)")))
+        self.addOutput(QgsProcessingOutputFile("AREA_CSV", self.tr("Area-adjusted estimates (CSV)")))
+        self.addOutput(QgsProcessingOutputNumber("OA_AREA_ADJUSTED", self.tr("Area-adjusted overall accuracy")))
 
     def process(self, parameters, context, feedback):
         from ...workflows.assess import AssessJob, run_assess
@@ -44,10 +54,14 @@ class AssessAlgorithm(HyperSNNAlgorithm):
         reference = self.reference(parameters, context, map_path, feedback, required=True)
         report = ReportTarget.from_html(self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context))
         feedback.setProgress(10)
-        res = run_assess(AssessJob(map_path, reference, report), GdalBackend(), self.callbacks(feedback))
+        area = self.parameterAsBoolean(parameters, "AREA_ADJUSTED", context)
+        res = run_assess(AssessJob(map_path, reference, report, area_adjusted=area), GdalBackend(),
+                         self.callbacks(feedback))
         feedback.setProgress(100)
         a = res.accuracy
         return {"OA": a["oa"], "AA": a["aa"], "KAPPA": a["kappa"], "N_PIXELS": res.n,
                 "OUTPUT_REPORT": res.report_paths.get("html"),
                 "PER_CLASS_CSV": res.report_paths.get("per_class_csv"),
-                "CONFUSION_CSV": res.report_paths.get("confusion_csv")}
+                "CONFUSION_CSV": res.report_paths.get("confusion_csv"),
+                "AREA_CSV": res.report_paths.get("area_csv"),
+                "OA_AREA_ADJUSTED": (a.get("area_adjusted") or {}).get("oa")}

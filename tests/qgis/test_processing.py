@@ -119,9 +119,13 @@ def test_assess_polygons_and_raster(provider, trained_model, scene_dir, tmp_path
     assert Path(a["PER_CLASS_CSV"]).exists() and Path(a["CONFUSION_CSV"]).exists()
     rep = json.loads((tmp_path / "acc.json").read_text())
     assert rep["accuracy"]["n_test"] == a["N_PIXELS"]
+    assert a["AREA_CSV"] is None and a["OA_AREA_ADJUSTED"] is None
     b = processing.run("hypersnn:assess", {"INPUT": cmap, "REFERENCE_RASTER": str(scene_dir / "labels.tif"),
-                                           "OUTPUT_REPORT": str(tmp_path / "acc2.html")})
+                                           "OUTPUT_REPORT": str(tmp_path / "acc2.html"), "AREA_ADJUSTED": True})
     assert b["N_PIXELS"] == 20 * 24 - 2
+    area = json.loads((tmp_path / "acc2.json").read_text())["accuracy"]["area_adjusted"]
+    assert b["OA_AREA_ADJUSTED"] == pytest.approx(area["oa"]) and area["area_unit"] == "ha"
+    assert Path(b["AREA_CSV"]).read_text().startswith("value,name,mapped_area,area,area_ci95")
     with pytest.raises(QgsProcessingException, match="reference"):
         processing.run("hypersnn:assess", {"INPUT": cmap, "OUTPUT_REPORT": str(tmp_path / "acc3.html")})
 

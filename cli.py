@@ -1,4 +1,4 @@
-"""`hypersnn` command line: train, classify, evaluate, report, demo, info, datasets.
+"""`hypersnn` command line: train, classify, evaluate, sample, report, demo, info, datasets.
 
 A thin front end: argparse (flags generated from the settings registry, core/settings.py) plus the rasterio
 backend, over the QGIS-free workflows in workflows/. Runs outside QGIS, so rasters go through rasterio.
@@ -190,6 +190,28 @@ def cmd_evaluate(args):
     return 0
 
 
+def cmd_sample(args):
+    """Stratified random validation points from a class map."""
+    from .core.sampling import SampleDesign
+    from .workflows.rasterio_backend import RasterioBackend
+    from .workflows.sample import REFERENCE_FIELD, SampleJob, run_sample
+
+    per_class = None if args.total is not None else args.per_class
+    design = SampleDesign(per_class=per_class, total=args.total, min_per_class=args.min_per_class, seed=args.seed)
+    cb, done = _callbacks(args)
+    try:
+        res = run_sample(SampleJob(args.map, args.out, design), RasterioBackend(), cb)
+    finally:
+        done()
+    per = ", ".join(f"{v}: {n}" for v, n in sorted(res.allocation.items()))
+    _emit(args, f"{res.n} points in {res.path} ({res.description}; per class {per}). Fill '{REFERENCE_FIELD}', "
+                f"then: hypersnn evaluate --map {args.map} --polygons {res.path} --class-field {REFERENCE_FIELD} "
+                f"--area-adjusted",
+          {"path": res.path, "n": res.n, "allocation": res.allocation, "mapped_pixels": res.mapped_pixels,
+           "design": res.description, "warnings": res.warnings})
+    return 0
+
+
 def _area_lines(area: dict) -> str:
     """The area-adjusted table as text: one line per class, estimates with 95 % half-widths."""
     unit = area["area_unit"]
@@ -353,6 +375,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "(Olofsson et al. 2014); for a reference that is a stratified or simple random sample")
     common(e)
     e.set_defaults(func=cmd_evaluate)
+
+    sm = sub.add_parser("sample", help="stratified random validation points from a class map (GeoPackage)")
+    sm.add_argument("--map", required=True, help="class map GeoTIFF (the strata are its classes)")
+    sm.add_argument("--out", required=True, help="GeoPackage to write (.gpkg)")
+    sm.add_argument("--per-class", type=int, default=50, help="points in every class (equal allocation; default 50)")
+    sm.add_argument("--total", type=int, help="instead, this many points shared in proportion to mapped area")
+    sm.add_argument("--min-per-class", type=int, default=0, help="with --total: at least this many per class")
+    sm.add_argument("--seed", type=int, default=0, help="fixes the sample (default 0)")
+    common(sm)
+    sm.set_defaults(func=cmd_sample)
 
     r = sub.add_parser("report", help="accuracy and energy report of a model on a raster and reference labels")
     r.add_argument("--model", required=True)

@@ -26,7 +26,7 @@ from rasterio.windows import Window as RioWindow
 
 from .errors import LabelError, OutputError, RasterError
 from .labels import PolygonFeature
-from .files import atomic_write
+from .files import atomic_path, atomic_write
 from .raster import (OutputSpec, RasterInfo, TemporaryOutput, Window, checked_block, checked_output, checked_read)
 from .spectral_meta import envi_pair, read_envi_header, resolve_scaling, resolve_spectral_metadata, validate_envi
 
@@ -373,6 +373,27 @@ def rasterize(shapes: list, info: RasterInfo) -> np.ndarray:
                              fill=0, all_touched=False, dtype="int32")
     except ValueError as e:
         raise LabelError(f"Cannot rasterize training geometries on raster {info.path or '(in memory)'}: {e}") from None
+
+
+def write_points(path, crs_wkt: str, xs, ys, fields, layer: str) -> None:
+    """A one-layer GeoPackage of points with typed attribute columns (`fields`: objects with name, kind in
+    int/float/str, values), written to a temporary file and renamed into place."""
+    import fiona
+
+    schema = {"geometry": "Point", "properties": {f.name: f.kind for f in fields}}
+    recs = [{"geometry": {"type": "Point", "coordinates": (float(x), float(y))},
+             "properties": {f.name: _plain_value(f.values[i]) for f in fields}} for i, (x, y) in enumerate(zip(xs, ys))]
+    with atomic_path(path, suffix=".gpkg", what="point file") as tmp:
+        os.unlink(tmp)  # the GeoPackage driver creates the file itself
+        try:
+            with fiona.open(tmp, "w", driver="GPKG", schema=schema, crs_wkt=crs_wkt or None, layer=layer) as dst:
+                dst.writerecords(recs)
+        except Exception as e:  # noqa: BLE001 - fiona/GDAL driver errors
+            raise OutputError(f"Cannot write the point file {path}: {e}") from None
+
+
+def _plain_value(v):
+    return v.item() if isinstance(v, np.generic) else v
 
 
 def _write_category_names(path: str, names: dict) -> None:

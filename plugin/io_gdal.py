@@ -533,6 +533,46 @@ def rasterize_gdal(shapes: list, info: RasterInfo) -> np.ndarray:
     return mem.GetRasterBand(1).ReadAsArray().astype(np.int32)
 
 
+_OGR_TYPES = {"int": ogr.OFTInteger64, "float": ogr.OFTReal, "str": ogr.OFTString}
+
+
+def write_points_ogr(path, crs_wkt: str, xs, ys, fields, layer: str) -> None:
+    """The same as `core.io_rasterio.write_points` with OGR: a one-layer GeoPackage, written atomically."""
+    from osgeo import osr
+
+    from ..core.files import atomic_path
+
+    srs = None
+    if crs_wkt:
+        srs = osr.SpatialReference()
+        srs.ImportFromWkt(crs_wkt)
+    with atomic_path(path, suffix=".gpkg", what="point file") as tmp:
+        os.unlink(tmp)  # the GeoPackage driver creates the file itself
+        with _GdalErrors() as err:
+            ds = ogr.GetDriverByName("GPKG").CreateDataSource(tmp)
+            lyr = ds.CreateLayer(layer, srs, ogr.wkbPoint) if ds is not None else None
+        if lyr is None:
+            raise OutputError(f"Cannot write the point file {path}: {err.text('OGR cannot create it')}")
+        for f in fields:
+            lyr.CreateField(ogr.FieldDefn(f.name, _OGR_TYPES[f.kind]))
+        defn = lyr.GetLayerDefn()
+        lyr.StartTransaction()
+        for i, (x, y) in enumerate(zip(xs, ys)):
+            feat = ogr.Feature(defn)
+            for f in fields:
+                v = f.values[i]
+                if v is None:
+                    feat.SetFieldNull(f.name)
+                else:
+                    feat.SetField(f.name, v.item() if isinstance(v, np.generic) else v)
+            g = ogr.Geometry(ogr.wkbPoint)
+            g.AddPoint_2D(float(x), float(y))
+            feat.SetGeometry(g)
+            lyr.CreateFeature(feat)
+        lyr.CommitTransaction()
+        ds = None  # close (flush) before the rename
+
+
 class GdalBackend:
     """The plugin's I/O backend for the workflows (workflows/backend.IOBackend): GDAL/OGR and QGIS only."""
 
@@ -552,3 +592,6 @@ class GdalBackend:
 
     def read_class_metadata(self, path):
         return read_class_metadata(path)
+
+    def write_points(self, path, crs_wkt, xs, ys, fields, layer):
+        return write_points_ogr(path, crs_wkt, xs, ys, fields, layer)

@@ -37,12 +37,20 @@ class HyperSNNProvider(QgsProcessingProvider):
     def defaultRasterFileExtension(self):
         return "tif"
 
+    def supportedOutputVectorLayerExtensions(self):
+        return ["gpkg"]
+
+    def defaultVectorFileExtension(self, hasGeometry=True):
+        return "gpkg"
+
     def loadAlgorithms(self):
         from .algorithms.assess import AssessAlgorithm
         from .algorithms.classify import ClassifyAlgorithm
         from .algorithms.energy import EnergyAlgorithm
+        from .algorithms.sample import SampleAlgorithm
         from .algorithms.train import TrainAlgorithm
         from .algorithms.workflow import WorkflowAlgorithm
 
-        for alg in (TrainAlgorithm(), ClassifyAlgorithm(), AssessAlgorithm(), EnergyAlgorithm(), WorkflowAlgorithm()):
+        for alg in (TrainAlgorithm(), ClassifyAlgorithm(), AssessAlgorithm(), EnergyAlgorithm(), WorkflowAlgorithm(),
+                    SampleAlgorithm()):
             self.addAlgorithm(alg)

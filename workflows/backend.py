@@ -30,6 +30,18 @@ class IOBackend(Protocol):
     def read_class_metadata(self, path) -> Tuple[dict, dict]:
         """(names, colours) by class value stored in a class raster."""
 
+    def write_points(self, path: str, crs_wkt: str, xs, ys, fields: List[PointField], layer: str) -> None:
+        """A GeoPackage of points (one layer), written to a temporary file and renamed into place."""
+
+
+@dataclass
+class PointField:
+    """One attribute column of a point layer: `kind` "int", "float" or "str"; None values are written as NULL."""
+
+    name: str
+    kind: str
+    values: list
+
 
 @dataclass
 class LabelSource:

@@ -22,3 +22,6 @@ class RasterioBackend:
 
     def read_class_metadata(self, path):
         return io.read_class_metadata(path)
+
+    def write_points(self, path, crs_wkt, xs, ys, fields, layer):
+        return io.write_points(path, crs_wkt, xs, ys, fields, layer)

@@ -130,6 +130,31 @@ def test_assess_polygons_and_raster(provider, trained_model, scene_dir, tmp_path
         processing.run("hypersnn:assess", {"INPUT": cmap, "OUTPUT_REPORT": str(tmp_path / "acc3.html")})
 
 
+def test_sample_points_then_assess_them(provider, scene_dir, tmp_path):
+    """Points from the GDAL/OGR backend: on the map's grid and CRS, one per class in the equal design, and read
+    back by the assessment (a map assessed against its own classes at the points scores 100 %)."""
+    import processing
+    from qgis.core import QgsVectorLayer
+
+    labels = str(scene_dir / "labels.tif")
+    res = processing.run("hypersnn:sample", {"INPUT": labels, "N": 4, "SEED": 1,
+                                             "OUTPUT": str(tmp_path / "pts.gpkg")})
+    layer = QgsVectorLayer(res["OUTPUT"], "pts", "ogr")
+    assert layer.isValid() and layer.featureCount() == res["N_POINTS"] > 0
+    assert layer.crs().authid() == "EPSG:32633"
+    names = [f.name() for f in layer.fields()]
+    assert {"sample_id", "map_value", "map_class", "row", "col", "ref_value"} <= set(names)
+    per_class = {}
+    for f in layer.getFeatures():
+        per_class[f["map_value"]] = per_class.get(f["map_value"], 0) + 1
+    assert set(per_class.values()) == {4}
+    a = processing.run("hypersnn:assess", {"INPUT": labels, "REFERENCE": res["OUTPUT"], "REFERENCE_FIELD": "map_value",
+                                           "OUTPUT_REPORT": str(tmp_path / "acc.html"), "AREA_ADJUSTED": True})
+    assert a["N_PIXELS"] == res["N_POINTS"] and a["OA"] == 1.0 and a["OA_AREA_ADJUSTED"] == 1.0
+    with pytest.raises(QgsProcessingException, match=r"\.gpkg"):
+        processing.run("hypersnn:sample", {"INPUT": labels, "N": 4, "OUTPUT": str(tmp_path / "pts.shp")})
+
+
 def test_energy(provider, trained_model, scene_dir, tmp_path):
     import processing
 

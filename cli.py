@@ -17,7 +17,7 @@ from pathlib import Path
 from .core import __version__
 from .core.config import PRESET_NOTES, PRESETS, RunConfig, apply_preset
 from .core.errors import Canceled, HyperSNNError, InputError
-from .core.settings import add_arguments, apply_arguments
+from .core.settings import TRAIN_SECTIONS, add_arguments, apply_arguments
 
 EPILOG = """examples:
   hypersnn demo                                   # Indian Pines sample: train, classify, report
@@ -28,9 +28,9 @@ EPILOG = """examples:
   hypersnn evaluate --map classes.tif --labels reference.tif
   hypersnn info model.hsnn
 """
-TRAIN_SECTIONS = ("bands", "split", "preprocess", "model", "train")
 SECTION_TITLES = {"bands": "bands", "split": "split (train / validation / test)", "preprocess": "preprocessing",
-                  "model": "model", "train": "training", "classify": "classification", "energy": "energy costing"}
+                  "model": "model", "train": "training", "classify": "classification", "energy": "energy costing",
+                  "baseline": "baseline for comparison"}
 
 
 # -- shared options -------------------------------------------------------------------------------
@@ -130,6 +130,10 @@ def cmd_train(args):
         lines.append(f"SNN test accuracy: {_acc_line(o.test_snn)}")
     if o.test_cnn:
         lines.append(f"CNN test accuracy: {_acc_line(o.test_cnn)}")
+    if o.comparison:
+        base = o.comparison["rows"][-1]
+        lines.append(f"{base['model']} test accuracy: {_acc_line(base)}")
+        lines.append(o.comparison["verdict"])
     lines += energy_lines(o.energy)
     _emit(args, "\n".join(lines), {"model": res.model_path, "report": res.report, "report_files": res.report_paths,
                                    "warnings": res.warnings})

@@ -203,6 +203,16 @@ def apply_preset(cfg: "RunConfig", name: str) -> "RunConfig":
 
 
 @dataclass
+class BaselineConfig:
+    """A per-pixel classifier trained beside the SNN, on the same split and the same preprocessed spectra, so that
+    the report can say whether the SNN beats what analysts already use (core/baseline.py; needs scikit-learn)."""
+
+    kind: str = opt("none", flag="--baseline", param="BASELINE", choices=("none", "svm", "rf"),
+                    help="also train an RBF SVM (C and gamma chosen on the validation pixels) or a random forest "
+                         "(200 trees) on the same split and features, and compare (scikit-learn)")
+
+
+@dataclass
 class RunConfig:
     bands: BandSelection = field(default_factory=BandSelection)
     split: SplitConfig = field(default_factory=SplitConfig)
@@ -211,6 +221,7 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     classify: ClassifyConfig = field(default_factory=ClassifyConfig)
     energy: EnergyConfig = field(default_factory=EnergyConfig)
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
 
     def to_dict(self) -> dict:
         return asdict(self)

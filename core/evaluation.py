@@ -130,8 +130,12 @@ def evaluate_model(model: HyperSNNModel, reader: RasterReader, labels: Optional[
 
 def assess_net(net, prep, is_canceled=None) -> Assessment:
     """Test-set assessment of `net`, classifying fully convolutionally the windows that hold test pixels."""
-    probs = predict_at(net, prep.source, prep.test.rows, prep.test.cols, is_canceled=is_canceled)
-    return assess_indices(prep.test.y, probs.argmax(1), prep.class_values)
+    return assess_indices(prep.test.y, predict_test(net, prep, is_canceled), prep.class_values)
+
+
+def predict_test(net, prep, is_canceled=None) -> np.ndarray:
+    """Class indices of `net` at the test pixels."""
+    return predict_at(net, prep.source, prep.test.rows, prep.test.cols, is_canceled=is_canceled).argmax(1)
 
 
 @torch.no_grad()

@@ -136,6 +136,10 @@ class PatchBank:
         t = self.grid[rr // T, cc // T]
         return self.data[t, rr % T, cc % T]
 
+    def pixels(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """(N, B) preprocessed spectra at (rows, cols): the per-pixel features of the baselines."""
+        return self._lookup(np.asarray(rows, np.int64), np.asarray(cols, np.int64)).numpy()
+
     def gather(self, rows: np.ndarray, cols: np.ndarray) -> torch.Tensor:
         """(N, B, p, p) patches centred on (rows, cols), as `PatchSource.gather` on the padded cube."""
         rows = np.asarray(rows, np.int64)

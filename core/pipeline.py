@@ -17,7 +17,7 @@ import numpy as np
 from .config import RunConfig
 from .energy import model_file_summary
 from .errors import Canceled
-from .evaluation import assess_net, measure_energy
+from .evaluation import assess_indices, measure_energy, predict_test
 from .files import check_output_file, check_outputs
 from .labels import Labels
 from .metrics import Assessment
@@ -49,6 +49,8 @@ class TrainOutcome:
     """Checkpoints the run resumed from (e.g. ["cnn epoch 3"]); empty for an uninterrupted run."""
     val_energy: Optional[dict] = None
     """The energy report measured on the validation pixels (for choosing settings without test data)."""
+    comparison: Optional[dict] = None
+    """SNN, its CNN and the baseline on the same test pixels (`cfg.baseline`), with the verdict; None without."""
 
 
 def check_model_output(path, info: RasterInfo, labels_source: str = "") -> str:
@@ -105,22 +107,35 @@ def train(reader: RasterReader, labels: Labels, cfg: RunConfig, model_path: Opti
                            [reader.info.wavelengths[i] for i in prep.band_indices] if reader.info.wavelengths else None),
         preprocessor=prep.preprocessor, classes=classes, cnn_state=cnn_state or None)
     test_snn = test_cnn = None
+    preds, rates = {}, {}
     if len(prep.test):
-        test_snn = assess_net(net, prep, is_canceled)
+        nets = {"snn": net}
         if cnn_state:
             model.meta["cnn_bits"] = cfg.train.weight_bits if cfg.train.cnn_qat else 0
-            test_cnn = assess_net(model.cnn_net(), prep, is_canceled)
+            nets["cnn"] = model.cnn_net()
+        for key, n in nets.items():
+            t_inf = time.perf_counter()
+            preds[key] = predict_test(n, prep, is_canceled)
+            rates[key] = len(prep.test) / max(time.perf_counter() - t_inf, 1e-9)
+        test_snn = assess_indices(prep.test.y, preds["snn"], prep.class_values)
+        if "cnn" in preds:
+            test_cnn = assess_indices(prep.test.y, preds["cnn"], prep.class_values)
     energy = measure_energy(net, prep.source, prep.test if len(prep.test) else prep.train, cfg,
                             scene_pixels=int(prep.valid.sum()))
     val_energy = measure_energy(net, prep.source, prep.val, cfg) if len(prep.val) else None
     seconds = {"prepare": t_prep, **trainer.history.seconds, "assess": time.perf_counter() - t1}
+    comparison = None
+    if cfg.baseline.kind != "none":
+        progress(0.95, f"training the {cfg.baseline.kind} baseline on the same pixels")
+        comparison = compare_with_baseline(cfg, prep, test_snn, test_cnn, preds, rates, seconds, log)
     model.meta.update({
         "config": cfg.to_dict(),
         "split_protocol": prep.split.protocol,
         "split_masks": {"shape": list(prep.split.shape)},
         "metrics": {"test_snn": test_snn.to_dict([c["name"] for c in classes]) if test_snn else None,
                     "test_cnn": test_cnn.to_dict([c["name"] for c in classes]) if test_cnn else None,
-                    "best_val": trainer.history.best_val},
+                    "best_val": trainer.history.best_val,
+                    **({"baseline": {k: comparison[k] for k in ("baseline", "verdict")}} if comparison else {})},
         "energy": model_file_summary(energy),
         "history": {"epochs": trainer.history.epochs, "thresholds_init": trainer.history.thresholds},
         "provenance": dict(provenance or {}, labels=labels.source, raster=reader.info.path,
@@ -133,7 +148,45 @@ def train(reader: RasterReader, labels: Labels, cfg: RunConfig, model_path: Opti
         progress(0.98, "writing model file")
         model.save(model_path)
     report = build_report(model, test_snn, test_cnn, energy, seconds)
+    if comparison:
+        report["comparison"] = comparison
     if trainer.history.resumed:
         report["resumed_after"] = list(trainer.history.resumed)
     progress(1.0, "done")
-    return TrainOutcome(model, test_snn, test_cnn, energy, report, seconds, list(trainer.history.resumed), val_energy)
+    return TrainOutcome(model, test_snn, test_cnn, energy, report, seconds, list(trainer.history.resumed), val_energy,
+                        comparison)
+
+
+def compare_with_baseline(cfg: RunConfig, prep, test_snn, test_cnn, preds: dict, rates: dict, seconds: dict,
+                          log: Callable[[str], None]) -> Optional[dict]:
+    """Train `cfg.baseline.kind` on the run's split and features; SNN, CNN and baseline side by side."""
+    from .baseline import mcnemar, run_baseline, verdict
+
+    if not len(prep.test):
+        log("no test pixels: the baseline was not compared")
+        return None
+    base = run_baseline(cfg.baseline.kind, prep.source, prep.train, prep.val, prep.test, seed=cfg.train.seed)
+    test_base = assess_indices(prep.test.y, base.predictions, prep.class_values)
+    test = mcnemar(prep.test.y, preds["snn"], base.predictions)
+    snn_train = sum(seconds.get(k, 0.0) for k in ("cnn", "convert", "snn"))
+
+    def row(model, a, train_s, pps):
+        return {"model": model, "oa": a.oa, "aa": a.aa, "kappa": a.kappa, "train_s": train_s, "test_pixels_per_s": pps}
+
+    t, b = cfg.train, cfg.train.weight_bits
+    rows = [row(f"SNN (T={t.time_steps}, {b}-bit)" if b else f"SNN (T={t.time_steps}, full precision)", test_snn,
+                snn_train, rates["snn"])]
+    if test_cnn is not None:
+        rows.append(row("its CNN" + (f" ({b}-bit)" if b and t.cnn_qat else ""), test_cnn, seconds.get("cnn", 0.0),
+                        rates["cnn"]))
+    rows.append(row(base.name.capitalize(), test_base, base.fit_seconds, base.predict_pixels_per_second))
+    text = verdict(test_snn, test_base, base.name, test)
+    log(text)
+    return {"baseline": {"kind": base.kind, "name": base.name, "params": base.params, "val_oa": base.val_oa},
+            "rows": rows, "mcnemar_snn_vs_baseline": test, "verdict": text,
+            "basis": (f"one split ({prep.split.protocol.get('method', '?')}, seed {cfg.split.seed}): the baseline is fit on "
+                      f"the same {len(prep.train)} training pixels' preprocessed spectra and chooses its settings on the "
+                      f"same {len(prep.val)} validation pixels; all are scored on the same {len(prep.test)} test pixels. "
+                      "Training time: the SNN's includes its CNN stage and conversion (0 when resumed from checkpoints). "
+                      "Speed: test pixels classified per second on this machine (the SNN and CNN compute the windows "
+                      "around them, so their full-scene rate is higher).")}

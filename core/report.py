@@ -24,6 +24,8 @@ Report dict schema (every section optional; what is present is rendered):
                     by_kind_pj   {snn|cnn_q|cnn_fp: {op: pJ}}  (complete convention, per patch)
                     scene        {pixels, snn_mj, cnn_q_mj, cnn_fp_mj, basis} (optional)
                     leaks, first_layer_share, time_steps, weight_bits, notes
+  comparison      dict from `pipeline.compare_with_baseline`: baseline {kind, name, params, val_oa}, rows [{model,
+                  oa, aa, kappa, train_s, test_pixels_per_s}], mcnemar_snn_vs_baseline, verdict, basis
   timing          dict of named durations/values (seconds unless the key says otherwise)
 Accuracy values are fractions 0..1; energies are per classified pixel (one inference).
 """
@@ -153,11 +155,14 @@ def _render_html(report: dict, class_map, classes, map_nodata: int, max_map_side
     model = rep.get("model") if isinstance(rep.get("model"), dict) else None
     energy = rep.get("energy") if isinstance(rep.get("energy"), dict) else None
     timing = rep.get("timing") if isinstance(rep.get("timing"), dict) else None
+    comparison = rep.get("comparison") if isinstance(rep.get("comparison"), dict) else None
 
     body.append(_summary(acc, split, model, energy))
     if class_map is not None:
         body.append("<h2>Class map</h2>")
         body.append(_img(_class_map_png(np.asarray(class_map), cls, map_nodata, max_map_side), "Class map"))
+    if comparison:
+        body.append(_comparison_section(comparison))
     if acc:
         body.append(_accuracy_section(acc))
     if split:
@@ -250,6 +255,27 @@ def _accuracy_section(acc):
     out.append(_notes(acc.get("notes")))
     if isinstance(acc.get("area_adjusted"), dict):
         out.append(_area_section(acc["area_adjusted"]))
+    return "\n".join(out)
+
+
+def _comparison_section(comp):
+    out = ["<h2>SNN against a baseline</h2>"]
+    if comp.get("verdict"):
+        out.append(f"<p><b>{_e(comp['verdict'])}</b></p>")
+    out.append("<table><tr><th class='l'>Model</th><th>OA</th><th>AA</th><th>Kappa</th><th>Training (s)</th>"
+               "<th>Test pixels / s</th></tr>")
+    for r in comp.get("rows") or []:
+        out.append(f"<tr><td class='l'>{_e(r.get('model'))}</td><td>{_e(_pct(r.get('oa')))}</td>"
+                   f"<td>{_e(_pct(r.get('aa')))}</td><td>{_e(_num(r.get('kappa'), 4))}</td>"
+                   f"<td>{_e(_num(r.get('train_s'), 1))}</td><td>{_e(_num(r.get('test_pixels_per_s'), 0))}</td></tr>")
+    out.append("</table>")
+    base = comp.get("baseline") or {}
+    params = ", ".join(f"{k} = {_num(v, 4) if isinstance(v, float) else v}" for k, v in (base.get("params") or {}).items())
+    mc = comp.get("mcnemar_snn_vs_baseline") or {}
+    out.append(f"<p class='meta'>{_e(base.get('name', ''))}: {_e(params)}"
+               + (f"; validation OA {_e(_pct(base.get('val_oa')))}" if base.get("val_oa") is not None else "")
+               + (f". Pixels only the SNN got right: {_e(mc.get('a_only'))}; only the baseline: {_e(mc.get('b_only'))}"
+                  if mc else "") + f". {_e(comp.get('basis', ''))}</p>")
     return "\n".join(out)
 
 

@@ -103,6 +103,8 @@ def _settings() -> List[Setting]:
 
 
 SETTINGS: List[Setting] = _settings()
+TRAIN_SECTIONS = ("bands", "split", "preprocess", "model", "train", "baseline")
+"""The sections a training run reads (the CLI's train flags, the Processing train parameters, the dialog)."""
 BY_KEY = {s.key: s for s in SETTINGS}
 
 

@@ -199,12 +199,13 @@ class TrainDialog(QDialog):
         # -- every other training setting, generated from the settings registry ------------------------
         from qgis.gui import QgsCollapsibleGroupBox
 
+        from ..core.settings import TRAIN_SECTIONS
         from .settings_form import SettingsForm
 
         g = QgsCollapsibleGroupBox("More settings")
         g.setCollapsed(True)
         lay = QVBoxLayout(g)
-        self.more = SettingsForm(("bands", "split", "preprocess", "model", "train"))
+        self.more = SettingsForm(TRAIN_SECTIONS)
         lay.addWidget(self.more)
         right.addWidget(g)
 

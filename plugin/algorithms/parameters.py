@@ -16,9 +16,7 @@ from qgis.core import (
 )
 
 from ...core.config import PRESET_NOTES, PRESETS
-from ...core.settings import SETTINGS, settings
-
-TRAIN_SECTIONS = ("bands", "split", "preprocess", "model", "train")
+from ...core.settings import SETTINGS, TRAIN_SECTIONS, settings
 
 P_INPUT = "INPUT"
 P_POLYGONS = "POLYGONS"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from qgis.core import (
     QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterRasterLayer,
 )
@@ -36,6 +37,9 @@ class TrainAlgorithm(HyperSNNAlgorithm):
             "Energy ratio FP32 CNN / SNN (complete convention, per patch)")))
         self.addOutput(QgsProcessingOutputNumber("ENERGY_RATIO_Q", self.tr(
             "Energy ratio k-bit CNN / SNN (complete convention, per patch)")))
+        self.addOutput(QgsProcessingOutputNumber("BASELINE_OA", self.tr(
+            "Baseline overall accuracy (same test pixels; with a baseline)")))
+        self.addOutput(QgsProcessingOutputString("VERDICT", self.tr("SNN against the baseline")))
 
     def prepareAlgorithm(self, parameters, context, feedback):
         self._style = class_style_for(self, parameters, "POLYGONS", "CLASS_FIELD", context)
@@ -52,4 +56,5 @@ class TrainAlgorithm(HyperSNNAlgorithm):
         s = res.summary
         return {"OUTPUT_MODEL": res.model_path, "OUTPUT_REPORT": res.report_paths.get("html"),
                 "OA": s["oa"], "KAPPA": s["kappa"], "ENERGY_RATIO": s["energy_ratios"]["complete_fp_cnn_over_snn"],
-                "ENERGY_RATIO_Q": s["energy_ratios"]["complete_q_cnn_over_snn"]}
+                "ENERGY_RATIO_Q": s["energy_ratios"]["complete_q_cnn_over_snn"],
+                "BASELINE_OA": s["baseline_oa"], "VERDICT": s["verdict"]}

@@ -204,18 +204,21 @@ def test_more_settings_are_generated_from_the_registry(train_dialog):
     metadata, and reaches the run's settings."""
     from qgis.PyQt.QtWidgets import QComboBox, QSpinBox
 
-    from hypersnn.core.settings import settings
+    from hypersnn.core.settings import TRAIN_SECTIONS, settings
 
     dlg = train_dialog
-    keys = {s.key for s in settings("bands", "split", "preprocess", "model", "train", where="dialog")}
-    assert set(dlg.more.widgets) == keys and {"train.leak_mode", "model.input_bits", "train.spike_penalty"} <= keys
+    keys = {s.key for s in settings(*TRAIN_SECTIONS, where="dialog")}
+    assert set(dlg.more.widgets) == keys
+    assert {"train.leak_mode", "model.input_bits", "train.spike_penalty", "baseline.kind"} <= keys
     leak = dlg.more.widgets["train.leak_mode"]
     bits = dlg.more.widgets["model.input_bits"]
     assert isinstance(leak, QComboBox) and isinstance(bits, QSpinBox) and bits.maximum() == 16
     leak.setCurrentIndex(leak.findData("pow2"))
     bits.setValue(8)
+    base = dlg.more.widgets["baseline.kind"]
+    base.setCurrentIndex(base.findData("svm"))
     cfg = dlg.run_config()
-    assert cfg.train.leak_mode == "pow2" and cfg.model.input_bits == 8
+    assert cfg.train.leak_mode == "pow2" and cfg.model.input_bits == 8 and cfg.baseline.kind == "svm"
     dlg.set_config(cfg)
     assert leak.currentData() == "pow2"
 

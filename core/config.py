@@ -71,8 +71,9 @@ class SplitConfig:
 class PreprocessConfig:
     standardize: bool = opt(True, flag="--no-standardize", negate=True, param="STANDARDIZE", advanced=True,
                             help="standardise each band on the training pixels")
-    pca_components: int = opt(0, flag="--pca", param="PCA", lo=0, dialog=False,
-                              help="principal components to keep (0 = none, use the bands)")
+    pca_components: int = opt(-1, flag="--pca", param="PCA", lo=-1, dialog=False,
+                              help="principal components to keep, fitted on the training pixels (-1 = auto: 30 "
+                                   "with more than 64 bands, else none; 0 = none, use the bands)")
 
 
 @dataclass

@@ -79,7 +79,11 @@ def train(reader: RasterReader, labels: Labels, cfg: RunConfig, model_path: Opti
     prep = prepare(reader, labels, cfg, given_map, progress=lambda f, m: progress(0.02 * f, m),
                    is_canceled=is_canceled, window=window)
     t_prep = time.perf_counter() - t0
-    log(f"{len(prep.band_indices)} bands -> {prep.preprocessor.n_out} features; split: "
+    pre = prep.preprocessor
+    how = (f"PCA {'auto: ' if cfg.preprocess.pca_components == -1 else ''}{pre.pca_components} components, "
+           f"{100 * float(np.sum(pre.explained_variance_ratio)):.2f} % of the training variance"
+           if pre.pca_components else "no PCA" + (" (auto: 64 bands or fewer)" if cfg.preprocess.pca_components == -1 else ""))
+    log(f"{len(prep.band_indices)} bands -> {pre.n_out} features ({how}); split: "
         f"{len(prep.train)} train / {len(prep.val)} val / {len(prep.test)} test pixels; "
         f"patch bank {prep.source.nbytes / 2 ** 20:.1f} MiB")
     names = {c.value: c.name for c in labels.classes}

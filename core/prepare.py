@@ -18,7 +18,7 @@ from .labels import Labels
 from .nn.models import build_specs
 from .patches import PatchBank
 from .predict import valid_mask
-from .preprocess import Preprocessor
+from .preprocess import Preprocessor, resolve_pca
 from .raster import RasterInfo, RasterReader, iter_windows
 from .splits import Split, check_disjoint, make_split
 from .train import PixelSet
@@ -63,7 +63,8 @@ def _where(info: RasterInfo) -> str:
 
 def check_band_settings(info: RasterInfo, idx, cfg: RunConfig) -> None:
     """Refuse, before any pixel is read, settings the selected bands cannot satisfy (PCA, spectral kernels)."""
-    n, k = len(idx), int(cfg.preprocess.pca_components)
+    n = len(idx)
+    k = resolve_pca(cfg.preprocess.pca_components, n)
     sel = describe_selection(info, idx)
     if k > n:
         raise InputError(f"{_where(info)}: {sel} selected, but pca_components is {k}: PCA cannot keep more "
@@ -162,7 +163,9 @@ def prepare(reader: RasterReader, labels: Labels, cfg: RunConfig, given_map=None
     for a in (flat, spec, np.packbits(valid)):
         sha.update(np.ascontiguousarray(a).tobytes())
     digest = sha.hexdigest()
-    pre = Preprocessor.from_config(cfg.preprocess).fit(spec[split.train.ravel()[flat]].astype(np.float64))
+    train_spec = spec[split.train.ravel()[flat]].astype(np.float64)
+    pre = Preprocessor.from_config(cfg.preprocess, len(idx), len(train_spec)).fit(train_spec)
+    del train_spec
     del spec, flat
     train, val, test = (_pixels(m, lab, lut) for m in (split.train, split.val, split.test))
 

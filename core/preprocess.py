@@ -14,9 +14,28 @@ import numpy as np
 
 from .errors import InputError, ModelFileError
 
+PCA_AUTO = -1
+PCA_AUTO_MIN_BANDS = 64
+PCA_AUTO_COMPONENTS = 30
+"""`pca_components = -1` (the default): 30 components when more than 64 bands are selected, else none. Why: every
+3-D convolution runs over the spectral positions, so a 224-band EnMAP scene without PCA trains many times slower
+and costs ~10x the energy of a 30-feature one. 30 is the Indian Pines demo's setting (HybridSN's choice for that
+scene), kept from earlier releases, not tuned on test data here."""
+
 FORMAT = "hypersnn.preprocess"
 VERSION = 1
 _CHUNK_BYTES = 32 * 2 ** 20
+
+
+def resolve_pca(setting: int, n_bands: int, n_train: Optional[int] = None) -> int:
+    """The number of components a run keeps: `setting` (0 = no PCA), or for `PCA_AUTO` 30 when more than 64 bands
+    are selected (none otherwise), and never more than the training pixels can support."""
+    k = int(setting)
+    if k != PCA_AUTO:
+        return k
+    if n_bands <= PCA_AUTO_MIN_BANDS:
+        return 0
+    return min(PCA_AUTO_COMPONENTS, n_bands, n_train if n_train else n_bands)
 
 
 @dataclass
@@ -39,9 +58,9 @@ class Preprocessor:
     model expects its input to look like (`input_mismatch`)."""
 
     @classmethod
-    def from_config(cls, cfg) -> "Preprocessor":
-        """From a `config.PreprocessConfig`."""
-        return cls(standardize=bool(cfg.standardize), pca_components=int(cfg.pca_components))
+    def from_config(cls, cfg, n_bands: int, n_train: Optional[int] = None) -> "Preprocessor":
+        """From a `config.PreprocessConfig`, with 'auto' resolved for `n_bands` selected bands (`resolve_pca`)."""
+        return cls(standardize=bool(cfg.standardize), pca_components=resolve_pca(cfg.pca_components, n_bands, n_train))
 
     @property
     def fitted(self) -> bool:

@@ -80,8 +80,44 @@ def test_fit_rejects_non_finite_and_wrong_shapes():
 
 def test_no_standardise_no_pca_is_identity():
     x = _pixels()
-    p = Preprocessor.from_config(PreprocessConfig(standardize=False, pca_components=0)).fit(x)
+    p = Preprocessor.from_config(PreprocessConfig(standardize=False, pca_components=0), x.shape[1]).fit(x)
     np.testing.assert_array_equal(p.transform(x), x)
+
+
+def test_auto_pca_reduces_many_bands_only():
+    from hypersnn.core.preprocess import resolve_pca
+
+    assert PreprocessConfig().pca_components == -1  # auto is the default
+    assert resolve_pca(-1, 224) == 30 and resolve_pca(-1, 64) == 0 and resolve_pca(-1, 65) == 30
+    assert resolve_pca(-1, 224, n_train=12) == 12  # never more components than training pixels
+    assert resolve_pca(0, 224) == 0 and resolve_pca(7, 224) == 7  # explicit settings win
+
+
+def test_auto_pca_in_a_training_run_is_logged_and_stored(tmp_path):
+    """A 100-band scene at the default (auto) trains on 30 principal components; the model file keeps both the
+    setting (auto) and what it resolved to."""
+    import fixtures_data as fd
+    from tiny import tiny_config
+
+    from hypersnn.core.io_rasterio import open_raster
+    from hypersnn.core.labels import labels_from_array
+    from hypersnn.core.model import HyperSNNModel
+    from hypersnn.core.pipeline import train
+
+    cube, gt = fd.synthetic_scene()
+    rng = np.random.default_rng(0)
+    mix = np.abs(rng.normal(size=(cube.shape[2], 100))) / cube.shape[2]
+    wide = np.where(cube[..., :1] == fd.NODATA, fd.NODATA, np.round(cube @ mix)).astype(np.int16)
+    path = fd.make_geotiff(tmp_path / "wide.tif", wide, wavelengths=list(np.linspace(420, 2400, 100)))
+    cfg = tiny_config(cnn_epochs=1, snn_epochs=1)
+    cfg.preprocess.pca_components = -1
+    lines = []
+    with open_raster(path) as r:
+        out = train(r, labels_from_array(gt, nodata=0), cfg, tmp_path / "m.hsnn", log=lines.append)
+    assert out.model.preprocessor.pca_components == 30 and out.model.preprocessor.n_out == 30
+    assert any("100 bands -> 30 features (PCA auto: 30 components" in line for line in lines), lines
+    m = HyperSNNModel.load(tmp_path / "m.hsnn")
+    assert m.meta["config"]["preprocess"]["pca_components"] == -1 and m.preprocessor.pca_components == 30
 
 
 def test_round_trip_through_json():

@@ -51,6 +51,35 @@ def _spin(lo, hi, value, step=1, special=None, suffix=""):
     return s
 
 
+class PcaSpin(QSpinBox):
+    """Principal components: -1 shows as "auto", 0 as "none" (the settings' own values, core/preprocess.resolve_pca)."""
+
+    WORDS = {-1: "auto", 0: "none"}
+
+    def __init__(self):
+        super().__init__()
+        self.setRange(-1, 500)
+        self.setValue(-1)
+
+    def textFromValue(self, value):  # noqa: N802 - Qt API
+        return self.WORDS.get(value, str(value))
+
+    def valueFromText(self, text):  # noqa: N802 - Qt API
+        words = {w: v for v, w in self.WORDS.items()}
+        t = text.strip().lower()
+        return words[t] if t in words else int(t)
+
+    def validate(self, text, pos):
+        from qgis.PyQt.QtGui import QValidator
+
+        t = text.strip().lower()
+        if t in self.WORDS.values() or t.isdigit():
+            return QValidator.Acceptable, text, pos
+        if any(w.startswith(t) for w in self.WORDS.values()) or not t:
+            return QValidator.Intermediate, text, pos
+        return QValidator.Invalid, text, pos
+
+
 def _dspin(lo, hi, value, step=0.05, decimals=3):
     s = QDoubleSpinBox()
     s.setRange(lo, hi)
@@ -167,8 +196,9 @@ class TrainDialog(QDialog):
         form.addRow("Time steps", row)
         row = QHBoxLayout()
         self.patch_spin = _spin(1, 63, 11, step=2, suffix=" px")
-        self.pca_spin = _spin(0, 500, 0, special="none")
-        self.pca_spin.setToolTip("Principal components kept after band selection (none = use the bands)")
+        self.pca_spin = PcaSpin()
+        self.pca_spin.setToolTip("Principal components kept after band selection, fitted on the training pixels: "
+                                 "auto = 30 with more than 64 bands, else none; none = use the bands")
         row.addWidget(self.patch_spin)
         row.addWidget(QLabel("PCA"))
         row.addWidget(self.pca_spin)

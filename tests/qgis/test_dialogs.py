@@ -74,6 +74,9 @@ def test_train_dialog_run_config_and_settings_are_remembered(train_dialog, layer
     dlg = train_dialog
     cfg = dlg.run_config()  # OK alone works: defaults validate
     assert cfg.model.arch == "hybrid" and cfg.train.time_steps == 5 and cfg.train.weight_bits == 6
+    assert cfg.preprocess.pca_components == -1 and dlg.pca_spin.text() == "auto"
+    dlg.pca_spin.setValue(0)
+    assert dlg.pca_spin.text() == "none" and dlg.pca_spin.valueFromText("auto") == -1
     dlg.arch_combo.setCurrentIndex(dlg.arch_combo.findData("3d"))
     dlg.time_steps_spin.setValue(3)
     dlg.bits_spin.setValue(4)

@@ -82,3 +82,26 @@ def test_child_peak_memory_is_the_childs_not_the_forking_parents():
     assert small < 200, small  # a bare interpreter, not the parent's 700 MB
     assert grown > small + 250  # and it does see the child's own allocations
     del big
+
+
+def test_the_generated_sensor_scene_has_the_enmap_layout(tmp_path):
+    """bench/sensor_scene.py's scene is read as an analyst's EnMAP L2A file would be: 224 bands, the 6 flagged bad
+    bands dropped by default, the reflectance scale applied, 5,670 labelled pixels in 6 classes."""
+    sys.path.insert(0, str(ROOT))
+    import numpy as np
+
+    from bench.sensor_scene import BAD, make_scene
+    from hypersnn.core.bands import select_bands
+    from hypersnn.core.config import BandSelection
+    from hypersnn.core.io_rasterio import open_raster
+
+    raster, labels, n = make_scene(tmp_path)
+    with open_raster(raster) as r:
+        info = r.info
+        assert info.count == 224 and [i for i, b in enumerate(info.bad_bands) if b] == BAD
+        assert len(select_bands(info, BandSelection())) == 218
+        px = r.read((50, 50, 1, 1), [0, 60])[0, 0]
+    assert 0 <= px.min() and px.max() <= 1.0  # reflectance, after the 1e-4 scale
+    with open_raster(labels) as r:
+        lab = r.read()[:, :, 0]
+    assert n == 5670 and sorted(np.unique(lab).tolist()) == [0, 1, 2, 3, 4, 5, 6]

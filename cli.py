@@ -116,7 +116,16 @@ def cmd_train(args):
 
     cfg = config_from_args(args)
     report = ReportTarget(args.report_dir, Path(args.out).stem + "_report") if args.report_dir else None
-    job = TrainJob(raster=args.raster, labels=label_source(args), cfg=cfg, model_path=args.out,
+    validation = None
+    if args.validation:
+        from .workflows.backend import LabelSource
+
+        field = args.validation_field or args.class_field
+        if not args.polygons or not field:
+            raise InputError("--validation needs training --polygons with --class-field (validation data are "
+                             "vectors, like the training data)")
+        validation = LabelSource(path=args.validation, class_field=field, description=f"validation {args.validation}")
+    job = TrainJob(raster=args.raster, labels=label_source(args), cfg=cfg, model_path=args.out, validation=validation,
                    split_map=args.split_map, report=report, checkpoint_dir=args.checkpoint_dir,
                    provenance={"command": "hypersnn train"}, inputs=[(args.config, "settings file")])
     cb, done = _callbacks(args)
@@ -353,6 +362,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "; ".join(f"{k}: {v}" for k, v in PRESET_NOTES.items()))
     t.add_argument("--report-dir", help="also write HTML/JSON/CSV reports here")
     t.add_argument("--split-map", help="raster with 1 = train, 2 = test (the split becomes 'given')")
+    t.add_argument("--validation", help="independent test polygons or points (vector file with the same class field, "
+                                        "--validation-field to name another): every training polygon trains, these "
+                                        "test (the split becomes 'given')")
+    t.add_argument("--validation-field", help="class field of --validation (default: --class-field)")
     t.add_argument("--checkpoint-dir", help="stage checkpoints; a rerun with the same settings resumes")
     add_arguments(t, TRAIN_SECTIONS, SECTION_TITLES)
     common(t)

@@ -50,13 +50,14 @@ class BandSelection:
 class SplitConfig:
     """How labelled pixels are divided into train, validation and test sets."""
 
-    method: str = opt("random", flag="--split", param="SPLIT", dialog=False,
-                      choices=("random", "count", "blocks", "polygons", "given"),
-                      processing_choices=("random", "count", "blocks", "polygons"),
-                      help="random: stratified fraction; count: N pixels per class; blocks: spatially disjoint squares; "
+    method: str = opt("auto", flag="--split", param="SPLIT", dialog=False,
+                      choices=("auto", "random", "count", "blocks", "polygons", "given"),
+                      processing_choices=("auto", "random", "count", "blocks", "polygons"),
+                      help="auto: whole polygons when the labels are polygons (2+ per class), else random; random: "
+                           "stratified fraction; count: N pixels per class; blocks: spatially disjoint squares; "
                            "polygons: whole polygons; given: a map (1 = train, 2 = test)")
     train_fraction: float = opt(0.1, param="TRAIN_FRACTION", lo=0.001, hi=0.999, dialog=False,
-                                help="share of each class for training (random, blocks, polygons)")
+                                help="share of each class for training (auto, random, blocks, polygons)")
     train_count: int = opt(50, param="TRAIN_COUNT", lo=1, dialog=False,
                            help="training pixels per class (count; classes with fewer keep half for testing)")
     val_fraction: float = opt(0.1, param="VAL_FRACTION", lo=0.0, hi=0.9, advanced=True, dialog=False,

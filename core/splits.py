@@ -5,6 +5,10 @@ masks that never share a pixel, and a JSON-friendly `protocol` dict that states 
 report can say exactly how the accuracy was measured.
 
 Methods (`SplitConfig.method`):
+  auto     the default: `polygons` when the labels come from polygons and every class has at least 2 of them,
+           else `random` (with a warning when polygons were too few), because map producers validate on
+           pixels from other polygons: a random pixel split of polygon data puts neighbours of one polygon on
+           both sides and flatters the accuracy.
   random   stratified: `train_fraction` of each class to train (>= 1 pixel in train and in test).
   count    `train_count` pixels per class; a class with <= train_count pixels keeps half for test.
   blocks   spatially disjoint: whole `block_size` squares go to train or test, chosen greedily so that
@@ -30,7 +34,7 @@ import numpy as np
 from .config import SplitConfig
 from .errors import SplitError
 
-METHODS = ("random", "count", "blocks", "polygons", "given")
+METHODS = ("auto", "random", "count", "blocks", "polygons", "given")
 SPATIAL_METHODS = ("blocks", "polygons", "given")
 
 
@@ -104,8 +108,12 @@ def make_split(labels_array, cfg: SplitConfig, polygon_ids=None, given_map=None,
 
     warnings: List[str] = []
     notes: List[str] = []
-    proto = {"method": cfg.method, "seed": int(cfg.seed), "val_fraction": float(cfg.val_fraction)}
     method = cfg.method
+    if method == "auto":
+        method = _auto_method(labels, usable, classes, polygon_ids, warnings, name)
+    proto = {"method": method, "seed": int(cfg.seed), "val_fraction": float(cfg.val_fraction)}
+    if cfg.method == "auto":
+        proto["requested"] = "auto"
     if method == "random":
         train, test = _random(labels, usable, classes, cfg.train_fraction, rng, name)
         proto["train_fraction"] = float(cfg.train_fraction)
@@ -249,7 +257,7 @@ def _check_cfg(cfg: SplitConfig) -> None:
     _check_int(cfg.seed, "SplitConfig.seed", 0)
     if not _real(cfg.val_fraction) or not 0 <= cfg.val_fraction < 1:
         raise SplitError(f"SplitConfig.val_fraction must be in [0, 1), got {cfg.val_fraction!r}")
-    if cfg.method in ("random", "blocks", "polygons") and (
+    if cfg.method in ("auto", "random", "blocks", "polygons") and (
             not _real(cfg.train_fraction) or not 0 < cfg.train_fraction < 1):
         raise SplitError(f"SplitConfig.train_fraction must be in (0, 1), got {cfg.train_fraction!r}")
     if cfg.method == "count":
@@ -392,6 +400,27 @@ def _blocks(labels, usable, classes, frac, bs, rng, warnings, name=str):
         warnings.append(f"Class(es) {', '.join(single)} lie in a single {bs}x{bs} block, so all their pixels are on one "
                         "side; use a smaller block_size to test them.")
     return train, test
+
+
+def _auto_method(labels, usable, classes, polygon_ids, warnings, name=str) -> str:
+    """'polygons' for polygon labels with at least 2 polygons in every class, else 'random' (see module docstring)."""
+    if polygon_ids is None:
+        return "random"
+    pid = np.asarray(polygon_ids)
+    if pid.shape != labels.shape or not (usable & (pid > 0)).any():
+        return "random"
+    few = []
+    for c in classes:
+        n = np.unique(pid[usable & (labels == c) & (pid > 0)]).size
+        if n < 2:
+            few.append(f"{name(c)} in {n}")
+    if few:
+        warnings.append(f"Split 'auto': class(es) {', '.join(few)} polygon(s), fewer than 2, so whole "
+                        "polygons cannot go to both training and test; a random pixel split was used instead. Its "
+                        "accuracy is optimistic (neighbouring pixels of one polygon fall on both sides): draw at "
+                        "least 2 polygons per class, or give independent validation polygons.")
+        return "random"
+    return "polygons"
 
 
 def _polygons(labels, usable, classes, frac, polygon_ids, rng, warnings, proto, name=str):

@@ -102,6 +102,29 @@ def test_train_from_polygons_in_another_crs(tmp_path, geotiff, polygons_gpkg, ti
     assert rc == 0
     m = HyperSNNModel.load(model)
     assert [c["value"] for c in m.classes] == [1, 2, 3]
+    # the default ('auto') fell back to a random pixel split, and said why
+    assert m.meta["split_protocol"]["method"] == "random" and m.meta["split_protocol"]["requested"] == "auto"
+    assert any("fewer than 2" in w for w in m.meta["split_protocol"]["warnings"])
+
+
+def test_independent_validation_polygons_from_the_command_line(tmp_path, geotiff, polygons_gpkg, tiny_cfg_file,
+                                                                capsys):
+    import fixtures_data as fd
+
+    valid = fd.make_polygons_gpkg(tmp_path / "valid.gpkg", [((8, 1, 11, 5), 1), ((12, 9, 15, 14), 2),
+                                                             ((2, 17, 6, 22), 3)], field="ref")
+    model = tmp_path / "m.hsnn"
+    rc = main(["train", "--raster", str(geotiff), "--polygons", str(polygons_gpkg), "--class-field", "klass",
+               "--validation", str(valid), "--validation-field", "ref", "--out", str(model),
+               "--config", str(tiny_cfg_file), "--json", "--quiet"])
+    assert rc == 0, capsys.readouterr().err
+    out = json.loads(capsys.readouterr().out)
+    proto = HyperSNNModel.load(model).meta["split_protocol"]
+    assert proto["method"] == "given" and proto["totals"]["test"] == out["report"]["accuracy"]["n_test"]
+    assert proto["totals"]["test"] == 3 * 4 + 3 * 5 + 4 * 5  # the three validation boxes, pixel for pixel
+    rc = main(["train", "--raster", str(geotiff), "--labels", str(geotiff), "--validation", str(valid),
+               "--out", str(tmp_path / "x.hsnn"), "--quiet"])
+    assert rc == 2 and "--validation needs training --polygons" in capsys.readouterr().err
 
 
 def test_bad_inputs_exit_with_a_message_naming_the_culprit(tmp_path, geotiff, label_geotiff, capsys):

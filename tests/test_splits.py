@@ -153,6 +153,30 @@ def test_polygons_keep_whole_polygons_together():
     assert s.protocol["polygons_train"] + s.protocol["polygons_test"] == 16
 
 
+def test_auto_splits_polygon_data_by_polygon_and_says_when_it_cannot():
+    """The default: polygon labels with 2+ polygons per class are split by whole polygons (the way map producers
+    validate); a raster, or a class drawn in a single polygon, falls back to a random split, with a warning in
+    the latter case."""
+    lab = np.zeros((40, 40), np.int32)
+    pid = np.zeros((40, 40), np.int32)
+    for n, (i, j) in enumerate(((i, j) for i in range(4) for j in range(4)), start=1):
+        pid[10 * i + 1:10 * i + 8, 10 * j + 1:10 * j + 8] = n
+        lab[10 * i + 1:10 * i + 8, 10 * j + 1:10 * j + 8] = 1 + (i + j) % 2
+    assert SplitConfig().method == "auto"
+    s = make_split(lab, SplitConfig(val_fraction=0.0), polygon_ids=pid, patch_size=3)
+    _assert_valid(s, lab)
+    assert s.protocol["method"] == "polygons" and s.protocol["requested"] == "auto"
+    assert all(s.train[pid == p].all() or not s.train[pid == p].any() for p in range(1, 17))
+    assert s.protocol["dropped_for_leakage"] >= 0 and "Polygon split" in s.protocol["description"]
+    r = make_split(lab, SplitConfig(val_fraction=0.0))  # no polygon ids: a label raster
+    assert r.protocol["method"] == "random" and not r.protocol["warnings"]
+    one = pid.copy()
+    one[lab == 1] = 99  # every class-1 pixel in one polygon
+    w = make_split(lab, SplitConfig(val_fraction=0.0), polygon_ids=one, class_names={1: "corn", 2: "soy"})
+    assert w.protocol["method"] == "random"
+    assert any("class(es) 1 (corn) in 1 polygon(s), fewer than 2" in x for x in w.protocol["warnings"])
+
+
 def test_polygons_need_ids_and_two_per_class():
     lab = np.zeros((10, 10), np.int32)
     lab[:5] = 1
@@ -224,7 +248,7 @@ def test_check_disjoint_detects_overlap():
 @given(
     h=st.integers(1, 14), w=st.integers(1, 14), k=st.integers(1, 4), p0=st.floats(0, 0.9),
     data_seed=st.integers(0, 2 ** 16), seed=st.integers(0, 50),
-    method=st.sampled_from(["random", "count", "blocks", "polygons", "given"]),
+    method=st.sampled_from(["auto", "random", "count", "blocks", "polygons", "given"]),
     frac=st.floats(0.05, 0.95), vf=st.floats(0, 0.5), tc=st.integers(1, 20), bs=st.integers(1, 6),
     patch=st.one_of(st.none(), st.integers(1, 7)),
 )

@@ -34,7 +34,7 @@ from qgis.PyQt.QtWidgets import (
 from .band_selector import BandSelector
 from .common import add_map_outputs, default_output, file_widget, icon, set_setting, setting
 
-SPLITS = [("random", "Random fraction per class"), ("count", "Fixed number of pixels per class"),
+SPLITS = [("auto", "Automatic: whole polygons (2+ per class), else random"), ("random", "Random fraction per class"), ("count", "Fixed number of pixels per class"),
           ("blocks", "Spatially disjoint blocks"), ("polygons", "Whole polygons (spatially disjoint)")]
 ARCHS = [("hybrid", "Hybrid 3-D / 2-D CNN"), ("3d", "3-D CNN")]
 
@@ -150,6 +150,7 @@ class TrainDialog(QDialog):
             self.split_combo.addItem(text, key)
         form.addRow("Split", self.split_combo)
         self.split_stack = QStackedWidget()
+        self.auto_frac_spin = _dspin(0.01, 0.99, 0.1)
         self.frac_spin = _dspin(0.01, 0.99, 0.1)
         self.count_spin = _spin(1, 100000, 50, suffix=" px")
         blk = QWidget()
@@ -162,7 +163,7 @@ class TrainDialog(QDialog):
         bl.addWidget(QLabel("block"))
         bl.addWidget(self.block_spin)
         self.poly_frac_spin = _dspin(0.01, 0.99, 0.5)
-        for w in (self.frac_spin, self.count_spin, blk, self.poly_frac_spin):
+        for w in (self.auto_frac_spin, self.frac_spin, self.count_spin, blk, self.poly_frac_spin):
             self.split_stack.addWidget(w)
         self.split_label = QLabel("Training fraction")
         form.addRow(self.split_label, self.split_stack)
@@ -362,7 +363,8 @@ class TrainDialog(QDialog):
     def _split_changed(self, *_):
         i = max(self.split_combo.currentIndex(), 0)
         self.split_stack.setCurrentIndex(i)
-        self.split_label.setText(["Training fraction", "Pixels per class", "Blocks", "Training fraction"][i])
+        self.split_label.setText(["Training fraction", "Training fraction", "Pixels per class", "Blocks",
+                                  "Training fraction"][i])
 
     def _update_enabled(self, *_):
         v = self.val_check.isChecked()
@@ -410,6 +412,7 @@ class TrainDialog(QDialog):
         i = next((k for k, (key, _) in enumerate(SPLITS) if key == s.method), 0)
         self.split_combo.setCurrentIndex(i)
         self.frac_spin.setValue(s.train_fraction)
+        self.auto_frac_spin.setValue(s.train_fraction)
         self.block_frac_spin.setValue(s.train_fraction)
         self.poly_frac_spin.setValue(s.train_fraction)
         self.count_spin.setValue(s.train_count)
@@ -431,9 +434,9 @@ class TrainDialog(QDialog):
         import copy
 
         cfg = copy.deepcopy(self.base_config)
-        key = self.split_combo.currentData() or "random"
+        key = self.split_combo.currentData() or "auto"
         cfg.split.method = key
-        cfg.split.train_fraction = {"random": self.frac_spin, "blocks": self.block_frac_spin,
+        cfg.split.train_fraction = {"auto": self.auto_frac_spin, "random": self.frac_spin, "blocks": self.block_frac_spin,
                                     "polygons": self.poly_frac_spin}.get(key, self.frac_spin).value()
         cfg.split.train_count = self.count_spin.value()
         cfg.split.block_size = self.block_spin.value()
@@ -577,6 +580,7 @@ class TrainDialog(QDialog):
         p = "train/"
         set_setting(p + "split", self.split_combo.currentData())
         set_setting(p + "train_fraction", self.frac_spin.value())
+        set_setting(p + "auto_fraction", self.auto_frac_spin.value())
         set_setting(p + "block_fraction", self.block_frac_spin.value())
         set_setting(p + "polygon_fraction", self.poly_frac_spin.value())
         set_setting(p + "train_count", self.count_spin.value())
@@ -624,7 +628,8 @@ class TrainDialog(QDialog):
             i = self.split_combo.findData(split)
             if i >= 0:
                 self.split_combo.setCurrentIndex(i)
-        for key, w in (("train_fraction", self.frac_spin), ("block_fraction", self.block_frac_spin),
+        for key, w in (("train_fraction", self.frac_spin), ("auto_fraction", self.auto_frac_spin),
+                       ("block_fraction", self.block_frac_spin),
                        ("polygon_fraction", self.poly_frac_spin), ("val_fraction", self.val_frac_spin)):
             v = setting(p + key, None, float)
             if v is not None:

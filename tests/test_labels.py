@@ -125,3 +125,18 @@ def test_bad_class_table_is_refused(tmp_path):
     p.write_text("not json")
     with pytest.raises(LabelError, match="not valid JSON"):
         read_class_table(p)
+
+
+def test_points_and_multipolygons_label_the_pixels_they_cover():
+    """A point labels the pixel it falls in (anywhere inside it), a multi-part polygon all its parts' pixels."""
+    x0, y0, p = fd.ORIGIN[0], fd.ORIGIN[1], fd.PIXEL
+    a, b = fd.pixel_box(2, 1, 4, 3), fd.pixel_box(10, 10, 12, 13)
+    multi = {"type": "MultiPolygon", "coordinates": [a["coordinates"], b["coordinates"]]}
+    point = {"type": "Point", "coordinates": (x0 + 7.9 * p, y0 - 15.2 * p)}  # row 15, col 7, off centre
+    mpoint = {"type": "MultiPoint", "coordinates": [(x0 + 20.5 * p, y0 - 1.5 * p), (x0 + 21.5 * p, y0 - 18.5 * p)]}
+    feats = [PolygonFeature(multi, 1, 1), PolygonFeature(point, 2, 2), PolygonFeature(mpoint, 3, 3)]
+    lab = labels_from_polygons(feats, INFO, rasterize, source="mixed.gpkg")
+    assert (lab.array[2:4, 1:3] == 1).all() and (lab.array[10:12, 10:13] == 1).all() and (lab.array == 1).sum() == 10
+    assert np.argwhere(lab.array == 2).tolist() == [[15, 7]]
+    assert np.argwhere(lab.array == 3).tolist() == [[1, 20], [18, 21]]
+    assert (lab.polygon_ids[lab.array == 1] == 1).all()  # both parts are one polygon for the split

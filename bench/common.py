@@ -29,7 +29,13 @@ def machine() -> dict:
         pass
     return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
-            "commit": _git("rev-parse", "--short", "HEAD"), "dirty": bool(_git("status", "--porcelain"))}
+            "commit": _git("rev-parse", "--short", "HEAD"), "dirty": bool(_code_changes())}
+
+
+def _code_changes() -> str:
+    """Uncommitted changes to the code (the bench's own outputs under docs/ and bench/out/ do not count)."""
+    lines = _git("status", "--porcelain").splitlines()
+    return "\n".join(l for l in lines if not l[3:].startswith(("docs/results", "bench/out/")))
 
 
 def _git(*args) -> str:

@@ -84,6 +84,17 @@ def _progress_bar(enabled: bool):
     return progress, bar.close
 
 
+def _run(args, run, job):
+    """A workflow run with the rasterio backend and the terminal's progress bar and log."""
+    from .workflows.rasterio_backend import RasterioBackend
+
+    cb, done = _callbacks(args)
+    try:
+        return run(job, RasterioBackend(), cb)
+    finally:
+        done()
+
+
 def _callbacks(args):
     from .workflows.callbacks import Callbacks
 
@@ -110,7 +121,6 @@ def _acc_line(a) -> str:
 # -- commands -------------------------------------------------------------------------------------
 def cmd_train(args):
     from .core.energy import energy_lines
-    from .workflows.rasterio_backend import RasterioBackend
     from .workflows.report import ReportTarget
     from .workflows.train import TrainJob, run_train
 
@@ -128,11 +138,7 @@ def cmd_train(args):
     job = TrainJob(raster=args.raster, labels=label_source(args), cfg=cfg, model_path=args.out, validation=validation,
                    split_map=args.split_map, report=report, checkpoint_dir=args.checkpoint_dir,
                    provenance={"command": "hypersnn train"}, inputs=[(args.config, "settings file")])
-    cb, done = _callbacks(args)
-    try:
-        res = run_train(job, RasterioBackend(), cb)
-    finally:
-        done()
+    res = _run(args, run_train, job)
     o = res.outcome
     lines = [f"model written: {res.model_path}"]
     if o.test_snn:
@@ -151,18 +157,13 @@ def cmd_train(args):
 
 def cmd_classify(args):
     from .workflows.classify import ClassifyJob, run_classify
-    from .workflows.rasterio_backend import RasterioBackend
 
     cfg = RunConfig()
     apply_arguments(cfg, args)
     cfg.validate()
     job = ClassifyJob(args.raster, args.model, args.out, args.confidence, args.probabilities, args.energy_map,
                       cfg.classify)
-    cb, done = _callbacks(args)
-    try:
-        res = run_classify(job, RasterioBackend(), cb)
-    finally:
-        done()
+    res = _run(args, run_classify, job)
     lines = [f"class map written: {res.class_map}"]
     if res.confidence:
         lines.append(f"confidence written: {res.confidence}")
@@ -184,16 +185,10 @@ def cmd_classify(args):
 def cmd_evaluate(args):
     """Compare a class map with reference labels on the same grid."""
     from .workflows.assess import AssessJob, run_assess
-    from .workflows.rasterio_backend import RasterioBackend
     from .workflows.report import ReportTarget
 
     report = ReportTarget(args.report_dir, Path(args.map).stem + "_accuracy") if args.report_dir else None
-    cb, done = _callbacks(args)
-    try:
-        res = run_assess(AssessJob(args.map, label_source(args), report, area_adjusted=args.area_adjusted),
-                         RasterioBackend(), cb)
-    finally:
-        done()
+    res = _run(args, run_assess, AssessJob(args.map, label_source(args), report, area_adjusted=args.area_adjusted))
     text = f"{_acc_line(res.accuracy)}  ({res.n} reference pixels)"
     area = res.accuracy.get("area_adjusted") or {}
     if area.get("per_class"):
@@ -206,16 +201,11 @@ def cmd_evaluate(args):
 def cmd_sample(args):
     """Stratified random validation points from a class map."""
     from .core.sampling import SampleDesign
-    from .workflows.rasterio_backend import RasterioBackend
     from .workflows.sample import REFERENCE_FIELD, SampleJob, run_sample
 
     per_class = None if args.total is not None else args.per_class
     design = SampleDesign(per_class=per_class, total=args.total, min_per_class=args.min_per_class, seed=args.seed)
-    cb, done = _callbacks(args)
-    try:
-        res = run_sample(SampleJob(args.map, args.out, design), RasterioBackend(), cb)
-    finally:
-        done()
+    res = _run(args, run_sample, SampleJob(args.map, args.out, design))
     per = ", ".join(f"{v}: {n}" for v, n in sorted(res.allocation.items()))
     _emit(args, f"{res.n} points in {res.path} ({res.description}; per class {per}). Fill '{REFERENCE_FIELD}', "
                 f"then: hypersnn evaluate --map {args.map} --polygons {res.path} --class-field {REFERENCE_FIELD} "
@@ -243,7 +233,6 @@ def cmd_report(args):
     """Accuracy (on reference pixels not used in training, when the model knows them) and energy."""
     from .core.energy import energy_lines
     from .workflows.energy import EnergyJob, run_energy
-    from .workflows.rasterio_backend import RasterioBackend
     from .workflows.report import ReportTarget
 
     cfg = RunConfig()
@@ -253,11 +242,7 @@ def cmd_report(args):
                     ReportTarget(args.out_dir, Path(args.model).stem + "_report"),
                     include_training=args.include_training, window=cfg.classify.window, energy=cfg.energy,
                     title=f"HyperSNN report: {Path(args.model).name}")
-    cb, done = _callbacks(args)
-    try:
-        res = run_energy(job, RasterioBackend(), cb)
-    finally:
-        done()
+    res = _run(args, run_energy, job)
     a = res.accuracy
     _emit(args, f"{_acc_line(a)}  ({a['n_test']} reference pixels)\n" + "\n".join(energy_lines(res.energy))
           + f"\nreport: {res.report_paths.get('html')}",

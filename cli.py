@@ -13,6 +13,7 @@ import signal
 import sys
 import warnings
 from pathlib import Path
+from typing import Optional
 
 from .core import __version__
 from .core.config import PRESET_NOTES, PRESETS, RunConfig, apply_preset
@@ -37,12 +38,26 @@ SECTION_TITLES = {"bands": "bands", "split": "split (train / validation / test)"
 def _add_labels_args(p, required=True):
     g = p.add_argument_group("reference / training labels (one of)")
     g.add_argument("--labels", help="label raster on the image grid (0 or nodata = unlabelled)")
-    g.add_argument("--polygons", help="polygon layer (GeoPackage, Shapefile, ...) with a class field; "
+    g.add_argument("--polygons", help="polygon or point layer (GeoPackage, Shapefile, ...) with a class field; "
                                       "reprojected to the raster's CRS when needed")
     g.add_argument("--class-field", help="attribute holding the class (integer id or text name)")
     g.add_argument("--layer", help="layer name inside a multi-layer vector file")
     g.add_argument("--classes", help="JSON class table [{value, name, color}] for names and colours")
+    g.add_argument("--point-buffer", metavar="N[px]",
+                   help="grow point labels: '1px' labels the 3 x 3 pixels around each point, '45' the pixels within "
+                        "45 map units (e.g. metres) of it; default: the pixel a point falls in")
     p.set_defaults(_labels_required=required)
+
+
+def point_buffer(text: Optional[str]):
+    """(size, unit) from --point-buffer: 'Npx' in pixels, a bare number in map units."""
+    if not text:
+        return 0.0, "pixels"
+    t = text.strip().lower()
+    try:
+        return (float(t[:-2]), "pixels") if t.endswith("px") else (float(t), "map units")
+    except ValueError:
+        raise InputError(f"--point-buffer {text!r} is not understood: give e.g. 1px (pixels) or 45 (map units)") from None
 
 
 def label_source(args):
@@ -52,8 +67,11 @@ def label_source(args):
         raise InputError("give exactly one of --labels (label raster) or --polygons (vector layer)")
     if args.polygons and not args.class_field:
         raise InputError("--polygons needs --class-field (the attribute holding the class)")
+    size, unit = point_buffer(args.point_buffer)
+    if size and not args.polygons:
+        raise InputError("--point-buffer applies to point labels given with --polygons (a vector file)")
     return LabelSource(path=args.labels or args.polygons, class_field=args.class_field if args.polygons else None,
-                       layer=args.layer, class_table=args.classes)
+                       layer=args.layer, class_table=args.classes, point_buffer=size, point_buffer_unit=unit)
 
 
 def config_from_args(args, base: RunConfig = None) -> RunConfig:
@@ -134,7 +152,9 @@ def cmd_train(args):
         if not args.polygons or not field:
             raise InputError("--validation needs training --polygons with --class-field (validation data are "
                              "vectors, like the training data)")
-        validation = LabelSource(path=args.validation, class_field=field, description=f"validation {args.validation}")
+        size, unit = point_buffer(args.point_buffer)
+        validation = LabelSource(path=args.validation, class_field=field, description=f"validation {args.validation}",
+                                 point_buffer=size, point_buffer_unit=unit)
     job = TrainJob(raster=args.raster, labels=label_source(args), cfg=cfg, model_path=args.out, validation=validation,
                    split_map=args.split_map, report=report, checkpoint_dir=args.checkpoint_dir,
                    provenance={"command": "hypersnn train"}, inputs=[(args.config, "settings file")])

@@ -11,7 +11,7 @@ import math
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -159,6 +159,68 @@ def _coords(geom: dict):
             yield float(c[0]), float(c[1])
         else:
             stack.extend(c)
+
+
+def _to_pixel(info: RasterInfo, x: float, y: float) -> Tuple[float, float]:
+    """(col, row) as real numbers: the inverse of the geotransform."""
+    x0, dx, rx, y0, ry, dy = info.transform
+    det = dx * dy - rx * ry
+    if det == 0:
+        raise LabelError(f"Raster {info.path} has a degenerate geotransform {info.transform}")
+    u, v = x - x0, y - y0
+    return (dy * u - rx * v) / det, (-ry * u + dx * v) / det
+
+
+def _to_map(info: RasterInfo, col: float, row: float) -> Tuple[float, float]:
+    x0, dx, rx, y0, ry, dy = info.transform
+    return x0 + col * dx + row * rx, y0 + col * ry + row * dy
+
+
+POINT_BUFFER_UNITS = ("pixels", "map units")
+
+
+def buffer_points(features: Sequence[PolygonFeature], info: RasterInfo, buffer: float,
+                  unit: str = "pixels") -> List[PolygonFeature]:
+    """Points (and multi-points) grown into areas that label more than one pixel; other geometries unchanged.
+
+    `pixels`: a point labels the (2n + 1) x (2n + 1) pixels centred on the pixel it falls in (n = `buffer`,
+    rounded). `map units`: the pixels whose centres lie within `buffer` of the point (a 64-sided polygon),
+    and always the pixel it falls in. Why: a field point stands for the patch around it, and single pixels
+    give a network too few samples to learn a class from.
+    """
+    if unit not in POINT_BUFFER_UNITS:
+        raise LabelError(f"Point buffer unit {unit!r} is unknown; use one of {', '.join(POINT_BUFFER_UNITS)}")
+    if not (isinstance(buffer, (int, float)) and math.isfinite(buffer) and buffer >= 0):
+        raise LabelError(f"The point buffer must be a non-negative number, got {buffer!r}")
+    if buffer == 0:
+        return list(features)
+
+    def square(col0, row0, col1, row1):
+        ring = [_to_map(info, c, r) for c, r in ((col0, row0), (col1, row0), (col1, row1), (col0, row1), (col0, row0))]
+        return [ring]
+
+    def grow(pt):
+        c, r = _to_pixel(info, float(pt[0]), float(pt[1]))
+        c, r = math.floor(c), math.floor(r)
+        if unit == "pixels":
+            n = int(round(buffer))
+            return [square(c - n, r - n, c + n + 1, r + n + 1)]
+        ang = np.linspace(0, 2 * np.pi, 65)
+        circle = [(float(pt[0] + buffer * np.cos(a)), float(pt[1] + buffer * np.sin(a))) for a in ang]
+        return [square(c, r, c + 1, r + 1), [circle]]
+
+    out = []
+    for f in features:
+        g = f.geometry or {}
+        if g.get("type") == "Point":
+            parts = grow(g["coordinates"])
+        elif g.get("type") == "MultiPoint":
+            parts = [p for pt in g["coordinates"] for p in grow(pt)]
+        else:
+            out.append(f)
+            continue
+        out.append(PolygonFeature({"type": "MultiPolygon", "coordinates": parts}, f.value, f.fid))
+    return out
 
 
 def _pixel_bbox(geom: dict, info: RasterInfo):

@@ -140,3 +140,26 @@ def test_points_and_multipolygons_label_the_pixels_they_cover():
     assert np.argwhere(lab.array == 2).tolist() == [[15, 7]]
     assert np.argwhere(lab.array == 3).tolist() == [[1, 20], [18, 21]]
     assert (lab.polygon_ids[lab.array == 1] == 1).all()  # both parts are one polygon for the split
+
+
+def test_points_buffered_in_pixels_or_map_units():
+    from hypersnn.core.labels import buffer_points
+
+    x0, y0, p = fd.ORIGIN[0], fd.ORIGIN[1], fd.PIXEL
+    pt = PolygonFeature({"type": "Point", "coordinates": (x0 + 7.9 * p, y0 - 10.2 * p)}, 1, 1)  # pixel (10, 7)
+    box = _feat((2, 1, 4, 3), 2, 2)
+    feats = buffer_points([pt, box], INFO, 1, "pixels")
+    assert feats[1] is box  # polygons are left alone
+    lab = labels_from_polygons(feats, INFO, rasterize)
+    assert np.argwhere(lab.array == 1).tolist() == [[r, c] for r in (9, 10, 11) for c in (6, 7, 8)]
+    # 40 m around the point: the centres within 40 m, and always its own pixel
+    lab = labels_from_polygons(buffer_points([pt], INFO, 40.0, "map units"), INFO, rasterize)
+    rr, cc = np.nonzero(lab.array == 1)
+    d = np.hypot((cc + 0.5 - 7.9) * p, (rr + 0.5 - 10.2) * p)
+    centres = np.hypot((np.arange(20)[:, None] + 0.5 - 10.2) * p, (np.arange(24)[None, :] + 0.5 - 7.9) * p)
+    assert set(zip(rr.tolist(), cc.tolist())) == set(map(tuple, np.argwhere(centres < 40.0).tolist())) | {(10, 7)}
+    assert d.max() < 40.0
+    tiny = labels_from_polygons(buffer_points([pt], INFO, 1.0, "map units"), INFO, rasterize)
+    assert np.argwhere(tiny.array == 1).tolist() == [[10, 7]]
+    with pytest.raises(LabelError, match="unit 'feet'"):
+        buffer_points([pt], INFO, 1, "feet")

@@ -102,3 +102,35 @@ def test_cli_sample_then_evaluate_the_points_area_adjusted(tmp_path, capsys):
         from hypersnn.workflows.rasterio_backend import RasterioBackend
         from hypersnn.workflows.sample import SampleJob, run_sample
         run_sample(SampleJob(str(m), str(tmp_path / "p.shp")), RasterioBackend())
+
+
+def test_cli_trains_from_points_with_a_pixel_buffer(tmp_path, geotiff, capsys):
+    """Field points as training data: each point grown to its 3 x 3 pixels ('1px'), six points per class."""
+    import fiona
+
+    import fixtures_data as fd
+    from tiny import tiny_config
+
+    from hypersnn.cli import main
+    from hypersnn.core.model import HyperSNNModel
+
+    x0, y0, p = fd.ORIGIN[0], fd.ORIGIN[1], fd.PIXEL
+    pts = [((r, c), k + 1) for k in range(3) for r in (3, 7, 11, 15) for c in (8 * k + 2, 8 * k + 5)]
+    path = tmp_path / "points.gpkg"
+    with fiona.open(path, "w", driver="GPKG", crs="EPSG:32633",
+                    schema={"geometry": "Point", "properties": {"cls": "int"}}) as dst:
+        for (r, c), v in pts:
+            dst.write({"geometry": {"type": "Point", "coordinates": (x0 + (c + 0.5) * p, y0 - (r + 0.5) * p)},
+                       "properties": {"cls": v}})
+    cfg = tmp_path / "tiny.json"
+    cfg.write_text(json.dumps(tiny_config().to_dict()))
+    model = tmp_path / "m.hsnn"
+    assert main(["train", "--raster", str(geotiff), "--polygons", str(path), "--class-field", "cls",
+                 "--point-buffer", "1px", "--out", str(model), "--config", str(cfg), "--quiet"]) == 0
+    proto = HyperSNNModel.load(model).meta["split_protocol"]
+    assert proto["method"] == "polygons"  # each buffered point is a unit: whole 3 x 3 blocks to one side
+    assert proto["totals"]["labelled"] == 24 * 9  # 24 points, 3 x 3 pixels each
+    assert proto["excluded_invalid"] == 1  # the nodata pixel (10, 5) lies in one of the blocks
+    assert main(["train", "--raster", str(geotiff), "--polygons", str(path), "--class-field", "cls",
+                 "--point-buffer", "one", "--out", str(model), "--quiet"]) == 2
+    assert "--point-buffer 'one' is not understood" in capsys.readouterr().err

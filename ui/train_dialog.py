@@ -127,19 +127,32 @@ class TrainDialog(QDialog):
         g = QGroupBox("Training data")
         form = QFormLayout(g)
         self.poly_combo = QgsMapLayerComboBox()
-        self.poly_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        self.poly_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer | QgsMapLayerProxyModel.PointLayer)
         self.poly_combo.setAllowEmptyLayer(True)
-        form.addRow("Training polygons", self.poly_combo)
+        form.addRow("Training polygons or points", self.poly_combo)
         self.field_combo = QgsFieldComboBox()
         self.field_combo.setFilters(QgsFieldProxyModel.Numeric | QgsFieldProxyModel.String)
         form.addRow("Class field", self.field_combo)
         self.classes_label = QLabel("")
         form.addRow("", self.classes_label)
-        self.val_check = QCheckBox("Independent validation polygons")
+        row = QHBoxLayout()
+        self.point_buffer_spin = _dspin(0.0, 100000.0, 0.0, step=1.0, decimals=1)
+        self.point_buffer_spin.setToolTip("Grow each point into the pixels around it: n pixels gives the (2n + 1) x "
+                                          "(2n + 1) block around its pixel; map units, the pixels within that distance. "
+                                          "0: the pixel the point falls in")
+        self.point_unit_combo = QComboBox()
+        from ..core.labels import POINT_BUFFER_UNITS
+
+        for unit in POINT_BUFFER_UNITS:
+            self.point_unit_combo.addItem(unit, unit)
+        row.addWidget(self.point_buffer_spin)
+        row.addWidget(self.point_unit_combo)
+        form.addRow("Point buffer", row)
+        self.val_check = QCheckBox("Independent validation polygons or points")
         self.val_check.setToolTip("Test on separate polygons: every training pixel trains, validation pixels test")
         form.addRow(self.val_check)
         self.val_combo = QgsMapLayerComboBox()
-        self.val_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        self.val_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer | QgsMapLayerProxyModel.PointLayer)
         self.val_combo.setAllowEmptyLayer(True)
         self.val_field_combo = QgsFieldComboBox()
         self.val_field_combo.setFilters(QgsFieldProxyModel.Numeric | QgsFieldProxyModel.String)
@@ -564,10 +577,12 @@ class TrainDialog(QDialog):
         classify = self.classify_check.isChecked()
         src = poly.source().split("|")[0]
         class_map = self.class_map_file.filePath() if classify else None
+        buffer = {"point_buffer": self.point_buffer_spin.value(), "point_buffer_unit": self.point_unit_combo.currentData()}
         return TrainJob(
             raster=raster, cfg=self.run_config(), model_path=self.model_file.filePath(),
-            labels=LabelSource(features=feats, description=src if os.path.exists(src) else poly.name()),
-            validation=LabelSource(features=val, description=self.val_combo.currentLayer().name()) if val else None,
+            labels=LabelSource(features=feats, description=src if os.path.exists(src) else poly.name(), **buffer),
+            validation=(LabelSource(features=val, description=self.val_combo.currentLayer().name(), **buffer)
+                        if val else None),
             class_style=ClassStyle(self.class_style()), class_map=class_map,
             confidence=self.confidence_file.filePath() if classify and self.confidence_check.isChecked() else None,
             report=default_report_target(self.model_file.filePath(), class_map),

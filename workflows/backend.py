@@ -55,6 +55,10 @@ class LabelSource:
     class_table: Optional[str] = None
     """JSON class table [{value, name, color}] for names and colours."""
     description: str = ""
+    point_buffer: float = 0.0
+    """Grow point labels into areas (core/labels.buffer_points): 0 labels only the pixel a point falls in."""
+    point_buffer_unit: str = "pixels"
+    """'pixels' ((2n + 1)^2 pixels around the point's pixel) or 'map units' (a radius in the raster's CRS)."""
 
     @property
     def kind(self) -> str:

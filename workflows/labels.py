@@ -10,7 +10,8 @@ import numpy as np
 
 from ..core.errors import LabelError
 from ..core.grids import align_to, same_grid
-from ..core.labels import Labels, PolygonFeature, labels_from_array, labels_from_polygons, read_class_table
+from ..core.labels import (Labels, PolygonFeature, buffer_points, labels_from_array, labels_from_polygons,
+                           read_class_table)
 from ..core.raster import RasterInfo
 from .backend import IOBackend, LabelSource
 
@@ -63,11 +64,14 @@ def read_on_grid(backend: IOBackend, path: str, info: Optional[RasterInfo], what
 
 
 def features_of(backend: IOBackend, src: LabelSource, info: RasterInfo) -> list:
+    """The source's features in the raster's CRS, points grown by the source's point buffer."""
     if src.features is not None:
-        return list(src.features)
-    if not src.class_field:
+        feats = list(src.features)
+    elif not src.class_field:
         raise LabelError(f"{src.name}: polygons need a class field (the attribute holding the class)")
-    return backend.read_polygons(src.path, src.class_field, info.crs_wkt, layer=src.layer)
+    else:
+        feats = backend.read_polygons(src.path, src.class_field, info.crs_wkt, layer=src.layer)
+    return buffer_points(feats, info, src.point_buffer, src.point_buffer_unit) if src.point_buffer else feats
 
 
 def labels_from_source(backend: IOBackend, src: LabelSource, info: RasterInfo,

@@ -177,7 +177,7 @@ class HyperSNNAlgorithm(QgsProcessingAlgorithm):
                 raise QgsProcessingException("Give reference polygons (with their class field) or a reference "
                                              "label raster")
             return None
-        return LabelSource(features=feats, description=src)
+        return LabelSource(features=feats, description=src, **point_buffer_of(self, parameters, context))
 
     @staticmethod
     def raster_crs(path):
@@ -216,26 +216,51 @@ def add_reference_parameters(alg: HyperSNNAlgorithm):
     """Optional reference data, polygons with a class field or a label raster (assess and energy)."""
     from qgis.core import QgsProcessing, QgsProcessingParameterRasterLayer
 
-    alg.addParameter(QgsProcessingParameterFeatureSource("REFERENCE", alg.tr("Reference polygons"),
-                                                         [QgsProcessing.TypeVectorPolygon], optional=True))
+    alg.addParameter(QgsProcessingParameterFeatureSource("REFERENCE", alg.tr("Reference polygons or points"),
+                                                         LABEL_GEOMETRIES, optional=True))
     alg.addParameter(QgsProcessingParameterField("REFERENCE_FIELD", alg.tr("Reference class field"),
                                                  parentLayerParameterName="REFERENCE", optional=True))
     alg.addParameter(QgsProcessingParameterRasterLayer("REFERENCE_RASTER",
                                                        alg.tr("Reference label raster (instead of polygons)"),
                                                        optional=True))
+    add_point_buffer_parameters(alg)
+
+
+LABEL_GEOMETRIES = [QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeVectorPoint]
+
+
+def add_point_buffer_parameters(alg: HyperSNNAlgorithm):
+    """How far point labels reach (core/labels.buffer_points): 0 = the pixel a point falls in."""
+    from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterNumber
+
+    from ...core.labels import POINT_BUFFER_UNITS
+
+    alg.addParameter(QgsProcessingParameterNumber("POINT_BUFFER", alg.tr("Point buffer (points only)"),
+                                                  QgsProcessingParameterNumber.Double, 0.0, minValue=0.0))
+    alg.addParameter(QgsProcessingParameterEnum("POINT_BUFFER_UNIT", alg.tr("Point buffer unit"),
+                                                options=list(POINT_BUFFER_UNITS), defaultValue=0))
+
+
+def point_buffer_of(alg: HyperSNNAlgorithm, parameters, context) -> dict:
+    """LabelSource keyword arguments for the point buffer parameters."""
+    from ...core.labels import POINT_BUFFER_UNITS
+
+    return {"point_buffer": alg.parameterAsDouble(parameters, "POINT_BUFFER", context),
+            "point_buffer_unit": POINT_BUFFER_UNITS[alg.parameterAsEnum(parameters, "POINT_BUFFER_UNIT", context)]}
 
 
 def add_training_parameters(alg: HyperSNNAlgorithm):
     """Training data, the preset, every training setting of the registry, the settings file."""
     from .parameters import TRAIN_SECTIONS, add_preset_and_config, add_setting_parameters
 
-    alg.addParameter(QgsProcessingParameterFeatureSource("POLYGONS", alg.tr("Training polygons"),
-                                                         [QgsProcessing.TypeVectorPolygon]))
+    alg.addParameter(QgsProcessingParameterFeatureSource("POLYGONS", alg.tr("Training polygons or points"),
+                                                         LABEL_GEOMETRIES))
     alg.addParameter(QgsProcessingParameterField("CLASS_FIELD", alg.tr("Class field"), parentLayerParameterName="POLYGONS"))
-    alg.addParameter(QgsProcessingParameterFeatureSource("VALIDATION", alg.tr("Independent validation polygons"),
-                                                         [QgsProcessing.TypeVectorPolygon], optional=True))
+    alg.addParameter(QgsProcessingParameterFeatureSource("VALIDATION", alg.tr("Independent validation polygons or points"),
+                                                         LABEL_GEOMETRIES, optional=True))
     alg.addParameter(QgsProcessingParameterField("VALIDATION_FIELD", alg.tr("Validation class field"),
                                                  parentLayerParameterName="VALIDATION", optional=True))
+    add_point_buffer_parameters(alg)
     add_setting_parameters(alg, TRAIN_SECTIONS)
     add_preset_and_config(alg)
 
@@ -275,9 +300,10 @@ def training_job(alg: HyperSNNAlgorithm, parameters, context, feedback, model_pa
     validation = None
     if val:
         feedback.pushInfo(f"independent validation polygons: {vsrc} ({len(val)} features)")
-        validation = LabelSource(features=val, description=vsrc)
+        validation = LabelSource(features=val, description=vsrc, **point_buffer_of(alg, parameters, context))
     report = ReportTarget.from_html(report_html) if report_html else default_report_target(model_path, class_map)
-    return TrainJob(raster=raster, labels=LabelSource(features=feats, description=src), cfg=cfg,
+    labels = LabelSource(features=feats, description=src, **point_buffer_of(alg, parameters, context))
+    return TrainJob(raster=raster, labels=labels, cfg=cfg,
                     model_path=model_path, validation=validation, class_map=class_map, confidence=confidence,
                     report=report, class_style=ClassStyle(style or {}),
                     provenance={"command": f"processing hypersnn:{alg.name()}", "tool": "HyperSNN QGIS plugin"},

@@ -57,7 +57,6 @@ class WorkflowAlgorithm(HyperSNNAlgorithm):
 
     def process(self, parameters, context, feedback):
         from ...workflows.assess import AssessJob, run_assess
-        from ...workflows.backend import LabelSource
         from ...workflows.report import ReportTarget
         from ...workflows.train import run_train
         from ..io_gdal import GdalBackend
@@ -80,7 +79,7 @@ class WorkflowAlgorithm(HyperSNNAlgorithm):
             reference, exclude = job.validation, None
         else:
             m = res.model
-            reference = LabelSource(features=job.labels.features, description=job.labels.description)
+            reference = job.labels  # the training polygons or points (with their buffer), training pixels excluded
             exclude = m.training_mask(tuple(m.meta.get("split_masks", {}).get("shape") or (0, 0)))
         a = run_assess(AssessJob(res.class_map, reference, target, exclude,
                                  title=f"Accuracy of {os.path.basename(res.class_map)}"),

@@ -135,8 +135,11 @@ def test_class_names_and_colours_from_categorized_style(train_dialog, layers):
     style = dlg.class_style()
     assert style == {str(v): (D.CLASS_NAMES[v], D.CLASS_COLORS[v]) for v in (1, 2, 3)}
     assert "meadow" in dlg.classes_label.text()
+    dlg.point_buffer_spin.setValue(2)
+    dlg.point_unit_combo.setCurrentIndex(dlg.point_unit_combo.findData("map units"))
     job = dlg.build_job()
     assert len(job.labels.features) == 3 and job.class_style.entries["2"][0] == "forest"
+    assert (job.labels.point_buffer, job.labels.point_buffer_unit) == (2.0, "map units")
     from hypersnn.core.labels import labels_from_polygons
     from hypersnn.plugin.io_gdal import raster_info, rasterize_gdal
 

@@ -330,3 +330,32 @@ def test_training_parameters_come_from_the_settings_registry(provider):
     cfg = P.config_from_parameters(alg, {"LEAK_MODE": 1, "INPUT_BITS": 8, "TIME_STEPS": 3, "SEED": 5}, ctx)
     assert (cfg.train.leak_mode, cfg.model.input_bits, cfg.train.time_steps) == ("pow2", 8, 3)
     assert cfg.train.seed == cfg.split.seed == 5
+
+
+def test_train_from_points_with_a_buffer_in_map_units(provider, scene_dir, tmp_path):
+    """Processing takes point layers as training data; a 40 m buffer labels the pixels around each point."""
+    import processing
+    from qgis.core import QgsFeature, QgsField, QgsGeometry, QgsPointXY, QgsVectorLayer
+    from qgis.PyQt.QtCore import QVariant
+
+    import fixtures_data as fd
+
+    layer = QgsVectorLayer("Point?crs=EPSG:32633", "points", "memory")
+    layer.dataProvider().addAttributes([QgsField("klass", QVariant.Int)])
+    layer.updateFields()
+    x0, y0, p = fd.ORIGIN[0], fd.ORIGIN[1], fd.PIXEL
+    feats = []
+    for k in range(3):
+        for r in (3, 8, 13, 17):
+            f = QgsFeature(layer.fields())
+            f.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(x0 + (8 * k + 3.5) * p, y0 - (r + 0.5) * p)))
+            f.setAttributes([k + 1])
+            feats.append(f)
+    layer.dataProvider().addFeatures(feats)
+    res = processing.run("hypersnn:train", {
+        "INPUT": str(scene_dir / "scene.tif"), "POLYGONS": layer, "CLASS_FIELD": "klass", "POINT_BUFFER": 40.0,
+        "POINT_BUFFER_UNIT": 1, "OUTPUT_MODEL": str(tmp_path / "m.hsnn"), "CONFIG": str(scene_dir / "tiny.json")})
+    from hypersnn.core.model import HyperSNNModel
+    proto = HyperSNNModel.load(res["OUTPUT_MODEL"]).meta["split_protocol"]
+    # pixel centres within 40 m of a pixel centre: the 3 x 3 block (diagonal 42.4 m is outside), less its corners
+    assert proto["totals"]["labelled"] == 12 * 5

@@ -42,7 +42,8 @@ def _add_labels_args(p, required=True):
                                       "reprojected to the raster's CRS when needed")
     g.add_argument("--class-field", help="attribute holding the class (integer id or text name)")
     g.add_argument("--layer", help="layer name inside a multi-layer vector file")
-    g.add_argument("--classes", help="JSON class table [{value, name, color}] for names and colours")
+    g.add_argument("--classes", help="class names and colours: a JSON class table [{value, name, color}] or a QGIS "
+                                     "style file (.qml, categorized or paletted)")
     g.add_argument("--point-buffer", metavar="N[px]",
                    help="grow point labels: '1px' labels the 3 x 3 pixels around each point, '45' the pixels within "
                         "45 map units (e.g. metres) of it; default: the pixel a point falls in")

@@ -354,6 +354,61 @@ def write_class_table(path, classes: Sequence[ClassInfo]) -> None:
     Path(path).write_text(text, encoding="utf-8")
 
 
+def read_qml_classes(path) -> Dict[str, tuple]:
+    """Class names and colours from a QGIS style file (.qml): a categorized vector renderer or a paletted raster
+    renderer. Returns {raw class value as text: (label, (r, g, b))}. Why: analysts keep their legend in QGIS;
+    the command line can read the same file (`--classes legend.qml`) without QGIS."""
+    import xml.etree.ElementTree as ET
+
+    p = Path(path)
+    try:
+        root = ET.parse(p).getroot()
+    except FileNotFoundError:
+        raise LabelError(f"Class style not found: {p}") from None
+    except (OSError, ET.ParseError) as e:
+        raise LabelError(f"Class style {p} is not a readable QGIS style (.qml): {e}") from None
+    out: Dict[str, tuple] = {}
+    for e in root.iter("paletteEntry"):  # paletted raster renderer
+        out[str(e.get("value"))] = (e.get("label") or f"Class {e.get('value')}", _qml_color(e.get("color"), p))
+    renderer = next((r for r in root.iter("renderer-v2") if r.get("type") == "categorizedSymbol"), None)
+    if renderer is not None:
+        symbols = {}
+        for sym in renderer.iter("symbol"):
+            color = None
+            for layer in sym.iter("layer"):
+                for opt in layer.iter("Option"):
+                    if opt.get("name") == "color" and opt.get("value"):
+                        color = color or opt.get("value")
+                for prop in layer.iter("prop"):
+                    if prop.get("k") == "color" and prop.get("v"):
+                        color = color or prop.get("v")
+                break  # the first symbol layer carries the legend colour
+            symbols[sym.get("name")] = color
+        for cat in renderer.iter("category"):
+            value = cat.get("value")
+            if value in (None, ""):
+                continue  # the "all other values" category
+            color = symbols.get(cat.get("symbol"))
+            out[str(value)] = (cat.get("label") or str(value), _qml_color(color, p) if color else None)
+    if not out:
+        raise LabelError(f"Class style {p} holds no categorized or paletted classes (save the layer's style "
+                         "with a Categorized symbology, or a Paletted/Unique values raster renderer)")
+    return out
+
+
+def _qml_color(text, where) -> Optional[tuple]:
+    if not text:
+        return None
+    t = str(text).strip()
+    if t.startswith("#"):
+        return _parse_color(t[:7], f"a colour in {where}")
+    try:
+        r, g, b = (int(float(x)) for x in t.split(",")[:3])
+    except ValueError:
+        raise LabelError(f"Class style {where}: colour {t!r} is not understood") from None
+    return r, g, b
+
+
 def read_class_table(path) -> List[ClassInfo]:
     """Load a class table written by `write_class_table` (a bare list of entries is accepted too)."""
     p = Path(path)

@@ -11,7 +11,7 @@ import numpy as np
 from ..core.errors import LabelError
 from ..core.grids import align_to, same_grid
 from ..core.labels import (Labels, PolygonFeature, buffer_points, labels_from_array, labels_from_polygons,
-                           read_class_table)
+                           read_class_table, read_qml_classes)
 from ..core.raster import RasterInfo
 from .backend import IOBackend, LabelSource
 
@@ -92,7 +92,11 @@ def labels_from_source(backend: IOBackend, src: LabelSource, info: RasterInfo,
 
 
 def apply_class_table(labels: Labels, path: Optional[str]) -> None:
+    """Names and colours from a JSON class table, or a QGIS style file (.qml) matched by value or class name."""
     if not path:
+        return
+    if str(path).lower().endswith(".qml"):
+        ClassStyle(read_qml_classes(path)).apply(labels)
         return
     table = {c.value: c for c in read_class_table(path)}
     for c in labels.classes:

@@ -201,3 +201,42 @@ def test_envi_reflectance_scale_factor_is_applied_by_the_gdal_reader_too(tmp_pat
         np.testing.assert_allclose(r.read((2, 3, 4, 5)), cube[2:6, 3:8].astype(np.float32) / 10000, rtol=1e-6)
     finally:
         r.close()
+
+
+def test_class_names_and_colours_from_qml_styles_saved_by_qgis(tmp_path, qgis_app):
+    """A categorized vector style and a paletted raster style, each saved by this QGIS, give the classes'
+    names and colours to runs outside QGIS (`--classes legend.qml`)."""
+    import numpy as np
+    from qgis.core import (QgsCategorizedSymbolRenderer, QgsPalettedRasterRenderer, QgsRasterLayer,
+                           QgsRendererCategory, QgsSymbol, QgsVectorLayer, QgsWkbTypes)
+    from qgis.PyQt.QtGui import QColor
+
+    from hypersnn.core.labels import labels_from_array, read_qml_classes
+    from hypersnn.workflows.labels import apply_class_table
+
+    layer = QgsVectorLayer("Polygon?crs=EPSG:32633&field=cover:string", "t", "memory")
+    cats = []
+    for value, label, rgb in (("corn", "Corn, irrigated", (230, 180, 20)), ("water", "Open water", (20, 90, 200))):
+        sym = QgsSymbol.defaultSymbol(QgsWkbTypes.PolygonGeometry)
+        sym.setColor(QColor(*rgb))
+        cats.append(QgsRendererCategory(value, sym, label))
+    layer.setRenderer(QgsCategorizedSymbolRenderer("cover", cats))
+    vqml = str(tmp_path / "vector.qml")
+    layer.saveNamedStyle(vqml)
+    assert read_qml_classes(vqml) == {"corn": ("Corn, irrigated", (230, 180, 20)),
+                                      "water": ("Open water", (20, 90, 200))}
+    raster = str(tmp_path / "classes.tif")
+    ds = gdal.GetDriverByName("GTiff").Create(raster, 2, 2, 1, gdal.GDT_Byte)
+    ds.GetRasterBand(1).WriteArray(np.array([[1, 2], [2, 1]], np.uint8))
+    ds = None
+    rl = QgsRasterLayer(raster, "classes")
+    classes = [QgsPalettedRasterRenderer.Class(1, QColor(10, 200, 30), "meadow"),
+               QgsPalettedRasterRenderer.Class(2, QColor("#aa3300"), "soil")]
+    rl.setRenderer(QgsPalettedRasterRenderer(rl.dataProvider(), 1, classes))
+    rqml = str(tmp_path / "raster.qml")
+    rl.saveNamedStyle(rqml)
+    assert read_qml_classes(rqml) == {"1": ("meadow", (10, 200, 30)), "2": ("soil", (170, 51, 0))}
+    labels = labels_from_array(np.array([[1, 2], [0, 2]]))
+    apply_class_table(labels, rqml)
+    assert [(c.value, c.name, c.color) for c in labels.classes] == [(1, "meadow", (10, 200, 30)),
+                                                                     (2, "soil", (170, 51, 0))]

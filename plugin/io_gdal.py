@@ -537,7 +537,8 @@ _OGR_TYPES = {"int": ogr.OFTInteger64, "float": ogr.OFTReal, "str": ogr.OFTStrin
 
 
 def write_points_ogr(path, crs_wkt: str, xs, ys, fields, layer: str) -> None:
-    """The same as `core.io_rasterio.write_points` with OGR: a one-layer GeoPackage, written atomically."""
+    """A one-layer GeoPackage of points with typed attribute columns, written with OGR to a temporary file and
+    renamed into place (the command line writes the same file with its own library)."""
     from osgeo import osr
 
     from ..core.files import atomic_path

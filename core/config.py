@@ -52,7 +52,7 @@ class SplitConfig:
 
     method: str = opt("auto", flag="--split", param="SPLIT", dialog=False,
                       choices=("auto", "random", "count", "blocks", "polygons", "given"),
-                      processing_choices=("auto", "random", "count", "blocks", "polygons"),
+                      processing_choices=("random", "count", "blocks", "polygons", "auto"),  # appended: indices stay
                       help="auto: whole polygons when the labels are polygons (2+ per class), else random; random: "
                            "stratified fraction; count: N pixels per class; blocks: spatially disjoint squares; "
                            "polygons: whole polygons; given: a map (1 = train, 2 = test)")
@@ -186,6 +186,9 @@ ENERGY_TABLE_TITLES = {
 
 # Named bundles of settings (`--preset`, the dialogs' and Processing's preset choice), set on top of the
 # defaults and under any explicit setting. How each was chosen is written beside it.
+POINT_BUFFER_UNITS = ("pixels", "map units")
+"""How a point label's buffer is measured (core/labels.buffer_points); here so front ends need no numpy to list it."""
+
 PRESETS = {
     "default": {},
 }

@@ -15,6 +15,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .config import POINT_BUFFER_UNITS
 from .palette import default_colors
 from .errors import LabelError
 from .raster import RasterInfo
@@ -174,9 +175,6 @@ def _to_pixel(info: RasterInfo, x: float, y: float) -> Tuple[float, float]:
 def _to_map(info: RasterInfo, col: float, row: float) -> Tuple[float, float]:
     x0, dx, rx, y0, ry, dy = info.transform
     return x0 + col * dx + row * rx, y0 + col * ry + row * dy
-
-
-POINT_BUFFER_UNITS = ("pixels", "map units")
 
 
 def buffer_points(features: Sequence[PolygonFeature], info: RasterInfo, buffer: float,

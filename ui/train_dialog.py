@@ -141,7 +141,7 @@ class TrainDialog(QDialog):
                                           "(2n + 1) block around its pixel; map units, the pixels within that distance. "
                                           "0: the pixel the point falls in")
         self.point_unit_combo = QComboBox()
-        from ..core.labels import POINT_BUFFER_UNITS
+        from ..core.config import POINT_BUFFER_UNITS
 
         for unit in POINT_BUFFER_UNITS:
             self.point_unit_combo.addItem(unit, unit)

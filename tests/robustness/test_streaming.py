@@ -56,7 +56,8 @@ def _whole_cube_prepare(reader, labels, cfg):
     cube = reader.read(None, list(range(info.count)))
     valid = valid_mask(cube, info.nodata)
     split = make_split(labels.array, cfg.split, valid_mask=valid, patch_size=cfg.model.patch_size)
-    pre = Preprocessor.from_config(cfg.preprocess).fit(cube[split.train].astype(np.float64))
+    train = cube[split.train].astype(np.float64)
+    pre = Preprocessor.from_config(cfg.preprocess, info.count, len(train)).fit(train)
     x = pre.transform(np.where(valid[..., None], cube, 0))
     x[~valid] = 0.0
     return split, pre, pad_cube(x, cfg.model.patch_size)

@@ -167,9 +167,9 @@ def cmd_train(args):
     if o.test_cnn:
         lines.append(f"CNN test accuracy: {_acc_line(o.test_cnn)}")
     if o.comparison:
-        base = o.comparison["rows"][-1]
-        lines.append(f"{base['model']} test accuracy: {_acc_line(base)}")
-        lines.append(o.comparison["verdict"])
+        for base in o.comparison["rows"][-len(o.comparison["baselines"]):]:
+            lines.append(f"{base['model']} test accuracy: {_acc_line(base)}")
+        lines += [b["verdict"] for b in o.comparison["baselines"]]
     lines += energy_lines(o.energy)
     _emit(args, "\n".join(lines), {"model": res.model_path, "report": res.report, "report_files": res.report_paths,
                                    "warnings": res.warnings})

@@ -212,9 +212,9 @@ class BaselineConfig:
     """A per-pixel classifier trained beside the SNN, on the same split and the same preprocessed spectra, so that
     the report can say whether the SNN beats what analysts already use (core/baseline.py; needs scikit-learn)."""
 
-    kind: str = opt("none", flag="--baseline", param="BASELINE", choices=("none", "svm", "rf"),
-                    help="also train an RBF SVM (C and gamma chosen on the validation pixels) or a random forest "
-                         "(200 trees) on the same split and features, and compare (scikit-learn)")
+    kind: str = opt("none", flag="--baseline", param="BASELINE", choices=("none", "svm", "rf", "both"),
+                    help="also train an RBF SVM (C and gamma chosen on the validation pixels), a random forest "
+                         "(200 trees) or both on the same split and features, and compare (scikit-learn)")
 
 
 @dataclass

@@ -139,7 +139,8 @@ def train(reader: RasterReader, labels: Labels, cfg: RunConfig, model_path: Opti
         "metrics": {"test_snn": test_snn.to_dict([c["name"] for c in classes]) if test_snn else None,
                     "test_cnn": test_cnn.to_dict([c["name"] for c in classes]) if test_cnn else None,
                     "best_val": trainer.history.best_val,
-                    **({"baseline": {k: comparison[k] for k in ("baseline", "verdict")}} if comparison else {})},
+                    **({"baselines": [{k: x[k] for k in ("kind", "name", "params", "oa", "verdict")}
+                                      for x in comparison["baselines"]]} if comparison else {})},
         "energy": model_file_summary(energy),
         "history": {"epochs": trainer.history.epochs, "thresholds_init": trainer.history.thresholds},
         "provenance": dict(provenance or {}, labels=labels.source, raster=reader.info.path,
@@ -163,15 +164,13 @@ def train(reader: RasterReader, labels: Labels, cfg: RunConfig, model_path: Opti
 
 def compare_with_baseline(cfg: RunConfig, prep, test_snn, test_cnn, preds: dict, rates: dict, seconds: dict,
                           log: Callable[[str], None]) -> Optional[dict]:
-    """Train `cfg.baseline.kind` on the run's split and features; SNN, CNN and baseline side by side."""
+    """Train `cfg.baseline.kind` (svm, rf or both) on the run's split and features; SNN, CNN and baselines side by
+    side, with one verdict per baseline."""
     from .baseline import mcnemar, run_baseline, verdict
 
     if not len(prep.test):
         log("no test pixels: the baseline was not compared")
         return None
-    base = run_baseline(cfg.baseline.kind, prep.source, prep.train, prep.val, prep.test, seed=cfg.train.seed)
-    test_base = assess_indices(prep.test.y, base.predictions, prep.class_values)
-    test = mcnemar(prep.test.y, preds["snn"], base.predictions)
     snn_train = sum(seconds.get(k, 0.0) for k in ("cnn", "convert", "snn"))
 
     def row(model, a, train_s, pps):
@@ -183,14 +182,20 @@ def compare_with_baseline(cfg: RunConfig, prep, test_snn, test_cnn, preds: dict,
     if test_cnn is not None:
         rows.append(row("its CNN" + (f" ({b}-bit)" if b and t.cnn_qat else ""), test_cnn, seconds.get("cnn", 0.0),
                         rates["cnn"]))
-    rows.append(row(base.name.capitalize(), test_base, base.fit_seconds, base.predict_pixels_per_second))
-    text = verdict(test_snn, test_base, base.name, test)
-    log(text)
-    return {"baseline": {"kind": base.kind, "name": base.name, "params": base.params, "val_oa": base.val_oa},
-            "rows": rows, "mcnemar_snn_vs_baseline": test, "verdict": text,
-            "basis": (f"one split ({prep.split.protocol.get('method', '?')}, seed {cfg.split.seed}): the baseline is fit on "
-                      f"the same {len(prep.train)} training pixels' preprocessed spectra and chooses its settings on the "
-                      f"same {len(prep.val)} validation pixels; all are scored on the same {len(prep.test)} test pixels. "
-                      "Training time: the SNN's includes its CNN stage and conversion (0 when resumed from checkpoints). "
-                      "Speed: test pixels classified per second on this machine (the SNN and CNN compute the windows "
-                      "around them, so their full-scene rate is higher).")}
+    baselines = []
+    for kind in (("svm", "rf") if cfg.baseline.kind == "both" else (cfg.baseline.kind,)):
+        base = run_baseline(kind, prep.source, prep.train, prep.val, prep.test, seed=cfg.train.seed)
+        test_base = assess_indices(prep.test.y, base.predictions, prep.class_values)
+        test = mcnemar(prep.test.y, preds["snn"], base.predictions)
+        rows.append(row(base.name[0].upper() + base.name[1:], test_base, base.fit_seconds, base.predict_pixels_per_second))
+        text = verdict(test_snn, test_base, base.name, test)
+        log(text)
+        baselines.append({"kind": base.kind, "name": base.name, "params": base.params, "val_oa": base.val_oa,
+                          "oa": test_base.oa, "mcnemar_snn_vs_baseline": test, "verdict": text})
+    return {"baselines": baselines, "rows": rows, "verdict": " ".join(x["verdict"] for x in baselines),
+            "basis": (f"one split ({prep.split.protocol.get('method', '?')}, seed {cfg.split.seed}): each baseline is fit "
+                      f"on the same {len(prep.train)} training pixels' preprocessed spectra and chooses its settings on "
+                      f"the same {len(prep.val)} validation pixels; all are scored on the same {len(prep.test)} test "
+                      "pixels. Training time: the SNN's includes its CNN stage and conversion (0 when resumed from "
+                      "checkpoints). Speed: test pixels classified per second on this machine (the SNN and CNN compute "
+                      "the windows around them, so their full-scene rate is higher).")}

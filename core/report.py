@@ -24,8 +24,9 @@ Report dict schema (every section optional; what is present is rendered):
                     by_kind_pj   {snn|cnn_q|cnn_fp: {op: pJ}}  (complete convention, per patch)
                     scene        {pixels, snn_mj, cnn_q_mj, cnn_fp_mj, basis} (optional)
                     leaks, first_layer_share, time_steps, weight_bits, notes
-  comparison      dict from `pipeline.compare_with_baseline`: baseline {kind, name, params, val_oa}, rows [{model,
-                  oa, aa, kappa, train_s, test_pixels_per_s}], mcnemar_snn_vs_baseline, verdict, basis
+  comparison      dict from `pipeline.compare_with_baseline`: baselines [{kind, name, params, val_oa, oa,
+                  mcnemar_snn_vs_baseline, verdict}], rows [{model, oa, aa, kappa, train_s, test_pixels_per_s}],
+                  verdict (all of them), basis
   timing          dict of named durations/values (seconds unless the key says otherwise)
 Accuracy values are fractions 0..1; energies are per classified pixel (one inference).
 """
@@ -259,9 +260,9 @@ def _accuracy_section(acc):
 
 
 def _comparison_section(comp):
-    out = ["<h2>SNN against a baseline</h2>"]
-    if comp.get("verdict"):
-        out.append(f"<p><b>{_e(comp['verdict'])}</b></p>")
+    out = ["<h2>SNN against baselines</h2>"]
+    for b in comp.get("baselines") or []:
+        out.append(f"<p><b>{_e(b.get('verdict'))}</b></p>")
     out.append("<table><tr><th class='l'>Model</th><th>OA</th><th>AA</th><th>Kappa</th><th>Training (s)</th>"
                "<th>Test pixels / s</th></tr>")
     for r in comp.get("rows") or []:
@@ -269,13 +270,14 @@ def _comparison_section(comp):
                    f"<td>{_e(_pct(r.get('aa')))}</td><td>{_e(_num(r.get('kappa'), 4))}</td>"
                    f"<td>{_e(_num(r.get('train_s'), 1))}</td><td>{_e(_num(r.get('test_pixels_per_s'), 0))}</td></tr>")
     out.append("</table>")
-    base = comp.get("baseline") or {}
-    params = ", ".join(f"{k} = {_num(v, 4) if isinstance(v, float) else v}" for k, v in (base.get("params") or {}).items())
-    mc = comp.get("mcnemar_snn_vs_baseline") or {}
-    out.append(f"<p class='meta'>{_e(base.get('name', ''))}: {_e(params)}"
-               + (f"; validation OA {_e(_pct(base.get('val_oa')))}" if base.get("val_oa") is not None else "")
-               + (f". Pixels only the SNN got right: {_e(mc.get('a_only'))}; only the baseline: {_e(mc.get('b_only'))}"
-                  if mc else "") + f". {_e(comp.get('basis', ''))}</p>")
+    for b in comp.get("baselines") or []:
+        params = ", ".join(f"{k} = {_num(v, 4) if isinstance(v, float) else v}" for k, v in (b.get("params") or {}).items())
+        mc = b.get("mcnemar_snn_vs_baseline") or {}
+        out.append(f"<p class='meta'>{_e(b.get('name', ''))}: {_e(params)}"
+                   + (f"; validation OA {_e(_pct(b.get('val_oa')))}" if b.get("val_oa") is not None else "")
+                   + (f". Test pixels only the SNN got right: {_e(mc.get('a_only'))}; only the {_e(b.get('name'))}: "
+                      f"{_e(mc.get('b_only'))}" if mc else "") + ".</p>")
+    out.append(f"<p class='meta'>{_e(comp.get('basis', ''))}</p>")
     return "\n".join(out)
 
 

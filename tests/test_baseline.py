@@ -65,16 +65,19 @@ def test_cli_train_with_a_baseline_reports_both_on_the_same_pixels(tmp_path, geo
     cfg.write_text(json.dumps(tiny_config().to_dict()))
     model = tmp_path / "m.hsnn"
     assert main(["train", "--raster", str(geotiff), "--labels", str(label_geotiff), "--out", str(model),
-                 "--config", str(cfg), "--baseline", "rf", "--report-dir", str(tmp_path / "rep"), "--json"]) == 0
+                 "--config", str(cfg), "--baseline", "both", "--report-dir", str(tmp_path / "rep"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     comp = out["report"]["comparison"]
-    snn, *_, base = comp["rows"]
-    assert base["model"] == "Random forest" and 0 <= base["oa"] <= 1 and base["test_pixels_per_s"] > 0
+    snn, cnn, svm, rf = comp["rows"]
+    assert (svm["model"], rf["model"]) == ("RBF SVM", "Random forest") and rf["test_pixels_per_s"] > 0
     assert snn["oa"] == pytest.approx(out["report"]["accuracy"]["oa"])
-    mc = comp["mcnemar_snn_vs_baseline"]
     n_test = out["report"]["accuracy"]["n_test"]
-    # the paired counts are consistent with both accuracies on the same n test pixels
-    assert round((snn["oa"] - base["oa"]) * n_test) == mc["a_only"] - mc["b_only"]
-    assert comp["verdict"].startswith("The SNN ") and f"same {n_test} test pixels" in comp["verdict"]
-    assert "SNN against a baseline" in (tmp_path / "rep" / "m_report.html").read_text()
-    assert HyperSNNModel.load(model).meta["metrics"]["baseline"]["verdict"] == comp["verdict"]
+    for row, b in zip((svm, rf), comp["baselines"]):
+        mc = b["mcnemar_snn_vs_baseline"]
+        # the paired counts are consistent with both accuracies on the same n test pixels
+        assert round((snn["oa"] - row["oa"]) * n_test) == mc["a_only"] - mc["b_only"] and b["oa"] == row["oa"]
+        assert b["verdict"].startswith("The SNN ") and f"same {n_test} test pixels" in b["verdict"]
+    assert comp["baselines"][0]["params"]["chosen_on"] == "validation pixels"
+    assert "SNN against baselines" in (tmp_path / "rep" / "m_report.html").read_text()
+    meta = HyperSNNModel.load(model).meta["metrics"]["baselines"]
+    assert [b["verdict"] for b in meta] == [b["verdict"] for b in comp["baselines"]]

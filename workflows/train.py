@@ -158,7 +158,7 @@ def run_train(job: TrainJob, backend: IOBackend, cb: Optional[Callbacks] = None)
         "oa": a.oa if a else None, "aa": a.aa if a else None, "kappa": a.kappa if a else None,
         "n_test": a.n if a else 0, "cnn_oa": outcome.test_cnn.oa if outcome.test_cnn else None,
         "energy_ratios": flat_summary(outcome.energy), "seconds": time.perf_counter() - t0,
-        "baseline_oa": outcome.comparison["rows"][-1]["oa"] if outcome.comparison else None,
+        "baseline_oa": max(b["oa"] for b in outcome.comparison["baselines"]) if outcome.comparison else None,
         "verdict": outcome.comparison["verdict"] if outcome.comparison else None,
     }
     return TrainResult(job.model_path, job.class_map, job.confidence, job.energy_map, paths, report,

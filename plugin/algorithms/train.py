@@ -38,7 +38,7 @@ class TrainAlgorithm(HyperSNNAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("ENERGY_RATIO_Q", self.tr(
             "Energy ratio k-bit CNN / SNN (complete convention, per patch)")))
         self.addOutput(QgsProcessingOutputNumber("BASELINE_OA", self.tr(
-            "Baseline overall accuracy (same test pixels; with a baseline)")))
+            "Best baseline's overall accuracy (same test pixels; with a baseline)")))
         self.addOutput(QgsProcessingOutputString("VERDICT", self.tr("SNN against the baseline")))
 
     def prepareAlgorithm(self, parameters, context, feedback):

@@ -147,6 +147,7 @@ def write_markdown(data: dict, path: Path) -> None:
             else:
                 out.append(f"| {r['label']} | {_p(r['snn']['oa'])} | {_p(r['snn']['aa'])} | {_p(r['snn']['kappa'])} | - |")
         out += ["", f"Split: {rs[0].get('split') or rs[0].get('split_protocol')}", ""]
+    out += _grouped(data)
     sp = s.get("speed")
     if sp:
         out += ["## Inference speed (same model, same run)", "",
@@ -263,6 +264,28 @@ def _sensitivity(data) -> list:
                    f"{_ms([_ratio(r, table=n) for r in rows], 1, 1, 'x')} | "
                    f"{_ms([_ratio(r, 'paper', table=n) for r in rows], 1, 1, 'x')} |")
     out.append("")
+    return out
+
+
+def _grouped(data) -> list:
+    """SNN vs SVM vs RF on the region-grouped and block splits, mean +/- std over seeds, with the targets' verdict."""
+    rows = data["sections"].get("grouped", [])
+    if not rows:
+        return []
+    out = ["## Spatially grouped splits: SNN vs baselines (mean +/- std over the seeds)", "",
+           "| split | seeds | SNN OA % | RBF SVM OA % | random forest OA % | SNN - SVM, points |", "|---|---|---|---|---|---|"]
+    for method in dict.fromkeys(r["split"] for r in rows):
+        g = [r for r in rows if r["split"] == method]
+        base = {b["model"]: [] for b in g[0]["baselines"]}
+        for r in g:
+            for b in r["baselines"]:
+                base[b["model"]].append(b["oa"])
+        svm = base.get("RBF SVM", [])
+        diff = [100 * (r["snn"]["oa"] - o) for r, o in zip(g, svm)]
+        out.append(f"| {method} | {len(g)} | {_ms([r['snn']['oa'] for r in g], 100)} | {_ms(svm, 100)} | "
+                   f"{_ms(base.get('Random forest', []), 100)} | {_ms(diff)} |")
+    note = next((r["regions"] for r in rows if r.get("regions")), None)
+    out += ["", f"Regions: {note}." if note else "", f"Splits: {rows[0]['split_protocol']}", ""]
     return out
 
 

@@ -87,7 +87,7 @@ def train_row(reader, labels, cfg, label: str, checkpoint_dir=None) -> dict:
             if out.val_energy else None,
             "stage_seconds": out.seconds, "wall_s": time.perf_counter() - t0, "resumed": out.resumed,
             "split_protocol": out.model.meta.get("split_protocol", {}).get("description"),
-            "_model": out.model}
+            "_model": out.model, "_outcome": out}
 
 
 def strip(row):
@@ -203,6 +203,12 @@ def main(argv=None):
                     cfg.model.arch = arch
                     say(f"[spatial] SNN {arch}")
                     res.add("spatial", strip(train_row(reader, labels, cfg, f"SNN {arch} blocks")))
+
+    if want("grouped"):
+        from bench.grouped import grouped_rows
+        for row in grouped_rows(reader, labels, seeds, q, train_row, headline_config,
+                                lambda label: res.has("grouped", label), say):
+            res.add("grouped", strip(row))
 
     if want("ten_percent") and not q:
         for arch in ("hybrid", "3d"):

@@ -16,8 +16,12 @@ def test_quick_bench_runs_every_section_and_writes_the_table(tmp_path):
     data = json.loads(out.read_text())
     s = data["sections"]
     for section in ("protocol", "front", "front_summary", "selection", "headline_3d", "sweeps", "baselines",
-                    "spatial", "speed", "memory"):
+                    "spatial", "grouped", "speed", "memory"):
         assert section in s, section
+    g = s["grouped"]
+    assert [r["split"] for r in g] == ["polygons", "blocks"]
+    assert [b["model"] for b in g[0]["baselines"]] == ["RBF SVM", "Random forest"] and len(g[0]["verdicts"]) == 2
+    assert "Spatially grouped splits" in md.read_text()
     front = s["front"]
     assert [r["default"] for r in front] == [True] + [False] * (len(front) - 1)
     assert front[1]["spike_penalty"] > 0 and front[1]["input_bits"] == 8 and front[1]["leak_mode"] == "pow2"
@@ -82,6 +86,23 @@ def test_child_peak_memory_is_the_childs_not_the_forking_parents():
     assert small < 200, small  # a bare interpreter, not the parent's 700 MB
     assert grown > small + 250  # and it does see the child's own allocations
     del big
+
+
+def test_ground_truth_regions_become_polygons_and_single_regions_are_cut():
+    sys.path.insert(0, str(ROOT))
+    import numpy as np
+
+    from bench.grouped import region_polygon_ids
+
+    lab = np.zeros((6, 8), np.int32)
+    lab[0:2, 0:2] = 1
+    lab[4:6, 5:8] = 1  # class 1: two regions
+    lab[2:4, 0:8] = 2  # class 2: one region, cut in two along its longer (column) axis
+    ids = region_polygon_ids(lab)
+    assert len(np.unique(ids[lab == 1])) == 2 and len(np.unique(ids[lab == 2])) == 2
+    assert (ids[lab == 0] == 0).all() and not set(np.unique(ids[lab == 1])) & set(np.unique(ids[lab == 2]))
+    left, right = ids[2, 0], ids[2, 7]
+    assert left != right and (ids[2:4, :4] == left).all() and (ids[2:4, 4:] == right).all()
 
 
 def test_the_generated_sensor_scene_has_the_enmap_layout(tmp_path):

@@ -29,11 +29,14 @@ BAD = [126, 127, 128, 166, 167, 168]  # around 1400 and 1900 nm
 NODATA = -32768.0
 CLASSES = 6
 CHILD = r"""
-import json, sys, time
+import contextlib, io, json, sys, time
 from hypersnn.cli import main
 t0 = time.perf_counter()
-rc = main(["train", "--raster", sys.argv[1], "--labels", sys.argv[2], "--out", sys.argv[3], "--json", "--quiet"])
-print(json.dumps({"rc": rc, "seconds": time.perf_counter() - t0, "peak_rss_mb": peak_rss_mb()}))
+buf = io.StringIO()
+with contextlib.redirect_stdout(buf):
+    rc = main(["train", "--raster", sys.argv[1], "--labels", sys.argv[2], "--out", sys.argv[3], "--json", "--quiet"])
+stages = json.loads(buf.getvalue()).get("report", {}).get("timing", {}) if rc == 0 else {}
+print(json.dumps({"rc": rc, "seconds": time.perf_counter() - t0, "peak_rss_mb": peak_rss_mb(), "stages": stages}))
 """
 
 
@@ -91,7 +94,8 @@ def run(busy: bool) -> dict:
     return {"scene": f"generated EnMAP layout {H} x {W} x {B} float32 (scale 1e-4, {len(BAD)} bad bands)",
             "labelled": n_labelled, "train": split["train"], "val": split["val"], "test": split["test"],
             "bands_used": len(m.bands.indices), "features": m.preprocessor.n_out, "one_core_busy": busy,
-            "seconds": r["seconds"], "peak_rss_mb": r["peak_rss_mb"], "oa": acc.get("oa"), "rc": r["rc"]}
+            "seconds": r["seconds"], "stage_seconds": r["stages"], "peak_rss_mb": r["peak_rss_mb"],
+            "oa": acc.get("oa"), "rc": r["rc"]}
 
 
 def main(argv=None) -> int:

@@ -296,6 +296,15 @@ def cmd_info(args):
         lines.append(f"  test accuracy: {_acc_line(test)}")
     if meta.get("split_protocol", {}).get("description"):
         lines.append(f"  split: {meta['split_protocol']['description']}")
+    for b in (meta.get("metrics") or {}).get("baselines") or []:
+        lines.append(f"  {b['verdict']}")
+    if isinstance(meta.get("energy"), dict) and meta["energy"].get("conventions"):
+        from .core.energy import energy_lines
+
+        try:
+            lines += ["  " + line for line in energy_lines(meta["energy"])]
+        except (KeyError, TypeError):  # a file from before the labelled conventions: its JSON is still printed
+            lines.append("  energy: recorded in an older layout (see --json)")
     _emit(args, "\n".join(lines), data)
     return 0
 

@@ -87,7 +87,10 @@ def test_cli_train_classify_evaluate_report_on_a_synthetic_geotiff(tmp_path, geo
     np.testing.assert_array_equal(maps["7"], maps["16"])
 
     rc = main(["info", str(model)])
-    assert rc == 0 and "T=3" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert rc == 0 and "T=3" in text
+    for conv in ("complete", "paper", "reuse"):  # every ratio in the model file, labelled with its convention
+        assert f"({conv} convention, per patch)" in text and f"({conv} convention, per map pixel)" in text
 
 
 def test_train_from_polygons_in_another_crs(tmp_path, geotiff, polygons_gpkg, tiny_cfg_file):

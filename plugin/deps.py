@@ -17,7 +17,7 @@ from typing import List, Optional
 
 # module name -> (pip requirement, why)
 REQUIRED = {
-    "numpy": ("numpy<2", "arrays (QGIS's GDAL is built against numpy 1.x)"),
+    "numpy": ("numpy", "arrays (the major version QGIS's GDAL was built against)"),
     "torch": ("torch", "the neural network engine"),
     "scipy": ("scipy", "spatial split guard bands"),
     "matplotlib": ("matplotlib", "figures in the HTML reports"),
@@ -49,20 +49,47 @@ def _find(module: str) -> Optional[str]:
     return None
 
 
+def gdal_wants_numpy_below_2(gdal_version: Optional[str] = None) -> bool:
+    """True where QGIS's GDAL Python bindings were built against numpy 1.x and break under numpy 2.
+
+    GDAL before 3.9 (QGIS 3.22 on Debian 12: GDAL 3.6) predates numpy 2; Debian 13's GDAL 3.10 is built
+    against numpy 2, which also runs on numpy >= 1.25. Outside QGIS (no osgeo) there is nothing to match.
+    """
+    if gdal_version is None:
+        try:
+            from osgeo import gdal
+
+            gdal_version = gdal.__version__
+        except Exception:  # noqa: BLE001 - no GDAL bindings: no constraint
+            return False
+    try:
+        major, minor = (int(x) for x in gdal_version.split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) < (3, 9)
+
+
+def numpy_requirement() -> str:
+    """The pip requirement for numpy that fits this QGIS's GDAL."""
+    return "numpy<2" if gdal_wants_numpy_below_2() else "numpy"
+
+
 def missing_packages(include_optional: bool = False, modules: Optional[dict] = None) -> List[Missing]:
-    """Packages QGIS's Python lacks. A broken numpy >= 2 counts as missing numpy<2."""
+    """Packages QGIS's Python lacks. A numpy whose major version GDAL cannot use counts as missing."""
     want = dict(modules or REQUIRED)
     if include_optional:
         want.update(OPTIONAL)
     out = []
     for mod, (req, why) in want.items():
+        if mod == "numpy":
+            req = numpy_requirement()
         err = _find(mod)
         if err is None and mod == "numpy":
             try:
                 import numpy
 
-                if int(numpy.__version__.split(".")[0]) >= 2:
-                    err = f"numpy {numpy.__version__} is installed; QGIS's GDAL needs numpy 1.x"
+                if int(numpy.__version__.split(".")[0]) >= 2 and req == "numpy<2":
+                    err = f"numpy {numpy.__version__} is installed; QGIS's GDAL (before 3.9) needs numpy 1.x"
             except Exception as e:  # noqa: BLE001
                 err = f"numpy does not import: {e}"
         if err is not None:
@@ -156,7 +183,7 @@ def install(missing: List[Missing], timeout: Optional[float] = None) -> subproce
 
 
 def all_requirements() -> List[Missing]:
-    return [Missing(m, r, w) for m, (r, w) in REQUIRED.items()]
+    return [Missing(m, numpy_requirement() if m == "numpy" else r, w) for m, (r, w) in REQUIRED.items()]
 
 
 def log_warning(text: str):

@@ -141,6 +141,22 @@ def test_python_executable_and_pip_command():
     assert " -m pip install " in cmd and cmd.endswith("torch scipy")
 
 
+def test_numpy_requirement_follows_the_gdal_qgis_was_built_with():
+    """QGIS 3.22's GDAL 3.6 breaks under numpy 2; Debian 13's GDAL 3.10 is built against numpy 2."""
+    from osgeo import gdal
+
+    from hypersnn.plugin import deps
+
+    assert deps.gdal_wants_numpy_below_2("3.6.2") and deps.gdal_wants_numpy_below_2("3.8.5")
+    assert not deps.gdal_wants_numpy_below_2("3.9.0") and not deps.gdal_wants_numpy_below_2("3.10.3")
+    import numpy
+
+    # Whatever this QGIS has, the numpy it runs with is one its GDAL accepts, and deps agrees.
+    assert not [m for m in deps.missing_packages() if m.module == "numpy"]
+    if int(numpy.__version__.split(".")[0]) >= 2:
+        assert not deps.gdal_wants_numpy_below_2(gdal.__version__)
+
+
 def test_python_executable_when_sys_executable_is_qgis(monkeypatch):
     from hypersnn.plugin import deps
 
@@ -205,4 +221,8 @@ def test_plugin_loads_without_numpy_torch_scipy_matplotlib(tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     lines = p.stdout.splitlines()
     assert lines[0] == "['matplotlib', 'numpy', 'scipy', 'torch']" and lines[1] == "True"
-    assert "-m pip install" in p.stdout and "numpy<2" in p.stdout
+    assert "-m pip install" in p.stdout
+    from hypersnn.plugin import deps
+
+    # QGIS 3.22's GDAL 3.6 needs numpy 1.x; QGIS 3.40 on Debian 13 (GDAL 3.10) takes numpy 2.
+    assert ("numpy<2" in p.stdout) == deps.gdal_wants_numpy_below_2()

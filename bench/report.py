@@ -79,6 +79,20 @@ def headline_tables(data: dict) -> list:
     return out
 
 
+def first_layer_share(row: dict) -> float:
+    """The first layer's share of the SNN's energy (complete convention, per patch): the one layer that still
+    multiplies, since its input is analog."""
+    layers = row["energy_layers"]
+    total = sum(l["pj"]["snn"] for l in layers)
+    return layers[0]["pj"]["snn"] / max(total, 1e-30)
+
+
+def first_layer_facts(data: dict) -> list:
+    return [f"- First layer's share of the SNN's energy (complete, per patch), {name}: "
+            f"{_ms([first_layer_share(r) for r in rows], 100, 1, ' %')}."
+            for name, rows in groups(data).items() if rows and "energy_layers" in rows[0]]
+
+
 def commits(data: dict) -> str:
     """The commit(s) the rows came from: a resumed run may add rows from a later commit."""
     runs = [data["machine"]] + [r["machine"] for r in data.get("resumed", [])]
@@ -199,7 +213,7 @@ def _cost_note(data) -> list:
 
 
 def _by_kind(data) -> list:
-    out = []
+    out = first_layer_facts(data) + [""]
     for name, rows in groups(data).items():
         r = rows[0]
         bk = r["energy"]["horowitz45"]["by_kind_pj"]
@@ -307,6 +321,7 @@ def readme_summary(data: dict) -> str:
         facts.append(f"- Full-scene classification: fully convolutional {sp['fc_pixels_per_s']:.0f} pixels/s vs "
                      f"patch by patch {sp['patchwise_pixels_per_s']:.0f} pixels/s on the same model: "
                      f"**{sp['speedup']:.1f}x**, {100 * sp['class_agreement']:.2f} % identical classes.")
+    facts += first_layer_facts(data)
     d0 = next(iter(groups(data).values()), None)
     if d0:
         st = d0[0]["stage_seconds"]

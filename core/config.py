@@ -133,6 +133,9 @@ class TrainConfig:
                                  help="slope of the fast-sigmoid surrogate gradient")
     patience: int = opt(8, param="PATIENCE", lo=0, advanced=True,
                         help="early stopping: epochs without validation improvement before a stage stops (0 = never)")
+    val_smoothing: int = opt(1, param="VAL_SMOOTHING", lo=1, hi=50, advanced=True,
+                             help="epochs averaged in the validation accuracy that picks the kept epoch and drives "
+                                  "early stopping (1 = raw accuracy; 3-5 steadies a small validation set)")
     seed: int = opt(0, param="SEED", lo=0, dialog=False, help="fixes split, initialisation and training order")
     threads: int = opt(0, lo=0, processing=False, dialog=False, help="CPU threads for torch (0 = torch's default)")
 

@@ -75,6 +75,8 @@ def check_disjoint(split: Split) -> None:
 
 FEW_PIXELS = 10
 """Below this many training (or test) pixels a class gets a warning: too few to learn (or to assess)."""
+SMALL_VALIDATION = 100
+"""Below this many validation pixels, one pixel is more than a point of accuracy: the split warns."""
 
 
 def make_split(labels_array, cfg: SplitConfig, polygon_ids=None, given_map=None, valid_mask=None,
@@ -181,6 +183,11 @@ def make_split(labels_array, cfg: SplitConfig, polygon_ids=None, given_map=None,
     if cfg.val_fraction > 0 and not val.any():
         warnings.append("The validation set is empty (too few training pixels for val_fraction "
                         f"{cfg.val_fraction}); early stopping has nothing to monitor.")
+    n_val = int(val.sum())
+    if 0 < n_val < SMALL_VALIDATION:
+        warnings.append(f"The validation set has only {n_val} pixels: its accuracy moves in steps of "
+                        f"{100 / n_val:.1f} points, so early stopping may keep a lucky epoch. Use a larger "
+                        "val_fraction, independent validation polygons (split 'given'), or val_smoothing 3.")
     if cfg.val_fraction > 0:
         desc += f"; {_pct(cfg.val_fraction)} of each class's training pixels held out for validation"
         if method in SPATIAL_METHODS:

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import ModelConfig, TrainConfig
+from .early_stopping import EpochSelector
 from .errors import Canceled, InputError
 from .files import atomic_write
 from .nn.convert import init_thresholds
@@ -36,7 +37,7 @@ from .patches import PatchSource, augment
 Progress = Callable[[float, str], None]
 STAGES = ("cnn", "convert", "snn")
 CNN_FIELDS = ("cnn_epochs", "batch_size", "cnn_lr", "weight_decay", "weight_bits", "cnn_qat", "class_weighting",
-              "patience", "seed", "threads")
+              "patience", "val_smoothing", "seed", "threads")
 """The TrainConfig fields the CNN stage depends on (its checkpoint is shared by runs that differ otherwise)."""
 # share of the progress bar each stage takes
 _SPAN = {"cnn": (0.0, 0.45), "convert": (0.45, 0.5), "snn": (0.5, 1.0)}
@@ -166,6 +167,8 @@ class Trainer:
             best_acc, best_state, stale, start, stopped = resumed
             self.history.resumed.append(f"{stage} epoch {start}")
             self.log(f"resumed {stage} after epoch {start} from {self.ckpt}")
+        selector = EpochSelector(t.val_smoothing, t.patience, best_acc, stale)
+        selector.history = [e["val_acc"] for e in self.history.epochs[stage][:start]]
         for ep in range(start, epochs):
             if stopped:
                 break
@@ -204,13 +207,13 @@ class Trainer:
             self.history.epochs[stage].append(rec)
             self.log(f"{stage} epoch {ep + 1}/{epochs}: loss {rec['loss']:.4f} train {rec['train_acc']:.4f} "
                      f"val {val_acc:.4f}")
-            if val_acc > best_acc:
-                best_acc, best_state, stale = val_acc, copy.deepcopy(net.state_dict()), 0
-            else:
-                stale += 1
-                if t.patience and stale >= t.patience:
-                    stopped = True
-                    self.log(f"{stage}: early stop after epoch {ep + 1} (best val {best_acc:.4f})")
+            if selector.update(val_acc):
+                best_state = copy.deepcopy(net.state_dict())
+            elif selector.should_stop:
+                stopped = True
+                self.log(f"{stage}: early stop after epoch {ep + 1} (best val {selector.best:.4f}"
+                         f"{f', mean of {selector.window} epochs' if selector.window > 1 else ''})")
+            best_acc, stale = selector.best, selector.stale
             self._save_epoch(stage, net, opt, rng, gen, best_acc, best_state, stale, ep + 1, stopped)
         if best_state is not None:
             net.load_state_dict(best_state)

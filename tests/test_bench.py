@@ -47,6 +47,15 @@ def test_quick_bench_runs_every_section_and_writes_the_table(tmp_path):
     block = readme_summary(data)
     assert "Hyper-SNN paper (reported) | - | 98.68" in block and "HyperSNN hybrid, default settings" in block
     assert "peak RSS" in block and "complete convention (headline)" in block
+    assert "First layer's share of the SNN's energy" in block
+
+
+def test_first_layer_share_is_the_first_layers_part_of_the_snn_energy():
+    sys.path.insert(0, str(ROOT))
+    from bench.report import first_layer_share
+
+    row = {"energy_layers": [{"pj": {"snn": 30.0}}, {"pj": {"snn": 60.0}}, {"pj": {"snn": 10.0}}]}
+    assert first_layer_share(row) == 0.3
 
 
 def test_front_summary_uses_the_sample_std_and_the_rule_uses_validation_only():

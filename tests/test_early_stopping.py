@@ -1,0 +1,68 @@
+"""The kept epoch and early stopping: raw validation accuracy by default, smoothed over epochs on request."""
+import numpy as np
+import torch
+
+from hypersnn.core.config import ModelConfig, SplitConfig, TrainConfig
+from hypersnn.core.early_stopping import EpochSelector, smoothed
+from hypersnn.core.patches import PatchSource
+from hypersnn.core.splits import make_split
+from hypersnn.core.train import PixelSet, Trainer
+
+LUCKY = [0.50, 0.90, 0.60, 0.80, 0.85, 0.86]  # one lucky epoch (2), then a steady climb
+
+
+def _kept(window, patience=0):
+    sel, kept = EpochSelector(window, patience), None
+    for ep, acc in enumerate(LUCKY, 1):
+        if sel.update(acc):
+            kept = ep
+        if sel.should_stop:
+            break
+    return kept, sel
+
+
+def test_raw_accuracy_keeps_the_lucky_epoch_and_smoothing_keeps_the_steady_one():
+    assert _kept(1)[0] == 2
+    kept, sel = _kept(3)
+    assert kept == 6 and abs(sel.best - (0.80 + 0.85 + 0.86) / 3) < 1e-12
+    assert smoothed([0.2], 3) == 0.2 and smoothed([0.2, 0.4, 0.6, 0.8], 2) == 0.7
+
+
+def test_patience_counts_epochs_without_improvement_of_the_criterion():
+    kept, sel = _kept(1, patience=3)
+    assert kept == 2 and sel.should_stop and len(sel.history) == 5  # epochs 3, 4, 5 did not beat 0.90
+    kept, sel = _kept(3, patience=3)
+    assert not sel.should_stop and len(sel.history) == 6
+
+
+def test_training_keeps_the_epoch_with_the_best_smoothed_validation_accuracy():
+    rng = np.random.default_rng(0)
+    h = w = 12
+    y = (np.arange(h * w).reshape(h, w) * 7 % 3)
+    x = rng.normal(size=(h, w, 5)).astype(np.float32) + y[..., None].astype(np.float32)
+    src = PatchSource(np.ascontiguousarray(np.pad(x, ((2, 2), (2, 2), (0, 0)), mode="reflect").transpose(2, 0, 1)), 5)
+    rows, cols = np.nonzero(np.ones((h, w), bool))
+    tr, va = slice(0, 100), slice(100, None)
+    train = PixelSet(rows[tr], cols[tr], y.ravel()[tr])
+    val = PixelSet(rows[va], cols[va], y.ravel()[va])
+    mcfg = ModelConfig(patch_size=5, conv3d_channels=[2], conv3d_spectral_kernels=[3], conv2d_channels=[4],
+                       dense=[8])
+    tcfg = TrainConfig(cnn_epochs=6, snn_epochs=1, batch_size=32, time_steps=2, patience=0, val_smoothing=3)
+    before = torch.get_rng_state()
+    t = Trainer(mcfg, tcfg, n_bands=5, n_classes=3)
+    t.fit(src, train, val)
+    accs = [e["val_acc"] for e in t.history.epochs["cnn"]]
+    assert len(accs) == 6
+    best = max(smoothed(accs[:i], 3) for i in range(1, 7))
+    assert abs(t.history.best_val["cnn"] - best) < 1e-12
+    assert torch.equal(torch.get_rng_state(), before)  # seeded_run put torch's state back
+
+
+def test_a_small_validation_set_is_named_in_the_split_warnings():
+    labels = np.zeros((20, 20), np.int32)
+    labels[:10] = 1
+    labels[10:] = 2
+    sp = make_split(labels, SplitConfig(method="random", train_fraction=0.3, val_fraction=0.1, seed=0))
+    n_val = int(sp.val.sum())
+    assert 0 < n_val < 100
+    assert any(f"only {n_val} pixels" in w and "val_smoothing" in w for w in sp.protocol["warnings"])

@@ -190,6 +190,6 @@ def log_warning(text: str):
     try:
         from qgis.core import Qgis, QgsMessageLog
 
-        QgsMessageLog.logMessage(text, "HyperSNN", Qgis.Warning)
+        QgsMessageLog.logMessage(text, "HyperSNN", Qgis.MessageLevel.Warning)
     except Exception:  # noqa: BLE001
         print(text, file=sys.stderr)

@@ -397,7 +397,7 @@ def read_polygons_qgis(layer, class_field: str, target_crs=None, transform_conte
             raise LabelError(f"Class field {class_field!r} not found in {where}; available fields: "
                              f"{', '.join(fields) if fields else '(none)'}")
         field = ci[0]
-    if hasattr(layer, "geometryType") and layer.geometryType() != QgsWkbTypes.PolygonGeometry:
+    if hasattr(layer, "geometryType") and layer.geometryType() != QgsWkbTypes.GeometryType.PolygonGeometry:
         raise LabelError(f"{where} holds {QgsWkbTypes.geometryDisplayString(layer.geometryType())} "
                          f"geometries; training areas must be polygons")
     src_crs = layer.sourceCrs() if hasattr(layer, "sourceCrs") else layer.crs()

@@ -28,10 +28,10 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
 from qgis.PyQt.QtGui import QColor
 
 from ..core.palette import class_color
+from .qgis_compat import field_type
 
 GROUP_NAME = "HyperSNN"
 
@@ -91,7 +91,7 @@ def energy_renderer(layer: QgsRasterLayer, ramp_name: str = "Inferno") -> QgsSin
     spends its energy."""
     from qgis.core import QgsRasterBandStats
 
-    stats = layer.dataProvider().bandStatistics(1, QgsRasterBandStats.Min | QgsRasterBandStats.Max)
+    stats = layer.dataProvider().bandStatistics(1, QgsRasterBandStats.Stats.Min | QgsRasterBandStats.Stats.Max)
     lo, hi = float(stats.minimumValue), float(stats.maximumValue)
     try:  # a robust stretch when the provider can estimate percentiles
         from qgis.core import QgsRectangle
@@ -112,7 +112,7 @@ def _ramp_renderer(layer, lo: float, hi: float, ramp_name: str, label) -> QgsSin
         color = ramp.color(f) if ramp is not None else QColor.fromRgbF(f, f, f)
         items.append(QgsColorRampShader.ColorRampItem(v, color, label(v)))
     fcn = QgsColorRampShader(lo, hi)
-    fcn.setColorRampType(QgsColorRampShader.Interpolated)
+    fcn.setColorRampType(QgsColorRampShader.Type.Interpolated)
     if ramp is not None:
         fcn.setSourceColorRamp(ramp.clone())
     fcn.setColorRampItemList(items)
@@ -205,7 +205,7 @@ def class_style_from_layer(layer: Optional[QgsVectorLayer], field: str) -> dict:
     return out
 
 
-def categorized_renderer(field: str, classes: List[dict], geometry=QgsWkbTypes.PolygonGeometry):
+def categorized_renderer(field: str, classes: List[dict], geometry=QgsWkbTypes.GeometryType.PolygonGeometry):
     cats = []
     for c in classes:
         sym = QgsSymbol.defaultSymbol(geometry)
@@ -229,15 +229,15 @@ def create_training_layer(path: str, crs: QgsCoordinateReferenceSystem, classes:
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"Folder does not exist: {folder}")
     fields = QgsFields()
-    fields.append(QgsField("class_id", QVariant.Int))
-    fields.append(QgsField("class_name", QVariant.String, len=80))
+    fields.append(QgsField("class_id", field_type("Int")))
+    fields.append(QgsField("class_name", field_type("String"), len=80))
     opts = QgsVectorFileWriter.SaveVectorOptions()
     opts.driverName = "GPKG"
     opts.layerName = layer_name
     opts.fileEncoding = "UTF-8"
     ctx = (project or QgsProject.instance()).transformContext()
-    writer = QgsVectorFileWriter.create(path, fields, QgsWkbTypes.MultiPolygon, crs, ctx, opts)
-    if writer.hasError() != QgsVectorFileWriter.NoError:
+    writer = QgsVectorFileWriter.create(path, fields, QgsWkbTypes.Type.MultiPolygon, crs, ctx, opts)
+    if writer.hasError() != QgsVectorFileWriter.WriterError.NoError:
         raise OSError(f"Cannot create {path}: {writer.errorMessage()}")
     del writer
     layer = QgsVectorLayer(f"{path}|layername={layer_name}", Path(path).stem, "ogr")
@@ -280,7 +280,7 @@ def add_polygon(layer: QgsVectorLayer, geometry, class_id: int) -> bool:
     return layer.addFeature(f)
 
 
-def message(iface, text: str, level=Qgis.Info, duration: int = 8, title: str = "HyperSNN"):
+def message(iface, text: str, level=Qgis.MessageLevel.Info, duration: int = 8, title: str = "HyperSNN"):
     """Message bar (when there is an iface) and the HyperSNN log tab."""
     from qgis.core import QgsMessageLog
 

@@ -40,8 +40,8 @@ def write_project(path: str, raster: str, class_map: str, confidence: str, class
         raise RuntimeError(f"QGIS cannot open {raster}")
     r, g, b = rgb_bands(info.wavelengths, info.count)
     scene.setRenderer(QgsMultiBandColorRenderer(scene.dataProvider(), r, g, b))
-    scene.setContrastEnhancement(QgsContrastEnhancement.StretchToMinimumMaximum,
-                                 QgsRasterMinMaxOrigin.CumulativeCut)
+    scene.setContrastEnhancement(QgsContrastEnhancement.ContrastEnhancementAlgorithm.StretchToMinimumMaximum,
+                                 QgsRasterMinMaxOrigin.Limits.CumulativeCut)
     project.setCrs(scene.crs())
     layers = [scene]
     if reference:

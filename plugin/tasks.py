@@ -17,7 +17,7 @@ from . import layers as L
 LOG_TAG = "HyperSNN"
 
 
-def log(text: str, level=Qgis.Info):
+def log(text: str, level=Qgis.MessageLevel.Info):
     QgsMessageLog.logMessage(text, LOG_TAG, level)
 
 
@@ -27,7 +27,7 @@ class _EngineTask(QgsTask):
     title = "HyperSNN"
 
     def __init__(self, description: str, iface=None, on_done: Optional[Callable] = None):
-        super().__init__(description, QgsTask.CanCancel)
+        super().__init__(description, QgsTask.Flag.CanCancel)
         self.iface = iface
         self.on_done = on_done
         self.error: Optional[str] = None
@@ -80,22 +80,22 @@ class _EngineTask(QgsTask):
             if ok:
                 self.on_success()
             elif self.canceled_by_user or self.isCanceled():
-                L.message(self.iface, f"{self.description()}: canceled; no output was written.", Qgis.Info)
+                L.message(self.iface, f"{self.description()}: canceled; no output was written.", Qgis.MessageLevel.Info)
             else:
                 err = self.error or "stopped without a reason (see the HyperSNN log)"
                 if self.error_detail:
-                    log(self.error_detail, Qgis.Critical)
-                L.message(self.iface, f"{self.description()} failed: {err}", Qgis.Critical, duration=0)
+                    log(self.error_detail, Qgis.MessageLevel.Critical)
+                L.message(self.iface, f"{self.description()} failed: {err}", Qgis.MessageLevel.Critical, duration=0)
         except Exception as e:  # noqa: BLE001 - never let a slot raise into Qt
             self.error = f"{type(e).__name__}: {e}"
-            log(traceback.format_exc(), Qgis.Critical)
-            L.message(self.iface, f"{self.description()}: could not add the results: {e}", Qgis.Critical, duration=0)
+            log(traceback.format_exc(), Qgis.MessageLevel.Critical)
+            L.message(self.iface, f"{self.description()}: could not add the results: {e}", Qgis.MessageLevel.Critical, duration=0)
         finally:
             if self.on_done is not None:
                 try:
                     self.on_done(self)
                 except Exception:  # noqa: BLE001
-                    log(traceback.format_exc(), Qgis.Critical)
+                    log(traceback.format_exc(), Qgis.MessageLevel.Critical)
 
     def on_success(self):  # pragma: no cover - overridden
         pass
@@ -131,9 +131,9 @@ class TrainTask(_EngineTask):
         r = s["energy_ratios"]
         L.message(self.iface, f"Model trained: {res.model_path}. {acc}SNN energy {r['complete_q_cnn_over_snn']:.1f}x "
                               f"below the iso-architecture k-bit CNN and {r['complete_fp_cnn_over_snn']:.1f}x below "
-                              f"the FP32 CNN (complete convention, per patch).", Qgis.Success, duration=10)
+                              f"the FP32 CNN (complete convention, per patch).", Qgis.MessageLevel.Success, duration=10)
         for w in res.warnings[:3]:
-            L.message(self.iface, w, Qgis.Warning, duration=15)
+            L.message(self.iface, w, Qgis.MessageLevel.Warning, duration=15)
         html = res.report_paths.get("html")
         if html and self.show_report is not None:
             self.show_report(html)
@@ -166,4 +166,4 @@ class ClassifyTask(_EngineTask):
         energy = (f"; SNN energy of the scene {res.energy['snn_mj']:.4f} mJ (complete convention)"
                   if res.energy else "")
         L.message(self.iface, f"Class map written: {res.class_map} ({res.valid_pixels} pixels in "
-                              f"{res.seconds:.1f} s{energy})", Qgis.Success)
+                              f"{res.seconds:.1f} s{energy})", Qgis.MessageLevel.Success)

@@ -44,12 +44,12 @@ class BandSelector(QWidget):
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["Band", "Name", "Wavelength (nm)", "Bad band"])
         self.table.verticalHeader().setVisible(False)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         hh = self.table.horizontalHeader()
-        hh.setSectionResizeMode(self.COL_NAME, QHeaderView.Stretch)
+        hh.setSectionResizeMode(self.COL_NAME, QHeaderView.ResizeMode.Stretch)
         for c in (self.COL_USE, self.COL_WL, self.COL_BAD):
-            hh.setSectionResizeMode(c, QHeaderView.ResizeToContents)
+            hh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         self.table.itemChanged.connect(self._item_changed)
         lay.addWidget(self.table, 1)
 
@@ -120,14 +120,14 @@ class BandSelector(QWidget):
             grey = QBrush(QColor(150, 150, 150))
             for i in range(info.count):
                 use = QTableWidgetItem(str(i + 1))
-                use.setFlags(Qt.ItemIsUserCheckable | Qt.ItemIsEnabled | Qt.ItemIsSelectable)
-                use.setData(Qt.UserRole, i)
+                use.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+                use.setData(Qt.ItemDataRole.UserRole, i)
                 self.table.setItem(i, self.COL_USE, use)
                 self.table.setItem(i, self.COL_NAME, QTableWidgetItem(str(info.band_names[i])))
                 w = wl[i]
                 wtxt = "" if w is None or (isinstance(w, float) and math.isnan(w)) else f"{float(w):.1f}"
                 wi = QTableWidgetItem(wtxt)
-                wi.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                wi.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(i, self.COL_WL, wi)
                 bi = QTableWidgetItem("bad" if bad[i] else "")
                 if bad[i]:
@@ -138,20 +138,20 @@ class BandSelector(QWidget):
             if selected is None:
                 selected = [i for i in range(info.count) if not bad[i]]
             for i in range(info.count):
-                self.table.item(i, self.COL_USE).setCheckState(Qt.Checked if i in set(selected) else Qt.Unchecked)
+                self.table.item(i, self.COL_USE).setCheckState(Qt.CheckState.Checked if i in set(selected) else Qt.CheckState.Unchecked)
         finally:
             self._updating = False
         self._changed()
 
     def selected(self) -> List[int]:
-        return [i for i in range(self.count()) if self.table.item(i, self.COL_USE).checkState() == Qt.Checked]
+        return [i for i in range(self.count()) if self.table.item(i, self.COL_USE).checkState() == Qt.CheckState.Checked]
 
     def set_selected(self, indices):
         keep = set(int(i) for i in indices)
         self._updating = True
         try:
             for i in range(self.count()):
-                self.table.item(i, self.COL_USE).setCheckState(Qt.Checked if i in keep else Qt.Unchecked)
+                self.table.item(i, self.COL_USE).setCheckState(Qt.CheckState.Checked if i in keep else Qt.CheckState.Unchecked)
         finally:
             self._updating = False
         self._changed()

@@ -38,13 +38,13 @@ class ClassifyDialog(QDialog):
         self.setWindowIcon(icon("classify"))
         outer = QVBoxLayout(self)
         self.bar = QgsMessageBar(self)
-        self.bar.setSizePolicy(QSizePolicy.Minimum, QSizePolicy.Fixed)
+        self.bar.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
         outer.addWidget(self.bar)
 
         g = QGroupBox("Input")
         form = QFormLayout(g)
         self.raster_combo = QgsMapLayerComboBox()
-        self.raster_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        self.raster_combo.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
         self.raster_combo.setAllowEmptyLayer(True)
         form.addRow("Raster", self.raster_combo)
         self.raster_label = QLabel("")
@@ -89,8 +89,8 @@ class ClassifyDialog(QDialog):
         form.addRow("Window", self.window_spin)
         outer.addWidget(g)
 
-        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
-        buttons.button(QDialogButtonBox.Ok).setText("Classify")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Classify")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         outer.addWidget(buttons)
@@ -213,7 +213,7 @@ class ClassifyDialog(QDialog):
                                      "</span>")
         else:
             self.match_label.setText("")
-        ok = self.buttons.button(QDialogButtonBox.Ok) if hasattr(self, "buttons") else None
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok) if hasattr(self, "buttons") else None
         if ok is not None:
             ok.setEnabled(msg is None)
 

@@ -22,7 +22,7 @@ GEOTIFF_FILTER = "GeoTIFF (*.tif *.tiff)"
 def file_widget(file_filter: str, save: bool = False) -> QgsFileWidget:
     w = QgsFileWidget()
     if save:
-        w.setStorageMode(QgsFileWidget.SaveFile)
+        w.setStorageMode(QgsFileWidget.StorageMode.SaveFile)
     w.setFilter(file_filter)
     return w
 

@@ -32,15 +32,15 @@ def ensure_dependencies(parent=None, iface=None, ask: bool = True) -> bool:
         from qgis.PyQt.QtWidgets import QMessageBox
 
         box = QMessageBox(parent)
-        box.setIcon(QMessageBox.Warning)
+        box.setIcon(QMessageBox.Icon.Warning)
         box.setWindowTitle("HyperSNN: missing Python packages")
         box.setText("HyperSNN needs " + ", ".join(m.module for m in missing) +
                     ", which QGIS's Python does not have.\n\nInstall now? (This runs pip; it can take several "
                     "minutes for torch.)")
         box.setDetailedText(text)
-        box.setStandardButtons(QMessageBox.Yes | QMessageBox.No)
-        box.setDefaultButton(QMessageBox.Yes)
-        if box.exec_() == QMessageBox.Yes:
+        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        box.setDefaultButton(QMessageBox.StandardButton.Yes)
+        if box.exec() == QMessageBox.StandardButton.Yes:
             start_install(missing, iface)
     except Exception as e:  # noqa: BLE001 - never crash QGIS over a message box
         deps.log_warning(f"could not show the dependency dialog: {e}")
@@ -56,7 +56,7 @@ def start_install(missing: List[Missing], iface=None):
 
     class PipTask(QgsTask):
         def __init__(self):
-            super().__init__("HyperSNN: installing " + ", ".join(m.module for m in missing), QgsTask.CanCancel)
+            super().__init__("HyperSNN: installing " + ", ".join(m.module for m in missing), QgsTask.Flag.CanCancel)
             self.result_text = ""
 
         def run(self):
@@ -76,7 +76,7 @@ def start_install(missing: List[Missing], iface=None):
                 msg = (f"pip failed (see the HyperSNN log). Run it yourself in a terminal:\n"
                        f"{deps.pip_command(missing)}")
             if iface is not None:
-                iface.messageBar().pushMessage("HyperSNN", msg, level=Qgis.Success if ok else Qgis.Critical,
+                iface.messageBar().pushMessage("HyperSNN", msg, level=Qgis.MessageLevel.Success if ok else Qgis.MessageLevel.Critical,
                                                duration=0)
             if self in _TASKS:
                 _TASKS.remove(self)

@@ -88,13 +88,13 @@ class HyperSNNPlugin:
         try:
             slot()
         except Exception as e:  # noqa: BLE001
-            QgsMessageLog.logMessage(traceback.format_exc(), "HyperSNN", Qgis.Critical)
-            self.message(f"{type(e).__name__}: {e}", Qgis.Critical)
+            QgsMessageLog.logMessage(traceback.format_exc(), "HyperSNN", Qgis.MessageLevel.Critical)
+            self.message(f"{type(e).__name__}: {e}", Qgis.MessageLevel.Critical)
 
-    def message(self, text, level=Qgis.Info, duration=8):
+    def message(self, text, level=Qgis.MessageLevel.Info, duration=8):
         from ..plugin.layers import message
 
-        message(self.iface, text, level, duration if level != Qgis.Critical else 0)
+        message(self.iface, text, level, duration if level != Qgis.MessageLevel.Critical else 0)
 
     def ready(self) -> bool:
         from .deps_dialog import ensure_dependencies
@@ -129,7 +129,7 @@ class HyperSNNPlugin:
         from .train_dialog import TrainDialog
 
         dlg = TrainDialog(self.iface)
-        if dlg.exec_():
+        if dlg.exec():
             self.start_training(dlg)
 
     def start_training(self, dlg):
@@ -145,7 +145,7 @@ class HyperSNNPlugin:
         from .classify_dialog import ClassifyDialog
 
         dlg = ClassifyDialog(self.iface)
-        if dlg.exec_():
+        if dlg.exec():
             self.start_classify(dlg)
 
     def start_classify(self, dlg):
@@ -157,11 +157,11 @@ class HyperSNNPlugin:
         from .training_layer_dialog import TrainingLayerDialog
 
         dlg = TrainingLayerDialog(self.iface)
-        if dlg.exec_():
+        if dlg.exec():
             layer = dlg.create()
             self.iface.setActiveLayer(layer)
             self.message(f"Training layer {layer.name()} created and in edit mode: digitize polygons and pick their "
-                         f"class in the attribute form, then save the edits.", Qgis.Success)
+                         f"class in the attribute form, then save the edits.", Qgis.MessageLevel.Success)
 
     def open_report(self):
         from qgis.PyQt.QtWidgets import QFileDialog

@@ -69,9 +69,9 @@ def _report_browser_class():
             if base_url is not None:
                 doc.setBaseUrl(base_url)
             for name, img in images.items():  # looked up as given and resolved against the base URL
-                doc.addResource(QTextDocument.ImageResource, _QUrl(name), img)
+                doc.addResource(QTextDocument.ResourceType.ImageResource, _QUrl(name), img)
                 if base_url is not None:
-                    doc.addResource(QTextDocument.ImageResource, base_url.resolved(_QUrl(name)), img)
+                    doc.addResource(QTextDocument.ResourceType.ImageResource, base_url.resolved(_QUrl(name)), img)
             doc.setHtml(html_text)
             self.setDocument(doc)
             self._own_doc = doc
@@ -102,7 +102,7 @@ class ReportDock:
         lay.setContentsMargins(2, 2, 2, 2)
         bar = QHBoxLayout()
         self.label = QLabel("")
-        self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         btn = QPushButton("Open in browser")
         btn.clicked.connect(self.open_in_browser)
         folder = QPushButton("Open folder")
@@ -117,7 +117,7 @@ class ReportDock:
         dock.setWidget(w)
         self.dock = dock
         if self.iface is not None:
-            self.iface.addDockWidget(Qt.RightDockWidgetArea, dock)
+            self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
 
     def show(self, path: str):
         if self.dock is None:

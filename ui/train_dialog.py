@@ -74,10 +74,10 @@ class PcaSpin(QSpinBox):
 
         t = text.strip().lower()
         if t in self.WORDS.values() or t.isdigit():
-            return QValidator.Acceptable, text, pos
+            return QValidator.State.Acceptable, text, pos
         if any(w.startswith(t) for w in self.WORDS.values()) or not t:
-            return QValidator.Intermediate, text, pos
-        return QValidator.Invalid, text, pos
+            return QValidator.State.Intermediate, text, pos
+        return QValidator.State.Invalid, text, pos
 
 
 def _dspin(lo, hi, value, step=0.05, decimals=3):
@@ -101,7 +101,7 @@ class TrainDialog(QDialog):
         self.setWindowIcon(icon("train"))
         outer = QVBoxLayout(self)
         self.bar = QgsMessageBar(self)
-        self.bar.setSizePolicy(QSizePolicy.Minimum, QSizePolicy.Fixed)
+        self.bar.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
         outer.addWidget(self.bar)
         cols = QHBoxLayout()
         outer.addLayout(cols, 1)
@@ -113,7 +113,7 @@ class TrainDialog(QDialog):
         g = QGroupBox("Hyperspectral raster")
         lay = QVBoxLayout(g)
         self.raster_combo = QgsMapLayerComboBox()
-        self.raster_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        self.raster_combo.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
         self.raster_combo.setAllowEmptyLayer(True)
         lay.addWidget(self.raster_combo)
         self.raster_label = QLabel("")
@@ -127,11 +127,11 @@ class TrainDialog(QDialog):
         g = QGroupBox("Training data")
         form = QFormLayout(g)
         self.poly_combo = QgsMapLayerComboBox()
-        self.poly_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer | QgsMapLayerProxyModel.PointLayer)
+        self.poly_combo.setFilters(QgsMapLayerProxyModel.Filter.PolygonLayer | QgsMapLayerProxyModel.Filter.PointLayer)
         self.poly_combo.setAllowEmptyLayer(True)
         form.addRow("Training polygons or points", self.poly_combo)
         self.field_combo = QgsFieldComboBox()
-        self.field_combo.setFilters(QgsFieldProxyModel.Numeric | QgsFieldProxyModel.String)
+        self.field_combo.setFilters(QgsFieldProxyModel.Filter.Numeric | QgsFieldProxyModel.Filter.String)
         form.addRow("Class field", self.field_combo)
         self.classes_label = QLabel("")
         form.addRow("", self.classes_label)
@@ -152,10 +152,10 @@ class TrainDialog(QDialog):
         self.val_check.setToolTip("Test on separate polygons: every training pixel trains, validation pixels test")
         form.addRow(self.val_check)
         self.val_combo = QgsMapLayerComboBox()
-        self.val_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer | QgsMapLayerProxyModel.PointLayer)
+        self.val_combo.setFilters(QgsMapLayerProxyModel.Filter.PolygonLayer | QgsMapLayerProxyModel.Filter.PointLayer)
         self.val_combo.setAllowEmptyLayer(True)
         self.val_field_combo = QgsFieldComboBox()
-        self.val_field_combo.setFilters(QgsFieldProxyModel.Numeric | QgsFieldProxyModel.String)
+        self.val_field_combo.setFilters(QgsFieldProxyModel.Filter.Numeric | QgsFieldProxyModel.Filter.String)
         form.addRow("Validation polygons", self.val_combo)
         form.addRow("Validation class field", self.val_field_combo)
         self.split_combo = QComboBox()
@@ -192,7 +192,7 @@ class TrainDialog(QDialog):
         self.preset_combo = QComboBox()
         for name in PRESETS:
             self.preset_combo.addItem(name, name)
-            self.preset_combo.setItemData(self.preset_combo.count() - 1, PRESET_NOTES[name], Qt.ToolTipRole)
+            self.preset_combo.setItemData(self.preset_combo.count() - 1, PRESET_NOTES[name], Qt.ItemDataRole.ToolTipRole)
         self.preset_combo.setToolTip("A named bundle of settings; the fields below show what it sets")
         form.addRow("Preset", self.preset_combo)
         self.arch_combo = QComboBox()
@@ -268,11 +268,11 @@ class TrainDialog(QDialog):
         right.addWidget(g)
         right.addStretch(1)
 
-        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel | QDialogButtonBox.RestoreDefaults)
-        buttons.button(QDialogButtonBox.Ok).setText("Train")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel | QDialogButtonBox.StandardButton.RestoreDefaults)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Train")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        buttons.button(QDialogButtonBox.RestoreDefaults).clicked.connect(self.restore_defaults)
+        buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults).clicked.connect(self.restore_defaults)
         outer.addWidget(buttons)
         self.buttons = buttons
 

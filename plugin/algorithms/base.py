@@ -226,7 +226,7 @@ def add_reference_parameters(alg: HyperSNNAlgorithm):
     add_point_buffer_parameters(alg)
 
 
-LABEL_GEOMETRIES = [QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeVectorPoint]
+LABEL_GEOMETRIES = [QgsProcessing.SourceType.TypeVectorPolygon, QgsProcessing.SourceType.TypeVectorPoint]
 
 
 def add_point_buffer_parameters(alg: HyperSNNAlgorithm):
@@ -236,7 +236,7 @@ def add_point_buffer_parameters(alg: HyperSNNAlgorithm):
     from ...core.config import POINT_BUFFER_UNITS
 
     alg.addParameter(QgsProcessingParameterNumber("POINT_BUFFER", alg.tr("Point buffer (points only)"),
-                                                  QgsProcessingParameterNumber.Double, 0.0, minValue=0.0))
+                                                  QgsProcessingParameterNumber.Type.Double, 0.0, minValue=0.0))
     alg.addParameter(QgsProcessingParameterEnum("POINT_BUFFER_UNIT", alg.tr("Point buffer unit"),
                                                 options=list(POINT_BUFFER_UNITS), defaultValue=0))
 

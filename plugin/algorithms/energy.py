@@ -50,7 +50,7 @@ class EnergyAlgorithm(HyperSNNAlgorithm):
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Raster")))
         add_reference_parameters(self)
         self.addParameter(QgsProcessingParameterNumber("SAMPLE", self.tr("Sample size (pixels)"),
-                                                       QgsProcessingParameterNumber.Integer, 1024, minValue=1,
+                                                       QgsProcessingParameterNumber.Type.Integer, 1024, minValue=1,
                                                        maxValue=100000))
         add_setting_parameters(self, ("energy",))
         self.addParameter(advanced(QgsProcessingParameterBoolean(

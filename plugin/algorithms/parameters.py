@@ -35,7 +35,7 @@ PRESET_NAMES = list(PRESETS)
 
 
 def advanced(p):
-    p.setFlags(p.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+    p.setFlags(p.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
     return p
 
 
@@ -54,7 +54,7 @@ def setting_parameter(alg, s):
         p = QgsProcessingParameterEnum(s.param, desc, options=opts,
                                        defaultValue=list(s.processing_choices).index(s.default))
     elif s.type in (int, float):
-        kind = QgsProcessingParameterNumber.Integer if s.type is int else QgsProcessingParameterNumber.Double
+        kind = QgsProcessingParameterNumber.Type.Integer if s.type is int else QgsProcessingParameterNumber.Type.Double
         kw = {}
         if s.lo is not None:
             kw["minValue"] = s.lo

@@ -34,13 +34,13 @@ class SampleAlgorithm(HyperSNNAlgorithm):
         self.addParameter(QgsProcessingParameterEnum("ALLOCATION", self.tr("Allocation"), options=list(ALLOCATIONS),
                                                      defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber("N", self.tr("Points (per class, or in all)"),
-                                                       QgsProcessingParameterNumber.Integer, 50, minValue=1))
+                                                       QgsProcessingParameterNumber.Type.Integer, 50, minValue=1))
         self.addParameter(QgsProcessingParameterNumber("MIN_PER_CLASS", self.tr("Minimum per class (proportional)"),
-                                                       QgsProcessingParameterNumber.Integer, 0, minValue=0))
-        self.addParameter(QgsProcessingParameterNumber("SEED", self.tr("Seed"), QgsProcessingParameterNumber.Integer,
+                                                       QgsProcessingParameterNumber.Type.Integer, 0, minValue=0))
+        self.addParameter(QgsProcessingParameterNumber("SEED", self.tr("Seed"), QgsProcessingParameterNumber.Type.Integer,
                                                        0, minValue=0))
         self.addParameter(QgsProcessingParameterVectorDestination("OUTPUT", self.tr("Validation points"),
-                                                                  QgsProcessing.TypeVectorPoint))
+                                                                  QgsProcessing.SourceType.TypeVectorPoint))
         self.addOutput(QgsProcessingOutputNumber("N_POINTS", self.tr("Points written")))
 
     def process(self, parameters, context, feedback):

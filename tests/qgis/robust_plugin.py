@@ -55,7 +55,7 @@ def start(plugin, task):
 
 
 def done(task) -> bool:
-    return task.status() in (QgsTask.Complete, QgsTask.Terminated) and task.finished_ran
+    return task.status() in (QgsTask.TaskStatus.Complete, QgsTask.TaskStatus.Terminated) and task.finished_ran
 
 
 def run_task(plugin, task, timeout=120.0):
@@ -74,11 +74,11 @@ def wait_idle(timeout=10.0):
 
 
 def critical(iface) -> list:
-    return iface.messageBar().get_messages(Qgis.Critical)
+    return iface.messageBar().get_messages(Qgis.MessageLevel.Critical)
 
 
 def warnings_shown(iface) -> list:
-    return iface.messageBar().get_messages(Qgis.Warning)
+    return iface.messageBar().get_messages(Qgis.MessageLevel.Warning)
 
 
 def one_critical(iface, *fragments) -> str:

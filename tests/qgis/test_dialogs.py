@@ -64,7 +64,7 @@ def test_band_selector_ranges_wavelengths_bad_bands(qgis_app, tmp_path):
     kept = [info.wavelengths[i] for i in bs.selected()]
     assert 2350.0 not in kept and not any(1340 <= w <= 1450 or 1790 <= w <= 1960 for w in kept)
     assert len(kept) == 10  # 1831.8 nm (water vapour) and the bbl=0 band dropped
-    bs.table.item(0, 0).setCheckState(Qt.Unchecked)  # a click updates the live count
+    bs.table.item(0, 0).setCheckState(Qt.CheckState.Unchecked)  # a click updates the live count
     assert counts[-1] == 9
 
 
@@ -126,7 +126,7 @@ def test_class_names_and_colours_from_categorized_style(train_dialog, layers):
     lyr = layers["train"]
     cats = []
     for v, name in D.CLASS_NAMES.items():
-        sym = QgsSymbol.defaultSymbol(QgsWkbTypes.PolygonGeometry)
+        sym = QgsSymbol.defaultSymbol(QgsWkbTypes.GeometryType.PolygonGeometry)
         sym.setColor(QColor(*D.CLASS_COLORS[v]))
         cats.append(QgsRendererCategory(v, sym, name))
     lyr.setRenderer(QgsCategorizedSymbolRenderer("klass", cats))
@@ -169,7 +169,7 @@ def test_classify_dialog_shows_model_and_refuses_mismatch(trained_model, layers,
     msg = dlg.mismatch()
     assert "has 10 bands but the model expects 12" in msg
     assert "does not fit the model" in dlg.match_label.text()
-    assert not dlg.buttons.button(QDialogButtonBox.Ok).isEnabled()
+    assert not dlg.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()
     assert dlg.validate() == msg
     dlg.accept()
     assert dlg.result() != dlg.Accepted
@@ -190,7 +190,7 @@ def test_create_training_layer(layers, tmp_path, qgis_iface):
     lyr = dlg.create()
     assert lyr.isValid() and lyr.isEditable() and lyr.crs().authid() == "EPSG:32633"
     assert [f.name() for f in lyr.fields()][-2:] == ["class_id", "class_name"]
-    assert lyr.geometryType() == QgsWkbTypes.PolygonGeometry
+    assert lyr.geometryType() == QgsWkbTypes.GeometryType.PolygonGeometry
     assert QgsProject.instance().mapLayer(lyr.id()) is lyr
     style = class_style_from_layer(lyr, "class_id")
     assert [v[0] for v in style.values()] == ["water", "Class 2", "Class 3"]

@@ -217,7 +217,7 @@ def test_class_names_and_colours_from_qml_styles_saved_by_qgis(tmp_path, qgis_ap
     layer = QgsVectorLayer("Polygon?crs=EPSG:32633&field=cover:string", "t", "memory")
     cats = []
     for value, label, rgb in (("corn", "Corn, irrigated", (230, 180, 20)), ("water", "Open water", (20, 90, 200))):
-        sym = QgsSymbol.defaultSymbol(QgsWkbTypes.PolygonGeometry)
+        sym = QgsSymbol.defaultSymbol(QgsWkbTypes.GeometryType.PolygonGeometry)
         sym.setColor(QColor(*rgb))
         cats.append(QgsRendererCategory(value, sym, label))
     layer.setRenderer(QgsCategorizedSymbolRenderer("cover", cats))

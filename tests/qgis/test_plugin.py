@@ -108,9 +108,9 @@ def test_plugin_loads_without_torch_and_explains(trained_model, scene_dir, no_to
     def fake_exec(box):
         shown["text"] = box.text()
         shown["detail"] = box.detailedText()
-        return QMessageBox.No
+        return QMessageBox.StandardButton.No
 
-    monkeypatch.setattr(QMessageBox, "exec_", fake_exec)
+    monkeypatch.setattr(QMessageBox, "exec", fake_exec)
     p = hypersnn.classFactory(qgis_iface)
     p.initGui()  # must not raise
     try:
@@ -177,13 +177,13 @@ def test_install_offer_runs_pip_in_a_task(no_torch, qgis_iface, monkeypatch, wai
         return subprocess.CompletedProcess(calls[-1], 0, "Successfully installed torch", "")
 
     monkeypatch.setattr(deps, "install", fake_install)
-    monkeypatch.setattr(QMessageBox, "exec_", lambda box: QMessageBox.Yes)
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: QMessageBox.StandardButton.Yes)
     qgis_iface.messageBar().clear_messages()
     from hypersnn.ui import deps_dialog
     assert deps_dialog.ensure_dependencies(None, qgis_iface) is False
     wait(lambda: not deps_dialog._TASKS, 30, "the pip task")
     assert calls and calls[0][1:4] == ["-m", "pip", "install"] and "torch" in calls[0]
-    assert any("Restart QGIS" in m for m in qgis_iface.messageBar().get_messages(Qgis.Success))
+    assert any("Restart QGIS" in m for m in qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Success))
 
 
 def test_plugin_loads_without_numpy_torch_scipy_matplotlib(tmp_path):

@@ -336,12 +336,11 @@ def test_train_from_points_with_a_buffer_in_map_units(provider, scene_dir, tmp_p
     """Processing takes point layers as training data; a 40 m buffer labels the pixels around each point."""
     import processing
     from qgis.core import QgsFeature, QgsField, QgsGeometry, QgsPointXY, QgsVectorLayer
-    from qgis.PyQt.QtCore import QVariant
-
     import fixtures_data as fd
+    from hypersnn.plugin.qgis_compat import field_type
 
     layer = QgsVectorLayer("Point?crs=EPSG:32633", "points", "memory")
-    layer.dataProvider().addAttributes([QgsField("klass", QVariant.Int)])
+    layer.dataProvider().addAttributes([QgsField("klass", field_type("Int"))])
     layer.updateFields()
     x0, y0, p = fd.ORIGIN[0], fd.ORIGIN[1], fd.PIXEL
     feats = []

@@ -41,13 +41,13 @@ def test_canceled_train_task_stops_quickly_leaves_nothing_and_a_later_run_works(
                                              train=train), qgis_iface))
     seconds = _cancel_when(task, lambda: task.message.startswith(stage), f"the task to reach '{stage}'")
     assert seconds < CANCEL_WITHIN_S, f"cancel took {seconds:.2f} s"
-    assert task.status() == QgsTask.Terminated and task.canceled_by_user
+    assert task.status() == QgsTask.TaskStatus.Terminated and task.canceled_by_user
     assert task.error.startswith(f"canceled: training canceled during {stage.split()[0].lower()} epoch")
-    assert any("canceled; no output was written" in m for m in qgis_iface.messageBar().get_messages(Qgis.Info))
+    assert any("canceled; no output was written" in m for m in qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Info))
     assert folder_state(out) == before  # no class map, report or temporary file; the earlier model intact
     assert task not in plugin.tasks and no_active_tasks()
     ok = run_task(plugin, TrainTask(train_job(scene_dir / "scene.tif", out, scene_dir / "train.gpkg"), qgis_iface))
-    assert ok.status() == QgsTask.Complete, ok.error
+    assert ok.status() == QgsTask.TaskStatus.Complete, ok.error
     assert (out / "model.hsnn").read_bytes()[:2] == b"PK" and no_active_tasks()
 
 
@@ -66,12 +66,12 @@ def test_canceled_classify_task_stops_between_windows_keeps_the_earlier_map_and_
     task = start(plugin, ClassifyTask(classify_job(str(big), str(trained_model), *outputs, ccfg), iface=qgis_iface))
     seconds = _cancel_when(task, lambda: task.message.startswith("classified window"), "the first window")
     assert seconds < CANCEL_WITHIN_S, f"cancel took {seconds:.2f} s"
-    assert task.status() == QgsTask.Terminated and task.canceled_by_user
+    assert task.status() == QgsTask.TaskStatus.Terminated and task.canceled_by_user
     assert task.error.startswith("canceled: classification canceled at window ") and task.error.endswith("/3000")
     assert folder_state(out) == before  # the earlier map and confidence keep their bytes; no p.tif, no temp file
     assert no_active_tasks()
     ok = run_task(plugin, ClassifyTask(classify_job(str(scene_dir / "scene.tif"), str(trained_model), *outputs, ccfg), iface=qgis_iface))
-    assert ok.status() == QgsTask.Complete, ok.error
+    assert ok.status() == QgsTask.TaskStatus.Complete, ok.error
     assert ok.result.valid_pixels == 20 * 24 - 2
     assert [n for n in listing(out) if n.endswith(".tif")] == ["c.tif", "conf.tif", "p.tif"]
     assert not [n for n in listing(out) if n.startswith(".")]

@@ -60,7 +60,7 @@ def test_bad_model_through_the_classify_task_is_refused_and_a_valid_run_follows(
     out.mkdir()
     qgis_iface.messageBar().clear_messages()
     task = run_task(plugin, ClassifyTask(classify_job(str(raster), str(model), str(out / "c.tif"), str(out / "conf.tif")), iface=qgis_iface))
-    assert task.status() == QgsTask.Terminated and not task.canceled_by_user
+    assert task.status() == QgsTask.TaskStatus.Terminated and not task.canceled_by_user
     text = one_critical(qgis_iface, "HyperSNN: classify")
     assert re.search(match, text), text
     assert "Traceback" not in text
@@ -68,7 +68,7 @@ def test_bad_model_through_the_classify_task_is_refused_and_a_valid_run_follows(
     if marker is not None:
         assert not marker.exists()  # the payload never ran
     ok = run_task(plugin, ClassifyTask(classify_job(str(scene_dir / "scene.tif"), str(trained_model), str(out / "c.tif")), iface=qgis_iface))
-    assert ok.status() == QgsTask.Complete, ok.error
+    assert ok.status() == QgsTask.TaskStatus.Complete, ok.error
     assert (out / "c.tif").exists() and no_active_tasks()
 
 

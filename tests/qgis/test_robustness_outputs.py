@@ -23,12 +23,12 @@ def test_missing_output_folder_is_refused_by_tasks_and_processing(plugin, qgis_i
     missing = tmp_path / "missing"
     qgis_iface.messageBar().clear_messages()
     task = run_task(plugin, ClassifyTask(classify_job(str(scene_dir / "scene.tif"), str(trained_model), str(missing / "c.tif")), iface=qgis_iface))
-    assert task.status() == QgsTask.Terminated
+    assert task.status() == QgsTask.TaskStatus.Terminated
     one_critical(qgis_iface, f"The folder for the class map does not exist: {missing}")
     job = train_job(scene_dir / "scene.tif", missing, scene_dir / "train.gpkg", train={"cnn_epochs": 5000})
     t0 = time.monotonic()
     task = run_task(plugin, TrainTask(job, qgis_iface))
-    assert task.status() == QgsTask.Terminated and time.monotonic() - t0 < 5
+    assert task.status() == QgsTask.TaskStatus.Terminated and time.monotonic() - t0 < 5
     assert task.message == ""  # refused before any work: the engine never reported progress
     one_critical(qgis_iface, f"The folder for the model file does not exist: {missing}")
     with pytest.raises(QgsProcessingException, match=rf"The folder for the class map does not exist: "
@@ -50,13 +50,13 @@ def test_output_equal_to_the_input_raster_is_refused_and_the_input_kept(plugin, 
     qgis_iface.messageBar().clear_messages()
     for cls, conf in ((raster, None), (tmp_path / "c.tif", raster)):
         task = run_task(plugin, ClassifyTask(classify_job(str(raster), str(trained_model), str(cls), conf and str(conf)), iface=qgis_iface))
-        assert task.status() == QgsTask.Terminated
+        assert task.status() == QgsTask.TaskStatus.Terminated
         one_critical(qgis_iface, f"is the input raster of this run ({raster}); choose another file")
     job = train_job(raster, tmp_path, scene_dir / "train.gpkg", train={"cnn_epochs": 5000})
     job.class_map = str(raster)
     t0 = time.monotonic()
     task = run_task(plugin, TrainTask(job, qgis_iface))
-    assert task.status() == QgsTask.Terminated and time.monotonic() - t0 < 5
+    assert task.status() == QgsTask.TaskStatus.Terminated and time.monotonic() - t0 < 5
     assert task.message == ""  # refused before training, not after it when the class map is written
     one_critical(qgis_iface, f"The class map {raster} is the input raster of this run")
     with pytest.raises(QgsProcessingException, match=rf"The class map {re.escape(str(raster))} is the input raster"):
@@ -89,7 +89,7 @@ def test_earlier_class_map_is_kept_byte_identical_when_a_later_classify_task_fai
     bad_model.write_bytes(trained_model.read_bytes()[:500])
     for raster, model in ((scene_dir / "other.tif", trained_model), (scene_dir / "scene.tif", bad_model)):
         task = run_task(plugin, ClassifyTask(classify_job(str(raster), str(model), str(out / "c.tif"), str(out / "conf.tif")), iface=qgis_iface))
-        assert task.status() == QgsTask.Terminated
+        assert task.status() == QgsTask.TaskStatus.Terminated
         assert folder_state(out) == before
     assert no_active_tasks()
 

@@ -48,7 +48,7 @@ def test_raster_with_nodata_everywhere_fails_the_train_task_naming_the_raster(pl
     raster = D.make_raster(src / "blank.tif", np.full((D.H, D.W, D.B), D.NODATA, np.int16))
     qgis_iface.messageBar().clear_messages()
     task = _train_from_dialog(plugin, qgis_iface, raster, scene_dir / "train.gpkg", out)
-    assert task.status() == QgsTask.Terminated and not task.canceled_by_user
+    assert task.status() == QgsTask.TaskStatus.Terminated and not task.canceled_by_user
     one_critical(qgis_iface, f"raster {raster}: every pixel is nodata (-9999) or non-finite (NaN/inf)")
     assert listing(out) == [] and no_active_tasks()
 
@@ -62,7 +62,7 @@ def test_raster_with_nan_and_inf_pixels_trains_and_leaves_them_unclassified(plug
         cube[r, c, 3] = v
     raster = D.make_raster(src / "naninf.tif", cube)
     task = _train_from_dialog(plugin, qgis_iface, raster, scene_dir / "train.gpkg", out)
-    assert task.status() == QgsTask.Complete, task.error
+    assert task.status() == QgsTask.TaskStatus.Complete, task.error
     from hypersnn.core.model import HyperSNNModel
 
     meta = HyperSNNModel.load(out / "model.hsnn").meta
@@ -126,7 +126,7 @@ def test_envi_with_a_broken_header_is_refused_naming_the_header_and_the_field(pl
                                              "OUTPUT": str(out / "c.tif")})
     qgis_iface.messageBar().clear_messages()
     task = run_task(plugin, ClassifyTask(classify_job(str(data), str(trained_model), str(out / "c.tif")), iface=qgis_iface))
-    assert task.status() == QgsTask.Terminated
+    assert task.status() == QgsTask.TaskStatus.Terminated
     one_critical(qgis_iface, msg)
     assert listing(out) == [] and no_active_tasks()
 
@@ -146,7 +146,7 @@ def test_truncated_envi_data_file_is_refused_with_expected_and_actual_size(plugi
             f"{expected} bytes, but the file has {expected - 100} bytes"
     qgis_iface.messageBar().clear_messages()
     task = run_task(plugin, ClassifyTask(classify_job(layer_raster_path(layer), str(trained_model), str(out / "c.tif")), iface=qgis_iface))
-    assert task.status() == QgsTask.Terminated
+    assert task.status() == QgsTask.TaskStatus.Terminated
     one_critical(qgis_iface, f"ENVI data file {data} is truncated", sizes)
     try:
         with pytest.raises(QgsProcessingException, match=re.escape(sizes)):
@@ -168,7 +168,7 @@ def test_raster_path_that_does_not_exist_is_named(plugin, qgis_iface, trained_mo
     missing = src / "nowhere.tif"
     qgis_iface.messageBar().clear_messages()
     task = run_task(plugin, ClassifyTask(classify_job(str(missing), str(trained_model), str(out / "c.tif")), iface=qgis_iface))
-    assert task.status() == QgsTask.Terminated
+    assert task.status() == QgsTask.TaskStatus.Terminated
     one_critical(qgis_iface, f"Raster not found: {missing}")
     for alg, params in (("hypersnn:classify", {"MODEL": str(trained_model), "OUTPUT": str(out / "c.tif")}),
                         ("hypersnn:train", _train_params(scene_dir, missing, out))):
@@ -184,7 +184,7 @@ def test_raster_without_crs_trains_and_says_it_assumes_the_polygons_share_its_co
     polygons = D.make_polygons(src / "utm.gpkg", epsg=D.EPSG)  # in a CRS, with the raster grid's coordinates
     qgis_iface.messageBar().clear_messages()
     task = _train_from_dialog(plugin, qgis_iface, raster, polygons, out)
-    assert task.status() == QgsTask.Complete, task.error
+    assert task.status() == QgsTask.TaskStatus.Complete, task.error
     assumption = "the raster has no CRS; assuming the polygons and the raster use the same coordinates"
     assert any(assumption in m for m in warnings_shown(qgis_iface)), warnings_shown(qgis_iface)
     assert any(assumption in m for m in log_capture.texts()), log_capture.texts()

@@ -110,7 +110,7 @@ def test_one_class_only_fails_the_train_task_in_the_message_bar(plugin, qgis_ifa
     task = mark_finished(plugin.start_training(dlg))
     wait_for(lambda: done(task), 60, "the training task")
     dlg.deleteLater()
-    assert task.status() == QgsTask.Terminated
+    assert task.status() == QgsTask.TaskStatus.Terminated
     one_critical(qgis_iface, "HyperSNN: train on scene.tif failed: Classification needs labelled pixels of at least "
                              "2 classes; the labels have only class 1")
     assert listing(out) == [] and no_active_tasks()

@@ -17,7 +17,7 @@ from robust_plugin import classify_job  # noqa: E402
 
 
 def _done(task):
-    return task.status() in (QgsTask.Complete, QgsTask.Terminated) and task.on_done is None
+    return task.status() in (QgsTask.TaskStatus.Complete, QgsTask.TaskStatus.Terminated) and task.on_done is None
 
 
 def _start(plugin, task):
@@ -59,7 +59,7 @@ def test_train_task_completes_and_adds_styled_layers(plugin, layers, qgis_iface,
     progress = []
     task.progressChanged.connect(progress.append)
     wait(lambda: _done(task), 120, "the training task")
-    assert task.status() == QgsTask.Complete, task.error
+    assert task.status() == QgsTask.TaskStatus.Complete, task.error
     assert progress and max(progress) >= 99
     assert task not in plugin.tasks
     for name in ("model.hsnn", "classes.tif", "confidence.tif", "classes.qml", "confidence.qml",
@@ -77,13 +77,13 @@ def test_train_task_completes_and_adds_styled_layers(plugin, layers, qgis_iface,
     assert (conf.renderer().classificationMin(), conf.renderer().classificationMax()) == (0.0, 1.0)
     grp = proj.layerTreeRoot().findGroup("HyperSNN")
     assert grp is not None and {n.layer() for n in grp.findLayers()} == {cls, conf}
-    assert any("Model trained" in m for m in qgis_iface.messageBar().get_messages(Qgis.Success))
+    assert any("Model trained" in m for m in qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Success))
     assert plugin.report.path == str(tmp_path / "classes_report.html")
     assert "Overall accuracy" in plugin.report.browser.toPlainText()
     from qgis.PyQt.QtCore import QUrl
     from qgis.PyQt.QtGui import QImage, QTextDocument
 
-    fig = plugin.report.browser.document().resource(QTextDocument.ImageResource, QUrl("hypersnn-figure-0.png"))
+    fig = plugin.report.browser.document().resource(QTextDocument.ResourceType.ImageResource, QUrl("hypersnn-figure-0.png"))
     assert isinstance(fig, QImage) and not fig.isNull()  # the report's figures show in the dock
 
 
@@ -98,7 +98,7 @@ def test_train_task_with_validation_polygons(plugin, layers, qgis_iface, tmp_pat
     job = dlg.build_job()
     task = _start(plugin, TrainTask(job, qgis_iface))
     wait(lambda: _done(task), 120, "the training task")
-    assert task.status() == QgsTask.Complete, task.error
+    assert task.status() == QgsTask.TaskStatus.Complete, task.error
     import json
 
     rep = json.loads((tmp_path / "model_report.json").read_text())
@@ -118,9 +118,9 @@ def test_cancel_stops_quickly_and_leaves_nothing(plugin, layers, qgis_iface, tmp
     task.cancel()
     wait(lambda: _done(task), 30, "the canceled task")
     assert time.monotonic() - t0 < 2.0
-    assert task.status() == QgsTask.Terminated and task.canceled_by_user
+    assert task.status() == QgsTask.TaskStatus.Terminated and task.canceled_by_user
     assert sorted(os.listdir(tmp_path)) == []  # no model, map, report or temporary file
-    assert any("canceled" in m for m in qgis_iface.messageBar().get_messages(Qgis.Info))
+    assert any("canceled" in m for m in qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Info))
     assert not QgsProject.instance().mapLayersByName("classes")
 
 
@@ -132,19 +132,19 @@ def test_classify_task_and_mismatch_error(plugin, trained_model, layers, scene_d
                        tmp_path / "p.tif", energy_map=tmp_path / "e.tif")
     task = _start(plugin, ClassifyTask(job, iface=qgis_iface))
     wait(lambda: _done(task), 60, "the classify task")
-    assert task.status() == QgsTask.Complete, task.error
+    assert task.status() == QgsTask.TaskStatus.Complete, task.error
     assert isinstance(QgsProject.instance().mapLayersByName("c")[0].renderer(), QgsPalettedRasterRenderer)
     assert QgsProject.instance().mapLayersByName("p")[0].bandCount() == 3
     energy = QgsProject.instance().mapLayersByName("e")[0]  # where the SNN spends its energy, styled
     assert energy.bandCount() == 2 and isinstance(energy.renderer(), QgsSingleBandPseudoColorRenderer)
     assert energy.renderer().band() == 1 and energy.renderer().classificationMax() > 0
-    assert any("mJ (complete convention)" in m for m in qgis_iface.messageBar().get_messages(Qgis.Success))
+    assert any("mJ (complete convention)" in m for m in qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Success))
     # a raster with other bands: the task fails with the engine's clear message, and writes nothing
     bad = _start(plugin, ClassifyTask(classify_job(scene_dir / "other.tif", str(trained_model), tmp_path / "bad.tif"),
                                       iface=qgis_iface))
     wait(lambda: _done(bad), 60, "the failing classify task")
-    assert bad.status() == QgsTask.Terminated
-    msgs = qgis_iface.messageBar().get_messages(Qgis.Critical)
+    assert bad.status() == QgsTask.TaskStatus.Terminated
+    msgs = qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Critical)
     assert any("has 10 bands but the model expects 12" in m for m in msgs), msgs
     assert not (tmp_path / "bad.tif").exists()
     assert QgsApplication.taskManager().countActiveTasks() == 0

@@ -93,6 +93,15 @@ def first_layer_facts(data: dict) -> list:
             for name, rows in groups(data).items() if rows and "energy_layers" in rows[0]]
 
 
+SECTIONS = ("front", "headline_3d", "baselines", "spatial", "grouped", "ten_percent", "sweeps", "speed", "memory")
+"""The sections a full `make bench` writes, in its order."""
+
+
+def missing_sections(data: dict) -> list:
+    have = data["sections"]
+    return [k for k in SECTIONS if not have.get(k) and not (k == "ten_percent" and data.get("quick"))]
+
+
 def commits(data: dict) -> str:
     """The commit(s) the rows came from: a resumed run may add rows from a later commit."""
     runs = [data["machine"]] + [r["machine"] for r in data.get("resumed", [])]
@@ -113,7 +122,8 @@ def write_markdown(data: dict, path: Path) -> None:
            f"{m.get('cores')} cores, torch {m.get('torch')} with {m.get('torch_threads')} threads.", ""]
     if not data.get("complete"):
         out += ["**Partial results: the run had not finished when this file was written** (sections below are "
-                "those completed).", ""]
+                "those completed; not yet run: " + (", ".join(missing_sections(data)) or "none") +
+                "; `make bench-resume` runs them).", ""]
     proto = s.get("protocol", {})
     if proto:
         out += [f"- Scene: {proto['scene']}", f"- Splits: {proto['splits']}",
@@ -339,7 +349,8 @@ def readme_summary(data: dict) -> str:
     m = data["machine"]
     facts.append(f"- Machine: {m.get('cpu')}, {m.get('cores')} cores, torch {m.get('torch')}; "
                  f"bench commit {commits(data)}"
-                 f"{'' if data.get('complete') else '; **partial run**'}. Full tables: docs/results.md.")
+                 f"{'' if data.get('complete') else '; **partial run**, not yet run: ' + ', '.join(missing_sections(data))}"
+                 f". Full tables: docs/results.md.")
     return "\n".join(out + facts)
 
 

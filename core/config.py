@@ -194,9 +194,12 @@ POINT_BUFFER_UNITS = ("pixels", "map units")
 
 PRESETS = {
     "default": {},
+    "efficient": {"train.time_steps": 2},
 }
 PRESET_NOTES = {
     "default": "the engine's defaults",
+    "efficient": "T=2: the bench's accuracy-energy front candidate with the highest validation energy ratio within "
+                 "0.5 points of the default's validation OA, chosen on validation pixels only (docs/results.md)",
 }
 
 

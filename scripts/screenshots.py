@@ -119,7 +119,7 @@ def polygonize_ground_truth(gt_path: Path, gpkg: Path, classes: list):
 
 
 def quick_config(cnn_epochs: int, snn_epochs: int):
-    from hypersnn.core.demo import demo_config
+    from hypersnn.workflows.demo import demo_config
 
     cfg = demo_config(quick=True)
     cfg.train.cnn_epochs, cfg.train.snn_epochs = cnn_epochs, snn_epochs

@@ -223,6 +223,8 @@ def _cost_note(data) -> list:
 
 
 def _by_kind(data) -> list:
+    from hypersnn.core.energy import leak_text
+
     out = first_layer_facts(data) + [""]
     for name, rows in groups(data).items():
         r = rows[0]
@@ -236,7 +238,7 @@ def _by_kind(data) -> list:
         q = bk.get("cnn_q", {})
         out += ["", "6-bit CNN pJ: " + ", ".join(f"{k} {v:.0f}" for k, v in q.items()),
                 "", "Trained leaks: " + "; ".join(
-                    f"seed {x['seed']}: " + ", ".join(f"{l['layer']} {l['leak']:.4g} ({l['kind']})" for l in x["leaks"])
+                    f"seed {x['seed']}: " + ", ".join(f"{l['layer']} {leak_text(l['leak'], l['kind'])}" for l in x["leaks"])
                     for x in rows),
                 "", "Spike rate per layer and step (seed 0): " + ", ".join(
                     f"{k} {v:.3f}" for k, v in r["spike_rates"].items()), ""]
@@ -332,6 +334,12 @@ def readme_summary(data: dict) -> str:
                      f"patch by patch {sp['patchwise_pixels_per_s']:.0f} pixels/s on the same model: "
                      f"**{sp['speedup']:.1f}x**, {100 * sp['class_agreement']:.2f} % identical classes.")
     facts += first_layer_facts(data)
+    grouped = _grouped(data)
+    if grouped:
+        table = [line for line in grouped[2:] if line.startswith("|")]
+        facts += ["- Spatially grouped splits, SNN vs baselines (target: SNN >= SVM + 5 points on the region-grouped "
+                  "'polygons' split):", ""]
+        facts += ["  " + line for line in table] + [""]
     d0 = next(iter(groups(data).values()), None)
     if d0:
         st = d0[0]["stage_seconds"]

@@ -207,9 +207,17 @@ def scene_energy(energy: dict, pixels: int, basis: str = "") -> dict:
                                f"{pixels} classified pixels (window halo recomputation not included)")}
 
 
+def leak_text(value: float, kind: str) -> str:
+    """'0.9939 (multiply)'; a leak that costs a multiply never prints as a bare 1 (0.99996 -> 0.999960)."""
+    text = f"{value:.4g}"
+    if kind == "multiply" and float(text) == 1.0:
+        text = f"{value:.6f}"
+    return f"{text} ({kind})"
+
+
 def notes(cfg, bits, input_bits, T, layers) -> list:
     full = cfg.full_precision
-    leak_text = ", ".join(f"{l['name']} {l['leak']:.4g} ({l['leak_kind']})" for l in layers if "leak" in l)
+    leaks = ", ".join(f"{l['name']} {leak_text(l['leak'], l['leak_kind'])}" for l in layers if "leak" in l)
     return [
         f"Per-operation energies: {CITATION}. Integer multiplies scale with the product of the operand widths, "
         f"adds with the width. Memory access and preprocessing are not counted, for either network.",
@@ -220,7 +228,7 @@ def notes(cfg, bits, input_bits, T, layers) -> list:
         "Conventions: " + "; ".join(f"{c}: {CONVENTION_TEXT[c]}" for c in CONVENTIONS) + f". Headline: {HEADLINE}.",
         "Per patch: one classified pixel = one patch inference (the literature's convention). Per map pixel: "
         "what fully convolutional classification computes, each neuron once per image position.",
-        f"Leaks (T={T}): {leak_text or 'none'}. A leak of exactly 1 costs nothing, 1 - 2^-n a shift and an add, "
+        f"Leaks (T={T}): {leaks or 'none'}. A leak of exactly 1 costs nothing, 1 - 2^-n a shift and an add, "
         "any other value a multiply per neuron and step.",
     ]
 
@@ -296,7 +304,7 @@ def energy_lines(energy: dict) -> list:
         for view in VIEWS:
             lines.append("  " + ratio_text(energy, conv, view))
     if energy.get("leaks"):
-        lines.append("  leaks: " + ", ".join(f"{l['layer']} {l['leak']:.4g} ({l['kind']})" for l in energy["leaks"]))
+        lines.append("  leaks: " + ", ".join(f"{l['layer']} {leak_text(l['leak'], l['kind'])}" for l in energy["leaks"]))
     sc = energy.get("scene")
     if sc:
         lines.append(f"  scene ({sc['pixels']} pixels, {sc['convention']} convention, fully convolutional): SNN "

@@ -262,3 +262,11 @@ def test_published_tables_are_selectable_by_name_and_custom_values_by_another():
     assert resolve_table(EnergyConfig(table="horowitz45", accumulator_bits=24)).accumulator_bits == 24
     mine = EnergyConfig(table="my-7nm", full_mult_pj=1.0, full_add_pj=0.2)
     assert resolve_table(mine) is mine and np.isclose(unit_costs(mine, 0)["cnn_fp"]["mac"], 1.2)
+
+
+def test_a_leak_that_costs_a_multiply_never_prints_as_one():
+    from hypersnn.core.energy import leak_text
+
+    assert leak_text(0.99996, "multiply") == "0.999960 (multiply)"
+    assert leak_text(0.9939, "multiply") == "0.9939 (multiply)"
+    assert leak_text(1.0, "none") == "1 (none)" and leak_text(0.75, "pow2") == "0.75 (pow2)"

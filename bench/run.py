@@ -195,7 +195,7 @@ def main(argv=None):
             cfg.split.method = method
             sp = make_split(labels.array, cfg.split, valid_mask=None, patch_size=cfg.model.patch_size)
             say(f"[baselines] {method} split")
-            for row in run_baselines(reader, labels, sp, n_trees=20 if q else 200):
+            for row in run_baselines(reader, labels, sp):
                 row["split"] = sp.protocol.get("description")
                 res.add("baselines" if method == "random" else "spatial", row)
             if method == "blocks":

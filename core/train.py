@@ -213,11 +213,10 @@ class Trainer:
                 stopped = True
                 self.log(f"{stage}: early stop after epoch {ep + 1} (best val {selector.best:.4f}"
                          f"{f', mean of {selector.window} epochs' if selector.window > 1 else ''})")
-            best_acc, stale = selector.best, selector.stale
-            self._save_epoch(stage, net, opt, rng, gen, best_acc, best_state, stale, ep + 1, stopped)
+            self._save_epoch(stage, net, opt, rng, gen, selector.best, best_state, selector.stale, ep + 1, stopped)
         if best_state is not None:
             net.load_state_dict(best_state)
-        self.history.best_val[stage] = best_acc
+        self.history.best_val[stage] = selector.best
 
     def _convert(self, net, source, train):
         t = self.tcfg

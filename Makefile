@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup demo demo-quick test test-fast test-qgis-matrix results bench bench-resume bench-quick plugin-zip screenshots clean
+.PHONY: setup demo demo-quick test test-fast test-qgis-matrix results bench bench-resume bench-front bench-quick plugin-zip screenshots clean
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -36,6 +36,11 @@ bench: setup
 
 bench-resume: setup
 	$(PY) bench/run.py --resume
+
+# the whole accuracy-energy front (13 candidates x 3 seeds at full epochs, about 3 h on 2 cores): it chooses the
+# `efficient` preset; `make bench` reuses its headline rows
+bench-front: setup
+	$(PY) bench/run.py --resume --front full --only front
 
 bench-quick: setup
 	$(PY) bench/run.py --quick --out bench/out/quick/results.json --md bench/out/quick/results.md

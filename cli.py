@@ -194,12 +194,26 @@ def cmd_classify(args):
                      f"convention; band 2: spikes per pixel)")
         lines.append(f"scene SNN energy: {e['snn_mj']:.4f} mJ over {e['pixels']} pixels "
                      f"({e['snn_pj_per_pixel'] / 1e3:.2f} nJ per pixel; complete convention, per map pixel)")
-    lines.append(f"{res.valid_pixels} pixels classified in {res.seconds:.1f} s ({res.pixels_per_second:.0f} px/s)")
+    lines.append(f"{res.valid_pixels} pixels classified in {res.seconds:.1f} s ({res.pixels_per_second:.0f} px/s, "
+                 f"engine {res.engine})")
     _emit(args, "\n".join(lines),
           {"class_map": res.class_map, "confidence": res.confidence, "probabilities": res.probabilities,
            "energy_map": res.energy_map, "energy": res.energy, "pixels": res.pixels,
            "valid_pixels": res.valid_pixels, "seconds": res.seconds, "class_counts": res.class_counts,
-           "warnings": res.warnings})
+           "engine": res.engine, "warnings": res.warnings})
+    return 0
+
+
+def cmd_export(args):
+    """The model's SNN as a standalone ONNX graph."""
+    from .workflows.export import run_export
+
+    res = run_export(args.model, args.onnx)
+    _emit(args, f"ONNX graph written: {res.onnx} ({res.nodes} nodes, opset {res.opset}, {res.bytes / 1e6:.2f} MB); "
+                f"input: preprocessed features, output: class scores; the band contract, preprocessing and classes "
+                f"are in its metadata property 'hypersnn'",
+          {"onnx": res.onnx, "nodes": res.nodes, "bytes": res.bytes, "opset": res.opset,
+           "metadata": res.metadata_keys})
     return 0
 
 
@@ -272,9 +286,9 @@ def cmd_report(args):
 
 
 def cmd_info(args):
-    from .core.model import HyperSNNModel
+    from .core.inference import load_classifier
 
-    m = HyperSNNModel.load(args.model)
+    m = load_classifier(args.model, "auto")  # torch where it imports; the model file is read the same way
     s = m.summary()
     meta = m.meta
     data = {"summary": s, "metrics": meta.get("metrics"), "split_protocol": meta.get("split_protocol"),
@@ -435,6 +449,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=0)
     common(d)
     d.set_defaults(func=cmd_demo)
+
+    x = sub.add_parser("export", help="write a model's SNN as an ONNX graph (for ONNX runtimes; classify itself "
+                                      "needs no export: --engine onnx builds the graph from the model file)")
+    x.add_argument("model", help="model file (.hsnn)")
+    x.add_argument("--onnx", required=True, help="ONNX file to write")
+    common(x)
+    x.set_defaults(func=cmd_export)
 
     i = sub.add_parser("info", help="describe a model file: bands, classes, time steps, bits, metrics")
     i.add_argument("model")

@@ -33,6 +33,19 @@ CANDIDATES = [
     ("no class weighting", {"train.class_weighting": "none"}),
 ]
 QUICK_CANDIDATES = [CANDIDATES[0], CANDIDATES[7]]
+HEADLINE = ("default", "T=2", "first layer 3x3 (paper-style)")
+"""The candidates `make bench` trains: the default, the `efficient` preset (T=2, chosen by the full front) and the
+paper-style 3x3 first layer. The whole front, which chooses the preset, is `make bench-front` (about 3 hours on
+2 cores); both write the same rows, so either reuses the other's with --resume."""
+
+
+def candidates(which: str, quick: bool = False) -> list:
+    """(name, settings) of the front's candidates: "full" (all) or "headline" (HEADLINE)."""
+    if quick:
+        return QUICK_CANDIDATES
+    if which == "full":
+        return CANDIDATES
+    return [c for c in CANDIDATES if c[0] in HEADLINE]
 
 VAL_OA_MARGIN = 0.005
 RULE = ("the candidate with the highest mean complete-convention energy ratio to the iso-architecture 6-bit "

@@ -9,6 +9,10 @@ import statistics
 import sys
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script (`python bench/report.py`): bench.front must import
+    sys.path.insert(0, str(ROOT))
+
 TARGETS = {"oa": 98.68, "aa": 98.34, "kappa": 98.20, "fp_ratio": 560.6, "q_ratio": 44.8}
 CONVS = ("paper", "reuse", "complete")
 
@@ -93,7 +97,8 @@ def first_layer_facts(data: dict) -> list:
             for name, rows in groups(data).items() if rows and "energy_layers" in rows[0]]
 
 
-SECTIONS = ("front", "headline_3d", "baselines", "spatial", "grouped", "ten_percent", "sweeps", "speed", "memory")
+SECTIONS = ("front", "headline_3d", "baselines", "spatial", "grouped", "ten_percent", "sweeps", "speed", "memory",
+            "onnx")
 """The sections a full `make bench` writes, in its order."""
 
 
@@ -195,6 +200,8 @@ def write_markdown(data: dict, path: Path) -> None:
                        f"{'met' if r['peak_rss_mb'] < 2048 else 'MISSED'} | {r['pixels_per_s']:.0f} | "
                        f"{r['seconds']:.0f} |")
         out.append("")
+    out += onnx_lines(s.get("onnx"))
+    out += bench_cost(data)
     oth = s.get("other_scenes", [])
     if oth:
         out += ["## Other scenes", ""]
@@ -348,6 +355,13 @@ def readme_summary(data: dict) -> str:
     for m in s.get("memory", []):
         facts.append(f"- Classifying a {m['size']} x {m['size']} x {m['bands']} int16 GeoTIFF ({m['input_gb']:.1f} GB): "
                      f"peak RSS **{m['peak_rss_mb']:.0f} MB** (target < 2048 MB), {m['pixels_per_s']:.0f} pixels/s.")
+    ox = s.get("onnx")
+    if ox:
+        t, o = ox["rows"]
+        facts.append(f"- Without torch (ONNX Runtime): {'the same class map' if ox['class_map_identical'] else 'class maps differ at ' + str(ox['pixels_differing']) + ' pixels'} "
+                     f"over {ox['scene_pixels']} pixels, confidence within {ox['max_confidence_diff']:.1g}; "
+                     f"{o['pixels_per_s']:.0f} vs {t['pixels_per_s']:.0f} pixels/s "
+                     f"({ox['onnx_over_torch_speed']:.2f}x), peak RSS {o['peak_rss_mb']:.0f} vs {t['peak_rss_mb']:.0f} MB.")
     for r in s.get("baselines", []):
         if "model" in r:
             facts.append(f"- {r['model']}, same random split (seed 0): OA {_p(r['oa'])} %, AA {_p(r['aa'])} %.")
@@ -360,6 +374,74 @@ def readme_summary(data: dict) -> str:
                  f"{'' if data.get('complete') else '; **partial run**, not yet run: ' + ', '.join(missing_sections(data))}"
                  f". Full tables: docs/results.md.")
     return "\n".join(out + facts)
+
+
+def onnx_lines(ox) -> list:
+    """The ONNX Runtime vs torch table (bench/onnx_engine.py)."""
+    if not ox:
+        return []
+    out = ["## Classification without torch: ONNX Runtime vs torch (same model, each in a fresh process)", "",
+           f"- class map over the scene's {ox['scene_pixels']} pixels: "
+           + ("identical" if ox["class_map_identical"] else f"{ox['pixels_differing']} pixels differ")
+           + f"; largest confidence difference {ox['max_confidence_diff']:.2g}", "",
+           "| engine | pixels | seconds | pixels/s | peak RSS MB | torch imported |", "|---|---|---|---|---|---|"]
+    for r in ox["rows"]:
+        out.append(f"| {r['engine']} | {r['pixels']} | {r['seconds']:.1f} | {r['pixels_per_s']:.0f} | "
+                   f"{r['peak_rss_mb']:.0f} | {'yes' if r['torch_loaded'] else 'no'} |")
+    out += ["", f"ONNX Runtime / torch: speed {ox['onnx_over_torch_speed']:.2f}x, peak memory "
+                f"{ox['onnx_over_torch_peak_memory']:.2f}x. {ox['note']}.", ""]
+    return out
+
+
+def row_seconds(section: str, value) -> float:
+    """Measured seconds a section took, from what its rows record (training rows: wall_s; baselines: fit and
+    scene time; speed, memory and onnx: their timings). Set-up between rows (data loading, a few seconds) is
+    not counted."""
+    rows = value if isinstance(value, list) else [value]
+    total = 0.0
+    for r in rows:
+        if not isinstance(r, dict):
+            continue
+        if "wall_s" in r:
+            total += float(r["wall_s"])
+            total += sum(float(b.get("train_s", 0.0)) for b in r.get("baselines") or [])
+        elif section in ("baselines", "spatial"):
+            total += float(r.get("fit_s", 0.0)) + float(r.get("scene_s", 0.0))
+        elif section == "speed":
+            total += float(r.get("fc_seconds", 0.0)) + float(r.get("patchwise_seconds", 0.0))
+        elif section == "memory":
+            total += float(r.get("seconds", 0.0)) + float(r.get("generate_s", 0.0))
+        elif section == "onnx":
+            total += sum(float(x["seconds"]) * 3 for x in r.get("rows", []))  # agreement run + 2 timed runs
+    return total
+
+
+def bench_cost(data: dict) -> list:
+    """What each section cost on the bench machine, and which `make` target runs it."""
+    from bench.front import HEADLINE
+    s = data["sections"]
+    lines = ["## What the bench costs (measured wall time of the rows, this machine)", "",
+             "| section | rows | hours | run by |", "|---|---|---|---|"]
+    total = {"make bench": 0.0, "make bench-front": 0.0}
+    for name in SECTIONS:
+        if name not in s:
+            continue
+        if name == "front":
+            head = [r for r in s["front"] if r.get("candidate") in HEADLINE]
+            rest = [r for r in s["front"] if r.get("candidate") not in HEADLINE]
+            for rows, target in ((head, "make bench"), (rest, "make bench-front")):
+                h = row_seconds("front", rows) / 3600
+                total[target] += h
+                lines.append(f"| front ({'headline candidates' if target == 'make bench' else 'other candidates'}) | "
+                             f"{len(rows)} | {h:.2f} | {target}{' (and bench-front)' if target == 'make bench' else ''} |")
+            continue
+        h = row_seconds(name, s[name]) / 3600
+        total["make bench"] += h
+        lines.append(f"| {name} | {len(s[name]) if isinstance(s[name], list) else 1} | {h:.2f} | make bench |")
+    lines += ["", f"`make bench`: {total['make bench']:.2f} h of measured rows; `make bench-front` adds "
+                  f"{total['make bench-front']:.2f} h (the front's other candidates). Rows measured while the machine "
+                  f"was busy with other work count as they ran.", ""]
+    return lines
 
 
 if __name__ == "__main__":

@@ -5,6 +5,10 @@ the JSON by `make results`. `--quick` is the smoke test (tests/test_bench.py): e
 with a tiny network (bench/common.QUICK_MODEL), one epoch per stage, 20 random-forest trees and small
 memory-test rasters; it checks the wiring in seconds, not the figures. Headline and front rows use the demo's
 epochs on three seeds; only the sweeps use reduced epochs (stated in the output).
+
+`make bench` trains the front's headline candidates (bench/front.HEADLINE); `make bench-front` trains every
+candidate and applies the selection rule that chose the `efficient` preset. Rows carry their wall time, and
+docs/results.md sums them per section: what a full run costs on this machine.
 """
 from __future__ import annotations
 
@@ -105,6 +109,9 @@ def main(argv=None):
     ap.add_argument("--memory-size", type=int, default=None, help="edge of the large memory-test raster")
     ap.add_argument("--resume", action="store_true",
                     help="keep the rows already in --out (same settings) and run only the missing ones")
+    ap.add_argument("--front", choices=("headline", "full"), default="headline",
+                    help="front candidates to train: headline (default, the efficient preset and the 3x3 first layer; "
+                         "`make bench`) or full (every lever; chooses the preset; `make bench-front`)")
     ap.add_argument("--threads", type=int, default=0,
                     help="torch threads for training and the speed row (0: torch's default); 1 leaves a core free")
     args = ap.parse_args(argv)
@@ -147,7 +154,7 @@ def main(argv=None):
     models = {}
 
     def front_rows():
-        cands = F.QUICK_CANDIDATES if q else F.CANDIDATES
+        cands = F.candidates(args.front, q)
         for seed in seeds:
             for name, settings in cands:
                 label = f"{name} | seed {seed}"
@@ -163,7 +170,8 @@ def main(argv=None):
                 res.add("front", dict(strip(row), candidate=name, settings=settings, default=not settings))
         summary = F.summarize(res.data["sections"]["front"])
         res.set("front_summary", summary)
-        res.set("selection", F.select(summary))
+        if all(name in summary for name, _ in (F.QUICK_CANDIDATES if q else F.CANDIDATES)):
+            res.set("selection", F.select(summary))  # the rule needs the whole front; a headline run keeps it
 
     def headline_model():
         model = models.get("hybrid")
@@ -257,6 +265,21 @@ def main(argv=None):
                                        "window": ClassifyConfig().window, "gdal_cachemax_mb": 256,
                                        "generate_s": gen_s, **m, "pixels_per_s": size * size / m["seconds"]})
                     tif.unlink()
+
+    if want("onnx") and "onnx" not in res.data["sections"]:
+        import tempfile
+        from bench.memory import make_large_geotiff
+        from bench.onnx_engine import onnx_vs_torch
+        from hypersnn.core.scenes import sample_scene_paths
+        size = 128 if q else 1000
+        with tempfile.TemporaryDirectory(dir=str(scratch)) as tmp:
+            mp = Path(tmp) / "model.hsnn"
+            headline_model().save(mp)
+            scene_tif = sample_scene_paths()["raster"]
+            say(f"[onnx] torch vs ONNX Runtime: agreement on the scene, speed and memory on {size} x {size}")
+            big = make_large_geotiff(Path(tmp) / "big.tif", size, reader.read(), reader.info)
+            # agreement on the whole bundled scene (quick: on the generated raster, from the crop it trained on)
+            res.set("onnx", onnx_vs_torch(mp, big if q else scene_tif, big, Path(tmp), repeats=1 if q else 2))
 
     for name, scene in (("pavia_university", "Pavia University"), ("salinas", "Salinas")):
         if q or not want("other_scenes"):

@@ -146,6 +146,9 @@ class ClassifyConfig:
                       help="window edge in pixels: memory is bounded by the window plus the patch halo, not the image")
     mode: str = opt("snn", param="MODE", choices=("snn", "cnn"), advanced=True, dialog=False,
                     help="classify with the SNN or with the CNN it was converted from")
+    engine: str = opt("auto", param="ENGINE", choices=("auto", "torch", "onnx"), advanced=True, dialog=False,
+                      help="run the network with torch, or the SNN as an ONNX graph in ONNX Runtime (no torch needed; "
+                           "no energy map or CNN mode); auto: torch where it imports, else ONNX Runtime")
 
 
 DEFAULT_WINDOW = ClassifyConfig().window

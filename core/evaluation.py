@@ -95,9 +95,8 @@ def evaluate_model(model: HyperSNNModel, reader: RasterReader, labels: Optional[
             continue
         x, ok = wc.window_input(win)
         if pred is not None:
-            with torch.no_grad():
-                out = wc.net(x[None])[0]
-            pred[r0:r0 + hh, c0:c0 + ww] = np.where(ok, values[out.argmax(0).numpy()], 0)
+            out = wc.scores(x[None])[0]
+            pred[r0:r0 + hh, c0:c0 + ww] = np.where(ok, values[out.argmax(0)], 0)
             valid_total += int(ok.sum())
         for pr, pc in zip(srows[sel] - r0, scols[sel] - c0):
             drawn += 1
@@ -108,7 +107,7 @@ def evaluate_model(model: HyperSNNModel, reader: RasterReader, labels: Optional[
     if not patches:
         raise InputError(f"No valid pixel to measure energy on in {info.path} (all sampled pixels are nodata)")
     progress(0.92, "counting operations")
-    batches = [torch.stack(patches[i:i + 256]) for i in range(0, len(patches), 256)]
+    batches = [torch.from_numpy(np.stack(patches[i:i + 256])) for i in range(0, len(patches), 256)]
     energy_cfg = energy_cfg or EnergyConfig()
     if energy_cfg.table not in TABLES and energy_cfg == EnergyConfig(table=energy_cfg.table, accumulator_bits=energy_cfg.accumulator_bits,
                                                                     activation_bits=energy_cfg.activation_bits):

@@ -6,51 +6,21 @@ preprocessing, classes, and provenance/metrics.
 """
 from __future__ import annotations
 
-import math
 import platform
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Optional
 
 import numpy as np
 import torch
 
 from . import __version__
-from .bands import index_ranges
-from .config import ModelConfig
-from .errors import ModelFileError, ModelMismatchError
+from .errors import ModelFileError
+from .model_record import (  # noqa: F401 - BandContract and the tolerance are re-exported
+    WAVELENGTH_TOLERANCE_NM, BandContract, ModelRecord, _ranges, _wl_range, record_from, unpack_training_mask)
 from .modelfile import load_model, save_model
-from .nn.lif import LEAK_MODES
-from .nn.models import HSINet, build_specs
-from .nn.quant import from_codes, to_codes
+from .nn.models import HSINet
+from .nn.quant import to_codes
 from .preprocess import Preprocessor
-from .raster import RasterInfo
-
-WAVELENGTH_TOLERANCE_NM = 5.0
-
-
-@dataclass
-class BandContract:
-    """The bands a model reads, as indices (0-based) into a raster with `source_count` bands."""
-
-    source_count: int
-    indices: list
-    names: list
-    wavelengths: Optional[list] = None
-
-    def check(self, info: RasterInfo, where: str = "raster"):
-        if info.count != self.source_count:
-            raise ModelMismatchError(
-                f"{where} {info.path or ''} has {info.count} bands but the model expects {self.source_count} "
-                f"(it reads bands {_ranges(self.indices)} of a {self.source_count}-band raster).")
-        if self.wavelengths and info.wavelengths:
-            got = [info.wavelengths[i] for i in self.indices]
-            bad = [(i + 1, e, g) for i, e, g in zip(self.indices, self.wavelengths, got)
-                   if e is not None and g is not None and abs(e - g) > WAVELENGTH_TOLERANCE_NM]
-            if bad:
-                lines = "; ".join(f"band {b}: expected {e:.1f} nm, raster has {g:.1f} nm" for b, e, g in bad[:5])
-                raise ModelMismatchError(
-                    f"{where} {info.path or ''} wavelengths do not match the model's "
-                    f"({len(bad)} bands differ by more than {WAVELENGTH_TOLERANCE_NM} nm): {lines}")
 
 
 @dataclass
@@ -64,6 +34,13 @@ class HyperSNNModel:
     train_mask: Optional[np.ndarray] = None
     """The training + validation pixels of the run, bit-packed (np.packbits) over meta['split_masks']['shape'];
     stored in the file's tensors whatever the raster's size, so reports on any scene can leave them out."""
+
+    engine = "torch"
+    """How core/inference.py runs it (core/inference.OnnxModel is the torch-free one)."""
+
+    @property
+    def patch_size(self) -> int:
+        return self.net.cfg.patch_size
 
     @property
     def class_values(self):
@@ -79,7 +56,7 @@ class HyperSNNModel:
             "features_after_preprocessing": n.in_bands,
             "classes": [f"{c['value']}: {c['name']}" for c in self.classes],
             "layers": n.layer_table(), "neurons": n.neuron_params(),
-            "leak_mode": n.leak_mode, "input_bits": n.input_bits or "real-valued",
+            "leak_mode": n.leak_mode, "input_bits": n.input_bits or "real-valued", "engine": "torch",
         }
 
     # -- file I/O -------------------------------------------------------------------------------
@@ -129,95 +106,30 @@ class HyperSNNModel:
 
     @classmethod
     def _build(cls, path, meta: dict, tensors: dict) -> "HyperSNNModel":
-        cfg = ModelConfig(**_checked_architecture(path, meta.get("architecture")))
-        in_features, n_classes = _int(meta, "in_features", 1, 100_000, path), _int(meta, "n_classes", 1, 65_535, path)
-        bits, steps = _int(meta, "weight_bits", 0, 16, path), _int(meta, "time_steps", 1, 64, path)
-        specs = build_specs(cfg, in_features, n_classes)  # shapes only: nothing is allocated yet
-        layers, neurons = meta.get("layers"), meta.get("neurons")
-        if not isinstance(layers, list) or len(layers) != len(specs):
-            raise ModelFileError(f"{path}: the file lists {len(layers) if isinstance(layers, list) else 'no'} layers, "
-                                 f"its architecture has {len(specs)}")
-        if not isinstance(neurons, list) or len(neurons) != len(specs) - 1:
-            raise ModelFileError(f"{path}: the file lists neuron parameters for "
-                                 f"{len(neurons) if isinstance(neurons, list) else 'no'} layers, expected {len(specs) - 1}")
-        for i, sp in enumerate(specs):
-            want_w, want_b = (sp.out_ch, sp.in_ch) + tuple(sp.kernel), (sp.out_ch,)
-            for name, want in ((f"w{i}", want_w), (f"b{i}", want_b)):
-                got = tensors.get(name)
-                if got is None or tuple(got.shape) != want:
-                    raise ModelFileError(f"{path}: tensor {name} has shape {None if got is None else tuple(got.shape)}, "
-                                         f"the architecture needs {want}")
-            if not isinstance(layers[i], dict) or not _finite(layers[i].get("scale")):
-                raise ModelFileError(f"{path}: layer {i} has no valid weight scale")
-        for i, p in enumerate(neurons):
-            if not isinstance(p, dict) or not (_finite(p.get("threshold")) and _finite(p.get("leak"))):
-                raise ModelFileError(f"{path}: neuron parameters of layer {i} are missing or not finite numbers")
-            if not 0.0 <= p["leak"] <= 1.0:
-                raise ModelFileError(f"{path}: the leak of layer {i} is {p['leak']}, outside [0, 1]")
-        leak_mode = meta.get("leak_mode", "trained")  # files from before leak modes: a leak clamped to [0, 1]
-        if leak_mode not in LEAK_MODES:
-            raise ModelFileError(f"{path}: leak_mode {leak_mode!r} is not one of {', '.join(LEAK_MODES)}")
-        net = HSINet(cfg, in_features, n_classes, bits=bits, time_steps=steps,
-                     slope=float(meta.get("surrogate_slope", 5.0)), leak_mode=leak_mode, init=False)
-        if cfg.input_bits:
-            scale = meta.get("input_scale")
-            if not isinstance(scale, list) or len(scale) != in_features or \
-                    not all(_finite(v) and v > 0 for v in scale):
-                raise ModelFileError(f"{path}: the model reads {cfg.input_bits}-bit input but its input_scale is "
-                                     f"missing or not {in_features} positive numbers")
-            with torch.no_grad():
-                net.input_scale.copy_(torch.tensor(scale, dtype=torch.float32))
+        return cls.from_record(record_from(path, meta, tensors))
+
+    @classmethod
+    def from_record(cls, rec: ModelRecord) -> "HyperSNNModel":
+        """The torch network of a checked model file (core/model_record.py)."""
+        net = HSINet(rec.cfg, rec.in_features, rec.n_classes, bits=rec.weight_bits, time_steps=rec.time_steps,
+                     slope=rec.surrogate_slope, leak_mode=rec.leak_mode, init=False)
         with torch.no_grad():
-            for i, layer in enumerate(layers):
-                w = from_codes(tensors[f"w{i}"], float(layer["scale"])) if net.bits else tensors[f"w{i}"]
-                net.weights[i].copy_(torch.from_numpy(np.asarray(w, np.float32)))
-                net.biases[i].copy_(torch.from_numpy(np.asarray(tensors[f"b{i}"], np.float32)))
-            for n, p in zip(net.neurons, neurons):
-                n.threshold.fill_(float(p["threshold"]))
-                n.leak.fill_(1.0 if leak_mode == "none" else float(p["leak"]))
-        b = meta.get("bands")
-        if not isinstance(b, dict):
-            raise ModelFileError(f"{path}: the band record is missing")
-        bands = BandContract(**b)
-        if not isinstance(bands.source_count, int) or not isinstance(bands.indices, list) or \
-                not all(isinstance(i, int) and 0 <= i < bands.source_count for i in bands.indices) or \
-                not isinstance(bands.names, list) or len(bands.names) != len(bands.indices) or \
-                (bands.wavelengths is not None and (not isinstance(bands.wavelengths, list)
-                                                    or len(bands.wavelengths) != len(bands.indices)
-                                                    or not all(w is None or _finite(w) for w in bands.wavelengths))):
-            raise ModelFileError(f"{path}: the band record is inconsistent (indices, names, wavelengths)")
-        pre = Preprocessor.from_dict(meta.get("preprocessing"))
-        if pre.n_bands != len(bands.indices) or pre.n_out != in_features:
-            raise ModelFileError(f"{path}: preprocessing maps {pre.n_bands} bands to {pre.n_out} features, but the "
-                                 f"model reads {len(bands.indices)} bands and takes {in_features} features")
-        classes = meta.get("classes")
-        if not isinstance(classes, list) or len(classes) != n_classes or \
-                not all(isinstance(c, dict) and isinstance(c.get("value"), int) and 1 <= c["value"] <= 65_535
-                        for c in classes) or len({c["value"] for c in classes}) != len(classes):
-            raise ModelFileError(f"{path}: the class table does not list {n_classes} distinct classes with "
-                                 f"values 1..65535")
-        classes = [dict(c) for c in classes]
+            if rec.input_scale:
+                net.input_scale.copy_(torch.tensor(rec.input_scale, dtype=torch.float32))
+            for i, (w, b) in enumerate(zip(rec.weights, rec.biases)):
+                net.weights[i].copy_(torch.from_numpy(w))
+                net.biases[i].copy_(torch.from_numpy(b))
+            for n, p in zip(net.neurons, rec.neurons):
+                n.threshold.fill_(p["threshold"])
+                n.leak.fill_(p["leak"])
         net.spiking = True
         net.eval()
-        cnn = {k[4:]: v for k, v in tensors.items() if k.startswith("cnn/")} or None
-        keep = {k: v for k, v in meta.items() if k not in ("layers", "neurons", "split_train_mask")}
-        mask = tensors.get("split/train_mask")
-        if mask is None and meta.get("split_train_mask") is not None:  # files from before: a JSON list
-            mask = np.array(meta["split_train_mask"], np.uint8)
-        return cls(net=net, bands=bands, preprocessor=pre, classes=classes, meta=keep, cnn_state=cnn,
-                   train_mask=mask)
+        return cls(net=net, bands=rec.bands, preprocessor=rec.preprocessor, classes=rec.classes, meta=rec.meta,
+                   cnn_state=rec.cnn_state, train_mask=rec.train_mask)
 
     def training_mask(self, shape):
-        """The training + validation pixels as an (H, W) mask when the file holds them for a raster of
-        this shape (so reports can leave them out), else None."""
-        tm = self.train_mask
-        h, w = shape
-        if tm is None or self.meta.get("split_masks", {}).get("shape") != [h, w]:
-            return None
-        bits = np.unpackbits(np.asarray(tm, np.uint8))
-        if bits.size < h * w:
-            raise ModelFileError(f"the training-pixel mask in this model file is shorter than its {h} x {w} grid")
-        return bits[:h * w].reshape(h, w).astype(bool)
+        """The training + validation pixels as an (H, W) mask for a raster of this shape, or None."""
+        return unpack_training_mask(self.train_mask, self.meta, shape)
 
     def cnn_net(self) -> HSINet:
         """The CNN this SNN was converted from (same architecture), when the file holds it."""
@@ -235,54 +147,3 @@ class HyperSNNModel:
         net.spiking = False
         net.eval()
         return net
-
-
-_ARCH_LISTS = ("conv3d_channels", "conv3d_spectral_kernels", "conv2d_channels", "dense")
-
-
-def _checked_architecture(path, d) -> dict:
-    """The file's architecture record, refused unless every field has a plausible type and size."""
-    if not isinstance(d, dict):
-        raise ModelFileError(f"{path}: the architecture record is missing")
-    known = {f.name for f in fields(ModelConfig)}
-    if set(d) - known:
-        raise ModelFileError(f"{path}: unknown architecture field(s) {sorted(set(d) - known)}")
-    for k in _ARCH_LISTS:
-        v = d.get(k, [])
-        if not isinstance(v, list) or len(v) > 16 or not all(
-                isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= 4096 for x in v):
-            raise ModelFileError(f"{path}: architecture field {k!r} must be a short list of positive integers")
-    ps = d.get("patch_size", 11)
-    if not isinstance(ps, int) or isinstance(ps, bool) or not 1 <= ps <= 255:
-        raise ModelFileError(f"{path}: architecture field 'patch_size' = {ps!r} is not a plausible patch size")
-    if d.get("first_spatial_kernel", 3) not in (1, 3) or isinstance(d.get("first_spatial_kernel"), bool):
-        raise ModelFileError(f"{path}: architecture field 'first_spatial_kernel' must be 1 or 3")
-    ib = d.get("input_bits", 0)
-    if not isinstance(ib, int) or isinstance(ib, bool) or not (ib == 0 or 2 <= ib <= 16):
-        raise ModelFileError(f"{path}: architecture field 'input_bits' must be 0 or 2..16, got {ib!r}")
-    if d.get("arch", "hybrid") not in ("hybrid", "3d"):
-        raise ModelFileError(f"{path}: architecture {d.get('arch')!r} is unknown")
-    if not _finite(d.get("dropout", 0.0)):
-        raise ModelFileError(f"{path}: architecture field 'dropout' is not a number")
-    # files written before the field existed all had a 3x3 first layer (the default has since changed)
-    return {"first_spatial_kernel": 3, **d}
-
-
-def _int(meta: dict, key: str, lo: int, hi: int, path) -> int:
-    v = meta.get(key)
-    if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-        raise ModelFileError(f"{path}: field {key!r} = {v!r} must be an integer in {lo}..{hi}")
-    return v
-
-
-def _finite(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _ranges(indices) -> str:
-    return ", ".join(index_ranges([int(i) for i in indices]))
-
-
-def _wl_range(w):
-    w = [x for x in (w or []) if x is not None]
-    return [min(w), max(w)] if w else None

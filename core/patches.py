@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .raster import pad_mode  # noqa: F401 - re-exported: the border rule lives beside the windows
+
 
 def pad_cube(cube: np.ndarray, patch_size: int) -> np.ndarray:
     """(H, W, B) -> (B, H+2r, W+2r) float32, reflect-padded (edge-padded where the image is too small)."""
@@ -44,12 +46,6 @@ def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     if int(torch.randint(0, 2, (1,), generator=gen)):
         x = torch.flip(x, dims=(3,))
     return x
-
-
-def pad_mode(height: int, width: int, patch_size: int) -> str:
-    """The one border rule (training patches, the patch bank and the windowed classifier): reflect, or repeat
-    the edge when the image is too small to reflect half a patch."""
-    return "reflect" if min(height, width) > patch_size // 2 else "edge"
 
 
 def source_index(i: np.ndarray, n: int, mode: str) -> np.ndarray:

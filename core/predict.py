@@ -3,6 +3,8 @@
 Each window is read with a halo of half a patch, preprocessed, reflect-padded at image borders exactly as
 the training patches were, and passed through the network once: every convolution is evaluated once over
 the window instead of once per pixel's patch. Memory depends on the window size, not the image size.
+The network is the torch SNN or CNN, or the SNN as an ONNX graph in ONNX Runtime (core/inference.py): the
+map path is the same, and torch is imported only by the torch engine and the energy map.
 """
 from __future__ import annotations
 
@@ -12,13 +14,11 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 import numpy as np
-import torch
 
 from .config import ClassifyConfig
 from .errors import Canceled, InputError
-from .model import HyperSNNModel
-from .patches import pad_mode
-from .raster import OutputSpec, RasterReader, iter_windows
+from .inference import scorer, softmax
+from .raster import OutputSpec, RasterReader, iter_windows, pad_mode
 
 CONF_NODATA = -1.0
 ENERGY_BANDS = ("snn_energy_pj", "spikes")
@@ -50,7 +50,7 @@ def valid_mask(block: np.ndarray, nodata) -> np.ndarray:
     return ok
 
 
-def preprocess_block(model: HyperSNNModel, block: np.ndarray, nodata):
+def preprocess_block(model, block: np.ndarray, nodata):
     """(rows, cols, bands) raw pixels -> (features, rows, cols) float32 with invalid pixels at 0, and the mask."""
     ok = valid_mask(block, nodata)
     x = model.preprocessor.transform(np.where(ok[..., None], block, 0).astype(np.float32, copy=False))
@@ -61,20 +61,21 @@ def preprocess_block(model: HyperSNNModel, block: np.ndarray, nodata):
 class WindowClassifier:
     """Runs a network over windows of a reader; shared by the map writer and by benchmarks."""
 
-    def __init__(self, model: HyperSNNModel, reader: RasterReader, mode: str = "snn"):
-        self.model, self.reader = model, reader
+    def __init__(self, model, reader: RasterReader, mode: str = "snn"):
+        """`model`: a core.model.HyperSNNModel (torch) or a core.inference.OnnxModel (ONNX Runtime)."""
+        self.model, self.reader, self.mode = model, reader, mode
         model.bands.check(reader.info)
-        if mode == "snn":
-            self.net = model.net
-        elif mode == "cnn":
-            self.net = model.cnn_net()
-        else:
-            raise InputError(f"classification mode must be 'snn' or 'cnn', got {mode!r}")
-        self.net.eval()
-        self.r = model.net.cfg.patch_size // 2
+        self.scores = scorer(model, mode)
+        """(N, features, rows + 2r, cols + 2r) -> (N, classes, rows, cols) numpy scores"""
+        self.r = model.patch_size // 2
         self._checked = False
         info = reader.info
-        self.pad_mode = pad_mode(info.height, info.width, model.net.cfg.patch_size)
+        self.pad_mode = pad_mode(info.height, info.width, model.patch_size)
+
+    @property
+    def net(self):
+        """The torch network (torch engine only)."""
+        return self.scores.net
 
     def window_input(self, window):
         """The network input for one window: (features, h + 2r, w + 2r) with the halo, and the (h, w)
@@ -89,8 +90,7 @@ class WindowClassifier:
             self._check_values(block, valid_mask(block, info.nodata))
         pads = ((r - (r0 - rr0), r - (rr1 - r0 - h)), (r - (c0 - cc0), r - (cc1 - c0 - w)), (0, 0))
         x = np.pad(x, pads, mode=self.pad_mode)
-        t = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
-        return t, ok[r0 - rr0:r0 - rr0 + h, c0 - cc0:c0 - cc0 + w]
+        return np.ascontiguousarray(x.transpose(2, 0, 1)), ok[r0 - rr0:r0 - rr0 + h, c0 - cc0:c0 - cc0 + w]
 
     MISMATCH_WARN = 10.0
     MISMATCH_REFUSE = 100.0
@@ -113,24 +113,29 @@ class WindowClassifier:
             warnings.warn(f"{where}: its values are far from those the model was trained on (median distance "
                           f"{d:.0f} training standard deviations); check its scale and units")
 
-    @torch.no_grad()
     def logits(self, window):
         """(K, h, w) output scores and the (h, w) validity mask for one window."""
         x, ok = self.window_input(window)
-        return self.net(x[None])[0], ok
+        return self.scores(x[None])[0], ok
 
-    @torch.no_grad()
     def logits_and_energy(self, window, energy_cfg=None):
-        """As `logits`, plus the window's (h, w) maps of SNN energy (pJ, complete convention) and spikes."""
+        """As `logits`, plus the window's (h, w) maps of SNN energy (pJ, complete convention) and spikes:
+        operations are counted on the torch network (core/ops.py), so the energy map needs the torch engine."""
+        if getattr(self.model, "engine", "torch") != "torch" or self.mode != "snn":
+            raise InputError("an energy map counts the operations of the torch SNN: classify with the torch "
+                             "engine in SNN mode to write one")
+        import torch
+
         from .energy import pixel_energy_maps
         from .ops import window_op_maps
         x, ok = self.window_input(window)
-        out, tally = window_op_maps(self.net, x[None], (window[2], window[3]))
-        e, s = pixel_energy_maps(self.net, tally, energy_cfg)
-        return out[0], ok, e, s
+        with torch.no_grad():
+            out, tally = window_op_maps(self.net, torch.from_numpy(x)[None], (window[2], window[3]))
+            e, s = pixel_energy_maps(self.net, tally, energy_cfg)
+        return out[0].numpy(), ok, e, s
 
 
-def classify_raster(model: HyperSNNModel, reader: RasterReader, open_writer: Callable[[OutputSpec], object],
+def classify_raster(model, reader: RasterReader, open_writer: Callable[[OutputSpec], object],
                     class_path: str, confidence_path: Optional[str] = None,
                     probabilities_path: Optional[str] = None, cfg: ClassifyConfig = None,
                     progress=None, is_canceled=None, energy_path: Optional[str] = None,
@@ -186,15 +191,15 @@ def classify_raster(model: HyperSNNModel, reader: RasterReader, open_writer: Cal
                                .transpose(1, 2, 0).astype(np.float32))
             else:
                 out, ok = wc.logits(win)
-            prob = torch.softmax(out, 0)
-            conf, idx = prob.max(0)
-            cls = np.where(ok, values[idx.numpy()], 0).astype(dtype)
-            counts += np.bincount(np.where(ok, idx.numpy() + 1, 0).ravel(), minlength=len(values) + 1)
+            prob = softmax(out, 0)
+            idx = prob.argmax(0)
+            cls = np.where(ok, values[idx], 0).astype(dtype)
+            counts += np.bincount(np.where(ok, idx + 1, 0).ravel(), minlength=len(values) + 1)
             cls_w.write(win, cls)
             if conf_w:
-                conf_w.write(win, np.where(ok, conf.numpy(), CONF_NODATA).astype(np.float32))
+                conf_w.write(win, np.where(ok, prob.max(0), CONF_NODATA).astype(np.float32))
             if prob_w:
-                p = prob.numpy().transpose(1, 2, 0)
+                p = prob.transpose(1, 2, 0)
                 prob_w.write(win, np.where(ok[..., None], p, CONF_NODATA).astype(np.float32))
             progress((k + 1) / len(windows), f"classified window {k + 1}/{len(windows)}")
         seconds = time.perf_counter() - t0
@@ -222,10 +227,16 @@ def classify_raster(model: HyperSNNModel, reader: RasterReader, open_writer: Cal
                           energy_path, energy)
 
 
-@torch.no_grad()
 def predict_padded(net, padded: np.ndarray, patch_size: int, window: int = 64, is_canceled=None) -> np.ndarray:
     """Class probabilities (H, W, K) for every pixel of an already padded (B, H+2r, W+2r) cube,
-    fully convolutionally (the trainer's cube: used to assess on all test pixels at once)."""
+    fully convolutionally with the torch network `net` (the trainer's cube: used to assess on all test
+    pixels at once)."""
+    import torch
+    with torch.no_grad():
+        return _predict_padded(net, padded, patch_size, window, is_canceled, torch)
+
+
+def _predict_padded(net, padded, patch_size, window, is_canceled, torch):
     net.eval()
     r = patch_size // 2
     b, hp, wp = padded.shape

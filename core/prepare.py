@@ -15,7 +15,7 @@ from .bands import describe_selection, select_bands
 from .config import RunConfig
 from .errors import Canceled, InputError, LabelError, RasterError
 from .labels import Labels
-from .nn.models import build_specs
+from .nn.specs import build_specs
 from .patches import PatchBank
 from .predict import valid_mask
 from .preprocess import Preprocessor, resolve_pca

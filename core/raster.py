@@ -147,6 +147,12 @@ class ArrayWriter:
         self.array = None
 
 
+def pad_mode(height: int, width: int, patch_size: int) -> str:
+    """The one border rule (training patches, the patch bank and the windowed classifier): reflect, or repeat
+    the edge when the image is too small to reflect half a patch."""
+    return "reflect" if min(height, width) > patch_size // 2 else "edge"
+
+
 def iter_windows(height: int, width: int, size: int):
     """Row-major square tiles of `size` covering the grid."""
     for r in range(0, height, size):

@@ -25,6 +25,12 @@ REQUIRED = {
 OPTIONAL = {
     "tqdm": ("tqdm", "progress bars of the command-line tool"),
 }
+CLASSIFY_WITHOUT_TORCH = {
+    "numpy": REQUIRED["numpy"],
+    "onnx": ("onnx", "the SNN as an ONNX graph (classification without torch)"),
+    "onnxruntime": ("onnxruntime", "runs the ONNX graph (classification without torch)"),
+}
+"""Classification alone runs without torch (core/inference.py): numpy, onnx and onnxruntime suffice."""
 
 
 @dataclass
@@ -74,8 +80,17 @@ def numpy_requirement() -> str:
     return "numpy<2" if gdal_wants_numpy_below_2() else "numpy"
 
 
-def missing_packages(include_optional: bool = False, modules: Optional[dict] = None) -> List[Missing]:
-    """Packages QGIS's Python lacks. A numpy whose major version GDAL cannot use counts as missing."""
+def missing_packages(include_optional: bool = False, modules: Optional[dict] = None,
+                     purpose: str = "all") -> List[Missing]:
+    """Packages QGIS's Python lacks. A numpy whose major version GDAL cannot use counts as missing.
+
+    `purpose` "classify": nothing is missing when either the full engine (torch ...) or the torch-free
+    classification packages (CLASSIFY_WITHOUT_TORCH) are there; otherwise the full engine's list is reported."""
+    if purpose == "classify" and modules is None:
+        full = missing_packages(include_optional)
+        if not full or not missing_packages(include_optional, CLASSIFY_WITHOUT_TORCH):
+            return []
+        return full
     want = dict(modules or REQUIRED)
     if include_optional:
         want.update(OPTIONAL)
@@ -97,12 +112,16 @@ def missing_packages(include_optional: bool = False, modules: Optional[dict] = N
     return out
 
 
-def engine_importable() -> Optional[str]:
-    """None when the engine imports, else the error text (a package may exist but fail to import)."""
-    if missing_packages():
-        return ", ".join(m.module for m in missing_packages()) + " missing"
+def engine_importable(purpose: str = "all") -> Optional[str]:
+    """None when the engine imports, else the error text (a package may exist but fail to import).
+    `purpose` "classify" without torch checks the torch-free classification path instead."""
+    if missing_packages(purpose=purpose):
+        return ", ".join(m.module for m in missing_packages(purpose=purpose)) + " missing"
+    module = "core.pipeline"
+    if purpose == "classify" and missing_packages():
+        module = "core.inference"
     try:
-        importlib.import_module(__package__.rsplit(".", 1)[0] + ".core.pipeline")
+        importlib.import_module(__package__.rsplit(".", 1)[0] + "." + module)
     except Exception as e:  # noqa: BLE001 - report any failure (DLL errors, ABI mismatch)
         return f"{type(e).__name__}: {e}"
     return None
@@ -172,6 +191,8 @@ def explain(missing: List[Missing]) -> str:
     if any(m.module == "torch" for m in missing):
         lines.append("For a smaller CPU-only torch add: --index-url https://download.pytorch.org/whl/cpu "
                      "--extra-index-url https://pypi.org/simple")
+        lines.append("To classify with existing model files only (no training), torch is not needed: install "
+                     "onnx and onnxruntime instead (the same command with: onnx onnxruntime).")
     lines.append("Then restart QGIS. (The raster, vector and ENVI libraries of the command-line tool are not "
                  "needed inside QGIS.)")
     return "\n".join(lines)

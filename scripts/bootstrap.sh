@@ -60,3 +60,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   fi
   echo "$want" > "$stamp"
 fi
+
+# PyQt6 from PyPI in its own venv: tests/test_qt6_widgets.py builds the Qt-only widgets under Qt6 (QGIS 4)
+bash scripts/pyqt6_venv.sh

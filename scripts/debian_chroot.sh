@@ -70,9 +70,9 @@ case "$action" in
     [ -x "$dir/usr/bin/qgis_process" ] || [ -x "$dir/usr/bin/qgis_process.bin" ] || {
       echo "debian_chroot: $dir has no QGIS; run '$0 build $dir' first" >&2; exit 3; }
     # A copy of the working tree without this host's build outputs (.venv, demo_out, bench/out).
-    # The chroot's own .venv is kept between runs; everything else is replaced.
+    # The chroot's own .venv and .venv-pyqt6 are kept between runs; everything else is replaced.
     mkdir -p "$dir/src"
-    find "$dir/src" -mindepth 1 -maxdepth 1 ! -name .venv -exec rm -rf {} +
+    find "$dir/src" -mindepth 1 -maxdepth 1 ! -name .venv ! -name .venv-pyqt6 -exec rm -rf {} +
     (cd "$here" && git ls-files -co --exclude-standard -z | tar --null -T - -cf -) | tar -xf - -C "$dir/src"
     # The host's CA bundle (it may hold a proxy's CA that the chroot's ca-certificates package lacks).
     cp -L /etc/ssl/certs/ca-certificates.crt "$dir/etc/ssl/host-ca-certificates.crt"

@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 TOP = "hypersnn"
 
 EXCLUDE_DIRS = {
-    ".git", ".github", ".ci", ".venv", "venv", "env", "__pycache__", ".pytest_cache", ".hypothesis",
+    ".git", ".github", ".ci", ".venv", ".venv-pyqt6", "venv", "env", "__pycache__", ".pytest_cache", ".hypothesis",
     ".qgis-settings", ".mypy_cache", ".ruff_cache", ".tox", ".idea", ".vscode", "tests", "bench", "docs",
     "scripts", "dist", "build", "demo_out", "data",
 }

@@ -16,8 +16,11 @@ def test_quick_bench_runs_every_section_and_writes_the_table(tmp_path):
     data = json.loads(out.read_text())
     s = data["sections"]
     for section in ("protocol", "front", "front_summary", "selection", "headline_3d", "sweeps", "baselines",
-                    "spatial", "grouped", "speed", "memory"):
+                    "spatial", "grouped", "speed", "memory", "onnx"):
         assert section in s, section
+    ox = s["onnx"]
+    assert ox["class_map_identical"] and ox["max_confidence_diff"] < 1e-5
+    assert [(r["engine"], r["torch_loaded"]) for r in ox["rows"]] == [("torch", True), ("onnx", False)]
     g = s["grouped"]
     assert [r["split"] for r in g] == ["polygons", "blocks"]
     assert [b["model"] for b in g[0]["baselines"]] == ["RBF SVM", "Random forest"] and len(g[0]["verdicts"]) == 2
@@ -40,7 +43,7 @@ def test_quick_bench_runs_every_section_and_writes_the_table(tmp_path):
     assert all(0 < r["oa"] <= 1 for r in s["baselines"])
     assert any(r.get("label") == "SNN hybrid blocks" and r["snn"]["oa"] > 0 for r in s["spatial"])
     text = md.read_text()
-    assert "| OA % |" in text and "Spatially disjoint" in text and "speed-up" in text
+    assert "| OA % |" in text and "Spatially disjoint" in text and "speed-up" in text and "ONNX Runtime vs torch" in text
     assert "Accuracy-energy front" in text and "complete convention (headline)" in text
     assert "paper convention" in text and "Where the energy goes" in text
 

@@ -112,36 +112,38 @@ class BandSelector(QWidget):
         self._updating = True
         try:
             self.table.setRowCount(0)
-            if info is None:
-                return
-            self.table.setRowCount(info.count)
-            bad = info.bad_bands or [False] * info.count
-            wl = info.wavelengths or [None] * info.count
-            grey = QBrush(QColor(150, 150, 150))
-            for i in range(info.count):
-                use = QTableWidgetItem(str(i + 1))
-                use.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-                use.setData(Qt.ItemDataRole.UserRole, i)
-                self.table.setItem(i, self.COL_USE, use)
-                self.table.setItem(i, self.COL_NAME, QTableWidgetItem(str(info.band_names[i])))
-                w = wl[i]
-                wtxt = "" if w is None or (isinstance(w, float) and math.isnan(w)) else f"{float(w):.1f}"
-                wi = QTableWidgetItem(wtxt)
-                wi.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.table.setItem(i, self.COL_WL, wi)
-                bi = QTableWidgetItem("bad" if bad[i] else "")
-                if bad[i]:
-                    for c in range(3):
-                        item = self.table.item(i, c)
-                        item.setForeground(grey)
-                self.table.setItem(i, self.COL_BAD, bi)
-            if selected is None:
-                selected = [i for i in range(info.count) if not bad[i]]
-            for i in range(info.count):
-                self.table.item(i, self.COL_USE).setCheckState(Qt.CheckState.Checked if i in set(selected) else Qt.CheckState.Unchecked)
+            if info is not None:
+                self._fill(info, selected)
         finally:
             self._updating = False
-        self._changed()
+        self._changed()  # also when cleared: the count reads "no raster" and listeners hear 0
+
+    def _fill(self, info, selected: Optional[List[int]]):
+        self.table.setRowCount(info.count)
+        bad = info.bad_bands or [False] * info.count
+        wl = info.wavelengths or [None] * info.count
+        grey = QBrush(QColor(150, 150, 150))
+        for i in range(info.count):
+            use = QTableWidgetItem(str(i + 1))
+            use.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+            use.setData(Qt.ItemDataRole.UserRole, i)
+            self.table.setItem(i, self.COL_USE, use)
+            self.table.setItem(i, self.COL_NAME, QTableWidgetItem(str(info.band_names[i])))
+            w = wl[i]
+            wtxt = "" if w is None or (isinstance(w, float) and math.isnan(w)) else f"{float(w):.1f}"
+            wi = QTableWidgetItem(wtxt)
+            wi.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.table.setItem(i, self.COL_WL, wi)
+            bi = QTableWidgetItem("bad" if bad[i] else "")
+            if bad[i]:
+                for c in range(3):
+                    item = self.table.item(i, c)
+                    item.setForeground(grey)
+            self.table.setItem(i, self.COL_BAD, bi)
+        if selected is None:
+            selected = [i for i in range(info.count) if not bad[i]]
+        for i in range(info.count):
+            self.table.item(i, self.COL_USE).setCheckState(Qt.CheckState.Checked if i in set(selected) else Qt.CheckState.Unchecked)
 
     def selected(self) -> List[int]:
         return [i for i in range(self.count()) if self.table.item(i, self.COL_USE).checkState() == Qt.CheckState.Checked]
@@ -226,6 +228,7 @@ class BandSelector(QWidget):
         n = len(self.selected()) if self.info is not None else 0
         if self.info is None:
             self.count_label.setText("no raster")
+            self.count_label.setStyleSheet("")
         else:
             text = f"{n} of {self.info.count} bands selected"
             wl = self.info.wavelengths

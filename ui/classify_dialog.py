@@ -111,9 +111,14 @@ class ClassifyDialog(QDialog):
     def _update_enabled(self, *_):
         self.confidence_file.setEnabled(self.confidence_check.isChecked())
         self.prob_file.setEnabled(self.prob_check.isChecked())
+        # without torch the model runs on ONNX Runtime: SNN only, and no energy map (it counts torch operations)
+        torch_engine = getattr(self.model, "engine", "torch") == "torch"
+        self.mode_combo.setEnabled(torch_engine)
+        if not torch_engine:
+            self.mode_combo.setCurrentIndex(0)
         snn = (self.mode_combo.currentData() or "snn") == "snn"
-        self.energy_check.setEnabled(snn)
-        self.energy_file.setEnabled(snn and self.energy_check.isChecked())
+        self.energy_check.setEnabled(snn and torch_engine)
+        self.energy_file.setEnabled(snn and torch_engine and self.energy_check.isChecked())
 
     def _auto_path(self, widget, value):
         current = widget.filePath()
@@ -158,14 +163,15 @@ class ClassifyDialog(QDialog):
             self._check_match()
             return
         try:
-            from ..core.model import HyperSNNModel
+            from ..core.inference import load_classifier
 
-            self.model = HyperSNNModel.load(path)
+            self.model = load_classifier(path, "auto")  # torch where it imports, else ONNX Runtime
         except Exception as e:  # noqa: BLE001 - show the engine's reason (corrupt, newer format...)
             self.model_error = str(e)
             self.model_view.setHtml(f"<p style='color:#b00020'>{html.escape(str(e))}</p>")
         else:
             self.model_view.setHtml(self.model_html(self.model))
+        self._update_enabled()
         self._check_match()
 
     @staticmethod

@@ -8,16 +8,17 @@ from ..plugin import deps
 from ..plugin.deps import Missing
 
 
-def ensure_dependencies(parent=None, iface=None, ask: bool = True) -> bool:
-    """True when the engine can run. Otherwise tell the user what is missing and the exact pip command,
-    and offer to run it (in a background task). Never raises."""
+def ensure_dependencies(parent=None, iface=None, ask: bool = True, purpose: str = "all") -> bool:
+    """True when the engine can run (`purpose` "classify": classification, which also runs without torch on
+    ONNX Runtime). Otherwise tell the user what is missing and the exact pip command, and offer to run it (in a
+    background task). Never raises."""
     try:
-        missing = deps.missing_packages()
+        missing = deps.missing_packages(purpose=purpose)
     except Exception as e:  # noqa: BLE001
         deps.log_warning(f"dependency check failed: {e}")
         return False
     if not missing:
-        err = deps.engine_importable()
+        err = deps.engine_importable(purpose)
         if err is None:
             return True
         deps.log_warning(f"the HyperSNN engine does not import: {err}")

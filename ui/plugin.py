@@ -9,7 +9,11 @@ from __future__ import annotations
 import traceback
 
 from qgis.core import Qgis, QgsApplication, QgsMessageLog
-from qgis.PyQt.QtWidgets import QAction
+
+try:  # Qt6 (QGIS 4) has QAction in QtGui; QGIS's qgis.PyQt shims of newer releases re-export it in both
+    from qgis.PyQt.QtGui import QAction
+except ImportError:  # Qt5 on QGIS releases whose qgis.PyQt.QtGui lacks it (3.22)
+    from qgis.PyQt.QtWidgets import QAction
 
 from .common import icon as _icon
 
@@ -96,10 +100,10 @@ class HyperSNNPlugin:
 
         message(self.iface, text, level, duration if level != Qgis.MessageLevel.Critical else 0)
 
-    def ready(self) -> bool:
+    def ready(self, purpose: str = "all") -> bool:
         from .deps_dialog import ensure_dependencies
 
-        return ensure_dependencies(self.iface.mainWindow(), self.iface)
+        return ensure_dependencies(self.iface.mainWindow(), self.iface, purpose=purpose)
 
     def start_task(self, task):
         """Keep a reference (Python tasks die with their last reference) and queue it."""
@@ -140,7 +144,7 @@ class HyperSNNPlugin:
         return self.start_task(TrainTask(job, self.iface, show_report=self.show_report))
 
     def classify(self):
-        if not self.ready():
+        if not self.ready("classify"):  # classification also runs without torch (ONNX Runtime)
             return
         from .classify_dialog import ClassifyDialog
 

@@ -19,13 +19,11 @@ from qgis.PyQt.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QSizePolicy,
-    QSpinBox,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -33,60 +31,13 @@ from qgis.PyQt.QtWidgets import (
 
 from .band_selector import BandSelector
 from .common import add_map_outputs, default_output, file_widget, icon, set_setting, setting
+from .spin_boxes import PcaSpin
+from .spin_boxes import dspin as _dspin
+from .spin_boxes import spin as _spin
 
 SPLITS = [("auto", "Automatic: whole polygons (2+ per class), else random"), ("random", "Random fraction per class"), ("count", "Fixed number of pixels per class"),
           ("blocks", "Spatially disjoint blocks"), ("polygons", "Whole polygons (spatially disjoint)")]
 ARCHS = [("hybrid", "Hybrid 3-D / 2-D CNN"), ("3d", "3-D CNN")]
-
-
-def _spin(lo, hi, value, step=1, special=None, suffix=""):
-    s = QSpinBox()
-    s.setRange(lo, hi)
-    s.setSingleStep(step)
-    s.setValue(value)
-    if special:
-        s.setSpecialValueText(special)
-    if suffix:
-        s.setSuffix(suffix)
-    return s
-
-
-class PcaSpin(QSpinBox):
-    """Principal components: -1 shows as "auto", 0 as "none" (the settings' own values, core/preprocess.resolve_pca)."""
-
-    WORDS = {-1: "auto", 0: "none"}
-
-    def __init__(self):
-        super().__init__()
-        self.setRange(-1, 500)
-        self.setValue(-1)
-
-    def textFromValue(self, value):  # noqa: N802 - Qt API
-        return self.WORDS.get(value, str(value))
-
-    def valueFromText(self, text):  # noqa: N802 - Qt API
-        words = {w: v for v, w in self.WORDS.items()}
-        t = text.strip().lower()
-        return words[t] if t in words else int(t)
-
-    def validate(self, text, pos):
-        from qgis.PyQt.QtGui import QValidator
-
-        t = text.strip().lower()
-        if t in self.WORDS.values() or t.isdigit():
-            return QValidator.State.Acceptable, text, pos
-        if any(w.startswith(t) for w in self.WORDS.values()) or not t:
-            return QValidator.State.Intermediate, text, pos
-        return QValidator.State.Invalid, text, pos
-
-
-def _dspin(lo, hi, value, step=0.05, decimals=3):
-    s = QDoubleSpinBox()
-    s.setRange(lo, hi)
-    s.setDecimals(decimals)
-    s.setSingleStep(step)
-    s.setValue(value)
-    return s
 
 
 class TrainDialog(QDialog):

@@ -15,7 +15,7 @@ from .callbacks import Callbacks
 class ClassifyJob:
     raster: str
     model: object
-    """A model file path, or a loaded core.model.HyperSNNModel."""
+    """A model file path, or a loaded model (core.model.HyperSNNModel or core.inference.OnnxModel)."""
     class_map: str
     confidence: Optional[str] = None
     probabilities: Optional[str] = None
@@ -36,6 +36,8 @@ class ClassifyOutcome:
     class_counts: dict
     energy: Optional[dict]
     warnings: list
+    engine: str = "torch"
+    """what ran the network: torch, or onnx (ONNX Runtime)"""
 
     @property
     def pixels_per_second(self) -> float:
@@ -55,13 +57,21 @@ def check_classify_outputs(job: ClassifyJob) -> None:
     check_outputs(outs, [(job.raster, "input raster"), (model_path and os.fspath(model_path), "model file")])
 
 
+def classify_model(job: ClassifyJob):
+    """The job's model, loaded for the engine it resolves to (core/inference.py); `auto` takes torch when an
+    energy map is asked for, since the energy map counts operations on the torch network."""
+    from ..core.inference import load_classifier
+
+    engine = "torch" if job.energy_map and job.cfg.engine == "auto" else job.cfg.engine
+    return load_classifier(job.model, engine)
+
+
 def run_classify(job: ClassifyJob, backend: IOBackend, cb: Optional[Callbacks] = None) -> ClassifyOutcome:
-    from ..core.model import HyperSNNModel
     from ..core.predict import classify_raster
 
     cb = cb or Callbacks()
     check_classify_outputs(job)
-    model = HyperSNNModel.load(job.model) if isinstance(job.model, (str, os.PathLike)) else job.model
+    model = classify_model(job)
     with cb.capture_warnings():
         reader = backend.open_raster(job.raster)
         try:
@@ -71,10 +81,10 @@ def run_classify(job: ClassifyJob, backend: IOBackend, cb: Optional[Callbacks] =
         finally:
             reader.close()
     cb.log(f"class map written: {res.class_path} ({res.valid_pixels} pixels in {res.seconds:.1f} s, "
-           f"{res.pixels_per_second:.0f} px/s)")
+           f"{res.pixels_per_second:.0f} px/s, engine {model.engine})")
     if res.energy:
         cb.log(f"energy map written: {res.energy_path}; scene SNN energy {res.energy['snn_mj']:.4f} mJ "
                f"({res.energy['snn_pj_per_pixel'] / 1e3:.2f} nJ per pixel, complete convention, per map pixel)")
     return ClassifyOutcome(res.class_path, res.confidence_path, res.probabilities_path, res.energy_path,
                            list(model.classes), res.pixels, res.valid_pixels, res.seconds, res.class_counts,
-                           res.energy, list(cb.warnings))
+                           res.energy, list(cb.warnings), model.engine)

@@ -22,6 +22,8 @@ import math
 import torch
 from torch import nn
 
+from .specs import LEAK_MODES  # noqa: F401 - re-exported
+
 
 class LIFFunction(torch.autograd.Function):
     @staticmethod
@@ -89,7 +91,6 @@ def lif_reference(currents, leak, vth, slope):
     return torch.stack(out)
 
 
-LEAK_MODES = ("trained", "pow2", "none")
 POW2_MAX_SHIFT = 15
 """Largest shift n of a power-of-two leak 1 - 2^-n: with a 16-bit membrane, u - (u >> 16) is u, i.e. no leak."""
 

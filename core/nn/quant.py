@@ -7,12 +7,9 @@ model loaded from its integer codes reproduces the trained network exactly.
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 
-
-def qmax(bits: int) -> int:
-    return 2 ** (bits - 1) - 1
+from .codes import from_codes, qmax, to_codes  # noqa: F401 - re-exported
 
 
 def fake_quant(w: torch.Tensor, bits: int) -> torch.Tensor:
@@ -23,20 +20,6 @@ def fake_quant(w: torch.Tensor, bits: int) -> torch.Tensor:
     scale = w.detach().abs().max().clamp_min(1e-12) / q
     wq = torch.round(w / scale).clamp(-q, q) * scale
     return w + (wq - w).detach()
-
-
-def to_codes(w: np.ndarray, bits: int):
-    """Integer codes and scale for storage; (float32 array, 1.0) at full precision."""
-    if bits == 0:
-        return w.astype(np.float32), 1.0
-    q = qmax(bits)
-    scale = float(max(np.abs(w).max(), 1e-12) / q)
-    codes = np.clip(np.round(w / scale), -q, q)
-    return codes.astype(np.int8 if bits <= 8 else np.int16), scale
-
-
-def from_codes(codes: np.ndarray, scale: float) -> np.ndarray:
-    return (codes.astype(np.float32) * np.float32(scale)).astype(np.float32)
 
 
 def quantize_input(x: torch.Tensor, scale: torch.Tensor, bits: int) -> torch.Tensor:

@@ -30,6 +30,8 @@ class HyperSNNAlgorithm(QgsProcessingAlgorithm):
     _name = ""
     _display = ""
     _help = ""
+    _needs = "all"
+    """plugin.deps purpose: "classify" algorithms also run with the torch-free packages"""
 
     def tr(self, text):
         return QCoreApplication.translate("HyperSNN", text)
@@ -97,7 +99,7 @@ class HyperSNNAlgorithm(QgsProcessingAlgorithm):
     def processAlgorithm(self, parameters, context, feedback):
         from .. import deps
 
-        missing = deps.missing_packages()
+        missing = deps.missing_packages(purpose=self._needs)
         if missing:
             raise QgsProcessingException(deps.explain(missing))
         from ...core.errors import Canceled, HyperSNNError

@@ -4,6 +4,7 @@ from __future__ import annotations
 from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
     QgsProcessingParameterFile,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
@@ -15,6 +16,7 @@ from .parameters import add_setting_parameters, config_from_parameters
 
 class ClassifyAlgorithm(HyperSNNAlgorithm):
     _name = "classify"
+    _needs = "classify"
     _display = "Classify raster with SNN model"
     _help = (
         "<p>Classifies every pixel of a raster with a HyperSNN model file (.hsnn) and writes a class map "
@@ -28,6 +30,10 @@ class ClassifyAlgorithm(HyperSNNAlgorithm):
         "energy of each pixel in pJ (complete convention: MACs, accumulates, current injection, bias adds, leak, "
         "threshold compares and resets; 45 nm CMOS, Horowitz 2014), band 2 the spikes fired for it over all "
         "layers and time steps. Its sum is the scene's SNN energy (output SCENE_SNN_MJ).</p>"
+        "<p><b>Engine</b>: torch, or ONNX Runtime running the SNN as an ONNX graph built from the model file "
+        "(the same class map; probabilities within 1e-5). <i>auto</i> takes torch where it is installed and "
+        "ONNX Runtime otherwise, so QGIS installs without torch classify with numpy, onnx and onnxruntime "
+        "only. The energy map and the CNN mode need torch.</p>"
     )
 
     def define(self):
@@ -43,12 +49,12 @@ class ClassifyAlgorithm(HyperSNNAlgorithm):
         self.addParameter(QgsProcessingParameterRasterDestination(
             "ENERGY_MAP", self.tr("Energy map (SNN pJ and spikes per pixel)"), optional=True, createByDefault=False))
         self.addOutput(QgsProcessingOutputNumber("CLASSIFIED_PIXELS", self.tr("Classified pixels")))
+        self.addOutput(QgsProcessingOutputString("ENGINE", self.tr("What ran the network (torch, or onnx: ONNX Runtime)")))
         self.addOutput(QgsProcessingOutputNumber("SCENE_SNN_MJ", self.tr(
             "SNN energy of the classified scene (mJ, complete convention; with an energy map)")))
 
     def process(self, parameters, context, feedback):
-        from ...core.model import HyperSNNModel
-        from ...workflows.classify import ClassifyJob, run_classify
+        from ...workflows.classify import ClassifyJob, classify_model, run_classify
         from ..io_gdal import GdalBackend
 
         raster = self.raster_path(parameters, "INPUT", context)
@@ -60,15 +66,15 @@ class ClassifyAlgorithm(HyperSNNAlgorithm):
         prob = self.parameterAsOutputLayer(parameters, "PROBABILITIES", context) or None
         energy = self.parameterAsOutputLayer(parameters, "ENERGY_MAP", context) or None
         cfg = config_from_parameters(self, parameters, context, ("classify",))
-        model = HyperSNNModel.load(model_path)
-        feedback.pushInfo("model: " + ", ".join(f"{k} {v}" for k, v in model.summary().items()
-                                                if k in ("architecture", "time_steps", "weight_bits", "input_bands",
-                                                         "band_ranges")))
-        job = ClassifyJob(raster, model, out, conf, prob, energy, cfg.classify)
+        job = ClassifyJob(raster, model_path, out, conf, prob, energy, cfg.classify)
+        job.model = classify_model(job)
+        feedback.pushInfo(f"model: engine {job.model.engine}, " + ", ".join(
+            f"{k} {v}" for k, v in job.model.summary().items()
+            if k in ("architecture", "time_steps", "weight_bits", "input_bands", "band_ranges")))
         res = run_classify(job, GdalBackend(), self.callbacks(feedback))
         style_on_load(self, context, write_output_styles(res.class_map, res.classes, res.confidence, res.energy_map))
         for name, n in res.class_counts.items():
             feedback.pushInfo(f"  {name}: {n} pixels")
         return {"OUTPUT": res.class_map, "CONFIDENCE": res.confidence, "PROBABILITIES": res.probabilities,
-                "ENERGY_MAP": res.energy_map, "CLASSIFIED_PIXELS": res.valid_pixels,
+                "ENERGY_MAP": res.energy_map, "CLASSIFIED_PIXELS": res.valid_pixels, "ENGINE": res.engine,
                 "SCENE_SNN_MJ": res.energy["snn_mj"] if res.energy else None}

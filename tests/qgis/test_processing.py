@@ -266,9 +266,9 @@ def test_algorithms_in_a_model_designer_model(provider, scene_dir, tmp_path):
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"
 
 
-@pytest.mark.skipif(not os.path.exists(QGIS_PROCESS) and os.environ.get("CI") != "true",
-                    reason="qgis_process.bin not installed (with CI=true this fails instead)")
-def test_qgis_process_runs_the_workflow_headless(scene_dir, tmp_path):
+def _qgis_process(tmp_path, first_on_path=()):
+    """run(*args) -> (rc, stdout, stderr) of qgis_process with this repository as its only plugin, in a
+    throwaway profile; `first_on_path` folders come first on its PYTHONPATH."""
     import site
 
     repo = Path(__file__).resolve().parents[2]
@@ -282,7 +282,8 @@ def test_qgis_process_runs_the_workflow_headless(scene_dir, tmp_path):
     site_dirs = [p for p in site.getsitepackages() if "site-packages" in p and ".venv" in p] or \
         [p for p in sys.path if p.endswith("site-packages")]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QGIS_", "PYTEST", "PYTHON"))}
-    env.update(QT_QPA_PLATFORM="offscreen", QGIS_PLUGINPATH=str(plugins), PYTHONPATH=os.pathsep.join(site_dirs),
+    env.update(QT_QPA_PLATFORM="offscreen", QGIS_PLUGINPATH=str(plugins),
+               PYTHONPATH=os.pathsep.join([*map(str, first_on_path), *site_dirs]),
                HOME=str(home), XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"),
                XDG_CACHE_HOME=str(home / "cache"), XDG_RUNTIME_DIR=str(runtime),
                QGIS_CUSTOM_CONFIG_PATH=str(home / "qgis"))
@@ -290,7 +291,14 @@ def test_qgis_process_runs_the_workflow_headless(scene_dir, tmp_path):
     def run(*args, timeout=240):
         p = subprocess.run([QGIS_PROCESS, *args], env=env, capture_output=True, text=True, timeout=timeout)
         return p.returncode, p.stdout, p.stderr
+    return run
 
+
+@pytest.mark.skipif(not os.path.exists(QGIS_PROCESS) and os.environ.get("CI") != "true",
+                    reason="qgis_process.bin not installed (with CI=true this fails instead)")
+def test_qgis_process_runs_the_workflow_headless(scene_dir, tmp_path):
+    repo = Path(__file__).resolve().parents[2]
+    run = _qgis_process(tmp_path)
     rc, out, err = run("plugins", "enable", "hypersnn")
     assert rc == 0, out + err
     out_dir = tmp_path / "out"
@@ -358,3 +366,39 @@ def test_train_from_points_with_a_buffer_in_map_units(provider, scene_dir, tmp_p
     proto = HyperSNNModel.load(res["OUTPUT_MODEL"]).meta["split_protocol"]
     # pixel centres within 40 m of a pixel centre: the 3 x 3 block (diagonal 42.4 m is outside), less its corners
     assert proto["totals"]["labelled"] == 12 * 5
+
+
+HIDE_TORCH = """import sys
+sys.modules["torch"] = None  # QGIS's Python as if torch were not installed: `import torch` raises ImportError
+"""
+
+
+@pytest.mark.skipif(not os.path.exists(QGIS_PROCESS) and os.environ.get("CI") != "true",
+                    reason="qgis_process.bin not installed (with CI=true this fails instead)")
+def test_qgis_classifies_without_torch(provider, trained_model, scene_dir, tmp_path):
+    """QGIS whose Python has no torch: the plugin loads, hypersnn:classify runs the SNN on ONNX Runtime and
+    writes the class map that the torch engine writes; training says plainly that it needs torch."""
+    import processing
+    from osgeo import gdal
+
+    pytest.importorskip("onnxruntime")
+    hide = tmp_path / "hide_torch"
+    hide.mkdir()
+    (hide / "sitecustomize.py").write_text(HIDE_TORCH)
+    run = _qgis_process(tmp_path, first_on_path=[hide])
+    rc, out, err = run("plugins", "enable", "hypersnn")
+    assert rc == 0, out + err
+    rc, out, err = run("--json", "run", "hypersnn:classify", "--", f"INPUT={scene_dir / 'scene.tif'}",
+                       f"MODEL={trained_model}", f"OUTPUT={tmp_path / 'onnx.tif'}", f"CONFIDENCE={tmp_path / 'conf.tif'}")
+    assert rc == 0, out + err
+    assert json.loads(out[out.index("{"):])["results"]["ENGINE"] == "onnx"
+    with_torch = processing.run("hypersnn:classify", {"INPUT": str(scene_dir / "scene.tif"), "MODEL": str(trained_model),
+                                                      "OUTPUT": str(tmp_path / "torch.tif"), "ENGINE": 1})
+    assert with_torch["ENGINE"] == "torch"
+    a = gdal.Open(str(tmp_path / "onnx.tif")).ReadAsArray()
+    assert (a == gdal.Open(with_torch["OUTPUT"]).ReadAsArray()).all() and (a > 0).sum() > 0.9 * a.size
+    # the torch-free QGIS cannot train: the message names torch and the command that installs it
+    rc, out, err = run("run", "hypersnn:train", "--", f"INPUT={scene_dir / 'scene.tif'}",
+                       f"POLYGONS={scene_dir / 'train.gpkg'}", "CLASS_FIELD=klass", f"OUTPUT_MODEL={tmp_path / 'm.hsnn'}")
+    assert rc != 0 and "torch" in out + err and "pip" in out + err
+    assert not (tmp_path / "m.hsnn").exists()

@@ -148,3 +148,36 @@ def test_classify_task_and_mismatch_error(plugin, trained_model, layers, scene_d
     assert any("has 10 bands but the model expects 12" in m for m in msgs), msgs
     assert not (tmp_path / "bad.tif").exists()
     assert QgsApplication.taskManager().countActiveTasks() == 0
+
+
+def test_dialog_and_task_classify_without_torch(plugin, trained_model, layers, scene_dir, qgis_iface, tmp_path, wait,
+                                                monkeypatch):
+    """QGIS whose Python has no torch: the classify dialog reads the model (ONNX Runtime), offers neither the CNN
+    mode nor the energy map, and its task writes the class map that the torch engine writes."""
+    import sys
+
+    import numpy as np
+    from osgeo import gdal
+
+    from hypersnn.plugin.tasks import ClassifyTask
+    from hypersnn.ui.classify_dialog import ClassifyDialog
+
+    with_torch = _start(plugin, ClassifyTask(classify_job(scene_dir / "scene.tif", str(trained_model),
+                                                          tmp_path / "torch.tif"), iface=qgis_iface))
+    wait(lambda: _done(with_torch), 60, "the torch classify task")
+    assert with_torch.result.engine == "torch"
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now fails, as where it is not installed
+    assert plugin.ready("classify")  # no message box: classification needs no torch here
+    dlg = ClassifyDialog(qgis_iface)
+    dlg.model_file.setFilePath(str(trained_model))
+    assert dlg.model is not None and dlg.model.engine == "onnx", dlg.model_error
+    assert not dlg.energy_check.isEnabled() and not dlg.mode_combo.isEnabled()
+    dlg.class_map_file.setFilePath(str(tmp_path / "onnx.tif"))
+    job = dlg.job()
+    assert job.energy_map is None
+    task = _start(plugin, ClassifyTask(job, iface=qgis_iface))
+    wait(lambda: _done(task), 60, "the torch-free classify task")
+    assert task.status() == QgsTask.TaskStatus.Complete, task.error
+    assert task.result.engine == "onnx"
+    a, b = (gdal.Open(str(tmp_path / n)).ReadAsArray() for n in ("onnx.tif", "torch.tif"))
+    assert np.array_equal(a, b) and (a > 0).mean() > 0.9

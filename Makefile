@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup demo demo-quick test test-fast test-qgis-matrix results bench bench-resume bench-front bench-quick plugin-zip screenshots clean
+.PHONY: setup demo demo-quick test test-fast test-qgis-matrix results bench bench-resume bench-front bench-3d bench-grouped bench-quick plugin-zip screenshots clean
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -41,6 +41,14 @@ bench-resume: setup
 # `efficient` preset; `make bench` reuses its headline rows
 bench-front: setup
 	$(PY) bench/run.py --resume --front full --only front
+
+# the 3-D network's rows (3 seeds at the 30 % split, the block split and the 10 % split; about 1.7 h)
+bench-3d: setup
+	$(PY) bench/run.py --resume --arch 3d --only headline_3d --only spatial --only ten_percent
+
+# the region-grouped splits, SNN against SVM and random forest (3 seeds x 2 splits; about 1 h)
+bench-grouped: setup
+	$(PY) bench/run.py --resume --only grouped
 
 bench-quick: setup
 	$(PY) bench/run.py --quick --out bench/out/quick/results.json --md bench/out/quick/results.md

@@ -416,31 +416,38 @@ def row_seconds(section: str, value) -> float:
     return total
 
 
+def target_of(section: str, row: dict) -> str:
+    """The `make` target that runs a row (bench/run.py DEFAULT_SECTIONS and the Makefile's bench targets)."""
+    from bench.front import HEADLINE
+    if section == "front":
+        return "make bench" if row.get("candidate") in HEADLINE else "make bench-front"
+    if section == "grouped":
+        return "make bench-grouped"
+    if section == "headline_3d" or row.get("arch") == "3d":
+        return "make bench-3d"
+    return "make bench"
+
+
 def bench_cost(data: dict) -> list:
     """What each section cost on the bench machine, and which `make` target runs it."""
-    from bench.front import HEADLINE
     s = data["sections"]
     lines = ["## What the bench costs (measured wall time of the rows, this machine)", "",
-             "| section | rows | hours | run by |", "|---|---|---|---|"]
-    total = {"make bench": 0.0, "make bench-front": 0.0}
+             "| section | make target | rows | hours |", "|---|---|---|---|"]
+    total = {}
     for name in SECTIONS:
         if name not in s:
             continue
-        if name == "front":
-            head = [r for r in s["front"] if r.get("candidate") in HEADLINE]
-            rest = [r for r in s["front"] if r.get("candidate") not in HEADLINE]
-            for rows, target in ((head, "make bench"), (rest, "make bench-front")):
-                h = row_seconds("front", rows) / 3600
-                total[target] += h
-                lines.append(f"| front ({'headline candidates' if target == 'make bench' else 'other candidates'}) | "
-                             f"{len(rows)} | {h:.2f} | {target}{' (and bench-front)' if target == 'make bench' else ''} |")
-            continue
-        h = row_seconds(name, s[name]) / 3600
-        total["make bench"] += h
-        lines.append(f"| {name} | {len(s[name]) if isinstance(s[name], list) else 1} | {h:.2f} | make bench |")
-    lines += ["", f"`make bench`: {total['make bench']:.2f} h of measured rows; `make bench-front` adds "
-                  f"{total['make bench-front']:.2f} h (the front's other candidates). Rows measured while the machine "
-                  f"was busy with other work count as they ran.", ""]
+        rows = s[name] if isinstance(s[name], list) else [s[name]]
+        by_target = {}
+        for r in rows:
+            by_target.setdefault(target_of(name, r), []).append(r)
+        for target, group in by_target.items():
+            h = row_seconds(name, group) / 3600
+            total[target] = total.get(target, 0.0) + h
+            lines.append(f"| {name} | {target} | {len(group)} | {h:.2f} |")
+    lines += ["", "Totals: " + "; ".join(f"`{t}` {h:.2f} h" for t, h in total.items())
+              + ". Rows measured while the machine was busy with other work count as they ran; set-up between rows "
+                "(loading the scene, a few seconds) is not counted.", ""]
     return lines
 
 

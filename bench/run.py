@@ -94,6 +94,10 @@ def train_row(reader, labels, cfg, label: str, checkpoint_dir=None) -> dict:
             "_model": out.model, "_outcome": out}
 
 
+DEFAULT_SECTIONS = ("front", "baselines", "spatial", "ten_percent", "sweeps", "speed", "memory", "onnx")
+"""What `make bench` runs (about 2 hours on 2 cores; docs/results.md's cost table gives the measured time)."""
+
+
 def strip(row):
     return {k: v for k, v in row.items() if not k.startswith("_")}
 
@@ -112,6 +116,8 @@ def main(argv=None):
     ap.add_argument("--front", choices=("headline", "full"), default="headline",
                     help="front candidates to train: headline (default, the efficient preset and the 3x3 first layer; "
                          "`make bench`) or full (every lever; chooses the preset; `make bench-front`)")
+    ap.add_argument("--arch", choices=("hybrid", "3d", "all"), default="hybrid",
+                    help="networks of the spatial and 10 %% rows: hybrid (`make bench`), 3d (`make bench-3d`) or all")
     ap.add_argument("--threads", type=int, default=0,
                     help="torch threads for training and the speed row (0: torch's default); 1 leaves a core free")
     args = ap.parse_args(argv)
@@ -121,7 +127,10 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     q = args.quick
     res = Results(Path(args.out), q, Path(args.md), resume=args.resume)
-    want = lambda s: not args.only or s in args.only  # noqa: E731
+    # `make bench` runs DEFAULT_SECTIONS; the 3-D network's rows and the grouped splits are their own targets
+    # (`make bench-3d`, `make bench-grouped`: --only); quick mode runs everything (the wiring test)
+    want = lambda s: s in args.only if args.only else (q or s in DEFAULT_SECTIONS)  # noqa: E731
+    archs = ["hybrid", "3d"] if args.arch == "all" else [args.arch]
     say = lambda s: print(s, flush=True)  # noqa: E731
 
     reader, labels = indian_pines()
@@ -196,21 +205,23 @@ def main(argv=None):
     if want("baselines") or want("spatial"):
         from bench.baselines import run_baselines
         from hypersnn.core.splits import make_split
-        methods = ((["random"] if want("baselines") and "baselines" not in res.data["sections"] else [])
-                   + (["blocks"] if want("spatial") and "spatial" not in res.data["sections"] else []))
+        methods = (["random"] if want("baselines") else []) + (["blocks"] if want("spatial") else [])
         for method in methods:
+            section = "baselines" if method == "random" else "spatial"
             cfg = headline_config("hybrid", 0.3, 0, q)
             cfg.split.method = method
             sp = make_split(labels.array, cfg.split, valid_mask=None, patch_size=cfg.model.patch_size)
-            say(f"[baselines] {method} split")
-            for row in run_baselines(reader, labels, sp):
-                row["split"] = sp.protocol.get("description")
-                res.add("baselines" if method == "random" else "spatial", row)
+            if not any("model" in r for r in res.data["sections"].get(section, [])):
+                say(f"[baselines] {method} split")
+                for row in run_baselines(reader, labels, sp):
+                    row["split"] = sp.protocol.get("description")
+                    res.add(section, row)
             if method == "blocks":
-                for arch in ["hybrid"] if q else ["hybrid", "3d"]:
-                    cfg.model.arch = arch
-                    say(f"[spatial] SNN {arch}")
-                    res.add("spatial", strip(train_row(reader, labels, cfg, f"SNN {arch} blocks")))
+                for arch in ["hybrid"] if q else archs:
+                    if not res.has("spatial", f"SNN {arch} blocks"):
+                        cfg.model.arch = arch
+                        say(f"[spatial] SNN {arch}")
+                        res.add("spatial", strip(train_row(reader, labels, cfg, f"SNN {arch} blocks")))
 
     if want("grouped"):
         from bench.grouped import grouped_rows
@@ -219,7 +230,7 @@ def main(argv=None):
             res.add("grouped", strip(row))
 
     if want("ten_percent") and not q:
-        for arch in ("hybrid", "3d"):
+        for arch in archs:
             label = f"{arch} 10% seed 0"
             if not res.has("ten_percent", label):
                 say(f"[ten_percent] {label}")

@@ -16,7 +16,9 @@ Methods (`SplitConfig.method`):
   polygons whole polygons (`polygon_ids`) go to train or test, stratified by class.
   given    a user map: 1 = train, 2 = test, 0 = unused.
 
-Validation pixels are `val_fraction` of each class's training pixels (pixel-level, taken from train).
+Validation pixels are `val_fraction` of each class's training pixels, taken from train: whole blocks or
+polygons for those methods (pixels of a training unit would flatter validation as they flatter test), pixel by
+pixel otherwise.
 For the spatial methods (blocks, polygons, given) `patch_size` enables a guard band: a test pixel
 within patch_size // 2 (Chebyshev distance) of a training pixel lies inside a training patch, so its
 spectrum was seen during training; such pixels are dropped from test and counted. Random and count
@@ -179,7 +181,14 @@ def make_split(labels_array, cfg: SplitConfig, polygon_ids=None, given_map=None,
         if not (test & (labels == c)).any():
             warnings.append(f"Class {name(c)} has no test pixels: its accuracy cannot be assessed.")
 
-    train, val = _take_val(labels, train, classes, cfg.val_fraction, rng)
+    units = _unit_map(method, shape, cfg, polygon_ids)
+    if units is not None and cfg.val_fraction > 0:
+        train, val, vnote = _take_val_units(labels, train, classes, units, cfg.val_fraction, rng,
+                                            proto.get("guard_radius", 0), method, name)
+        proto["validation"] = vnote
+        notes.append(vnote["text"])
+    else:
+        train, val = _take_val(labels, train, classes, cfg.val_fraction, rng)
     if cfg.val_fraction > 0 and not val.any():
         warnings.append("The validation set is empty (too few training pixels for val_fraction "
                         f"{cfg.val_fraction}); early stopping has nothing to monitor.")
@@ -189,8 +198,12 @@ def make_split(labels_array, cfg: SplitConfig, polygon_ids=None, given_map=None,
                         f"{100 / n_val:.1f} points, so early stopping may keep a lucky epoch. Use a larger "
                         "val_fraction, independent validation polygons (split 'given'), or val_smoothing 3.")
     if cfg.val_fraction > 0:
-        desc += f"; {_pct(cfg.val_fraction)} of each class's training pixels held out for validation"
-        if method in SPATIAL_METHODS:
+        if units is not None:
+            desc += (f"; whole {'blocks' if method == 'blocks' else 'polygons'} holding about "
+                     f"{_pct(cfg.val_fraction)} of each class's training pixels held out for validation")
+        else:
+            desc += f"; {_pct(cfg.val_fraction)} of each class's training pixels held out for validation"
+        if method == "given":
             notes.append("Validation pixels are drawn pixel by pixel from the training side, so validation "
                           "accuracy is optimistic; it only steers early stopping.")
     desc += f" (seed {int(cfg.seed)})."
@@ -492,6 +505,63 @@ def _given(usable, given_map, shape, warnings, proto):
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _unit_map(method, shape, cfg, polygon_ids):
+    """Per-pixel ids of the units the split moved whole (blocks or polygons; 0 = none), else None."""
+    if method == "blocks":
+        rows, cols = np.indices(shape)
+        return (rows // cfg.block_size) * -(-shape[1] // cfg.block_size) + cols // cfg.block_size + 1
+    if method == "polygons":
+        return np.where(np.asarray(polygon_ids) > 0, np.asarray(polygon_ids), 0)
+    return None
+
+
+def _take_val_units(labels, train, classes, units, frac, rng, radius, method, name=str):
+    """Validation as whole units (blocks or polygons) of the training side, about `frac` of each class's
+    training pixels, as the test side was made: validation pixels drawn from inside training units are
+    near-copies of training pixels, and validation accuracy then reads ~1.0 and cannot steer early stopping.
+
+    A class with a single training unit keeps it for training and gets pixel-level validation inside it
+    (stated in the note). Validation pixels within `radius` of a training pixel (inside a training patch)
+    are dropped, as for test. Returns (train, val, note)."""
+    sel = train & (units > 0)
+    cls_idx = np.searchsorted(np.asarray(classes), labels[sel])
+    uniq, inv, m = _unit_matrix(units[sel], cls_idx, len(classes))
+    in_val = _assign_units(m, frac, rng)
+    present = m > 0
+    single = [j for j in range(len(classes)) if present[:, j].sum() < 2]
+    for j in single:  # its only training unit stays in training
+        in_val[present[:, j]] = False
+    for j in range(len(classes)):  # and no class may lose its last training unit
+        units_j = np.flatnonzero(present[:, j])
+        if units_j.size and in_val[units_j].all():
+            in_val[units_j[np.argmin(m[units_j].sum(1))]] = False
+    val = np.zeros(labels.shape, bool)
+    val[sel] = in_val[inv]
+    new_train = train & ~val
+    dropped = 0
+    if radius > 0 and val.any():
+        near = _dilate(new_train, radius) & val
+        dropped = int(near.sum())
+        val &= ~near
+    fallback = [classes[j] for j in single]
+    if fallback:
+        mask = np.isin(labels, fallback) & new_train
+        t2, v2 = _take_val(labels, mask, fallback, frac, rng)
+        val |= v2
+        new_train = (new_train & ~mask) | t2
+    kind = "blocks" if method == "blocks" else "polygons"
+    text = (f"Validation: {int(in_val.sum())} whole {kind} of the training side ({int(val.sum())} pixels), so early "
+            f"stopping is judged on {kind} the network did not train on")
+    if dropped:
+        text += f"; {dropped} validation pixel(s) within {radius} of a training pixel dropped (leakage guard)"
+    if fallback:
+        text += (f". Class(es) {', '.join(name(c) for c in fallback)} have a single training {kind[:-1]}: their "
+                 f"validation pixels come from inside it (optimistic)")
+    return new_train, val, {"method": f"whole {kind}", "units": int(in_val.sum()), "pixels": int(val.sum()),
+                            "dropped_for_leakage": dropped, "pixel_level_classes": [int(c) for c in fallback],
+                            "text": text + "."}
 
 
 def _take_val(labels, train, classes, frac, rng):

@@ -153,6 +153,63 @@ def test_polygons_keep_whole_polygons_together():
     assert s.protocol["polygons_train"] + s.protocol["polygons_test"] == 16
 
 
+def _polygon_grid(n_side=6, size=10, inner=7):
+    lab = np.zeros((n_side * size, n_side * size), np.int32)
+    pid = np.zeros_like(lab)
+    n = 0
+    for i in range(n_side):
+        for j in range(n_side):
+            n += 1
+            r, c = size * i, size * j
+            pid[r + 1:r + 1 + inner, c + 1:c + 1 + inner] = n
+            lab[r + 1:r + 1 + inner, c + 1:c + 1 + inner] = 1 + (i + j) % 3
+    return lab, pid
+
+
+def test_polygon_split_validates_on_whole_polygons_it_did_not_train_on():
+    """Validation pixels drawn from training polygons read ~100 % (near-copies of training pixels), so they
+    cannot steer early stopping: validation takes whole training-side polygons instead."""
+    lab, pid = _polygon_grid()
+    s = make_split(lab, SplitConfig(method="polygons", train_fraction=0.6, val_fraction=0.25, seed=3),
+                   polygon_ids=pid, patch_size=3)
+    _assert_valid(s, lab)
+    for p in range(1, pid.max() + 1):
+        m = pid == p
+        assert sum(bool(x[m].any()) for x in (s.train, s.val, s.test)) == 1, f"polygon {p} split across sets"
+    for row in s.protocol["per_class"]:
+        assert row["train"] > 0 and row["val"] > 0 and row["test"] > 0
+    v = s.protocol["validation"]
+    assert v["method"] == "whole polygons" and v["units"] >= 3 and v["pixels"] == int(s.val.sum())
+    assert "whole polygons" in s.protocol["description"] and not v["pixel_level_classes"]
+
+
+def test_block_split_validation_is_whole_blocks_with_the_leakage_guard():
+    lab = _labels(64, 64, k=3, p0=0.0)
+    s = make_split(lab, SplitConfig(method="blocks", block_size=8, train_fraction=0.5, val_fraction=0.2, seed=2),
+                   patch_size=5)
+    _assert_valid(s, lab)
+    assert s.protocol["validation"]["method"] == "whole blocks" and s.val.any()
+    tr = np.argwhere(s.train)
+    for r, c in np.argwhere(s.val):  # no validation pixel lies inside a training patch
+        assert np.abs(tr - (r, c)).max(axis=1).min() > 2
+    blocks = (np.indices(lab.shape)[0] // 8) * 8 + np.indices(lab.shape)[1] // 8
+    for b in np.unique(blocks[s.val]):
+        assert not s.train[blocks == b].any(), f"block {b} has both training and validation pixels"
+
+
+def test_a_class_with_one_training_polygon_keeps_it_and_is_validated_inside_it():
+    lab, pid = _polygon_grid(n_side=4)
+    lab[pid == 1] = 4  # class 4: polygons 1 and 16, one per side
+    lab[pid == 16] = 4
+    s = make_split(lab, SplitConfig(method="polygons", train_fraction=0.5, val_fraction=0.2, seed=0),
+                   polygon_ids=pid)
+    _assert_valid(s, lab)
+    four = [row for row in s.protocol["per_class"] if row["class"] == 4][0]
+    assert four["train"] > 0 and four["val"] > 0
+    assert s.protocol["validation"]["pixel_level_classes"] == [4]
+    assert "single training polygon" in s.protocol["validation"]["text"]
+
+
 def test_auto_splits_polygon_data_by_polygon_and_says_when_it_cannot():
     """The default: polygon labels with 2+ polygons per class are split by whole polygons (the way map producers
     validate); a raster, or a class drawn in a single polygon, falls back to a random split, with a warning in

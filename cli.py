@@ -1,4 +1,4 @@
-"""`hypersnn` command line: train, classify, evaluate, sample, report, demo, info, datasets.
+"""`hypersnn` command line: train, classify, batch, evaluate, sample, report, demo, info, datasets.
 
 A thin front end: argparse (flags generated from the settings registry, core/settings.py) plus the rasterio
 backend, over the QGIS-free workflows in workflows/. Runs outside QGIS, so rasters go through rasterio.
@@ -26,6 +26,8 @@ EPILOG = """examples:
                  --out model.hsnn --time-steps 5 --bits 6
   hypersnn classify --model model.hsnn --raster scene.tif --out classes.tif --confidence conf.tif \\
                     --energy-map energy.tif
+  hypersnn classify --model model.hsnn --raster scene.tif --out classes.tif --scheduler local:4 --cog
+  hypersnn batch --model model.hsnn --out-dir maps/ "scenes/*.tif" --confidence --scheduler tcp://10.0.0.5:8786
   hypersnn evaluate --map classes.tif --labels reference.tif
   hypersnn info model.hsnn
 """
@@ -103,13 +105,36 @@ def _progress_bar(enabled: bool):
     return progress, bar.close
 
 
+class CliBackend:
+    """The command line's I/O backend: workflows/rasterio_backend.RasterioBackend plus Cloud-Optimized GeoTIFF
+    output (classify --cog). Defined at module level so that Dask can ship it to its workers by reference;
+    rasterio is imported when it is first used, not when the CLI starts."""
+
+    name = "rasterio"
+
+    def __init__(self):
+        from .workflows.rasterio_backend import RasterioBackend
+        self._io = RasterioBackend()
+
+    def __getattr__(self, attr):
+        if attr.startswith("_"):  # pickle's probes before __dict__ is restored
+            raise AttributeError(attr)
+        return getattr(self._io, attr)
+
+    def open_cog_writer(self, spec):
+        from .core.io_rasterio import RasterioWriter
+        return RasterioWriter(spec, cog=True)
+
+
+def _backend():
+    return CliBackend()
+
+
 def _run(args, run, job):
     """A workflow run with the rasterio backend and the terminal's progress bar and log."""
-    from .workflows.rasterio_backend import RasterioBackend
-
     cb, done = _callbacks(args)
     try:
-        return run(job, RasterioBackend(), cb)
+        return run(job, _backend(), cb)
     finally:
         done()
 
@@ -202,6 +227,23 @@ def cmd_classify(args):
            "valid_pixels": res.valid_pixels, "seconds": res.seconds, "class_counts": res.class_counts,
            "engine": res.engine, "warnings": res.warnings})
     return 0
+
+
+def cmd_batch(args):
+    from .workflows.batch import BatchJob, run_batch
+
+    cfg = RunConfig()
+    apply_arguments(cfg, args)
+    cfg.validate()
+    job = BatchJob(args.rasters, args.model, args.out_dir, args.manifest, args.confidence, args.probabilities,
+                   args.energy_map, cfg.classify)
+    res = _run(args, run_batch, job)
+    lines = [f"{s['input']}: {s['status']}" + (f" ({s['error']})" if s.get("error") else "") for s in res.scenes]
+    lines.append(f"{res.done} classified, {res.skipped} skipped (already done), {res.failed} failed in "
+                 f"{res.seconds:.1f} s; manifest {res.manifest}")
+    _emit(args, "\n".join(lines), {"manifest": res.manifest, "done": res.done, "skipped": res.skipped,
+                                    "failed": res.failed, "seconds": res.seconds, "scenes": res.scenes})
+    return 0 if res.ok else 1
 
 
 def cmd_export(args):
@@ -411,6 +453,20 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(c, ("classify",), SECTION_TITLES)
     common(c)
     c.set_defaults(func=cmd_classify)
+
+    b = sub.add_parser("batch", help="classify many rasters with one model: one map per scene and a manifest; "
+                                     "a rerun skips the scenes already done")
+    b.add_argument("rasters", nargs="+", metavar="RASTER",
+                   help="raster files, glob patterns (quoted) or folders (their .tif/.tiff/.hdr/.vrt/.img files)")
+    b.add_argument("--model", required=True)
+    b.add_argument("--out-dir", required=True, help="folder for <scene>_classes.tif (and the other maps)")
+    b.add_argument("--manifest", help="manifest JSON to write and resume from (default: OUT_DIR/manifest.json)")
+    b.add_argument("--confidence", action="store_true", help="also write <scene>_confidence.tif")
+    b.add_argument("--probabilities", action="store_true", help="also write <scene>_probabilities.tif")
+    b.add_argument("--energy-map", action="store_true", help="also write <scene>_energy.tif (torch engine)")
+    add_arguments(b, ("classify",), SECTION_TITLES)
+    common(b)
+    b.set_defaults(func=cmd_batch)
 
     e = sub.add_parser("evaluate", help="accuracy of a class map against reference labels")
     e.add_argument("--map", required=True, help="class map GeoTIFF")

@@ -149,6 +149,13 @@ class ClassifyConfig:
     engine: str = opt("auto", param="ENGINE", choices=("auto", "torch", "onnx"), advanced=True, dialog=False,
                       help="run the network with torch, or the SNN as an ONNX graph in ONNX Runtime (no torch needed; "
                            "no energy map or CNN mode); auto: torch where it imports, else ONNX Runtime")
+    scheduler: str = opt("", param="SCHEDULER", advanced=True, dialog=False,
+                         help="compute the windows as tasks on a Dask cluster: local or local:N (N worker processes "
+                              "here) or tcp://HOST:PORT (a running scheduler whose workers see the same files); "
+                              "the maps are the same bytes; empty: in this process (needs dask[distributed])")
+    cog: bool = opt(False, flag="--cog", processing=False, advanced=True, dialog=False,
+                    help="write Cloud-Optimized GeoTIFFs (internal overviews, tiled, COG layout) instead of plain "
+                         "tiled GeoTIFFs; the colour table, class names and nodata are kept")
 
 
 DEFAULT_WINDOW = ClassifyConfig().window

@@ -192,8 +192,9 @@ class RasterioWriter(TemporaryOutput):
     output folder and moved into place on `close()`, so a failed or canceled run never leaves a
     half-written map (or destroys the previous one)."""
 
-    def __init__(self, spec: OutputSpec):
-        self.spec = spec
+    def __init__(self, spec: OutputSpec, cog: bool = False):
+        self.spec, self.cog = spec, cog
+        """cog: on close, copy the finished file into a Cloud-Optimized GeoTIFF (see `_to_cog`) before the rename"""
         path, tmp = checked_output(spec)
         self.path, self.tmp_path = path, tmp
         like = spec.like
@@ -255,6 +256,8 @@ class RasterioWriter(TemporaryOutput):
         self._done = True
         try:
             self._ds.close()
+            if self.cog:
+                self._to_cog()
             stale = self.path + ".aux.xml"  # would override the new file's metadata in GDAL/QGIS
             if os.path.exists(stale):
                 os.remove(stale)
@@ -268,6 +271,28 @@ class RasterioWriter(TemporaryOutput):
             aux = self.tmp_path + ".aux.xml"
             if os.path.exists(aux):
                 os.remove(aux)
+
+    def _to_cog(self) -> None:
+        """Replace the finished temporary GeoTIFF by a Cloud-Optimized copy (GDAL's COG driver: 256-pixel tiles,
+        overviews down to one tile, IFDs and overviews before the full-resolution data), still a temporary file:
+        the rename into place stays the one moment the output changes. Class maps (paletted) get MODE overviews,
+        so an overview pixel is a class that occurs under it, never an average of class values."""
+        from rasterio.shutil import copy as rio_copy
+
+        categorical = bool(self.spec.colors or self.spec.category_names)
+        cog_tmp = self.tmp_path[:-len(".tif")] + ".cog.tif"
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                rio_copy(self.tmp_path, cog_tmp, driver="COG", COMPRESS="DEFLATE", BLOCKSIZE=256,
+                         PREDICTOR="YES",
+                         RESAMPLING="MODE" if categorical else "AVERAGE", OVERVIEWS="AUTO", BIGTIFF="IF_SAFER")
+            os.replace(cog_tmp, self.tmp_path)
+        except BaseException:
+            for p in (cog_tmp, cog_tmp + ".aux.xml"):
+                if os.path.exists(p):
+                    os.remove(p)
+            raise
 
     def abort(self) -> None:
         """Drop the temporary file; whatever the destination held before stays."""

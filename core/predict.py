@@ -8,6 +8,7 @@ map path is the same, and torch is imported only by the torch engine and the ene
 """
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
 from dataclasses import dataclass
@@ -135,12 +136,113 @@ class WindowClassifier:
         return out[0].numpy(), ok, e, s
 
 
+@dataclass(frozen=True)
+class WindowJob:
+    """What every window of one map computes, besides the model and the raster: small and picklable, so the
+    same description reaches a Dask worker (workflows/distributed.py) as the local loop."""
+
+    mode: str
+    class_values: tuple
+    dtype: str
+    confidence: bool = False
+    probabilities: bool = False
+    energy: bool = False
+    energy_cfg: object = None
+
+
+@dataclass
+class WindowResult:
+    """One window's output pixels, ready to write: the class map (h, w), confidence (h, w), probabilities
+    (h, w, K) and energy (h, w, 2) as they go into the files, plus the counts the summary needs."""
+
+    window: tuple
+    classes: np.ndarray
+    confidence: Optional[np.ndarray]
+    probabilities: Optional[np.ndarray]
+    energy: Optional[np.ndarray]
+    counts: np.ndarray
+    """pixels per class index + 1 (index 0: not classified)"""
+    energy_sum: float = 0.0
+    spikes_sum: float = 0.0
+    warnings: tuple = ()
+    """the engine's warnings raised while computing it where no one could see them (a Dask worker)"""
+
+
+WINDOW_TORCH_THREADS = 1
+"""The torch engine computes every window with this many intra-op threads. Measured (Indian Pines model,
+64-pixel windows, torch 2.13 CPU, oneDNN): logits with 1 thread differ from those with 2, 3 or 4 threads by up
+to 7.6e-6 (2, 3 and 4 agree with each other), enough to move a confidence value by an ulp or flip a spike.
+Fixing the count makes a map the same bytes whether it was computed in this process or on Dask workers
+(whose processes start with OMP_NUM_THREADS=1); parallelism comes from windows on several workers instead.
+ONNX Runtime gave the same logits with 1, 2 and 3 threads, so its sessions keep their own setting."""
+
+
+@contextlib.contextmanager
+def window_threads(model):
+    """Run the torch engine with WINDOW_TORCH_THREADS intra-op threads inside the block (put back after);
+    nothing for ONNX Runtime, and no torch import for it."""
+    if getattr(model, "engine", "torch") != "torch":
+        yield
+        return
+    import torch
+    old = torch.get_num_threads()
+    if old != WINDOW_TORCH_THREADS:
+        torch.set_num_threads(WINDOW_TORCH_THREADS)
+    try:
+        yield
+    finally:
+        if old != WINDOW_TORCH_THREADS:
+            torch.set_num_threads(old)
+
+
+def compute_window(wc: WindowClassifier, job: WindowJob, window) -> WindowResult:
+    """The one per-window computation of a map: read the window with its halo, preprocess, score, and turn the
+    scores into the class, confidence, probability (and energy) arrays the writers take. The local loop and
+    every Dask task call this, so both paths produce the same bytes."""
+    values = np.asarray(job.class_values)
+    e_sum = s_sum = 0.0
+    energy = None
+    with window_threads(wc.model):
+        if job.energy:
+            out, ok, e_map, s_map = wc.logits_and_energy(window, job.energy_cfg)
+            e_sum, s_sum = float(e_map[ok].sum()), float(s_map[ok].sum())
+            energy = np.where(ok[None], np.stack([e_map, s_map]), CONF_NODATA).transpose(1, 2, 0).astype(np.float32)
+        else:
+            out, ok = wc.logits(window)
+    prob = softmax(out, 0)
+    idx = prob.argmax(0)
+    cls = np.where(ok, values[idx], 0).astype(job.dtype)
+    counts = np.bincount(np.where(ok, idx + 1, 0).ravel(), minlength=len(values) + 1).astype(np.int64)
+    conf = np.where(ok, prob.max(0), CONF_NODATA).astype(np.float32) if job.confidence else None
+    probs = (np.where(ok[..., None], prob.transpose(1, 2, 0), CONF_NODATA).astype(np.float32)
+             if job.probabilities else None)
+    return WindowResult(tuple(int(v) for v in window), cls, conf, probs, energy, counts, e_sum, s_sum)
+
+
+def local_windows(wc: WindowClassifier, job: WindowJob, windows, is_canceled):
+    """The single-process runner: the windows in order, in this process (torch threads fixed once for the
+    whole loop, so compute_window does not switch them per window)."""
+    with window_threads(wc.model):
+        for k, win in enumerate(windows):
+            if is_canceled():
+                raise Canceled(f"classification canceled at window {k + 1}/{len(windows)}")
+            yield compute_window(wc, job, win)
+
+
+def class_dtype(values) -> str:
+    return "uint8" if np.max(values) < 255 else "uint16"
+
+
 def classify_raster(model, reader: RasterReader, open_writer: Callable[[OutputSpec], object],
                     class_path: str, confidence_path: Optional[str] = None,
                     probabilities_path: Optional[str] = None, cfg: ClassifyConfig = None,
                     progress=None, is_canceled=None, energy_path: Optional[str] = None,
-                    energy_cfg=None) -> ClassifyResult:
+                    energy_cfg=None, runner=None) -> ClassifyResult:
     """Write the class map (and confidence / per-class probabilities / energy map); all or nothing.
+
+    `runner(wc, job, windows, is_canceled)` yields one WindowResult per window (any order); the default,
+    `local_windows`, computes them here; workflows/distributed.py computes them on a Dask cluster. Outputs
+    are written here either way, so the files, their metadata and the all-or-nothing rule are one code path.
 
     The energy map (SNN only) has two float32 bands: the estimated SNN energy of each pixel in pJ under the
     complete convention (core/energy.py) and the spikes the SNN fired for it over all layers and steps,
@@ -148,19 +250,25 @@ def classify_raster(model, reader: RasterReader, open_writer: Callable[[OutputSp
     cfg = cfg or ClassifyConfig()
     progress = progress or (lambda f, m: None)
     is_canceled = is_canceled or (lambda: False)
+    runner = runner or local_windows
     wc = WindowClassifier(model, reader, cfg.mode)
     info = reader.info
     values = np.array(model.class_values)
     names = {c["value"]: c["name"] for c in model.classes}
     colors = {c["value"]: tuple(c["color"]) for c in model.classes}
-    dtype = "uint8" if values.max() < 255 else "uint16"
+    dtype = class_dtype(values)
+    if energy_path and cfg.mode != "snn":
+        raise InputError("an energy map is made by the SNN: leave the classification mode at 'snn'")
+    job = WindowJob(cfg.mode, tuple(int(v) for v in values), dtype, bool(confidence_path),
+                    bool(probabilities_path), bool(energy_path), energy_cfg)
     writers = []
+    results = None
     try:
         # each writer is in `writers` the moment it exists, so an interrupt at any point aborts it
         writers.append(open_writer(OutputSpec(class_path, info, 1, dtype, nodata=0, band_names=["class"],
                                               colors=colors, category_names=names)))
         cls_w = writers[-1]
-        conf_w = prob_w = None
+        conf_w = prob_w = energy_w = None
         if confidence_path:
             writers.append(open_writer(OutputSpec(confidence_path, info, 1, "float32", nodata=CONF_NODATA,
                                                   band_names=["confidence"])))
@@ -169,10 +277,7 @@ def classify_raster(model, reader: RasterReader, open_writer: Callable[[OutputSp
             writers.append(open_writer(OutputSpec(probabilities_path, info, len(values), "float32",
                                                   nodata=CONF_NODATA, band_names=[f"p({names[v]})" for v in values])))
             prob_w = writers[-1]
-        energy_w = None
         if energy_path:
-            if cfg.mode != "snn":
-                raise InputError("an energy map is made by the SNN: leave the classification mode at 'snn'")
             writers.append(open_writer(OutputSpec(energy_path, info, 2, "float32", nodata=CONF_NODATA,
                                                   band_names=list(ENERGY_BANDS))))
             energy_w = writers[-1]
@@ -180,28 +285,26 @@ def classify_raster(model, reader: RasterReader, open_writer: Callable[[OutputSp
         t0 = time.perf_counter()
         windows = list(iter_windows(info.height, info.width, cfg.window))
         counts = np.zeros(len(values) + 1, np.int64)
-        for k, win in enumerate(windows):
-            if is_canceled():
-                raise Canceled(f"classification canceled at window {k + 1}/{len(windows)}")
-            if energy_w:
-                out, ok, e_map, s_map = wc.logits_and_energy(win, energy_cfg)
-                e_sum += float(e_map[ok].sum())
-                s_sum += float(s_map[ok].sum())
-                energy_w.write(win, np.where(ok[None], np.stack([e_map, s_map]), CONF_NODATA)
-                               .transpose(1, 2, 0).astype(np.float32))
-            else:
-                out, ok = wc.logits(win)
-            prob = softmax(out, 0)
-            idx = prob.argmax(0)
-            cls = np.where(ok, values[idx], 0).astype(dtype)
-            counts += np.bincount(np.where(ok, idx + 1, 0).ravel(), minlength=len(values) + 1)
-            cls_w.write(win, cls)
+        results = runner(wc, job, windows, is_canceled)
+        done = 0
+        for res in results:
+            for text in res.warnings:
+                warnings.warn(text)
+            win = res.window
+            cls_w.write(win, res.classes)
             if conf_w:
-                conf_w.write(win, np.where(ok, prob.max(0), CONF_NODATA).astype(np.float32))
+                conf_w.write(win, res.confidence)
             if prob_w:
-                p = prob.transpose(1, 2, 0)
-                prob_w.write(win, np.where(ok[..., None], p, CONF_NODATA).astype(np.float32))
-            progress((k + 1) / len(windows), f"classified window {k + 1}/{len(windows)}")
+                prob_w.write(win, res.probabilities)
+            if energy_w:
+                energy_w.write(win, res.energy)
+            counts += res.counts
+            e_sum += res.energy_sum
+            s_sum += res.spikes_sum
+            done += 1
+            progress(done / len(windows), f"classified window {done}/{len(windows)}")
+        if done != len(windows):  # a runner that lost windows must not produce a map with holes
+            raise RuntimeError(f"classification produced {done} of {len(windows)} windows")
         seconds = time.perf_counter() - t0
         if not counts[1:].sum():  # every pixel nodata in some band the model reads: say which, write nothing
             from .prepare import empty_bands_message
@@ -210,6 +313,8 @@ def classify_raster(model, reader: RasterReader, open_writer: Callable[[OutputSp
         for w in writers:
             w.close()
     except BaseException:
+        if results is not None and hasattr(results, "close"):
+            results.close()  # a Dask runner cancels its futures here
         for w in writers:
             try:
                 w.abort()

@@ -1,4 +1,4 @@
-"""The "HyperSNN" Processing provider (id `hypersnn`): train, classify, assess, energy, workflow."""
+"""The "HyperSNN" Processing provider (id `hypersnn`): train, classify, assess, energy, workflow, sample, batch."""
 from __future__ import annotations
 
 from qgis.core import QgsProcessingProvider
@@ -45,6 +45,7 @@ class HyperSNNProvider(QgsProcessingProvider):
 
     def loadAlgorithms(self):
         from .algorithms.assess import AssessAlgorithm
+        from .algorithms.batch import BatchAlgorithm
         from .algorithms.classify import ClassifyAlgorithm
         from .algorithms.energy import EnergyAlgorithm
         from .algorithms.sample import SampleAlgorithm
@@ -52,5 +53,5 @@ class HyperSNNProvider(QgsProcessingProvider):
         from .algorithms.workflow import WorkflowAlgorithm
 
         for alg in (TrainAlgorithm(), ClassifyAlgorithm(), AssessAlgorithm(), EnergyAlgorithm(), WorkflowAlgorithm(),
-                    SampleAlgorithm()):
+                    SampleAlgorithm(), BatchAlgorithm()):
             self.addAlgorithm(alg)

@@ -19,7 +19,8 @@ def test_console_script_help_lists_every_command():
     start = lines.index("  COMMAND") + 1
     end = next(i for i in range(start, len(lines)) if not lines[i].strip())
     listed = [ln.split()[0] for ln in lines[start:end] if ln.startswith("    ") and not ln.startswith("     ")]
-    assert listed == ["train", "classify", "evaluate", "sample", "report", "demo", "export", "info", "datasets"], \
+    assert listed == ["train", "classify", "batch", "evaluate", "sample", "report", "demo", "export", "info",
+                      "datasets"], \
         r.stdout
 
 

@@ -21,3 +21,19 @@ def tiny_config(**train) -> RunConfig:
     for k, v in train.items():
         setattr(cfg.train, k, v)
     return cfg
+
+
+def tiny_model_file(folder, cfg: RunConfig = None):
+    """A tiny SNN trained on the synthetic scene (a few seconds) and saved as `folder`/m.hsnn."""
+    import fixtures_data as fd
+    from hypersnn.core import pipeline
+    from hypersnn.core.labels import labels_from_array
+    from hypersnn.core.raster import ArrayReader, RasterInfo
+
+    cube, gt = fd.synthetic_scene()[:2]
+    h, w, b = cube.shape
+    reader = ArrayReader(cube, RasterInfo(width=w, height=h, count=b, dtype=str(cube.dtype), nodata=fd.NODATA))
+    out = pipeline.train(reader, labels_from_array(gt), cfg or tiny_config(cnn_epochs=2, snn_epochs=1, threads=1))
+    path = folder / "m.hsnn"
+    out.model.save(path)
+    return path

@@ -1,11 +1,13 @@
 """Classify a whole raster with a model file: class map, confidence, probabilities, energy map."""
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from typing import Optional
 
 from ..core.config import ClassifyConfig
+from ..core.errors import InputError
 from ..core.files import check_output_file, check_outputs
 from .backend import IOBackend
 from .callbacks import Callbacks
@@ -66,22 +68,54 @@ def classify_model(job: ClassifyJob):
     return load_classifier(job.model, engine)
 
 
-def run_classify(job: ClassifyJob, backend: IOBackend, cb: Optional[Callbacks] = None) -> ClassifyOutcome:
+def map_writer(backend: IOBackend, cfg: ClassifyConfig):
+    """The backend's writer for the job's maps: plain tiled GeoTIFF, or with `cfg.cog` a Cloud-Optimized
+    GeoTIFF from a backend that offers `open_cog_writer` (InputError naming the backend otherwise)."""
+    if not cfg.cog:
+        return backend.open_writer
+    open_cog = getattr(backend, "open_cog_writer", None)
+    if open_cog is None:
+        raise InputError(f"the {getattr(backend, 'name', type(backend).__name__)} I/O backend cannot write "
+                         f"Cloud-Optimized GeoTIFFs; classify without the COG option")
+    return open_cog
+
+
+def run_classify(job: ClassifyJob, backend: IOBackend, cb: Optional[Callbacks] = None,
+                 client=None) -> ClassifyOutcome:
+    """Classify one raster. With `job.cfg.scheduler` the windows are computed on a Dask cluster
+    (workflows/distributed.py; `client`: one already connected, e.g. shared by a batch), else in this process;
+    the outputs are the same bytes either way."""
     from ..core.predict import classify_raster
 
     cb = cb or Callbacks()
     check_classify_outputs(job)
+    open_writer = map_writer(backend, job.cfg)
+    if job.cfg.scheduler or client is not None:
+        from .distributed import parse_scheduler, require_dask
+        parse_scheduler(job.cfg.scheduler)
+        require_dask()
     model = classify_model(job)
-    with cb.capture_warnings():
-        reader = backend.open_raster(job.raster)
-        try:
-            model.bands.check(reader.info)
-            res = classify_raster(model, reader, backend.open_writer, job.class_map, job.confidence, job.probabilities,
-                                  job.cfg, progress=cb.progress, is_canceled=cb.is_canceled, energy_path=job.energy_map)
-        finally:
-            reader.close()
+    with contextlib.ExitStack() as stack:
+        runner = None
+        if job.cfg.scheduler or client is not None:
+            from .distributed import DaskRunner, dask_client, model_payload
+            if client is None:
+                cb.log(f"starting Dask: {job.cfg.scheduler}")
+                client = stack.enter_context(dask_client(job.cfg.scheduler))
+            payload, key = model_payload(model, job.model)
+            runner = DaskRunner(client, payload, key, model.engine, backend, job.raster)
+        with cb.capture_warnings():
+            reader = backend.open_raster(job.raster)
+            try:
+                model.bands.check(reader.info)
+                res = classify_raster(model, reader, open_writer, job.class_map, job.confidence, job.probabilities,
+                                      job.cfg, progress=cb.progress, is_canceled=cb.is_canceled,
+                                      energy_path=job.energy_map, runner=runner)
+            finally:
+                reader.close()
+    where = f", {runner.tasks} Dask tasks" if runner else ""
     cb.log(f"class map written: {res.class_path} ({res.valid_pixels} pixels in {res.seconds:.1f} s, "
-           f"{res.pixels_per_second:.0f} px/s, engine {model.engine})")
+           f"{res.pixels_per_second:.0f} px/s, engine {model.engine}{where})")
     if res.energy:
         cb.log(f"energy map written: {res.energy_path}; scene SNN energy {res.energy['snn_mj']:.4f} mJ "
                f"({res.energy['snn_pj_per_pixel'] / 1e3:.2f} nJ per pixel, complete convention, per map pixel)")

@@ -21,7 +21,7 @@ def test_plugin_loads_and_unloads(qgis_iface, qgis_processing):
         prov = reg.providerById("hypersnn")
         assert prov is not None and prov.name() == "HyperSNN"
         algs = sorted(a.name() for a in prov.algorithms())
-        assert algs == ["assess", "classify", "energy", "sample", "train", "workflow"]
+        assert algs == ["assess", "batch", "classify", "energy", "sample", "train", "workflow"]
         for a in prov.algorithms():
             assert len(a.shortHelpString()) > 200, a.name()
             assert a.flags() & a.FlagSupportsBatch

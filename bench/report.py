@@ -98,7 +98,7 @@ def first_layer_facts(data: dict) -> list:
 
 
 SECTIONS = ("front", "headline_3d", "baselines", "spatial", "grouped", "ten_percent", "sweeps", "speed", "memory",
-            "onnx")
+            "onnx", "dask")
 """The sections a full `make bench` writes, in its order."""
 
 
@@ -201,6 +201,7 @@ def write_markdown(data: dict, path: Path) -> None:
                        f"{r['seconds']:.0f} |")
         out.append("")
     out += onnx_lines(s.get("onnx"))
+    out += dask_lines(s.get("dask"))
     out += bench_cost(data)
     oth = s.get("other_scenes", [])
     if oth:
@@ -411,6 +412,8 @@ def row_seconds(section: str, value) -> float:
             total += float(r.get("fc_seconds", 0.0)) + float(r.get("patchwise_seconds", 0.0))
         elif section == "memory":
             total += float(r.get("seconds", 0.0)) + float(r.get("generate_s", 0.0))
+        elif section == "dask":
+            total += sum(float(x.get("wall_s", x["seconds"])) * 2 for x in r.get("rows", []))  # 2 repeats
         elif section == "onnx":
             total += sum(float(x["seconds"]) * 3 for x in r.get("rows", []))  # agreement run + 2 timed runs
     return total
@@ -449,6 +452,23 @@ def bench_cost(data: dict) -> list:
               + ". Rows measured while the machine was busy with other work count as they ran; set-up between rows "
                 "(loading the scene, a few seconds) is not counted.", ""]
     return lines
+
+
+def dask_lines(dk) -> list:
+    """One process against Dask local workers (bench/dask_bench.py)."""
+    if not dk:
+        return []
+    out = [f"## Classification on Dask ({dk['pixels']} pixels x {dk['bands']} bands; same model)", "",
+           "| path | window | tasks | seconds | pixels/s | same bytes as one process |", "|---|---|---|---|---|---|"]
+    for r in dk["rows"]:
+        same = "-" if r["workers"] == 0 else ("yes" if r["identical_to_single"] else "NO")
+        out.append(f"| {r['path']} | {r['window']} | {r.get('tasks', '-')} | {r['seconds']:.1f} | "
+                   f"{r['pixels_per_s']:.0f} | {same} |")
+    out += ["", "| window | tasks | scheduler overhead per task, ms | round trip of a trivial task, ms |",
+            "|---|---|---|---|"]
+    for o in dk["overhead"]:
+        out.append(f"| {o['window']} | {o['tasks']} | {o['overhead_ms_per_task']:.1f} | {o['noop_task_ms']:.1f} |")
+    return out + ["", dk["note"] + ".", ""]
 
 
 if __name__ == "__main__":

@@ -94,7 +94,7 @@ def train_row(reader, labels, cfg, label: str, checkpoint_dir=None) -> dict:
             "_model": out.model, "_outcome": out}
 
 
-DEFAULT_SECTIONS = ("front", "baselines", "spatial", "ten_percent", "sweeps", "speed", "memory", "onnx")
+DEFAULT_SECTIONS = ("front", "baselines", "spatial", "ten_percent", "sweeps", "speed", "memory", "onnx", "dask")
 """What `make bench` runs (about 2 hours on 2 cores; docs/results.md's cost table gives the measured time)."""
 
 
@@ -291,6 +291,18 @@ def main(argv=None):
             big = make_large_geotiff(Path(tmp) / "big.tif", size, reader.read(), reader.info)
             # agreement on the whole bundled scene (quick: on the generated raster, from the crop it trained on)
             res.set("onnx", onnx_vs_torch(mp, big if q else scene_tif, big, Path(tmp), repeats=1 if q else 2))
+
+    if want("dask") and "dask" not in res.data["sections"]:
+        import tempfile
+        from bench.dask_bench import dask_rows
+        from bench.memory import make_large_geotiff
+        size = 96 if q else 320
+        with tempfile.TemporaryDirectory(dir=str(scratch)) as tmp:
+            mp = Path(tmp) / "model.hsnn"
+            headline_model().save(mp)
+            say(f"[dask] one process vs Dask local:1 and local:2 on {size} x {size}, windows 64-512")
+            big = make_large_geotiff(Path(tmp) / "dask.tif", size, reader.read(), reader.info)
+            res.set("dask", dask_rows(mp, big, Path(tmp) / "out", q))
 
     for name, scene in (("pavia_university", "Pavia University"), ("salinas", "Salinas")):
         if q or not want("other_scenes"):

@@ -16,11 +16,14 @@ def test_quick_bench_runs_every_section_and_writes_the_table(tmp_path):
     data = json.loads(out.read_text())
     s = data["sections"]
     for section in ("protocol", "front", "front_summary", "selection", "headline_3d", "sweeps", "baselines",
-                    "spatial", "grouped", "speed", "memory", "onnx"):
+                    "spatial", "grouped", "speed", "memory", "onnx", "dask"):
         assert section in s, section
     ox = s["onnx"]
     assert ox["class_map_identical"] and ox["max_confidence_diff"] < 1e-5
     assert [(r["engine"], r["torch_loaded"]) for r in ox["rows"]] == [("torch", True), ("onnx", False)]
+    dk = s["dask"]
+    assert {r["workers"] for r in dk["rows"]} == {0, 1, 2} and all(r["identical_to_single"] for r in dk["rows"]
+                                                                   if r["workers"])
     g = s["grouped"]
     assert [r["split"] for r in g] == ["polygons", "blocks"]
     assert [b["model"] for b in g[0]["baselines"]] == ["RBF SVM", "Random forest"] and len(g[0]["verdicts"]) == 2
@@ -44,6 +47,7 @@ def test_quick_bench_runs_every_section_and_writes_the_table(tmp_path):
     assert any(r.get("label") == "SNN hybrid blocks" and r["snn"]["oa"] > 0 for r in s["spatial"])
     text = md.read_text()
     assert "| OA % |" in text and "Spatially disjoint" in text and "speed-up" in text and "ONNX Runtime vs torch" in text
+    assert "Classification on Dask" in text
     assert "Accuracy-energy front" in text and "complete convention (headline)" in text
     assert "paper convention" in text and "Where the energy goes" in text
 

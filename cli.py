@@ -105,29 +105,9 @@ def _progress_bar(enabled: bool):
     return progress, bar.close
 
 
-class CliBackend:
-    """The command line's I/O backend: workflows/rasterio_backend.RasterioBackend plus Cloud-Optimized GeoTIFF
-    output (classify --cog). Defined at module level so that Dask can ship it to its workers by reference;
-    rasterio is imported when it is first used, not when the CLI starts."""
-
-    name = "rasterio"
-
-    def __init__(self):
-        from .workflows.rasterio_backend import RasterioBackend
-        self._io = RasterioBackend()
-
-    def __getattr__(self, attr):
-        if attr.startswith("_"):  # pickle's probes before __dict__ is restored
-            raise AttributeError(attr)
-        return getattr(self._io, attr)
-
-    def open_cog_writer(self, spec):
-        from .core.io_rasterio import RasterioWriter
-        return RasterioWriter(spec, cog=True)
-
-
 def _backend():
-    return CliBackend()
+    from .workflows.rasterio_backend import RasterioBackend
+    return RasterioBackend()
 
 
 def _run(args, run, job):

@@ -25,7 +25,7 @@ def _sha(path) -> str:
 
 def _classify(model_path, raster_path, out: Path, window: int, client=None, repeats: int = 1) -> dict:
     """Best of `repeats` runs: seconds of the classification loop, pixels, tasks, and the map's sha256."""
-    from hypersnn.cli import CliBackend
+    from hypersnn.workflows.rasterio_backend import RasterioBackend
     from hypersnn.core.config import ClassifyConfig
     from hypersnn.workflows.classify import ClassifyJob, run_classify
 
@@ -34,7 +34,7 @@ def _classify(model_path, raster_path, out: Path, window: int, client=None, repe
         job = ClassifyJob(str(raster_path), str(model_path), str(out), str(out.with_suffix(".conf.tif")),
                           cfg=ClassifyConfig(window=window, engine="torch"))
         t0 = time.perf_counter()
-        res = run_classify(job, CliBackend(), client=client)
+        res = run_classify(job, RasterioBackend(), client=client)
         wall = time.perf_counter() - t0
         row = {"seconds": res.seconds, "wall_s": wall, "pixels": res.pixels,
                "pixels_per_s": res.pixels / max(res.seconds, 1e-9)}

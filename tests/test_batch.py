@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import fixtures_data as fd
-from hypersnn.cli import CliBackend, main
+from hypersnn.cli import main
+from hypersnn.workflows.rasterio_backend import RasterioBackend
 from hypersnn.core.config import ClassifyConfig
 from hypersnn.core.errors import Canceled, InputError
 from hypersnn.workflows.batch import BatchJob, expand_inputs, run_batch
@@ -66,22 +67,22 @@ def test_rerun_skips_done_scenes_and_redoes_changed_ones(model_file, scenes, tmp
     good, bad = scenes
     out = tmp_path / "maps"
     job = BatchJob([str(p) for p in good], str(model_file), str(out), confidence=True, cfg=ClassifyConfig(window=8))
-    first = run_batch(job, CliBackend())
+    first = run_batch(job, RasterioBackend())
     assert (first.done, first.skipped, first.failed) == (2, 0, 0)
     stamps = {p: p.stat().st_mtime_ns for p in out.glob("*.tif")}
-    again = run_batch(job, CliBackend())
+    again = run_batch(job, RasterioBackend())
     assert (again.done, again.skipped, again.failed) == (0, 2, 0)
     assert {p: p.stat().st_mtime_ns for p in out.glob("*.tif")} == stamps  # nothing rewritten
     # a changed input and a deleted output are classified again; the other scene is not
     fd.make_geotiff(good[0], fd.synthetic_scene(seed=7)[0])
     (out / "s2_classes.tif.aux.xml").write_text("<PAMDataset/>")  # class names lost: the map is redone
-    third = run_batch(job, CliBackend())
+    third = run_batch(job, RasterioBackend())
     assert (third.done, third.skipped) == (2, 0)
     m = json.loads((out / "manifest.json").read_text())
     assert m["scenes"][str(good[0])]["input_sha256"] == {str(good[0]): _sha(good[0])}
     # other settings (here the mode) are a different result: not skipped
     job.cfg = ClassifyConfig(window=8, mode="cnn")
-    assert run_batch(job, CliBackend()).skipped == 0
+    assert run_batch(job, RasterioBackend()).skipped == 0
 
 
 def test_canceled_batch_keeps_finished_scenes_and_resumes(model_file, scenes, tmp_path):
@@ -91,11 +92,11 @@ def test_canceled_batch_keeps_finished_scenes_and_resumes(model_file, scenes, tm
     progress = []
     cb = Callbacks(progress=lambda f, m: progress.append(f), is_canceled=lambda: bool(progress) and progress[-1] >= 0.5)
     with pytest.raises(Canceled, match="batch canceled before scene 2/2"):
-        run_batch(job, CliBackend(), cb)
+        run_batch(job, RasterioBackend(), cb)
     m = json.loads((out / "manifest.json").read_text())
     assert [m["scenes"][str(p)]["status"] for p in good] == ["done", "pending"]
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "s1_classes.tif", "s1_classes.tif.aux.xml"]
-    res = run_batch(job, CliBackend())
+    res = run_batch(job, RasterioBackend())
     assert (res.done, res.skipped) == (1, 1)
 
 

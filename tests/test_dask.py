@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 import fixtures_data as fd
-from hypersnn.cli import CliBackend, main
+from hypersnn.cli import main
+from hypersnn.workflows.rasterio_backend import RasterioBackend
 from hypersnn.core.config import ClassifyConfig
 from hypersnn.core.errors import Canceled, InputError
 from tiny import tiny_model_file
@@ -139,7 +140,7 @@ def test_worker_killed_mid_run_is_retried_and_the_map_is_unchanged(model_file, b
                       cfg=ClassifyConfig(window=8))
     t0 = time.perf_counter()
     try:
-        run_classify(job, CliBackend(), Callbacks(progress=progress), client=client)
+        run_classify(job, RasterioBackend(), Callbacks(progress=progress), client=client)
     finally:
         c.scheduler.remove_plugin(name="hypersnn-test-transitions")
     assert killed, "no worker was busy when the run passed 20 %"
@@ -174,7 +175,7 @@ def test_cancel_leaves_no_output_and_keeps_the_old_one(model_file, big_raster, t
         lambda dask_scheduler: [str(k) for k in dask_scheduler.tasks if "hypersnn-window" in str(k)]))
     before = window_tasks()  # another test's run may leave a released task behind for a moment
     with pytest.raises(KeyboardInterrupt if how == "ctrl-c" else Canceled):
-        run_classify(job, CliBackend(), cb)
+        run_classify(job, RasterioBackend(), cb)
     assert 3 <= len(calls) < 72
     assert out.read_bytes() == b"old map" and sorted(p.name for p in tmp_path.iterdir()) == ["c.tif"]
     deadline = time.time() + 10  # the outstanding futures were cancelled: the scheduler forgets them

@@ -14,6 +14,10 @@ class RasterioBackend:
     def open_writer(self, spec):
         return io.RasterioWriter(spec)
 
+    def open_cog_writer(self, spec):
+        """A Cloud-Optimized GeoTIFF writer (classify --cog): converted with GDAL's COG driver before the rename."""
+        return io.RasterioWriter(spec, cog=True)
+
     def read_polygons(self, path, class_field, target_crs_wkt, layer=None):
         return io.read_polygons(path, class_field, target_crs_wkt, layer=layer)
 

@@ -216,13 +216,18 @@ def cmd_batch(args):
     apply_arguments(cfg, args)
     cfg.validate()
     job = BatchJob(args.rasters, args.model, args.out_dir, args.manifest, args.confidence, args.probabilities,
-                   args.energy_map, cfg.classify)
+                   args.energy_map, cfg.classify, mosaic=args.mosaic)
     res = _run(args, run_batch, job)
     lines = [f"{s['input']}: {s['status']}" + (f" ({s['error']})" if s.get("error") else "") for s in res.scenes]
+    if res.mosaic:
+        m = res.mosaic
+        lines.append(f"mosaic {args.mosaic}: {m['status']}" + (f" ({m['reason']})" if m.get("reason") else
+                                                                f" ({m['width']} x {m['height']} pixels)"))
     lines.append(f"{res.done} classified, {res.skipped} skipped (already done), {res.failed} failed in "
                  f"{res.seconds:.1f} s; manifest {res.manifest}")
     _emit(args, "\n".join(lines), {"manifest": res.manifest, "done": res.done, "skipped": res.skipped,
-                                    "failed": res.failed, "seconds": res.seconds, "scenes": res.scenes})
+                                    "failed": res.failed, "seconds": res.seconds, "scenes": res.scenes,
+                                    "mosaic": res.mosaic})
     return 0 if res.ok else 1
 
 
@@ -444,6 +449,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--confidence", action="store_true", help="also write <scene>_confidence.tif")
     b.add_argument("--probabilities", action="store_true", help="also write <scene>_probabilities.tif")
     b.add_argument("--energy-map", action="store_true", help="also write <scene>_energy.tif (torch engine)")
+    b.add_argument("--mosaic", metavar="OUT.tif",
+                   help="also mosaic the scenes' maps onto one grid (same CRS and pixel grid): the class map at OUT.tif, "
+                        "the other maps beside it (OUT_confidence.tif, ...); where scenes overlap the most confident "
+                        "scene wins, so confidence maps are written; built when every scene is classified")
     add_arguments(b, ("classify",), SECTION_TITLES)
     common(b)
     b.set_defaults(func=cmd_batch)

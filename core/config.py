@@ -153,7 +153,7 @@ class ClassifyConfig:
                          help="compute the windows as tasks on a Dask cluster: local or local:N (N worker processes "
                               "here) or tcp://HOST:PORT (a running scheduler whose workers see the same files); "
                               "the maps are the same bytes; empty: in this process (needs dask[distributed])")
-    cog: bool = opt(False, flag="--cog", processing=False, advanced=True, dialog=False,
+    cog: bool = opt(False, flag="--cog", param="COG", advanced=True, dialog=False,
                     help="write Cloud-Optimized GeoTIFFs (internal overviews, tiled, COG layout) instead of plain "
                          "tiled GeoTIFFs; the colour table, class names and nodata are kept")
 

@@ -1,4 +1,5 @@
-"""Putting a label raster on the image's grid by position, not by pixel count.
+"""Grids by georeferencing: a label raster put on the image's grid by position, not by pixel count, and the
+one grid a batch's maps are mosaicked onto.
 
 A label, reference or split raster is matched to the image by its georeferencing: the same grid is used as
 it is; a grid in the same CRS with other pixel sizes or offsets is resampled to the nearest label pixel at each
@@ -9,10 +10,11 @@ from __future__ import annotations
 
 import re
 import warnings
+from typing import Tuple
 
 import numpy as np
 
-from .errors import LabelError
+from .errors import InputError, LabelError
 from .raster import RasterInfo
 
 _NO_TRANSFORM = (0.0, 1.0, 0.0, 0.0, 0.0, -1.0)
@@ -78,3 +80,41 @@ def align_to(array: np.ndarray, src: RasterInfo, dst: RasterInfo, what: str) -> 
                   f"({describe(dst)}) by nearest pixel"
                   + (f"; {outside} image pixels lie outside it and are unlabelled" if outside else ""))
     return out
+
+
+def mosaic_grid(scenes) -> Tuple[RasterInfo, list]:
+    """(the grid covering every scene, each scene's (row, col) offset on it) for [(name, RasterInfo)] on one
+    pixel grid: the same CRS, unrotated, the same pixel size and origins a whole number of pixels apart.
+    Anything else is an InputError naming the two scenes and their grids: a mosaic never resamples a class map
+    (warp the scenes onto one grid first, e.g. gdalwarp -tap -tr with nearest resampling)."""
+    if not scenes:
+        raise InputError("a mosaic needs at least one scene")
+    name0, ref = scenes[0]
+    x0, dx, _, y0, _, dy = ref.transform
+    rel = 1e-6
+    cols, rows = [], []
+    for name, info in scenes:
+        where = f"{name} ({describe(info)}) and {name0} ({describe(ref)})"
+        if _norm(info.crs_wkt) != _norm(ref.crs_wkt):
+            raise InputError(f"cannot mosaic {where}: different coordinate reference systems; reproject the scenes "
+                             f"to one CRS and pixel grid first")
+        if info.transform[2] or info.transform[4]:
+            raise InputError(f"cannot mosaic {name} ({describe(info)}): its grid is rotated; warp it first")
+        sx0, sdx, _, sy0, _, sdy = info.transform
+        if abs(sdx - dx) > rel * abs(dx) or abs(sdy - dy) > rel * abs(dy):
+            raise InputError(f"cannot mosaic {where}: different pixel sizes; resample the scenes to one pixel grid "
+                             f"first (gdalwarp -tap -tr, nearest)")
+        fc, fr = (sx0 - x0) / dx, (sy0 - y0) / dy
+        if abs(fc - round(fc)) > 1e-3 or abs(fr - round(fr)) > 1e-3:
+            raise InputError(f"cannot mosaic {where}: their pixel grids are not aligned (offset by {fc:.4g} columns, "
+                             f"{fr:.4g} rows); align them first (gdalwarp -tap)")
+        cols.append(int(round(fc)))
+        rows.append(int(round(fr)))
+    c0, r0 = min(cols), min(rows)
+    offsets = [(r - r0, c - c0) for r, c in zip(rows, cols)]
+    width = max(c + info.width for (_, c), (_, info) in zip(offsets, scenes))
+    height = max(r + info.height for (r, _), (_, info) in zip(offsets, scenes))
+    info = RasterInfo(width=width, height=height, count=ref.count, dtype=ref.dtype,
+                      transform=(x0 + c0 * dx, dx, 0.0, y0 + r0 * dy, 0.0, dy), crs_wkt=ref.crs_wkt,
+                      nodata=ref.nodata, band_names=list(ref.band_names))
+    return info, offsets

@@ -230,8 +230,9 @@ class GdalWriter(TemporaryOutput):
     never leaves a half-written map (nor destroys the previous one). Class maps get a colour table,
     GDAL category names and a `class_names` JSON metadata item (as the CLI's writer)."""
 
-    def __init__(self, spec: OutputSpec):
-        self.spec = spec
+    def __init__(self, spec: OutputSpec, cog: bool = False):
+        self.spec, self.cog = spec, cog
+        """cog: on close, copy the finished file into a Cloud-Optimized GeoTIFF (see `_to_cog`) before the rename"""
         path, tmp = checked_output(spec)
         self.path, self.tmp_path = path, tmp
         self._ds = None
@@ -318,6 +319,8 @@ class GdalWriter(TemporaryOutput):
                 self._ds = None
             if err.messages:
                 raise OutputError(f"Cannot write output {self.path}: {err.text()}")
+            if self.cog:
+                self._to_cog()
             aux_tmp, aux = self.tmp_path + ".aux.xml", self.path + ".aux.xml"
             if os.path.exists(aux_tmp):
                 os.replace(aux_tmp, aux)  # category names live in the PAM sidecar
@@ -330,6 +333,31 @@ class GdalWriter(TemporaryOutput):
                               f"QGIS or another program, close it or choose another name)") from None
         except Exception:
             self._cleanup()
+            raise
+
+    def _to_cog(self) -> None:
+        """Replace the finished temporary GeoTIFF by a Cloud-Optimized copy, as the command line's writer does
+        (GDAL's COG driver, 256-pixel tiles, overviews down to one tile, MODE overviews for class maps), still a
+        temporary file: the rename stays the one moment the output changes. The category names live in the PAM
+        sidecar, which follows the copy."""
+        categorical = bool(self.spec.colors or self.spec.category_names)
+        cog_tmp = self.tmp_path[:-len(".tif")] + ".cog.tif"
+        opts = ["COMPRESS=DEFLATE", "BLOCKSIZE=256", "PREDICTOR=YES", "OVERVIEWS=AUTO", "BIGTIFF=IF_SAFER",
+                f"RESAMPLING={'MODE' if categorical else 'AVERAGE'}"]
+        try:
+            with _GdalErrors() as err:
+                out = gdal.Translate(cog_tmp, self.tmp_path, format="COG", creationOptions=opts)
+                ok = out is not None
+                out = None  # close: flush the file and its sidecar
+            if not ok:
+                raise OutputError(f"Cannot write output {self.path} as a Cloud-Optimized GeoTIFF: {err.text()}")
+            os.replace(cog_tmp, self.tmp_path)
+            if os.path.exists(cog_tmp + ".aux.xml"):
+                os.replace(cog_tmp + ".aux.xml", self.tmp_path + ".aux.xml")
+        except BaseException:
+            for p in (cog_tmp, cog_tmp + ".aux.xml"):
+                if os.path.exists(p):
+                    os.remove(p)
             raise
 
     def abort(self) -> None:
@@ -584,6 +612,10 @@ class GdalBackend:
 
     def open_writer(self, spec):
         return GdalWriter(spec)
+
+    def open_cog_writer(self, spec):
+        """A Cloud-Optimized GeoTIFF writer (the COG setting): converted with GDAL's COG driver before the rename."""
+        return GdalWriter(spec, cog=True)
 
     def read_polygons(self, path, class_field, target_crs_wkt, layer=None):
         return read_polygons_ogr(path, class_field, target_crs_wkt, layer=layer)

@@ -231,3 +231,24 @@ def test_cog_output_is_a_valid_cog_with_the_same_classes(model_file, tmp_path):
     assert read_class_metadata(cog / "c.tif") == read_class_metadata(plain / "c.tif")
     assert (cog / "c.tif.aux.xml").read_text() == (plain / "c.tif.aux.xml").read_text()
     assert sorted(p.name for p in cog.iterdir()) == ["c.tif", "c.tif.aux.xml", "conf.tif"]
+
+
+def test_local_workers_start_with_a_checked_python_and_spawn_is_put_back(tmp_path, monkeypatch):
+    """Inside QGIS sys.executable is a guess (on Debian 12's qgis_process: a pyenv shim of another Python). A
+    sys.executable that is another Python is not used for the workers; one of this version and standard library
+    is; multiprocessing's spawn executable is put back once the cluster is closed."""
+    import multiprocessing.spawn as spawn
+
+    from hypersnn.workflows.distributed import _python_identity, dask_client, worker_python
+
+    fake = tmp_path / "python3"
+    fake.write_text("#!/bin/sh\necho 2.7\necho /opt/other\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(fake))
+    exe = worker_python()
+    assert exe != str(fake) and _python_identity(exe) == _python_identity(None)
+    before = spawn.get_executable()
+    with dask_client("local:1") as client:
+        assert client.submit(os.getpid, pure=False).result() != os.getpid()
+        assert os.fsdecode(spawn.get_executable()) == exe
+    assert spawn.get_executable() == before

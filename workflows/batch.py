@@ -7,6 +7,10 @@ energy map). It is rewritten atomically after every scene, so a stopped or crash
 is true. Run again with the same manifest, a batch skips every scene whose input, model, settings and outputs
 still have the recorded checksums, and classifies the rest. A scene that fails is recorded with its error and
 the batch goes on; the outcome says how many failed. With a scheduler, one Dask cluster serves every scene.
+
+With `mosaic`, the scenes' maps are then put on one grid (workflows/mosaic.py): built only when every scene is
+classified, recorded in the manifest with the checksums of the scene maps it was built from, and rebuilt on a
+rerun only when one of those, or the mosaic itself, changed.
 """
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import List, Optional
 
 from ..core.config import ClassifyConfig
@@ -45,6 +49,9 @@ class BatchJob:
     probabilities: bool = False
     energy_map: bool = False
     cfg: ClassifyConfig = field(default_factory=ClassifyConfig)
+    mosaic: Optional[str] = None
+    """also mosaic the scenes' maps: the class map at this path, the other kinds beside it (X_confidence.tif,
+    ...); confidence maps are then always written (the most confident scene wins where scenes overlap)"""
 
 
 @dataclass
@@ -55,6 +62,8 @@ class BatchOutcome:
     failed: int
     scenes: list
     seconds: float
+    mosaic: Optional[dict] = None
+    """the manifest's mosaic entry (status built / unchanged / not built, outputs, size) when one was asked for"""
 
     @property
     def ok(self) -> bool:
@@ -175,6 +184,10 @@ def _output_record(path: str) -> dict:
 def run_batch(job: BatchJob, backend: IOBackend, cb: Optional[Callbacks] = None) -> BatchOutcome:
     cb = cb or Callbacks()
     t0 = time.perf_counter()
+    if job.mosaic and not job.confidence:
+        cb.log("the mosaic needs confidence maps (the most confident scene wins where scenes overlap): "
+               "writing them")
+        job = replace(job, confidence=True)
     rasters = expand_inputs(job.inputs)
     if not os.path.isfile(job.model):
         raise InputError(f"model file not found: {job.model}")
@@ -192,11 +205,15 @@ def run_batch(job: BatchJob, backend: IOBackend, cb: Optional[Callbacks] = None)
         manifest["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         atomic_write(manifest_path, json.dumps(manifest, indent=1, ensure_ascii=False), what="batch manifest")
 
+    mosaic_out = _mosaic_outputs(job, rasters)
     for r in rasters:  # every scene listed from the start: a stopped batch shows what is left
         manifest["scenes"].setdefault(r, {"status": "pending"})
+    if old.get("mosaic"):
+        manifest["mosaic"] = old["mosaic"]
     save()
     done = skipped = failed = 0
     n = len(rasters)
+    share = 0.9 if mosaic_out else 1.0
     with contextlib.ExitStack() as stack:
         client = None
         if job.cfg.scheduler:
@@ -219,7 +236,7 @@ def run_batch(job: BatchJob, backend: IOBackend, cb: Optional[Callbacks] = None)
                 cb.log(f"scene {i + 1}/{n}: {raster} already classified (checksums match); skipped")
                 continue
             if inputs is not None:
-                entry = _classify_scene(job, backend, cb, client, raster, outputs, i, n)
+                entry = _classify_scene(job, backend, cb, client, raster, outputs, i, n, share)
                 entry.update(input_sha256=inputs, model_sha256=model_sha, settings=settings)
             manifest["scenes"][raster] = entry
             save()
@@ -228,15 +245,64 @@ def run_batch(job: BatchJob, backend: IOBackend, cb: Optional[Callbacks] = None)
             else:
                 failed += 1
                 cb.log(f"scene {i + 1}/{n}: {raster} failed: {entry['error']}")
+    if mosaic_out:
+        manifest["mosaic"] = _mosaic(job, backend, cb, manifest, rasters, mosaic_out, failed, share)
+        save()
     cb.progress(1.0, f"batch: {done} classified, {skipped} skipped, {failed} failed")
     return BatchOutcome(manifest_path, done, skipped, failed,
-                        [dict(manifest["scenes"][r], input=r) for r in rasters], time.perf_counter() - t0)
+                        [dict(manifest["scenes"][r], input=r) for r in rasters], time.perf_counter() - t0,
+                        manifest.get("mosaic") if mosaic_out else None)
 
 
-def _classify_scene(job, backend, cb, client, raster, outputs, i, n) -> dict:
+def _mosaic_outputs(job: BatchJob, rasters) -> Optional[dict]:
+    """{kind: path} of the mosaic, or None; InputError when a mosaic file would be a scene's map."""
+    if not job.mosaic:
+        return None
+    from .mosaic import mosaic_paths
+
+    want = [k for k, on in (("class_map", True), ("confidence", True), ("probabilities", job.probabilities),
+                            ("energy_map", job.energy_map)) if on]
+    out = mosaic_paths(job.mosaic, want)
+    scene_files = {p for r in rasters for p in _outputs_for(job, r).values()}
+    for p in out.values():
+        if p in scene_files or p in rasters:
+            raise InputError(f"mosaic {p} would overwrite a scene or a scene's map; choose another name or folder")
+    return out
+
+
+def _mosaic(job, backend, cb, manifest, rasters, out, failed, share) -> dict:
+    """Build (or keep) the mosaic: its manifest entry."""
+    from .classify import map_writer
+    from .mosaic import write_mosaic
+
+    if failed:
+        cb.log(f"mosaic not built: {failed} scene(s) failed (fix or remove them and run the batch again)")
+        return {"status": "not built", "reason": f"{failed} scene(s) failed", "outputs": None}
+    sources = [{k: v["path"] for k, v in manifest["scenes"][r]["outputs"].items()} for r in rasters]
+    built_from = [{k: v["sha256"] for k, v in manifest["scenes"][r]["outputs"].items()} for r in rasters]
+    prev = manifest.get("mosaic") or {}
+    if (prev.get("status") in ("built", "unchanged") and prev.get("built_from") == built_from
+            and set(prev.get("outputs") or {}) == set(out)
+            and all(os.path.isfile(p) and prev["outputs"][k] == _output_record(p) for k, p in out.items())):
+        cb.log(f"mosaic {out['class_map']} unchanged (its scenes' maps have the recorded checksums); kept")
+        return dict(prev, status="unchanged")
+    t0 = time.perf_counter()
+    res = write_mosaic(sources, out, backend, map_writer(backend, job.cfg),
+                       progress=lambda f, m: cb.progress(share + (1 - share) * f, m), is_canceled=cb.is_canceled)
+    entry = {"status": "built", "outputs": {k: _output_record(p) for k, p in out.items()},
+             "built_from": built_from, "width": res.width, "height": res.height, "scenes": res.scenes,
+             "valid_pixels": res.valid_pixels, "overlap_pixels": res.overlap_pixels,
+             "overlap_rule": "the most confident scene's pixel (ties: the scene listed first)",
+             "seconds": round(time.perf_counter() - t0, 3)}
+    cb.log(f"mosaic written: {out['class_map']} ({res.width} x {res.height}, {res.scenes} scenes, "
+           f"{res.overlap_pixels} overlapping pixels, {entry['seconds']:.1f} s)")
+    return entry
+
+
+def _classify_scene(job, backend, cb, client, raster, outputs, i, n, share=1.0) -> dict:
     """One scene through workflows/classify.run_classify: its manifest entry, done or failed. Cancel and
     Ctrl-C are not a scene's failure: they stop the batch (the manifest keeps what was finished)."""
-    sub = Callbacks(progress=lambda f, m: cb.progress((i + f) / n, f"scene {i + 1}/{n}: {m}"),
+    sub = Callbacks(progress=lambda f, m: cb.progress(share * (i + f) / n, f"scene {i + 1}/{n}: {m}"),
                     is_canceled=cb.is_canceled, log=cb.log)
     cjob = ClassifyJob(raster, job.model, outputs["class_map"], outputs.get("confidence"),
                        outputs.get("probabilities"), outputs.get("energy_map"), job.cfg)

@@ -17,6 +17,7 @@ import hashlib
 import logging
 import os
 import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -67,25 +68,73 @@ def dask_client(scheduler: str):
     afterwards), or a connection to a running scheduler."""
     kind, arg = parse_scheduler(scheduler)
     distributed = require_dask()
-    cluster = None
-    if kind == "local":
-        if "python" not in os.path.basename(sys.executable).lower():
-            raise InputError(f"--scheduler {scheduler}: local workers are Python processes, which this program "
-                             f"({sys.executable}) cannot start; start a cluster (dask scheduler, dask worker ADDRESS) "
-                             f"and give its tcp:// address")
-        cluster = local_cluster(arg)
-        client = distributed.Client(cluster)
-    else:
-        try:
-            client = distributed.Client(arg, timeout=f"{CONNECT_TIMEOUT_S}s")
-        except (OSError, TimeoutError) as e:
-            raise InputError(f"--scheduler {arg}: cannot reach the Dask scheduler ({e})") from None
-    try:
+    with contextlib.ExitStack() as stack:
+        if kind == "local":
+            stack.enter_context(_spawn_with(worker_python(scheduler)))
+            cluster = stack.enter_context(local_cluster(arg))
+            client = stack.enter_context(distributed.Client(cluster))
+        else:
+            try:
+                client = distributed.Client(arg, timeout=f"{CONNECT_TIMEOUT_S}s")
+            except (OSError, TimeoutError) as e:
+                raise InputError(f"--scheduler {arg}: cannot reach the Dask scheduler ({e})") from None
+            stack.enter_context(client)
         yield client
+
+
+def worker_python(scheduler: str = "local") -> str:
+    """The Python interpreter that local worker processes are started with: one of this Python's version and
+    standard library (its base prefix), since the workers are given this process's module path by
+    multiprocessing's spawn start. Outside QGIS that is sys.executable. Inside QGIS (desktop or qgis_process) the
+    running program is QGIS, and sys.executable is only a guess from PATH: measured on Debian 12's qgis_process
+    it named a pyenv shim of another Python, whose workers failed to import _csv. So each candidate is asked
+    for its version and base prefix. InputError when none matches."""
+    want = _python_identity(None)
+    v = want[0]
+    cands = [sys.executable] if sys.executable else []
+    for prefix in dict.fromkeys((sys.base_exec_prefix, sys.exec_prefix)):
+        for where in (os.path.join(prefix, "bin"), prefix):
+            cands += [os.path.join(where, n) for n in (f"python{v}", f"python{v.split('.')[0]}", "python.exe")]
+    cands.append(shutil.which(f"python{v}") or "")
+    for cand in dict.fromkeys(cands):
+        if cand and os.path.isfile(cand) and os.access(cand, os.X_OK) and _python_identity(cand) == want:
+            return cand
+    raise InputError(f"--scheduler {scheduler}: local workers are Python {v} processes of {sys.base_exec_prefix}, "
+                     f"and no such python was found beside this program ({sys.executable}); start a cluster "
+                     f"(dask scheduler; dask worker ADDRESS) and give its tcp:// address")
+
+
+def _python_identity(exe):
+    """(version, base prefix) of the Python `exe` (None: this one), ("", "") when it cannot be run."""
+    if exe is None:
+        return "%d.%d" % sys.version_info[:2], os.path.realpath(sys.base_prefix)
+    import subprocess
+
+    code = "import os, sys; print('%d.%d' % sys.version_info[:2]); print(os.path.realpath(sys.base_prefix))"
+    try:
+        out = subprocess.run([exe, "-c", code], capture_output=True, text=True, timeout=30,
+                             env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")})
+    except (OSError, subprocess.SubprocessError):
+        return "", ""
+    lines = out.stdout.split("\n")
+    return (lines[0].strip(), lines[1].strip()) if out.returncode == 0 and len(lines) > 1 else ("", "")
+
+
+@contextlib.contextmanager
+def _spawn_with(python: str):
+    """Start multiprocessing's spawned processes (Dask's nannies and workers) with `python`, put back afterwards:
+    inside QGIS the default would be the QGIS program itself."""
+    import multiprocessing.spawn as spawn
+
+    before = spawn.get_executable()
+    if before and os.path.abspath(python) == os.path.abspath(os.fsdecode(before)):
+        yield
+        return
+    spawn.set_executable(python)
+    try:
+        yield
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        spawn.set_executable(before)
 
 
 NANNY_ENVIRON_UNSET = ("MALLOC_TRIM_THRESHOLD_",)

@@ -80,7 +80,7 @@ def srs(epsg: int) -> osr.SpatialReference:
 
 def make_raster(path, cube: Optional[np.ndarray] = None, *, wavelengths=WAVELENGTHS_NM, units="Nanometers",
                 bbl: Optional[Sequence[int]] = None, epsg: int = EPSG, nodata=NODATA, envi_domain=False,
-                colors: Optional[dict] = None, names: Optional[dict] = None) -> Path:
+                colors: Optional[dict] = None, names: Optional[dict] = None, origin=ORIGIN) -> Path:
     if cube is None:
         cube = scene()[0]
     if cube.ndim == 2:
@@ -89,7 +89,7 @@ def make_raster(path, cube: Optional[np.ndarray] = None, *, wavelengths=WAVELENG
     gtype = {"int16": gdal.GDT_Int16, "uint8": gdal.GDT_Byte, "float32": gdal.GDT_Float32,
              "uint16": gdal.GDT_UInt16, "int32": gdal.GDT_Int32}[cube.dtype.name]
     ds = gdal.GetDriverByName("GTiff").Create(str(path), w, h, b, gtype)
-    ds.SetGeoTransform((ORIGIN[0], PIXEL, 0.0, ORIGIN[1], 0.0, -PIXEL))
+    ds.SetGeoTransform((origin[0], PIXEL, 0.0, origin[1], 0.0, -PIXEL))
     ds.SetProjection(srs(epsg).ExportToWkt())
     for i in range(b):
         band = ds.GetRasterBand(i + 1)

@@ -240,3 +240,30 @@ def test_class_names_and_colours_from_qml_styles_saved_by_qgis(tmp_path, qgis_ap
     apply_class_table(labels, rqml)
     assert [(c.value, c.name, c.color) for c in labels.classes] == [(1, "meadow", (10, 200, 30)),
                                                                      (2, "soil", (170, 51, 0))]
+
+
+def test_cog_writer_keeps_classes_colours_nodata_and_has_overviews(tmp_path):
+    """GdalWriter(cog=True) (the COG setting in Processing): LAYOUT=COG, 256-pixel tiles, overviews, and the same
+    pixels, colour table, class names and nodata as the plain writer."""
+    from hypersnn.core.raster import OutputSpec
+    from hypersnn.plugin.io_gdal import GdalBackend, raster_info, read_class_metadata
+
+    like = raster_info(D.make_raster(tmp_path / "like.tif", np.zeros((300, 280, 1), np.int16)))
+    classes = (np.arange(300 * 280).reshape(300, 280) // 997 % 4).astype(np.uint8)
+    kw = dict(nodata=0, band_names=["class"], colors={1: (230, 25, 75), 3: (0, 130, 200)},
+              category_names={1: "corn", 3: "wheat"})
+    paths = {}
+    for name, open_writer in (("plain", GdalBackend().open_writer), ("cog", GdalBackend().open_cog_writer)):
+        w = open_writer(OutputSpec(str(tmp_path / f"{name}.tif"), like, 1, "uint8", **kw))
+        w.write((0, 0, 300, 280), classes)
+        w.close()
+        paths[name] = str(tmp_path / f"{name}.tif")
+    cog, plain = gdal.Open(paths["cog"]), gdal.Open(paths["plain"])
+    assert cog.GetMetadata("IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+    band = cog.GetRasterBand(1)
+    assert band.GetBlockSize() == [256, 256] and band.GetOverviewCount() >= 1
+    assert (cog.ReadAsArray() == plain.ReadAsArray()).all() and band.GetNoDataValue() == 0
+    assert band.GetColorTable().GetColorEntry(3)[:3] == (0, 130, 200)
+    assert read_class_metadata(paths["cog"]) == read_class_metadata(paths["plain"])
+    assert set(band.GetOverview(0).ReadAsArray().ravel().tolist()) <= {0, 1, 2, 3}  # classes, never averages
+    assert sorted(os.listdir(tmp_path)) == ["cog.tif", "cog.tif.aux.xml", "like.tif", "plain.tif", "plain.tif.aux.xml"]

@@ -316,6 +316,37 @@ def test_qgis_process_runs_the_workflow_headless(scene_dir, tmp_path):
     assert not (repo / ".qgis-settings" / "profiles" / "default" / "python" / "plugins").exists()
 
 
+@pytest.mark.skipif(not os.path.exists(QGIS_PROCESS) and os.environ.get("CI") != "true",
+                    reason="qgis_process.bin not installed (with CI=true this fails instead)")
+def test_qgis_process_batch_on_local_dask_workers(provider, trained_model, scene_dir, tmp_path):
+    """SCHEDULER=local:2 inside QGIS, whose program is qgis_process, not Python: the worker processes are
+    started with the Python QGIS embeds (workflows/distributed.worker_python) and write the same bytes as the
+    batch without Dask."""
+    import hashlib
+    import shutil
+
+    import processing
+
+    pytest.importorskip("distributed")
+    scenes = tmp_path / "scenes"
+    scenes.mkdir()
+    shutil.copy(scene_dir / "scene.tif", scenes / "a.tif")
+    here = processing.run("hypersnn:batch", {"PATTERN": str(scenes), "MODEL": str(trained_model),
+                                             "OUTPUT_FOLDER": str(tmp_path / "here"), "WINDOW": 8})
+    assert here["DONE"] == 1
+    run = _qgis_process(tmp_path)
+    assert run("plugins", "enable", "hypersnn")[0] == 0
+    rc, out, err = run("--json", "run", "hypersnn:batch", "--", f"PATTERN={scenes}", f"MODEL={trained_model}",
+                       f"OUTPUT_FOLDER={tmp_path / 'there'}", "WINDOW=8", "SCHEDULER=local:2")
+    assert rc == 0, out + err
+    assert json.loads(out[out.index("{"):])["results"]["DONE"] == 1
+    for n in ("a_classes.tif", "a_confidence.tif"):
+        a, b = (hashlib.sha256((tmp_path / d / n).read_bytes()).hexdigest() for d in ("here", "there"))
+        assert a == b, n
+    m = json.loads((tmp_path / "there" / "manifest.json").read_text())
+    assert m["scheduler"] == "local:2"
+
+
 def test_training_parameters_come_from_the_settings_registry(provider):
     """Every Processing training setting is a parameter of hypersnn:train, typed and bounded as registered, and
     parameters changed from their defaults reach the run's settings."""

@@ -32,3 +32,57 @@ def test_batch(provider, trained_model, scene_dir, tmp_path):
     assert (out / "a_confidence.tif").exists() and not (out / "b_other_classes.tif").exists()
     again = processing.run("hypersnn:batch", params)
     assert (again["DONE"], again["SKIPPED"], again["FAILED"]) == (0, 2, 1)
+
+
+def _pieces(D, folder):
+    """Two overlapping scenes cut from a 40 x 24 tiling of the test scene (rows 0-23 and 16-39)."""
+    import numpy as np
+
+    folder.mkdir()
+    cube = np.tile(D.scene()[0], (2, 1, 1))
+    return [D.make_raster(folder / "north.tif", cube[:24]),
+            D.make_raster(folder / "south.tif", cube[16:], origin=(D.ORIGIN[0], D.ORIGIN[1] - 16 * D.PIXEL))]
+
+
+def test_batch_mosaic_as_cog_on_a_dask_scheduler_gives_the_same_bytes(provider, trained_model, D, tmp_path):
+    """hypersnn:batch with a mosaic and COG outputs, once in this process and once with SCHEDULER set to a Dask
+    cluster's tcp:// address (two worker processes that read the rasters with the GDAL backend): the scene maps
+    and the mosaic are the same bytes; the mosaic is a COG on the union grid with the class names; progress
+    reaches the Processing feedback."""
+    import hashlib
+
+    import processing
+    from osgeo import gdal
+    from qgis.core import QgsProcessingFeedback
+
+    distributed = pytest.importorskip("distributed")
+    from hypersnn.plugin.io_gdal import read_class_metadata
+    from hypersnn.workflows.distributed import local_cluster
+
+    scenes = _pieces(D, tmp_path / "scenes")
+
+    def run(folder, **extra):
+        feedback = QgsProcessingFeedback()
+        seen = []
+        feedback.progressChanged.connect(seen.append)
+        res = processing.run("hypersnn:batch", {"INPUTS": [str(p) for p in scenes], "MODEL": str(trained_model),
+                                                "OUTPUT_FOLDER": str(folder), "MOSAIC": str(folder / "mosaic.tif"),
+                                                "COG": True, "WINDOW": 8, **extra}, feedback=feedback)
+        return res, seen
+
+    here, seen = run(tmp_path / "here")
+    assert (here["DONE"], here["FAILED"]) == (2, 0) and here["MOSAIC"] == str(tmp_path / "here" / "mosaic.tif")
+    assert seen and max(seen) == 100 and len(set(seen)) > 3
+    with local_cluster(2, host="127.0.0.1") as cluster:
+        there, _ = run(tmp_path / "there", SCHEDULER=cluster.scheduler_address)
+    assert there["DONE"] == 2
+    names = ["north_classes.tif", "north_confidence.tif", "south_classes.tif", "mosaic.tif", "mosaic_confidence.tif"]
+    for n in names:
+        a, b = (hashlib.sha256((tmp_path / d / n).read_bytes()).hexdigest() for d in ("here", "there"))
+        assert a == b, n
+    m = gdal.Open(here["MOSAIC"])
+    assert (m.RasterYSize, m.RasterXSize) == (40, 24) and m.GetGeoTransform()[3] == D.ORIGIN[1]
+    assert m.GetMetadata("IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+    assert read_class_metadata(here["MOSAIC"]) == read_class_metadata(str(tmp_path / "here" / "north_classes.tif"))
+    manifest = json.loads(open(there["MANIFEST"]).read())
+    assert manifest["scheduler"] == cluster.scheduler_address and manifest["mosaic"]["status"] == "built"

@@ -47,6 +47,13 @@ def _noop(x):
     return x
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory in MB (Linux reports ru_maxrss in KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def dask_rows(model_path, raster_path, tmpdir, quick: bool) -> dict:
     """The measurements as one dict (rows for the report, a note saying how they were taken)."""
     import distributed
@@ -61,7 +68,7 @@ def dask_rows(model_path, raster_path, tmpdir, quick: bool) -> dict:
     windows = (64, 128) if quick else (64, 128, 256, 512)
     repeats = 1 if quick else 2
     single = {w: _classify(model_path, raster_path, tmp / f"single_{w}.tif", w, repeats=repeats) for w in windows}
-    rows, overhead = [], []
+    rows, overhead, worker_rss = [], [], {}
     for w in windows:
         rows.append({"path": "single process", "workers": 0, "window": w, **_drop(single[w])})
     for n in (1, 2):
@@ -85,8 +92,9 @@ def dask_rows(model_path, raster_path, tmpdir, quick: bool) -> dict:
                     overhead.append({"window": w, "tasks": tasks,
                                      "overhead_ms_per_task": (r["seconds"] - single[w]["seconds"]) / tasks * 1e3,
                                      "noop_task_ms": noop_ms})
+            worker_rss[f"local:{n}"] = max(client.run(_peak_rss_mb).values())
     return {"raster": str(raster_path), "pixels": info.width * info.height, "bands": info.count,
-            "rows": rows, "overhead": overhead,
+            "rows": rows, "overhead": overhead, "worker_peak_rss_mb": worker_rss,
             "note": "torch engine, one intra-op thread per window in every path; best of the repeats; Dask maps "
                     "compared with the single-process map by sha256 (class map + confidence); overhead per task = "
                     "(1-worker time - single-process time) / tasks; noop_task_ms: round trip of a trivial task"}

@@ -97,8 +97,8 @@ def first_layer_facts(data: dict) -> list:
             for name, rows in groups(data).items() if rows and "energy_layers" in rows[0]]
 
 
-SECTIONS = ("front", "headline_3d", "baselines", "spatial", "grouped", "ten_percent", "sweeps", "speed", "memory",
-            "onnx", "dask")
+SECTIONS = ("front", "headline_3d", "baselines", "spatial", "grouped", "ten_percent", "sweeps", "reduction", "speed",
+            "memory", "onnx", "dask")
 """The sections a full `make bench` writes, in its order."""
 
 
@@ -183,6 +183,7 @@ def write_markdown(data: dict, path: Path) -> None:
                 out.append(f"| {r['label']} | {_p(r['snn']['oa'])} | {_p(r['snn']['aa'])} | {_p(r['snn']['kappa'])} | - |")
         out += ["", f"Split: {rs[0].get('split') or rs[0].get('split_protocol')}", ""]
     out += _grouped(data)
+    out += reduction_lines(data)
     sp = s.get("speed")
     if sp:
         out += ["## Inference speed (same model, same run)", "",
@@ -313,7 +314,8 @@ def _grouped(data) -> list:
     if not rows:
         return []
     out = ["## Spatially grouped splits: SNN vs baselines (mean +/- std over the seeds)", "",
-           "| split | seeds | SNN OA % | RBF SVM OA % | random forest OA % | SNN - SVM, points |", "|---|---|---|---|---|---|"]
+           "| split | seeds | SNN OA % | its CNN OA % | RBF SVM OA % | random forest OA % | SNN - SVM, points | "
+           "SNN validation OA % |", "|---|---|---|---|---|---|---|---|"]
     for method in dict.fromkeys(r["split"] for r in rows):
         g = [r for r in rows if r["split"] == method]
         base = {b["model"]: [] for b in g[0]["baselines"]}
@@ -322,11 +324,36 @@ def _grouped(data) -> list:
                 base[b["model"]].append(b["oa"])
         svm = base.get("RBF SVM", [])
         diff = [100 * (r["snn"]["oa"] - o) for r, o in zip(g, svm)]
-        out.append(f"| {method} | {len(g)} | {_ms([r['snn']['oa'] for r in g], 100)} | {_ms(svm, 100)} | "
-                   f"{_ms(base.get('Random forest', []), 100)} | {_ms(diff)} |")
+        out.append(f"| {method} | {len(g)} | {_ms([r['snn']['oa'] for r in g], 100)} | "
+                   f"{_ms([r['cnn']['oa'] for r in g], 100)} | {_ms(svm, 100)} | "
+                   f"{_ms(base.get('Random forest', []), 100)} | {_ms(diff)} | {_ms([r['val_oa'] for r in g], 100)} |")
     note = next((r["regions"] for r in rows if r.get("regions")), None)
     out += ["", f"Regions: {note}." if note else "", f"Splits: {rows[0]['split_protocol']}", ""]
     return out
+
+
+def reduction_lines(data) -> list:
+    """Spectral binning against PCA (30 features each): validation OA decides, test OA is shown beside it."""
+    bins = data["sections"].get("reduction", [])
+    if not bins:
+        return []
+    seeds = {r["seed"] for r in bins}
+    pca = [r for r in data["sections"].get("front", []) if r.get("candidate") == "default" and r["seed"] in seeds]
+    out = ["## Spectral reduction: PCA vs band bins (30 features, hybrid, 30 % random split, full epochs)", "",
+           "| reduction | seeds | validation OA % | test OA % | AA % | train s |", "|---|---|---|---|---|---|"]
+    means = {}
+    for name, rows in (("PCA (front's default rows)", pca), ("bins of contiguous bands", bins)):
+        if not rows:
+            continue
+        means[name] = sum(r["val_oa"] for r in rows) / len(rows)
+        out.append(f"| {name} | {len(rows)} | {_ms([r['val_oa'] for r in rows], 100)} | "
+                   f"{_ms([r['snn']['oa'] for r in rows], 100)} | {_ms([r['snn']['aa'] for r in rows], 100)} | "
+                   f"{_ms([r['wall_s'] for r in rows], 1, 0)} |")
+    if len(means) == 2:
+        best = max(means, key=means.get)
+        out += ["", f"Chosen on validation OA (mean over the seeds): {best.split(' (')[0]}. The test column is "
+                    f"shown, not used for the choice."]
+    return out + [""]
 
 
 def _mv(stat, scale=1.0, digits=2, unit=""):
@@ -470,10 +497,14 @@ def dask_lines(dk) -> list:
         same = "-" if r["workers"] == 0 else ("yes" if r["identical_to_single"] else "NO")
         out.append(f"| {r['path']} | {r['window']} | {r.get('tasks', '-')} | {r['seconds']:.1f} | "
                    f"{r['pixels_per_s']:.0f} | {same} |")
-    out += ["", "| window | tasks | scheduler overhead per task, ms | round trip of a trivial task, ms |",
+    out += ["", "| window | tasks | Dask cost per task, ms | round trip of a trivial task, ms |",
             "|---|---|---|---|"]
     for o in dk["overhead"]:
         out.append(f"| {o['window']} | {o['tasks']} | {o['overhead_ms_per_task']:.1f} | {o['noop_task_ms']:.1f} |")
+    rss = dk.get("worker_peak_rss_mb")
+    if rss:
+        out += ["", "Peak resident memory of a worker over all its windows (64-512 pixels; imports and model "
+                    "included): " + ", ".join(f"{k} {v:.0f} MB" for k, v in rss.items()) + "."]
     return out + ["", dk["note"] + ".", ""]
 
 

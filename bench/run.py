@@ -94,7 +94,8 @@ def train_row(reader, labels, cfg, label: str, checkpoint_dir=None) -> dict:
             "_model": out.model, "_outcome": out}
 
 
-DEFAULT_SECTIONS = ("front", "baselines", "spatial", "ten_percent", "sweeps", "speed", "memory", "onnx", "dask")
+DEFAULT_SECTIONS = ("front", "baselines", "spatial", "ten_percent", "sweeps", "reduction", "speed", "memory", "onnx",
+                    "dask")
 """What `make bench` runs (about 2 hours on 2 cores; docs/results.md's cost table gives the measured time)."""
 
 
@@ -250,6 +251,18 @@ def main(argv=None):
             say(f"[sweeps] {label}")
             res.add("sweeps", strip(train_row(reader, labels, cfg, label,
                                               checkpoint_dir=scratch / "ckpt" / f"sweep-b{bits}")))
+
+    if want("reduction"):
+        # spectral binning beside PCA (30 features each), full epochs, the headline seeds; the PCA rows are the
+        # front's default rows (the same settings otherwise); the choice goes by validation OA (bench/report.py)
+        for seed in seeds:
+            label = f"bins 30 | seed {seed}"
+            if res.has("reduction", label):
+                continue
+            cfg = headline_config("hybrid", 0.3, seed, q)
+            cfg.preprocess.spectral_reduction = "bins"
+            say(f"[reduction] {label}")
+            res.add("reduction", dict(strip(train_row(reader, labels, cfg, label)), reduction="bins"))
 
     if want("speed") and "speed" not in res.data["sections"]:
         from bench.speed import fc_vs_patchwise

@@ -73,8 +73,14 @@ class PreprocessConfig:
     standardize: bool = opt(True, flag="--no-standardize", negate=True, param="STANDARDIZE", advanced=True,
                             help="standardise each band on the training pixels")
     pca_components: int = opt(-1, flag="--pca", param="PCA", lo=-1, dialog=False,
-                              help="principal components to keep, fitted on the training pixels (-1 = auto: 30 "
-                                   "with more than 64 bands, else none; 0 = none, use the bands)")
+                              help="spectral features to keep: principal components fitted on the training pixels, "
+                                   "or band bins with --spectral-reduction bins (-1 = auto: 30 with more than 64 "
+                                   "bands, else none; 0 = none, use the bands)")
+    spectral_reduction: str = opt("pca", param="SPECTRAL_REDUCTION", choices=("pca", "bins"), advanced=True,
+                                  dialog=False,
+                                  help="how the bands become --pca features: pca (principal components of the "
+                                       "standardised training pixels) or bins (contiguous runs of bands averaged: "
+                                       "no fitting, each feature keeps a wavelength range)")
 
 
 @dataclass

@@ -80,9 +80,14 @@ def train(reader: RasterReader, labels: Labels, cfg: RunConfig, model_path: Opti
                    is_canceled=is_canceled, window=window)
     t_prep = time.perf_counter() - t0
     pre = prep.preprocessor
-    how = (f"PCA {'auto: ' if cfg.preprocess.pca_components == -1 else ''}{pre.pca_components} components, "
-           f"{100 * float(np.sum(pre.explained_variance_ratio)):.2f} % of the training variance"
-           if pre.pca_components else "no PCA" + (" (auto: 64 bands or fewer)" if cfg.preprocess.pca_components == -1 else ""))
+    auto = "auto: " if cfg.preprocess.pca_components == -1 else ""
+    if pre.pca_components and pre.reduction == "bins":
+        how = f"{auto}{pre.pca_components} bins of contiguous bands averaged"
+    elif pre.pca_components:
+        how = (f"PCA {auto}{pre.pca_components} components, "
+               f"{100 * float(np.sum(pre.explained_variance_ratio)):.2f} % of the training variance")
+    else:
+        how = "no PCA" + (" (auto: 64 bands or fewer)" if auto else "")
     log(f"{len(prep.band_indices)} bands -> {pre.n_out} features ({how}); split: "
         f"{len(prep.train)} train / {len(prep.val)} val / {len(prep.test)} test pixels; "
         f"patch bank {prep.source.nbytes / 2 ** 20:.1f} MiB")

@@ -1,4 +1,10 @@
-"""Per-band standardisation and optional PCA, fitted on training pixels only.
+"""Per-band standardisation and an optional spectral reduction (PCA, or contiguous band bins), fitted on
+training pixels only.
+
+Both reductions are one linear map after standardisation (`components`), so the model file, the classifier and
+the ONNX graph apply them alike. PCA keeps the directions of most training variance; bins average runs of
+neighbouring bands (a spectral binning, as sensors' own coarser products do), need no fitting beyond the
+standardisation, and keep a wavelength range per feature.
 
 Fitting on training pixels only keeps test statistics out of the model. The fitted state is plain
 lists in `to_dict()` so it can live in the model file's JSON header and be applied unchanged at
@@ -22,6 +28,7 @@ PCA_AUTO_COMPONENTS = 30
 and costs ~10x the energy of a 30-feature one. 30 is the Indian Pines demo's setting (HybridSN's choice for that
 scene), kept from earlier releases, not tuned on test data here."""
 
+REDUCTIONS = ("pca", "bins")
 FORMAT = "hypersnn.preprocess"
 VERSION = 1
 _CHUNK_BYTES = 32 * 2 ** 20
@@ -44,7 +51,10 @@ class Preprocessor:
 
     standardize: bool = True
     pca_components: int = 0
-    """0 keeps all bands (no PCA)."""
+    """Features after the spectral reduction; 0 keeps all bands (no reduction)."""
+    reduction: str = "pca"
+    """'pca' (principal components of the standardised training pixels) or 'bins' (the standardised bands
+    averaged in `pca_components` contiguous runs of near-equal size)."""
     n_bands: int = 0
     mean: Optional[np.ndarray] = None
     scale: Optional[np.ndarray] = None
@@ -60,7 +70,8 @@ class Preprocessor:
     @classmethod
     def from_config(cls, cfg, n_bands: int, n_train: Optional[int] = None) -> "Preprocessor":
         """From a `config.PreprocessConfig`, with 'auto' resolved for `n_bands` selected bands (`resolve_pca`)."""
-        return cls(standardize=bool(cfg.standardize), pca_components=resolve_pca(cfg.pca_components, n_bands, n_train))
+        return cls(standardize=bool(cfg.standardize), pca_components=resolve_pca(cfg.pca_components, n_bands, n_train),
+                   reduction=getattr(cfg, "spectral_reduction", "pca"))
 
     @property
     def fitted(self) -> bool:
@@ -85,7 +96,7 @@ class Preprocessor:
         k = int(self.pca_components)
         if k < 0:
             raise InputError(f"pca_components must be >= 0, got {k}")
-        if k > b or k > n:
+        if k > b or (k > n and self.reduction == "pca"):
             raise InputError(f"pca_components ({k}) exceeds the number of bands ({b}) or of training pixels "
                              f"({n}); choose at most {min(b, n)}")
         bad = 0
@@ -109,7 +120,11 @@ class Preprocessor:
             mean = np.zeros(b)  # identity: nothing to centre for
         self.n_bands, self.mean, self.scale = b, mean, scale
         self.components = self.explained_variance_ratio = None
-        if k:
+        if self.reduction not in REDUCTIONS:
+            raise InputError(f"spectral reduction {self.reduction!r} is not one of {', '.join(REDUCTIONS)}")
+        if k and self.reduction == "bins":
+            self.components = bin_matrix(b, k)
+        elif k:
             cov = np.zeros((b, b))
             for s in _chunks(n, b):
                 z = (x[s].astype(np.float64) - mean) / scale
@@ -160,6 +175,7 @@ class Preprocessor:
         return {
             "format": FORMAT, "version": VERSION, "standardize": bool(self.standardize),
             "pca_components": int(self.pca_components), "n_bands": int(self.n_bands),
+            **({"reduction": self.reduction} if self.reduction != "pca" else {}),
             "mean": [float(v) for v in self.mean], "scale": [float(v) for v in self.scale],
             "components": None if self.components is None else self.components.tolist(),
             "explained_variance_ratio": None if self.explained_variance_ratio is None
@@ -179,10 +195,14 @@ class Preprocessor:
                                      f"HyperSNN supports ({VERSION}); update the plugin")
             b, k = int(d["n_bands"]), int(d["pca_components"])
             p = cls(standardize=bool(d["standardize"]), pca_components=k, n_bands=b,
-                    mean=np.asarray(d["mean"], float), scale=np.asarray(d["scale"], float))
+                    mean=np.asarray(d["mean"], float), scale=np.asarray(d["scale"], float),
+                    reduction=str(d.get("reduction", "pca")))
+            if p.reduction not in REDUCTIONS:
+                raise ModelFileError(f"Preprocessing record names an unknown spectral reduction {p.reduction!r}")
             if d.get("components") is not None:
                 p.components = np.asarray(d["components"], float).reshape(b, k)
-                p.explained_variance_ratio = np.asarray(d["explained_variance_ratio"], float).reshape(k)
+                if p.reduction == "pca":
+                    p.explained_variance_ratio = np.asarray(d["explained_variance_ratio"], float).reshape(k)
             if d.get("band_mean") is not None and d.get("band_std") is not None:  # files from before: none
                 p.band_mean = np.asarray(d["band_mean"], float).reshape(b)
                 p.band_std = np.asarray(d["band_std"], float).reshape(b)
@@ -195,6 +215,16 @@ class Preprocessor:
         if not (np.isfinite(p.mean).all() and np.isfinite(p.scale).all() and (p.scale > 0).all()):
             raise ModelFileError("Preprocessing record has non-finite mean or non-positive scale values")
         return p
+
+
+def bin_matrix(n_bands: int, k: int) -> np.ndarray:
+    """(n_bands, k) averaging weights: column j averages the j-th of k contiguous runs of bands, whose sizes
+    differ by at most one (numpy.array_split). Bands are taken in the order selected (wavelength order in
+    sensor files); dropped bad bands leave no gap in a run."""
+    w = np.zeros((n_bands, k))
+    for j, run in enumerate(np.array_split(np.arange(n_bands), k)):
+        w[run, j] = 1.0 / len(run)
+    return w
 
 
 def _chunks(n: int, width: int):

@@ -133,3 +133,53 @@ def test_round_trip_through_json():
         Preprocessor.from_dict(d)
     with pytest.raises(ModelFileError, match="newer"):
         Preprocessor.from_dict({**p.to_dict(), "version": 99})
+
+
+def test_bins_average_contiguous_standardised_bands_and_round_trip():
+    """Spectral binning: 7 bands in 3 bins are runs of 3, 2, 2 bands, each feature the mean of its standardised
+    bands; no fitting beyond the standardisation, so more bins than training pixels is fine; the record keeps
+    the reduction, and an unknown one is a corrupt file."""
+    x = _pixels(n=50, b=7)
+    p = Preprocessor(pca_components=3, reduction="bins").fit(x)
+    z = (x.astype(np.float64) - x.mean(0)) / x.std(0)
+    want = np.stack([z[:, :3].mean(1), z[:, 3:5].mean(1), z[:, 5:].mean(1)], axis=1)
+    np.testing.assert_allclose(p.transform(x), want, rtol=1e-5, atol=1e-5)
+    assert p.explained_variance_ratio is None and p.n_out == 3
+    q = Preprocessor.from_dict(json.loads(json.dumps(p.to_dict())))
+    assert q.reduction == "bins"
+    np.testing.assert_array_equal(q.transform(x), p.transform(x))
+    assert Preprocessor(pca_components=6, reduction="bins").fit(x[:4]).n_out == 6
+    with pytest.raises(ModelFileError, match="unknown spectral reduction"):
+        Preprocessor.from_dict({**p.to_dict(), "reduction": "wavelets"})
+    assert "reduction" not in Preprocessor(pca_components=3).fit(x).to_dict()  # PCA files read by older versions
+
+
+def test_bins_in_a_training_run_reach_the_model_and_classification(tmp_path):
+    """--spectral-reduction bins through the CLI: the log says bins, the model file keeps them, and classify
+    (torch and ONNX engines) gives the same classes."""
+    import fixtures_data as fd
+    import rasterio
+
+    from hypersnn.cli import main
+    from hypersnn.core.model import HyperSNNModel
+
+    pytest.importorskip("onnxruntime")
+    scene = fd.make_geotiff(tmp_path / "s.tif")
+    labels = fd.make_geotiff(tmp_path / "l.tif", fd.synthetic_scene()[1], nodata=0, wavelengths=None)
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"train": {"cnn_epochs": 1, "snn_epochs": 1, "threads": 1},
+                               "model": {"patch_size": 3, "conv3d_channels": [2], "conv3d_spectral_kernels": [3],
+                                         "conv2d_channels": [4], "dense": [8]}}))
+    assert main(["train", "--raster", str(scene), "--labels", str(labels), "--out", str(tmp_path / "m.hsnn"),
+                 "--config", str(cfg), "--pca", "4", "--spectral-reduction", "bins", "--quiet"]) == 0
+    m = HyperSNNModel.load(tmp_path / "m.hsnn")
+    assert m.preprocessor.reduction == "bins" and m.preprocessor.n_out == 4
+    assert m.meta["config"]["preprocess"]["spectral_reduction"] == "bins"
+    maps = []
+    for engine in ("torch", "onnx"):
+        out = tmp_path / f"{engine}.tif"
+        assert main(["classify", "--model", str(tmp_path / "m.hsnn"), "--raster", str(scene), "--out", str(out),
+                     "--engine", engine, "--quiet"]) == 0
+        with rasterio.open(out) as ds:
+            maps.append(ds.read(1))
+    assert (maps[0] == maps[1]).all() and (maps[0] > 0).sum() > 0

@@ -340,15 +340,14 @@ def reduction_lines(data) -> list:
     seeds = {r["seed"] for r in bins}
     pca = [r for r in data["sections"].get("front", []) if r.get("candidate") == "default" and r["seed"] in seeds]
     out = ["## Spectral reduction: PCA vs band bins (30 features, hybrid, 30 % random split, full epochs)", "",
-           "| reduction | seeds | validation OA % | test OA % | AA % | train s |", "|---|---|---|---|---|---|"]
+           "| reduction | seeds | validation OA % | test OA % | AA % |", "|---|---|---|---|---|"]
     means = {}
     for name, rows in (("PCA (front's default rows)", pca), ("bins of contiguous bands", bins)):
         if not rows:
             continue
         means[name] = sum(r["val_oa"] for r in rows) / len(rows)
         out.append(f"| {name} | {len(rows)} | {_ms([r['val_oa'] for r in rows], 100)} | "
-                   f"{_ms([r['snn']['oa'] for r in rows], 100)} | {_ms([r['snn']['aa'] for r in rows], 100)} | "
-                   f"{_ms([r['wall_s'] for r in rows], 1, 0)} |")
+                   f"{_ms([r['snn']['oa'] for r in rows], 100)} | {_ms([r['snn']['aa'] for r in rows], 100)} |")
     if len(means) == 2:
         best = max(means, key=means.get)
         out += ["", f"Chosen on validation OA (mean over the seeds): {best.split(' (')[0]}. The test column is "

@@ -328,7 +328,8 @@ def _grouped(data) -> list:
                    f"{_ms([r['cnn']['oa'] for r in g], 100)} | {_ms(svm, 100)} | "
                    f"{_ms(base.get('Random forest', []), 100)} | {_ms(diff)} | {_ms([r['val_oa'] for r in g], 100)} |")
     note = next((r["regions"] for r in rows if r.get("regions")), None)
-    out += ["", f"Regions: {note}." if note else "", f"Splits: {rows[0]['split_protocol']}", ""]
+    protocols = [next(r["split_protocol"] for r in rows if r["split"] == m) for m in dict.fromkeys(r["split"] for r in rows)]
+    out += ["", f"Regions: {note}." if note else "", "Splits (the seed varies by row): " + " ".join(protocols), ""]
     return out
 
 
@@ -502,8 +503,10 @@ def dask_lines(dk) -> list:
         out.append(f"| {o['window']} | {o['tasks']} | {o['overhead_ms_per_task']:.1f} | {o['noop_task_ms']:.1f} |")
     rss = dk.get("worker_peak_rss_mb")
     if rss:
-        out += ["", "Peak resident memory of a worker over all its windows (64-512 pixels; imports and model "
-                    "included): " + ", ".join(f"{k} {v:.0f} MB" for k, v in rss.items()) + "."]
+        out += ["", "Peak resident memory of a worker (imports and model included) after its windows up to a size "
+                    "(sizes run smallest first): " + "; ".join(
+                        f"{k}: " + ", ".join(f"{w} px {v:.0f} MB" for w, v in by.items()) if isinstance(by, dict)
+                        else f"{k}: {by:.0f} MB over all sizes" for k, by in rss.items()) + "."]
     return out + ["", dk["note"] + ".", ""]
 
 

@@ -106,7 +106,7 @@ def write_mosaic(scene_maps: List[Dict[str, str]], out: Dict[str, str], backend,
             if is_canceled and is_canceled():
                 raise Canceled(f"mosaic canceled at row {r0} of {grid.height}")
             h = min(STRIP_ROWS, grid.height - r0)
-            winner, hits = _winners(readers, scene_maps, offsets, r0, h, grid.width)
+            winner, hits, held = _winners(readers, scene_maps, offsets, r0, h, grid.width)
             valid += int((winner >= 0).sum())
             overlap += int((hits > 1).sum())
             for kind, w in by_kind.items():
@@ -117,7 +117,9 @@ def write_mosaic(scene_maps: List[Dict[str, str]], out: Dict[str, str], backend,
                     (sr, sc, wh, ww), (dr, dc) = win
                     take = winner[dr:dr + wh, dc:dc + ww] == i
                     if take.any():
-                        block = readers[i, kind].read((sr, sc, wh, ww))
+                        block = held.get((i, kind))
+                        if block is None:
+                            block = readers[i, kind].read((sr, sc, wh, ww))
                         strip[dr:dr + wh, dc:dc + ww][take] = block[take]
                 w.write((r0, 0, h, grid.width), strip)
             if progress:
@@ -152,17 +154,21 @@ def _overlapping(scene_maps, readers, offsets, r0: int, h: int):
 
 
 def _winners(readers, scene_maps, offsets, r0: int, h: int, width: int):
-    """(index of the winning scene per strip pixel, -1 where none holds a class; how many scenes hold one)."""
+    """(index of the winning scene per strip pixel, -1 where none holds a class; how many scenes hold one; the
+    class and confidence blocks read, by (scene, kind), so the strip's writing does not read them again)."""
     best = np.full((h, width), -np.inf, dtype=np.float64)
     winner = np.full((h, width), -1, dtype=np.int32)
     hits = np.zeros((h, width), dtype=np.int16)
+    held = {}
     for i, ((sr, sc, wh, ww), (dr, dc)) in _overlapping(scene_maps, readers, offsets, r0, h):
-        cls = readers[i, "class_map"].read((sr, sc, wh, ww))[:, :, 0]
-        conf = readers[i, "confidence"].read((sr, sc, wh, ww))[:, :, 0].astype(np.float64)
+        held[i, "class_map"] = readers[i, "class_map"].read((sr, sc, wh, ww))
+        held[i, "confidence"] = readers[i, "confidence"].read((sr, sc, wh, ww))
+        cls = held[i, "class_map"][:, :, 0]
+        conf = held[i, "confidence"][:, :, 0].astype(np.float64)
         has = cls != 0
         b = best[dr:dr + wh, dc:dc + ww]
         better = has & (conf > b)
         b[better] = conf[better]
         winner[dr:dr + wh, dc:dc + ww][better] = i
         hits[dr:dr + wh, dc:dc + ww] += has
-    return winner, hits
+    return winner, hits, held

@@ -7,6 +7,10 @@ and the SVM on the same test pixels: the leakage guard drops test pixels within 
 test set depends on the patch size). One seed is a screen, not a result.
 
     python -m bench.grouped_screen --split polygons --seed 0 --patch 5 [--patch 7] [--out bench/out/grouped_screen.json]
+    python -m bench.grouped_screen --seed 1 --patch 11 --set train.mixup=0.4 [--set train.label_smoothing=0.1]
+
+`--set SECTION.FIELD=VALUE` screens a setting other than the patch (the guard radius, and so the validation
+and test pixels, stay those of the patch: these rows are comparable with each other at one patch size).
 """
 from __future__ import annotations
 
@@ -23,6 +27,8 @@ def main(argv=None):
     ap.add_argument("--split", choices=("polygons", "blocks"), default="polygons")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--patch", type=int, action="append", required=True)
+    ap.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                    help="a RunConfig setting for every row, e.g. train.mixup=0.4")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "grouped_screen.json"))
     args = ap.parse_args(argv)
@@ -46,12 +52,17 @@ def main(argv=None):
         cfg.split.method = args.split
         cfg.model.patch_size = patch
         cfg.baseline.kind = "svm"
-        label = f"{args.split} | seed {args.seed} | patch {patch}"
+        for item in args.set:
+            key, value = item.split("=", 1)
+            section, name = key.split(".")
+            part = getattr(cfg, section)
+            setattr(part, name, type(getattr(part, name))(json.loads(value)))
+        label = f"{args.split} | seed {args.seed} | patch {patch}" + "".join(f" | {item}" for item in args.set)
         print(f"[grouped_screen] {label}", flush=True)
         row = train_row(reader, labels, cfg, label)
         comp = row["_outcome"].comparison
         svm = comp["rows"][-1]
-        rows.append({"label": label, "split": args.split, "seed": args.seed, "patch": patch,
+        rows.append({"label": label, "split": args.split, "seed": args.seed, "patch": patch, "set": args.set,
                      "val_oa": row["val_oa"], "val_oa_cnn": row["val_oa_cnn"], "snn_oa": row["snn"]["oa"],
                      "cnn_oa": row["cnn"]["oa"], "svm_oa": svm["oa"], "wall_s": row["wall_s"],
                      "split_protocol": strip(row)["split_protocol"]})

@@ -115,6 +115,12 @@ class TrainConfig:
     cnn_lr: float = opt(1e-3, param="CNN_LR", lo=1e-7, hi=1.0, advanced=True, help="CNN learning rate (Adam)")
     snn_lr: float = opt(5e-4, param="SNN_LR", lo=1e-7, hi=1.0, advanced=True, help="SNN learning rate (Adam)")
     weight_decay: float = opt(0.0, cli=False, processing=False, lo=0.0, dialog=False, help="Adam weight decay")
+    label_smoothing: float = opt(0.0, cli=False, processing=False, lo=0.0, hi=0.5, dialog=False,
+                                 help="cross-entropy label smoothing (both stages): a regulariser screened for "
+                                      "unseen regions (bench/grouped_screen.py)")
+    mixup: float = opt(0.0, cli=False, processing=False, lo=0.0, hi=10.0, dialog=False,
+                       help="mixup alpha (both stages): each batch is blended with a shuffled copy of itself, "
+                            "weight ~ Beta(alpha, alpha), and so are the targets; 0 = off")
     time_steps: int = opt(5, param="TIME_STEPS", lo=1, hi=64, dialog=False,
                           help="SNN time steps T (more steps: finer rate code, more energy)")
     weight_bits: int = opt(6, flag="--bits", param="WEIGHT_BITS", lo=0, hi=16, dialog=False,

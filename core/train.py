@@ -36,8 +36,8 @@ from .patches import PatchSource, augment
 
 Progress = Callable[[float, str], None]
 STAGES = ("cnn", "convert", "snn")
-CNN_FIELDS = ("cnn_epochs", "batch_size", "cnn_lr", "weight_decay", "weight_bits", "cnn_qat", "class_weighting",
-              "patience", "val_smoothing", "seed", "threads")
+CNN_FIELDS = ("cnn_epochs", "batch_size", "cnn_lr", "weight_decay", "label_smoothing", "mixup", "weight_bits",
+              "cnn_qat", "class_weighting", "patience", "val_smoothing", "seed", "threads")
 """The TrainConfig fields the CNN stage depends on (its checkpoint is shared by runs that differ otherwise)."""
 # share of the progress bar each stage takes
 _SPAN = {"cnn": (0.0, 0.45), "convert": (0.45, 0.5), "snn": (0.5, 1.0)}
@@ -183,8 +183,14 @@ class Trainer:
                 y = torch.as_tensor(train.y[idx], dtype=torch.long)
                 penalize = stage == "snn" and t.spike_penalty > 0
                 net.spike_maps = [] if penalize else None
+                lam, perm = mixup_draw(t.mixup, len(idx), rng)
+                if perm is not None:
+                    x = lam * x + (1 - lam) * x[perm]
                 logits = net(x).flatten(1)
-                loss = F.cross_entropy(logits, y, weight=weight)
+                loss = F.cross_entropy(logits, y, weight=weight, label_smoothing=t.label_smoothing)
+                if perm is not None:
+                    loss = lam * loss + (1 - lam) * F.cross_entropy(logits, y[perm], weight=weight,
+                                                                    label_smoothing=t.label_smoothing)
                 if penalize:
                     loss = loss + t.spike_penalty * spike_cost(net.spike_maps, later_macs)
                     net.spike_maps = None
@@ -381,6 +387,14 @@ class Trainer:
                 (self.ckpt / f"{stage}-epoch.{ext}").unlink()
             except FileNotFoundError:
                 pass
+
+
+def mixup_draw(alpha: float, n: int, rng: np.random.Generator):
+    """(weight, partner order) for mixup (Zhang et al. 2018), drawn from the stage's seeded (and checkpointed)
+    numpy generator; (1.0, None) when off or for a batch of one."""
+    if alpha <= 0 or n < 2:
+        return 1.0, None
+    return float(rng.beta(alpha, alpha)), torch.as_tensor(rng.permutation(n))
 
 
 def spike_cost(spike_maps, dense_macs) -> torch.Tensor:

@@ -22,6 +22,34 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def screen_lines(rows: list) -> list:
+    """Markdown for docs/results.md: one line per screened setting (patch and --set), mean over its seeds.
+    Validation OA decides; rows at different patch sizes have different validation and test pixels."""
+    if not rows:
+        return []
+    import statistics
+
+    def ms(vals):
+        vals = [100 * v for v in vals]
+        return f"{statistics.mean(vals):.2f}" + (f" +/- {statistics.stdev(vals):.2f}" if len(vals) > 1 else "")
+
+    by = {}
+    for r in rows:
+        by.setdefault((r["split"], r["patch"], tuple(r.get("set") or ())), []).append(r)
+    out = ["## Grouped-split screen (bench/grouped_screen.py; docs/grouped_screen.json)", "",
+           "Screens, not results: validation OA (whole held-out training-side regions) decides; test OA and the "
+           "RBF SVM on the same test pixels are shown, not used. Rows of one patch size share their validation "
+           "and test pixels; rows of different patch sizes do not (the leakage guard grows with the patch).", "",
+           "| split | patch | setting | seeds | SNN validation OA % | SNN test OA % | its CNN test OA % | "
+           "SVM test OA % | SNN - SVM, points |", "|---|---|---|---|---|---|---|---|---|"]
+    for (split, patch, sets), g in sorted(by.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
+        out.append(f"| {split} | {patch} | {', '.join(sets) or 'defaults'} | "
+                   f"{', '.join(str(r['seed']) for r in g)} | {ms([r['val_oa'] for r in g])} | "
+                   f"{ms([r['snn_oa'] for r in g])} | {ms([r['cnn_oa'] for r in g])} | {ms([r['svm_oa'] for r in g])} | "
+                   f"{ms([r['snn_oa'] - r['svm_oa'] for r in g])} |")
+    return out + [""]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--split", choices=("polygons", "blocks"), default="polygons")

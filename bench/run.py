@@ -94,8 +94,15 @@ def train_row(reader, labels, cfg, label: str, checkpoint_dir=None) -> dict:
             "_model": out.model, "_outcome": out}
 
 
-DEFAULT_SECTIONS = ("front", "baselines", "spatial", "ten_percent", "sweeps", "reduction", "speed", "memory", "onnx",
-                    "dask")
+VARIANTS = {
+    "reduction": ("bins 30", lambda cfg: setattr(cfg.preprocess, "spectral_reduction", "bins"), {"reduction": "bins"}),
+    "mixup": ("mixup 0.4", lambda cfg: setattr(cfg.train, "mixup", 0.4), {"mixup": 0.4}),
+}
+"""Sections that change one headline setting (label, change, fields added to each row): spectral binning instead
+of PCA; mixup, the regulariser that bench/grouped_screen.py chose on validation data of the polygon split."""
+
+DEFAULT_SECTIONS = ("front", "baselines", "spatial", "ten_percent", "sweeps", "reduction", "mixup", "speed", "memory",
+                    "onnx", "dask")
 """What `make bench` runs (about 2 hours on 2 cores; docs/results.md's cost table gives the measured time)."""
 
 
@@ -252,17 +259,19 @@ def main(argv=None):
             res.add("sweeps", strip(train_row(reader, labels, cfg, label,
                                               checkpoint_dir=scratch / "ckpt" / f"sweep-b{bits}")))
 
-    if want("reduction"):
-        # spectral binning beside PCA (30 features each), full epochs, the headline seeds; the PCA rows are the
-        # front's default rows (the same settings otherwise); the choice goes by validation OA (bench/report.py)
+    for section, (name, change, extra) in VARIANTS.items():
+        # one setting changed from the headline settings, full epochs, the headline seeds; the rows without it
+        # are the front's default rows; the choice goes by validation OA (bench/report.py variant_lines)
+        if not want(section):
+            continue
         for seed in seeds:
-            label = f"bins 30 | seed {seed}"
-            if res.has("reduction", label):
+            label = f"{name} | seed {seed}"
+            if res.has(section, label):
                 continue
             cfg = headline_config("hybrid", 0.3, seed, q)
-            cfg.preprocess.spectral_reduction = "bins"
-            say(f"[reduction] {label}")
-            res.add("reduction", dict(strip(train_row(reader, labels, cfg, label)), reduction="bins"))
+            change(cfg)
+            say(f"[{section}] {label}")
+            res.add(section, dict(strip(train_row(reader, labels, cfg, label)), **extra))
 
     if want("speed") and "speed" not in res.data["sections"]:
         from bench.speed import fc_vs_patchwise

@@ -48,6 +48,7 @@ def test_quick_bench_runs_every_section_and_writes_the_table(tmp_path):
     text = md.read_text()
     assert "| OA % |" in text and "Spatially disjoint" in text and "speed-up" in text and "ONNX Runtime vs torch" in text
     assert "Classification on Dask" in text
+    assert [r["mixup"] for r in s["mixup"]] == [0.4] * len(s["mixup"]) and "Mixup (alpha 0.4)" in text
     assert "Accuracy-energy front" in text and "complete convention (headline)" in text
     assert "paper convention" in text and "Where the energy goes" in text
 
@@ -143,3 +144,21 @@ def test_the_generated_sensor_scene_has_the_enmap_layout(tmp_path):
     with open_raster(labels) as r:
         lab = r.read()[:, :, 0]
     assert n == 5670 and sorted(np.unique(lab).tolist()) == [0, 1, 2, 3, 4, 5, 6]
+
+
+def test_grouped_screen_table_averages_each_setting_over_its_seeds():
+    sys.path.insert(0, str(ROOT))
+    from bench.grouped_screen import screen_lines
+
+    def row(seed, val, snn, sets=()):
+        return {"split": "polygons", "patch": 11, "seed": seed, "set": list(sets), "val_oa": val, "snn_oa": snn,
+                "cnn_oa": 0.5, "svm_oa": 0.45}
+
+    rows = [row(0, 0.80, 0.40), row(1, 0.70, 0.50), row(0, 0.90, 0.41, ["train.mixup=0.4"]),
+            row(1, 0.86, 0.43, ["train.mixup=0.4"])]
+    lines = screen_lines(rows)
+    base = next(l for l in lines if "| defaults |" in l)
+    mix = next(l for l in lines if "train.mixup=0.4 |" in l)
+    assert "| 0, 1 | 75.00 +/- 7.07 | 45.00 +/- 7.07 |" in base
+    assert "| 88.00 +/- 2.83 | 42.00 +/- 1.41 |" in mix and mix.endswith("| -3.00 +/- 1.41 |")
+    assert lines[-2].endswith("defaults 75.00; train.mixup=0.4 88.00.")  # the rule's seeds 0-1 means

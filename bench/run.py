@@ -103,7 +103,7 @@ of PCA; mixup, the regulariser that bench/grouped_screen.py chose on validation 
 
 DEFAULT_SECTIONS = ("front", "baselines", "spatial", "ten_percent", "sweeps", "reduction", "mixup", "speed", "memory",
                     "onnx", "dask")
-"""What `make bench` runs (about 2 hours on 2 cores; docs/results.md's cost table gives the measured time)."""
+"""What `make bench` runs (about 3 hours on 2 cores; docs/results.md's cost table gives the measured time)."""
 
 
 def strip(row):

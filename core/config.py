@@ -121,7 +121,7 @@ class TrainConfig:
     mixup: float = opt(0.0, param="MIXUP", lo=0.0, hi=10.0, advanced=True, dialog=False,
                        help="mixup alpha (both stages): each batch is blended with a shuffled copy of itself, "
                             "weight ~ Beta(alpha, alpha), and so are the targets; 0 = off. 0.4 raised validation "
-                            "OA on whole held-out regions (docs/results.md, grouped-split screen)")
+                            "OA on whole held-out regions, not on the random split (docs/results.md)")
     time_steps: int = opt(5, param="TIME_STEPS", lo=1, hi=64, dialog=False,
                           help="SNN time steps T (more steps: finer rate code, more energy)")
     weight_bits: int = opt(6, flag="--bits", param="WEIGHT_BITS", lo=0, hi=16, dialog=False,

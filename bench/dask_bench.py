@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.memory import peak_rss_mb
+
 
 def _sha(path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
@@ -45,17 +47,6 @@ def _classify(model_path, raster_path, out: Path, window: int, client=None, repe
 
 def _noop(x):
     return x
-
-
-def _peak_rss_mb() -> float:
-    """This process's peak resident memory in MB: VmHWM of /proc/self/status (Linux). Not getrusage's ru_maxrss,
-    which Linux carries across exec: a spawned worker would report the driver's peak at the moment it forked
-    (3.1 GB measured here, with the bench's scene in the driver's memory)."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def dask_rows(model_path, raster_path, tmpdir, quick: bool) -> dict:
@@ -97,7 +88,7 @@ def dask_rows(model_path, raster_path, tmpdir, quick: bool) -> dict:
                                      "overhead_ms_per_task": (r["seconds"] - single[w]["seconds"]) / tasks * 1e3,
                                      "noop_task_ms": noop_ms})
                 # peak RSS only grows and the windows run smallest first: this is the peak for windows up to w
-                worker_rss.setdefault(f"local:{n}", {})[str(w)] = max(client.run(_peak_rss_mb).values())
+                worker_rss.setdefault(f"local:{n}", {})[str(w)] = max(client.run(peak_rss_mb).values())
     return {"raster": str(raster_path), "pixels": info.width * info.height, "bands": info.count,
             "rows": rows, "overhead": overhead, "worker_peak_rss_mb": worker_rss,
             "note": "torch engine, one intra-op thread per window in every path; best of the repeats; Dask maps "

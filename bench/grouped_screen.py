@@ -80,6 +80,7 @@ def main(argv=None):
     from bench import common
     from bench.grouped import region_polygon_ids
     from bench.run import strip, train_row
+    from hypersnn.core.settings import BY_KEY
 
     common.THREADS = args.threads
     torch.set_num_threads(args.threads)
@@ -94,11 +95,11 @@ def main(argv=None):
         cfg.split.method = args.split
         cfg.model.patch_size = patch
         cfg.baseline.kind = "svm"
-        for item in args.set:
+        for item in args.set:  # through the settings registry: its range and choice checks apply
             key, value = item.split("=", 1)
-            section, name = key.split(".")
-            part = getattr(cfg, section)
-            setattr(part, name, type(getattr(part, name))(json.loads(value)))
+            setting, value = BY_KEY[key], json.loads(value)
+            setting.check(value)
+            setting.set(cfg, value)
         label = f"{args.split} | seed {args.seed} | patch {patch}" + "".join(f" | {item}" for item in args.set)
         print(f"[grouped_screen] {label}", flush=True)
         row = train_row(reader, labels, cfg, label)

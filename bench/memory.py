@@ -1,6 +1,7 @@
 """Peak memory of full-scene classification on a large generated GeoTIFF (does not grow with size)."""
 from __future__ import annotations
 
+import inspect
 import json
 import subprocess
 import sys
@@ -16,17 +17,22 @@ rc = main(["classify", "--model", sys.argv[1], "--raster", sys.argv[2], "--out",
           + (["--window", sys.argv[4]] if sys.argv[4] != "default" else []))
 print(json.dumps({"rc": rc, "seconds": time.perf_counter() - t0, "peak_rss_mb": peak_rss_mb()}))
 """
-PEAK = r"""
-def peak_rss_mb():
-    # VmHWM: the high-water mark of this process image. getrusage's ru_maxrss is not: Linux carries the
-    # forking parent's high-water mark across exec, so a child of a large process reports the parent's size.
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB: VmHWM, the high-water mark of this process image. Not
+    getrusage's ru_maxrss, which Linux carries across exec: a child of a large process (a spawned Dask worker,
+    a bench child) would report the parent's size."""
     with open("/proc/self/status") as fh:
         for line in fh:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-"""
+
+
+PEAK = inspect.getsource(peak_rss_mb) + "\n"
+"""`peak_rss_mb` as source, prepended to the child scripts (which run with `python -c`)."""
 
 
 def run_child(code: str, *args) -> dict:

@@ -519,8 +519,8 @@ def dask_lines(dk) -> list:
     if rss:
         out += ["", "Peak resident memory of a worker (imports and model included) after its windows up to a size "
                     "(sizes run smallest first): " + "; ".join(
-                        f"{k}: " + ", ".join(f"{w} px {v:.0f} MB" for w, v in by.items()) if isinstance(by, dict)
-                        else f"{k}: {by:.0f} MB over all sizes" for k, by in rss.items()) + "."]
+                        f"{k}: " + ", ".join(f"{w} px {v:.0f} MB" for w, v in by.items()) for k, by in rss.items())
+                    + "."]
     return out + ["", dk["note"] + ".", ""]
 
 

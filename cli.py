@@ -166,6 +166,9 @@ def cmd_train(args):
                    provenance={"command": "hypersnn train"}, inputs=[(args.config, "settings file")])
     res = _run(args, run_train, job)
     o = res.outcome
+    trust = res.summary.get("trust_warnings") or []
+    for w in trust:  # shown even with --quiet / --json: the result must not read as a plain success
+        print(f"WARNING: {w}", file=sys.stderr, flush=True)
     lines = [f"model written: {res.model_path}"]
     if o.test_snn:
         lines.append(f"SNN test accuracy: {_acc_line(o.test_snn)}")
@@ -176,6 +179,8 @@ def cmd_train(args):
             lines.append(f"{base['model']} test accuracy: {_acc_line(base)}")
         lines += [b["verdict"] for b in o.comparison["baselines"]]
     lines += energy_lines(o.energy)
+    if trust:
+        lines.append(f"{len(trust)} warning(s) above: this result cannot be trusted as it stands")
     _emit(args, "\n".join(lines), {"model": res.model_path, "report": res.report, "report_files": res.report_paths,
                                    "warnings": res.warnings})
     return 0

@@ -26,6 +26,7 @@ from .prepare import prepare
 from .raster import RasterInfo, RasterReader
 from .report import build_report
 from .train import Trainer
+from .trust import trust_warnings
 
 
 def _noop_progress(f, m):
@@ -147,7 +148,8 @@ def train(reader: RasterReader, labels: Labels, cfg: RunConfig, model_path: Opti
                     **({"baselines": [{k: x[k] for k in ("kind", "name", "params", "oa", "verdict")}
                                       for x in comparison["baselines"]]} if comparison else {})},
         "energy": model_file_summary(energy),
-        "history": {"epochs": trainer.history.epochs, "thresholds_init": trainer.history.thresholds},
+        "history": {"epochs": trainer.history.epochs, "thresholds_init": trainer.history.thresholds,
+                    "epochs_run": dict(trainer.history.epochs_run)},
         "provenance": dict(provenance or {}, labels=labels.source, raster=reader.info.path,
                            seed=cfg.train.seed),
     })
@@ -162,6 +164,7 @@ def train(reader: RasterReader, labels: Labels, cfg: RunConfig, model_path: Opti
         report["comparison"] = comparison
     if trainer.history.resumed:
         report["resumed_after"] = list(trainer.history.resumed)
+    report["trust_warnings"] = trust_warnings(report)
     progress(1.0, "done")
     return TrainOutcome(model, test_snn, test_cnn, energy, report, seconds, list(trainer.history.resumed), val_energy,
                         comparison)
@@ -188,8 +191,9 @@ def compare_with_baseline(cfg: RunConfig, prep, test_snn, test_cnn, preds: dict,
         rows.append(row("its CNN" + (f" ({b}-bit)" if b and t.cnn_qat else ""), test_cnn, seconds.get("cnn", 0.0),
                         rates["cnn"]))
     baselines = []
+    features, test_features, y_side, groups = baseline_inputs(prep)
     for kind in (("svm", "rf") if cfg.baseline.kind == "both" else (cfg.baseline.kind,)):
-        base = run_baseline(kind, prep.source, prep.train, prep.val, prep.test, seed=cfg.train.seed)
+        base = run_baseline(kind, features, test_features, y_side, groups, seed=cfg.train.seed)
         test_base = assess_indices(prep.test.y, base.predictions, prep.class_values)
         test = mcnemar(prep.test.y, preds["snn"], base.predictions)
         rows.append(row(base.name[0].upper() + base.name[1:], test_base, base.fit_seconds, base.predict_pixels_per_second))
@@ -197,10 +201,32 @@ def compare_with_baseline(cfg: RunConfig, prep, test_snn, test_cnn, preds: dict,
         log(text)
         baselines.append({"kind": base.kind, "name": base.name, "params": base.params, "val_oa": base.val_oa,
                           "oa": test_base.oa, "mcnemar_snn_vs_baseline": test, "verdict": text})
-    return {"baselines": baselines, "rows": rows, "verdict": " ".join(x["verdict"] for x in baselines),
+    strongest = max(baselines, key=lambda x: x["oa"])
+    return {"baselines": baselines, "rows": rows, "strongest": strongest["name"], "verdict": strongest["verdict"],
             "basis": (f"one split ({prep.split.protocol.get('method', '?')}, seed {cfg.split.seed}): each baseline is fit "
-                      f"on the same {len(prep.train)} training pixels' preprocessed spectra and chooses its settings on "
-                      f"the same {len(prep.val)} validation pixels; all are scored on the same {len(prep.test)} test "
-                      "pixels. Training time: the SNN's includes its CNN stage and conversion (0 when resumed from "
+                      f"on the same {len(prep.train) + len(prep.val)} training-side pixels (the SNN's training and "
+                      "validation pixels) and chooses its settings and its input (the engine's features or all "
+                      "standardised bands) by grouped cross-validation over spatial clusters of them; all are scored "
+                      f"on the same {len(prep.test)} test pixels. Training time: the SNN's includes its CNN stage and conversion (0 when resumed from "
                       "checkpoints). Speed: test pixels classified per second on this machine (the SNN and CNN compute "
                       "the windows around them, so their full-scene rate is higher).")}
+
+
+def baseline_inputs(prep):
+    """What the baselines see: the training side (training + validation pixels) as the engine's features and as all
+    standardised bands, the same for the test pixels, the class indices, and the spatial groups of the training
+    side for grouped cross-validation (label regions, touching ones together, cut into compact clusters)."""
+    from .baseline import spatial_groups
+
+    side_rows = np.concatenate([prep.train.rows, prep.val.rows])
+    side_cols = np.concatenate([prep.train.cols, prep.val.cols])
+    y = np.concatenate([prep.train.y, prep.val.y])
+    feats = {"engine features": prep.source.pixels(side_rows, side_cols)}
+    tests = {"engine features": prep.source.pixels(prep.test.rows, prep.test.cols)}
+    if prep.raw is not None and (prep.preprocessor.pca_components or not prep.preprocessor.standardize):
+        side = np.concatenate([prep.raw["train"], prep.raw["val"]]).astype(np.float64)
+        mu, sd = side.mean(0), side.std(0)
+        sd[sd == 0] = 1.0
+        feats["all standardised bands"] = (side - mu) / sd
+        tests["all standardised bands"] = (prep.raw["test"].astype(np.float64) - mu) / sd
+    return feats, tests, y, spatial_groups(side_rows, side_cols, y, prep.split.shape)

@@ -46,6 +46,9 @@ class Prepared:
     val: PixelSet
     test: PixelSet
     valid: np.ndarray
+    raw: Optional[dict] = None
+    """{"train", "val", "test": float32 (n, bands) raw spectra of those pixels}, kept only for the baselines (which
+    also try all standardised bands)."""
     data_sha256: str = ""
     """Checksum of the labelled pixels' raw spectra and the valid mask (the data part of the checkpoint
     fingerprint; independent of the streaming window)."""
@@ -163,6 +166,10 @@ def prepare(reader: RasterReader, labels: Labels, cfg: RunConfig, given_map=None
     for a in (flat, spec, np.packbits(valid)):
         sha.update(np.ascontiguousarray(a).tobytes())
     digest = sha.hexdigest()
+    raw = None
+    if cfg.baseline.kind != "none":
+        raw = {k: spec[m.ravel()[flat]].astype(np.float32) for k, m in
+               (("train", split.train), ("val", split.val), ("test", split.test))}
     train_spec = spec[split.train.ravel()[flat]].astype(np.float64)
     pre = Preprocessor.from_config(cfg.preprocess, len(idx), len(train_spec)).fit(train_spec)
     del train_spec
@@ -183,4 +190,4 @@ def prepare(reader: RasterReader, labels: Labels, cfg: RunConfig, given_map=None
         x[~ok] = 0.0
         bank.put(win, x)
         progress(0.5 + 0.5 * (k + 1) / len(todo), "preprocessing (pass 2 of 2)")
-    return Prepared(idx, split, pre, bank, values, train, val, test, valid, digest)
+    return Prepared(idx, split, pre, bank, values, train, val, test, valid, raw, digest)

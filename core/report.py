@@ -158,6 +158,10 @@ def _render_html(report: dict, class_map, classes, map_nodata: int, max_map_side
     timing = rep.get("timing") if isinstance(rep.get("timing"), dict) else None
     comparison = rep.get("comparison") if isinstance(rep.get("comparison"), dict) else None
 
+    trust = rep.get("trust_warnings")
+    if trust:
+        body.append("<div class='trust'><h2>This result cannot be trusted as it stands</h2><ul>"
+                    + "".join(f"<li>{_e(w)}</li>" for w in trust) + "</ul></div>")
     body.append(_summary(acc, split, model, energy))
     if class_map is not None:
         body.append("<h2>Class map</h2>")
@@ -189,6 +193,7 @@ _CSS = (
     "table{border-collapse:collapse;margin:.5em 0 1.2em}td,th{border:1px solid #bbb;padding:3px 8px;"
     "text-align:right}th{background:#eee}td.l,th.l{text-align:left}.meta{color:#666}"
     "img{max-width:100%;display:block;margin:.5em 0}.warn{color:#a40}"
+    ".trust{border:2px solid #c60;background:#fff4e5;padding:0 1em;margin:1em 0}.trust h2{color:#a40}"
 )
 
 

@@ -35,6 +35,7 @@ import numpy as np
 
 from .config import SplitConfig
 from .errors import SplitError
+from .spatial_units import cluster_units, label_regions
 
 METHODS = ("auto", "random", "count", "blocks", "polygons", "given")
 SPATIAL_METHODS = ("blocks", "polygons", "given")
@@ -79,6 +80,13 @@ FEW_PIXELS = 10
 """Below this many training (or test) pixels a class gets a warning: too few to learn (or to assess)."""
 SMALL_VALIDATION = 100
 """Below this many validation pixels, one pixel is more than a point of accuracy: the split warns."""
+DROP_WARN = 0.3
+"""Above this share of the labelled pixels dropped by the leakage guard, the split warns."""
+MIN_VAL_PIXELS = 50
+MIN_VAL_UNITS = 2
+"""A validation set smaller than this (pixels; whole blocks or polygon clusters for the spatial methods) cannot rank
+epochs: one pixel is two points of accuracy. The split then returns it to training and the run trains fixed epochs."""
+"""Above this share of the labelled pixels dropped by the leakage guard, the split warns."""
 
 
 def make_split(labels_array, cfg: SplitConfig, polygon_ids=None, given_map=None, valid_mask=None,
@@ -133,11 +141,13 @@ def make_split(labels_array, cfg: SplitConfig, polygon_ids=None, given_map=None,
         desc = (f"Spatially disjoint block split: the image cut into {cfg.block_size}x{cfg.block_size}-pixel "
                 f"blocks, whole blocks to training (about {_pct(cfg.train_fraction)} of each class) or test")
     elif method == "polygons":
-        train, test = _polygons(labels, usable, classes, cfg.train_fraction, polygon_ids, rng, warnings,
-                                proto, name)
+        radius = (_check_int(patch_size, "patch_size", 1) // 2) if patch_size is not None else 0
+        train, test, clusters = _polygons(labels, usable, classes, cfg.train_fraction, polygon_ids, rng, warnings,
+                                          proto, name, radius)
         proto["train_fraction"] = float(cfg.train_fraction)
-        desc = (f"Polygon split: whole polygons to training (about {_pct(cfg.train_fraction)} of each "
-                f"class's pixels) or test")
+        desc = (f"Polygon split: whole spatial clusters of neighbouring polygons ({proto['clusters']} clusters of "
+                f"{proto['polygons_train'] + proto['polygons_test']} polygons) to training (about "
+                f"{_pct(cfg.train_fraction)} of each class's pixels) or test")
     else:  # given
         train, test = _given(usable, given_map, shape, warnings, proto)
         desc = "User-given split: map value 1 = training, 2 = test"
@@ -147,15 +157,28 @@ def make_split(labels_array, cfg: SplitConfig, polygon_ids=None, given_map=None,
         ps = _check_int(patch_size, "patch_size", 1)
         radius = ps // 2
         proto.update(patch_size=ps, guard_radius=radius)
-        if method in SPATIAL_METHODS:
+        if method in SPATIAL_METHODS and not cfg.leakage_guard:
+            proto["dropped_for_leakage"] = 0
+            proto["leakage_guard"] = False
+            warnings.append(f"Leakage guard off: test pixels inside a {ps}x{ps} training patch were kept, so part of "
+                            "their spectra was seen in training and the accuracy is optimistic compared with the guarded "
+                            "figure.")
+        elif method in SPATIAL_METHODS:
             if radius > 0:
                 near = _dilate(train, radius)
                 dropped = test & near
                 test = test & ~near
             proto["dropped_for_leakage"] = int(dropped.sum())
+            share = int(dropped.sum()) / max(int(usable.sum()), 1)
+            proto["dropped_share"] = round(share, 4)
             notes.append(f"Leakage guard: test pixels within {radius} pixel(s) (Chebyshev) of a training "
                          f"pixel lie inside a {ps}x{ps} training patch and were dropped from test "
-                         f"({int(dropped.sum())} pixel(s)).")
+                         f"({int(dropped.sum())} pixel(s), {100 * share:.1f} % of the usable labelled pixels).")
+            if share > DROP_WARN:
+                warnings.append(f"The leakage guard dropped {100 * share:.0f} % of the labelled pixels (test pixels "
+                                f"inside a {ps}x{ps} training patch): the test set is what is left. Training and test "
+                                "areas lie close together; label areas further apart, give independent validation "
+                                "polygons, or use a smaller patch_size.")
         else:
             proto["dropped_for_leakage"] = 0
             notes.append(f"Leakage guard not applied: the '{method}' split interleaves training and test "
@@ -182,6 +205,13 @@ def make_split(labels_array, cfg: SplitConfig, polygon_ids=None, given_map=None,
             warnings.append(f"Class {name(c)} has no test pixels: its accuracy cannot be assessed.")
 
     units = _unit_map(method, shape, cfg, polygon_ids)
+    if method == "polygons":  # validation: clusters of the training side's polygons, cut as finely as the guard allows
+        pid = np.asarray(polygon_ids)
+        units = cluster_units(np.where(train & (pid > 0), pid, 0), proto.get("guard_radius", 0),
+                              _n_target(cfg.val_fraction, len(classes)))
+    elif method == "given":  # no polygons: connected regions of one class on the training side, clustered likewise
+        units = cluster_units(label_regions(labels, train), proto.get("guard_radius", 0),
+                              _n_target(cfg.val_fraction, len(classes)))
     if units is not None and cfg.val_fraction > 0:
         train, val, vnote = _take_val_units(labels, train, classes, units, cfg.val_fraction, rng,
                                             proto.get("guard_radius", 0), method, name)
@@ -189,23 +219,21 @@ def make_split(labels_array, cfg: SplitConfig, polygon_ids=None, given_map=None,
         notes.append(vnote["text"])
     else:
         train, val = _take_val(labels, train, classes, cfg.val_fraction, rng)
-    if cfg.val_fraction > 0 and not val.any():
-        warnings.append("The validation set is empty (too few training pixels for val_fraction "
-                        f"{cfg.val_fraction}); early stopping has nothing to monitor.")
+    if cfg.val_fraction > 0:
+        train, val = _check_validation(train, val, units is not None, proto, warnings, notes)
     n_val = int(val.sum())
     if 0 < n_val < SMALL_VALIDATION:
         warnings.append(f"The validation set has only {n_val} pixels: its accuracy moves in steps of "
                         f"{100 / n_val:.1f} points, so early stopping may keep a lucky epoch. Use a larger "
                         "val_fraction, independent validation polygons (split 'given'), or val_smoothing 3.")
-    if cfg.val_fraction > 0:
+    if cfg.val_fraction > 0 and proto.get("validation_check", {}).get("fallback"):
+        desc += "; the validation set was too small to decide, so every stage trained fixed epochs on all training pixels"
+    elif cfg.val_fraction > 0:
         if units is not None:
-            desc += (f"; whole {'blocks' if method == 'blocks' else 'polygons'} holding about "
+            desc += (f"; whole {({'blocks': 'blocks', 'given': 'label-region clusters'}).get(method, 'polygon clusters')} holding about "
                      f"{_pct(cfg.val_fraction)} of each class's training pixels held out for validation")
         else:
             desc += f"; {_pct(cfg.val_fraction)} of each class's training pixels held out for validation"
-        if method == "given":
-            notes.append("Validation pixels are drawn pixel by pixel from the training side, so validation "
-                          "accuracy is optimistic; it only steers early stopping.")
     desc += f" (seed {int(cfg.seed)})."
 
     per_class = []
@@ -443,7 +471,32 @@ def _auto_method(labels, usable, classes, polygon_ids, warnings, name=str) -> st
     return "polygons"
 
 
-def _polygons(labels, usable, classes, frac, polygon_ids, rng, warnings, proto, name=str):
+def _n_target(frac: float, n_classes: int) -> int:
+    """How many spatial clusters to aim for when `frac` of the pixels goes to one side: enough that the greedy
+    assignment can approach `frac` for each class (cut further only where the guard allows, spatial_units)."""
+    f = min(max(float(frac), 1e-3), 1 - 1e-3)
+    return int(max(2 * n_classes, math.ceil(3 / min(f, 1 - f))))
+
+
+def _clusters_for(labels, usable, pid, classes, radius, n_target, proto, warnings):
+    """Spatial clusters of the polygons (core/spatial_units). Guard-safe clusters are kept when every class spans 2 of
+    them, or when there are at least 4 and most classes do (a class drawn in one place stays on one side, with a
+    warning, rather than costing a seam through it); otherwise (a small scene) the polygons are cut more finely, then
+    taken one by one, and the protocol says so."""
+    base = np.where(usable, pid, 0)
+    for width, how in ((None, "guard-safe"), (1, "fine (the scene is small for the guard)"), (0, "single polygons")):
+        cl = base.copy() if width == 0 else cluster_units(base, radius, n_target, min_width=width)
+        per_class = [np.unique(cl[usable & (labels == c)]).size for c in classes]
+        if min(per_class) >= 2 or (cl.max() >= 4 and 2 * sum(n >= 2 for n in per_class) >= len(classes)):
+            break
+    proto["clustering"] = how
+    if width is not None:
+        warnings.append(f"Polygons were grouped into {how} clusters: guard-safe clusters could not give every class "
+                        "2 clusters, so more test pixels may fall inside training patches.")
+    return cl
+
+
+def _polygons(labels, usable, classes, frac, polygon_ids, rng, warnings, proto, name=str, radius=0):
     if polygon_ids is None:
         raise SplitError("Split method 'polygons' needs polygon ids (labels rasterised from a vector layer); "
                          "these labels have none: use method 'blocks' or 'random'")
@@ -468,10 +521,15 @@ def _polygons(labels, usable, classes, frac, polygon_ids, rng, warnings, proto, 
                          f"per class (one for training, one for testing). Classes short of polygons: "
                          f"{', '.join(name(c) for c, _ in few)}. Draw more polygons or use method 'blocks'.")
     proto["polygons_per_class"] = {str(c): int(n) for c, n in zip(classes, n_poly)}
-    train, test, _, in_train = _units_split(labels, usable, classes, pid[usable], frac, rng)
-    proto["polygons_train"] = int(in_train.sum())
-    proto["polygons_test"] = int((~in_train).sum())
-    return train, test
+    # neighbouring polygons move together, so the leakage guard drops only the pixels along a few seams
+    clusters = _clusters_for(labels, usable, pid, classes, radius, _n_target(frac, len(classes)), proto, warnings)
+    train, test, _, in_train = _units_split(labels, usable, classes, clusters[usable], frac, rng)
+    poly_train = np.unique(pid[train])
+    proto["clusters"] = int(in_train.size)
+    proto["clusters_train"] = int(in_train.sum())
+    proto["polygons_train"] = int(poly_train.size)
+    proto["polygons_test"] = int(np.unique(pid[test]).size)
+    return train, test, clusters
 
 
 def _given(usable, given_map, shape, warnings, proto):
@@ -551,7 +609,7 @@ def _take_val_units(labels, train, classes, units, frac, rng, radius, method, na
         t2, v2 = _take_val(labels, mask, fallback, frac, rng)
         val |= v2
         new_train = (new_train & ~mask) | t2
-    kind = "blocks" if method == "blocks" else "polygons"
+    kind = {"blocks": "blocks", "given": "label regions"}.get(method, "polygon clusters")
     text = (f"Validation: {int(in_val.sum())} whole {kind} of the training side ({int(val.sum())} pixels), so early "
             f"stopping is judged on {kind} the network did not train on")
     if dropped:
@@ -562,6 +620,32 @@ def _take_val_units(labels, train, classes, units, frac, rng, radius, method, na
     return new_train, val, {"method": f"whole {kind}", "units": int(in_val.sum()), "pixels": int(val.sum()),
                             "dropped_for_leakage": dropped, "pixel_level_classes": [int(c) for c in fallback],
                             "text": text + "."}
+
+
+def _check_validation(train, val, by_units, proto, warnings, notes):
+    """The fallback for a validation set too small to decide (MIN_VAL_PIXELS, MIN_VAL_UNITS): its pixels go back to
+    training and every stage trains its full epochs, keeping the last (core/train.py); said in the warnings, which
+    the CLI, the report's top and the QGIS message bar show. Returns (train, val)."""
+    n_val = int(val.sum())
+    units = proto.get("validation", {}).get("units") if by_units else None
+    check = {"pixels": n_val, "units": units, "min_pixels": MIN_VAL_PIXELS,
+             "min_units": MIN_VAL_UNITS if by_units else None}
+    short = n_val < MIN_VAL_PIXELS or (units is not None and units < MIN_VAL_UNITS)
+    check["adequate"] = not short
+    check["fallback"] = "fixed epochs" if short else None
+    proto["validation_check"] = check
+    if not short:
+        return train, val
+    got = f"{n_val} pixel(s)" + (f" in {units} whole unit(s)" if units is not None else "")
+    need = f"{MIN_VAL_PIXELS} pixels" + (f" in {MIN_VAL_UNITS} units apart from training" if units is not None else "")
+    text = (f"Validation too small to decide: {got}, the minimum is {need}. Fallback: no early stopping; every stage "
+            "trains its full epochs and keeps the last, and the validation pixels train. Model choices were not "
+            "validated: give independent validation polygons, or label more areas.")
+    warnings.append(text)
+    notes.append(text)
+    if "validation" in proto:
+        proto["validation"]["text"] += " " + text
+    return train | val, np.zeros_like(val)
 
 
 def _take_val(labels, train, classes, frac, rng):

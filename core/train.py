@@ -17,6 +17,7 @@ import copy
 import hashlib
 import io
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,7 +37,7 @@ from .patches import PatchSource, augment
 
 Progress = Callable[[float, str], None]
 STAGES = ("cnn", "convert", "snn")
-CNN_FIELDS = ("cnn_epochs", "batch_size", "cnn_lr", "weight_decay", "label_smoothing", "mixup", "weight_bits",
+CNN_FIELDS = ("cnn_epochs", "epoch_pixels", "batch_size", "cnn_lr", "weight_decay", "label_smoothing", "mixup", "weight_bits",
               "cnn_qat", "class_weighting", "patience", "val_smoothing", "seed", "threads")
 """The TrainConfig fields the CNN stage depends on (its checkpoint is shared by runs that differ otherwise)."""
 # share of the progress bar each stage takes
@@ -60,6 +61,8 @@ class TrainHistory:
     thresholds: list = field(default_factory=list)
     resumed: list = field(default_factory=list)
     best_val: dict = field(default_factory=dict)
+    epochs_run: dict = field(default_factory=dict)
+    """Epochs each stage was given after `scaled_epochs` (early stopping may end it sooner)."""
 
 
 @contextlib.contextmanager
@@ -155,6 +158,11 @@ class Trainer:
         lo, hi = _SPAN[stage]
         if epochs == 0 or len(train) == 0:
             return
+        asked, epochs = epochs, scaled_epochs(epochs, len(train), t.epoch_pixels)
+        if epochs != asked:
+            self.log(f"{stage}: {epochs} of {asked} epochs ({len(train)} training pixels; epochs are counted for "
+                     f"{t.epoch_pixels}, epoch_pixels)")
+        self.history.epochs_run[stage] = epochs
         rng = np.random.default_rng([t.seed, STAGES.index(stage)])
         gen = torch.Generator().manual_seed(t.seed * 7 + STAGES.index(stage))
         opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=t.weight_decay)
@@ -167,8 +175,11 @@ class Trainer:
             best_acc, best_state, stale, start, stopped = resumed
             self.history.resumed.append(f"{stage} epoch {start}")
             self.log(f"resumed {stage} after epoch {start} from {self.ckpt}")
+        # Without validation pixels (none asked for, or too few to decide: core/splits.py) the stage trains its
+        # full epochs and keeps the last: choosing an epoch by training accuracy would pick the most overfitted one.
+        has_val = len(val) > 0
         selector = EpochSelector(t.val_smoothing, t.patience, best_acc, stale)
-        selector.history = [e["val_acc"] for e in self.history.epochs[stage][:start]]
+        selector.history = [e["val_acc"] for e in self.history.epochs[stage][:start] if e["val_acc"] is not None]
         for ep in range(start, epochs):
             if stopped:
                 break
@@ -205,15 +216,17 @@ class Trainer:
                 frac = lo + (hi - lo) * (ep + (b + 1) / n_batches) / epochs
                 self.progress(frac, f"{stage.upper()} epoch {ep + 1}/{epochs}")
             try:
-                val_acc = self.accuracy(net, source, val) if len(val) else correct / max(total, 1)
+                val_acc = self.accuracy(net, source, val) if has_val else None
             except Canceled:  # canceled while scoring the epoch: say where, as for a batch
                 raise Canceled(f"training canceled during {stage} epoch {ep + 1}") from None
             rec = {"epoch": ep + 1, "loss": loss_sum / max(total, 1), "train_acc": correct / max(total, 1),
                    "val_acc": val_acc}
             self.history.epochs[stage].append(rec)
             self.log(f"{stage} epoch {ep + 1}/{epochs}: loss {rec['loss']:.4f} train {rec['train_acc']:.4f} "
-                     f"val {val_acc:.4f}")
-            if selector.update(val_acc):
+                     + (f"val {val_acc:.4f}" if has_val else "(no validation: fixed epochs)"))
+            if not has_val:
+                pass
+            elif selector.update(val_acc):
                 best_state = copy.deepcopy(net.state_dict())
             elif selector.should_stop:
                 stopped = True
@@ -222,7 +235,7 @@ class Trainer:
             self._save_epoch(stage, net, opt, rng, gen, selector.best, best_state, selector.stale, ep + 1, stopped)
         if best_state is not None:
             net.load_state_dict(best_state)
-        self.history.best_val[stage] = selector.best
+        self.history.best_val[stage] = selector.best if has_val else None
 
     def _convert(self, net, source, train):
         t = self.tcfg
@@ -308,7 +321,7 @@ class Trainer:
             net.load_state_dict({k: torch.from_numpy(z[k]) for k in z.files})
         info = json.loads((self.ckpt / f"{stage}.json").read_text())
         h = info.get("history", {})
-        for k in ("epochs", "seconds", "thresholds", "best_val"):
+        for k in ("epochs", "seconds", "thresholds", "best_val", "epochs_run"):
             if k in h:
                 setattr(self.history, k, h[k])
         if info.get("torch_rng") is not None:
@@ -374,7 +387,7 @@ class Trainer:
             raise InputError(f"checkpoint {self.ckpt / (stage + '-epoch.npz')} matches this run but cannot be "
                              f"restored ({e}); delete the checkpoint folder to start afresh") from None
         h = info.get("history", {})
-        for k in ("epochs", "seconds", "thresholds", "best_val"):
+        for k in ("epochs", "seconds", "thresholds", "best_val", "epochs_run"):
             if k in h:
                 setattr(self.history, k, h[k])
         return resume
@@ -387,6 +400,14 @@ class Trainer:
                 (self.ckpt / f"{stage}-epoch.{ext}").unlink()
             except FileNotFoundError:
                 pass
+
+
+def scaled_epochs(epochs: int, n_train: int, epoch_pixels: int) -> int:
+    """Epochs for `n_train` pixels when `epochs` are meant for `epoch_pixels` (TrainConfig.epoch_pixels): the same
+    number of patches seen in all, never more epochs than asked, at least one."""
+    if epoch_pixels <= 0 or n_train <= epoch_pixels:
+        return int(epochs)
+    return max(1, min(int(epochs), math.ceil(epochs * epoch_pixels / n_train)))
 
 
 def mixup_draw(alpha: float, n: int, rng: np.random.Generator):

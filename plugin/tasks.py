@@ -129,10 +129,17 @@ class TrainTask(_EngineTask):
         acc = (f"test OA {100 * s['oa']:.1f} %, kappa {s['kappa']:.3f} on {s['n_test']} pixels; "
                if s.get("oa") is not None else "")
         r = s["energy_ratios"]
-        L.message(self.iface, f"Model trained: {res.model_path}. {acc}SNN energy {r['complete_q_cnn_over_snn']:.1f}x "
-                              f"below the iso-architecture k-bit CNN and {r['complete_fp_cnn_over_snn']:.1f}x below "
-                              f"the FP32 CNN (complete convention, per patch).", Qgis.MessageLevel.Success, duration=10)
-        for w in res.warnings[:3]:
+        trust = s.get("trust_warnings") or []
+        if trust:  # never a green success for a result that cannot be trusted
+            L.message(self.iface, f"Model trained, but the result cannot be trusted: {trust[0]} ({acc.rstrip('; ')}; "
+                                  f"see the report's top for all {len(trust)} warning(s))",
+                      Qgis.MessageLevel.Warning, duration=0)
+        else:
+            L.message(self.iface, f"Model trained: {res.model_path}. {acc}SNN energy "
+                                  f"{r['complete_q_cnn_over_snn']:.1f}x below the iso-architecture k-bit CNN and "
+                                  f"{r['complete_fp_cnn_over_snn']:.1f}x below the FP32 CNN (complete convention, per "
+                                  "patch).", Qgis.MessageLevel.Success, duration=10)
+        for w in [w for w in res.warnings if w not in trust][:3]:
             L.message(self.iface, w, Qgis.MessageLevel.Warning, duration=15)
         html = res.report_paths.get("html")
         if html and self.show_report is not None:

@@ -1,10 +1,10 @@
-"""Baselines beside the SNN: choices made on validation pixels, the paired test, and the verdict in the report."""
+"""Baselines beside the SNN: choices made by grouped cross-validation, the paired test, and the verdict in the report."""
 import json
 
 import numpy as np
 import pytest
 
-from hypersnn.core.baseline import SVM_C, fit_baseline, mcnemar, verdict
+from hypersnn.core.baseline import SVM_C, fit_baseline, grouped_folds, mcnemar, verdict
 from hypersnn.core.errors import InputError
 from hypersnn.core.metrics import Assessment
 
@@ -16,21 +16,45 @@ def _blobs(n, seed):
     return x, y
 
 
-def test_svm_chooses_on_validation_and_classifies_separable_spectra():
-    x, y = _blobs(300, 0)
-    xv, yv = _blobs(100, 1)
-    model, params, val_oa, fit_s = fit_baseline("svm", x, y, xv, yv)
-    assert params["C"] in SVM_C and params["chosen_on"] == "validation pixels" and fit_s > 0
-    assert val_oa == pytest.approx((model.predict(xv) == yv).mean()) and val_oa > 0.85
-    # without validation pixels nothing is chosen: the fixed default, and no validation score
-    _, params, val_oa, _ = fit_baseline("svm", x, y, xv[:0], yv[:0])
-    assert val_oa is None and params["C"] == 100.0 and params["gamma_vs_scale"] == 1.0
-    rf, params, val_oa, _ = fit_baseline("rf", x, y, xv, yv, seed=3)
-    assert params["n_estimators"] == 200 and val_oa > 0.85
-    again, *_ = fit_baseline("rf", x, y, xv, yv, seed=3)
-    np.testing.assert_array_equal(rf.predict(xv), again.predict(xv))  # the seed fixes the forest
+def _fields(n_fields, per_field, seed, shift=0.0):
+    """Spectra of fields (spatial groups): each field's pixels share a field-level offset, as real fields do."""
+    rng = np.random.default_rng(seed)
+    ys, xs, gs = [], [], []
+    for g in range(n_fields):
+        c = g % 3
+        offset = rng.normal(scale=0.8, size=5) + shift
+        ys.append(np.full(per_field, c))
+        xs.append(rng.normal(size=(per_field, 5)) + 3.0 * np.eye(3, 5)[c] + offset)
+        gs.append(np.full(per_field, g))
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(gs)
+
+
+def test_baselines_choose_settings_and_features_by_grouped_cross_validation():
+    x, y, g = _fields(12, 25, 0)
+    noisy = np.concatenate([x, np.random.default_rng(1).normal(scale=5.0, size=(len(x), 20))], 1)
+    model, fname, params, cv_oa, fit_s = fit_baseline("svm", {"clean": x, "noisy": noisy}, y, g)
+    assert params["C"] in SVM_C and fit_s > 0 and fname == "clean" and params["features"] == "clean"
+    assert params["chosen_on"].startswith("grouped 3-fold cross-validation") and "12 spatial groups" in params["chosen_on"]
+    assert params["cv_oa_per_features"]["clean"] == pytest.approx(cv_oa)
+    assert cv_oa > params["cv_oa_per_features"]["noisy"]
+    xt, yt, _ = _fields(6, 25, 2)
+    assert (model.predict(xt) == yt).mean() > 0.85
+    rf, fname, params, cv_oa, _ = fit_baseline("rf", {"clean": x}, y, g, seed=3)
+    assert params["n_estimators"] == 200 and cv_oa > 0.6
+    again, *_ = fit_baseline("rf", {"clean": x}, y, g, seed=3)
+    np.testing.assert_array_equal(rf.predict(xt), again.predict(xt))  # the seed fixes the forest
     with pytest.raises(InputError, match="Unknown baseline 'knn'"):
-        fit_baseline("knn", x, y, xv, yv)
+        fit_baseline("knn", {"clean": x}, y, g)
+
+
+def test_grouped_folds_never_score_a_group_they_fitted_on_and_say_when_they_cannot():
+    _, y, g = _fields(9, 10, 0)
+    folds, how = grouped_folds(y, g, 3, seed=0)
+    for a, b in folds:
+        assert not set(g[a]) & set(g[b])
+    assert how.startswith("grouped 3-fold")
+    folds, how = grouped_folds(y, np.zeros(len(y), int), 3, seed=0)  # one group: pixel folds, said to be optimistic
+    assert "pixel cross-validation" in how and "optimistic" in how and len(folds) == 3
 
 
 def test_mcnemar_counts_and_p_value():
@@ -77,7 +101,8 @@ def test_cli_train_with_a_baseline_reports_both_on_the_same_pixels(tmp_path, geo
         # the paired counts are consistent with both accuracies on the same n test pixels
         assert round((snn["oa"] - row["oa"]) * n_test) == mc["a_only"] - mc["b_only"] and b["oa"] == row["oa"]
         assert b["verdict"].startswith("The SNN ") and f"same {n_test} test pixels" in b["verdict"]
-    assert comp["baselines"][0]["params"]["chosen_on"] == "validation pixels"
+    assert "cross-validation on the training side" in comp["baselines"][0]["params"]["chosen_on"]
+    assert comp["strongest"] in ("RBF SVM", "random forest") and comp["verdict"] in [b["verdict"] for b in comp["baselines"]]
     assert "SNN against baselines" in (tmp_path / "rep" / "m_report.html").read_text()
     meta = HyperSNNModel.load(model).meta["metrics"]["baselines"]
     assert [b["verdict"] for b in meta] == [b["verdict"] for b in comp["baselines"]]

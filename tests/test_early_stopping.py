@@ -59,10 +59,46 @@ def test_training_keeps_the_epoch_with_the_best_smoothed_validation_accuracy():
 
 
 def test_a_small_validation_set_is_named_in_the_split_warnings():
+    labels = np.zeros((40, 20), np.int32)
+    labels[:20] = 1
+    labels[20:] = 2
+    sp = make_split(labels, SplitConfig(method="random", train_fraction=0.6, val_fraction=0.15, seed=0))
+    n_val = int(sp.val.sum())
+    assert 50 <= n_val < 100
+    assert any(f"only {n_val} pixels" in w and "val_smoothing" in w for w in sp.protocol["warnings"])
+
+
+def test_validation_below_the_minimum_falls_back_to_fixed_epochs_and_says_so():
+    """A handful of validation pixels cannot rank epochs: the split returns them to training and says so, and the
+    trainer then keeps the last epoch of each stage (never one chosen on training accuracy)."""
     labels = np.zeros((20, 20), np.int32)
     labels[:10] = 1
     labels[10:] = 2
     sp = make_split(labels, SplitConfig(method="random", train_fraction=0.3, val_fraction=0.1, seed=0))
-    n_val = int(sp.val.sum())
-    assert 0 < n_val < 100
-    assert any(f"only {n_val} pixels" in w and "val_smoothing" in w for w in sp.protocol["warnings"])
+    check = sp.protocol["validation_check"]
+    assert not sp.val.any() and check["pixels"] == 12 and check["fallback"] == "fixed epochs"
+    assert int(sp.train.sum()) == 120  # the 12 validation pixels train
+    assert any(w.startswith("Validation too small to decide: 12 pixel(s)") for w in sp.protocol["warnings"])
+    assert "fixed epochs" in sp.protocol["description"]
+    from hypersnn.core.trust import trust_warnings
+
+    assert trust_warnings({"split_protocol": sp.protocol})[0].startswith("Validation too small to decide (12 pixels")
+
+
+def test_without_validation_every_epoch_runs_and_the_last_is_kept():
+    rng = np.random.default_rng(0)
+    h = w = 12
+    y = (np.arange(h * w).reshape(h, w) * 7 % 3)
+    x = rng.normal(size=(h, w, 5)).astype(np.float32) + y[..., None].astype(np.float32)
+    src = PatchSource(np.ascontiguousarray(np.pad(x, ((2, 2), (2, 2), (0, 0)), mode="reflect").transpose(2, 0, 1)), 5)
+    rows, cols = np.nonzero(np.ones((h, w), bool))
+    train = PixelSet(rows, cols, y.ravel())
+    empty = PixelSet(rows[:0], cols[:0], y.ravel()[:0])
+    mcfg = ModelConfig(patch_size=5, conv3d_channels=[2], conv3d_spectral_kernels=[3], conv2d_channels=[4],
+                       dense=[8])
+    tcfg = TrainConfig(cnn_epochs=4, snn_epochs=0, batch_size=32, time_steps=2, patience=1)
+    t = Trainer(mcfg, tcfg, n_bands=5, n_classes=3)
+    t.fit(src, train, empty)  # patience 1 would have stopped on a training-accuracy plateau before
+    eps = t.history.epochs["cnn"]
+    assert [e["epoch"] for e in eps] == [1, 2, 3, 4] and all(e["val_acc"] is None for e in eps)
+    assert t.history.best_val["cnn"] is None

@@ -179,8 +179,8 @@ def test_polygon_split_validates_on_whole_polygons_it_did_not_train_on():
     for row in s.protocol["per_class"]:
         assert row["train"] > 0 and row["val"] > 0 and row["test"] > 0
     v = s.protocol["validation"]
-    assert v["method"] == "whole polygons" and v["units"] >= 3 and v["pixels"] == int(s.val.sum())
-    assert "whole polygons" in s.protocol["description"] and not v["pixel_level_classes"]
+    assert v["method"] == "whole polygon clusters" and v["units"] >= 3 and v["pixels"] == int(s.val.sum())
+    assert "whole polygon clusters" in s.protocol["description"] and not v["pixel_level_classes"]
 
 
 def test_block_split_validation_is_whole_blocks_with_the_leakage_guard():

@@ -160,6 +160,7 @@ def run_train(job: TrainJob, backend: IOBackend, cb: Optional[Callbacks] = None)
         "energy_ratios": flat_summary(outcome.energy), "seconds": time.perf_counter() - t0,
         "baseline_oa": max(b["oa"] for b in outcome.comparison["baselines"]) if outcome.comparison else None,
         "verdict": outcome.comparison["verdict"] if outcome.comparison else None,
+        "trust_warnings": list(report.get("trust_warnings") or []),
     }
     return TrainResult(job.model_path, job.class_map, job.confidence, job.energy_map, paths, report,
                        list(outcome.model.classes), summary, outcome.model, outcome, list(cb.warnings))

@@ -2,6 +2,7 @@
 cancel stops within about a second and leaves no partial output; errors reach the message bar."""
 import os
 import time
+from pathlib import Path
 
 from qgis.core import (
     Qgis,
@@ -77,7 +78,14 @@ def test_train_task_completes_and_adds_styled_layers(plugin, layers, qgis_iface,
     assert (conf.renderer().classificationMin(), conf.renderer().classificationMax()) == (0.0, 1.0)
     grp = proj.layerTreeRoot().findGroup("HyperSNN")
     assert grp is not None and {n.layer() for n in grp.findLayers()} == {cls, conf}
-    assert any("Model trained" in m for m in qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Success))
+    bar = qgis_iface.messageBar()
+    trust = task.result.summary["trust_warnings"]
+    assert trust, "the tiny run validates on too few pixels: its result must be flagged"
+    # a result that cannot be trusted is a warning, never a green success, and the report says so at its top
+    warned = bar.get_messages(Qgis.MessageLevel.Warning)
+    assert any("Model trained, but the result cannot be trusted" in m and trust[0][:40] in m for m in warned), warned
+    assert not any("Model trained" in m for m in bar.get_messages(Qgis.MessageLevel.Success))
+    assert "This result cannot be trusted" in Path(plugin.report.path).read_text()
     assert plugin.report.path == str(tmp_path / "classes_report.html")
     assert "Overall accuracy" in plugin.report.browser.toPlainText()
     from qgis.PyQt.QtCore import QUrl

@@ -29,9 +29,13 @@ SVM_C = (1.0, 10.0, 100.0, 1000.0, 10000.0)
 SVM_GAMMA_FACTORS = (0.1, 0.3, 1.0, 3.0)
 """Multiples of scikit-learn's 'scale' gamma, 1 / (n_features x variance)."""
 RF_TREES = 200
-RF_MAX_FEATURES = ("sqrt", 0.2)
-CV_FOLDS = 3
-"""Grouped folds on the training side that choose each baseline's settings and its feature set."""
+RF_MAX_FEATURES = ("sqrt", "log2")
+CV_FOLDS = 5
+CV_PIXELS = 2000
+"""Grouped folds on the training side that choose each baseline's settings and its feature set, repeated with new
+fold draws (up to 3 times) while the training side holds at most CV_PIXELS per repeat: one draw of folds over a few
+hundred pixels ranks neighbouring grid points by noise (on the standard Indian Pines split one draw moved the SVM's
+test OA between 70.3 and 72.6 %, three draws kept it at 72.0-72.6 %)."""
 
 
 @dataclass
@@ -58,7 +62,7 @@ def _sklearn(kind: str):
     return SVC, RandomForestClassifier
 
 
-def grouped_folds(y, groups, k: int = CV_FOLDS, seed: int = 0):
+def grouped_folds(y, groups, k: int = CV_FOLDS, seed: int = 0, repeats: int = 1):
     """(folds as (fit index, score index) pairs, how they were made): stratified grouped k-fold over `groups`
     (spatial clusters), so a fold is never scored on pixels next to the ones it was fitted on; stratified
     pixel folds only when there are fewer groups than folds (said in the second value)."""
@@ -68,10 +72,13 @@ def grouped_folds(y, groups, k: int = CV_FOLDS, seed: int = 0):
     n_groups = int(np.unique(groups).size)
     k = int(max(2, min(k, np.bincount(y).max())))
     if n_groups >= k:
-        cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
-        folds = [(a, b) for a, b in cv.split(np.zeros(len(y)), y, groups) if len(a) and len(b)]
+        folds = []
+        for r in range(repeats):
+            cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed * 1000 + r)
+            folds += [(a, b) for a, b in cv.split(np.zeros(len(y)), y, groups) if len(a) and len(b)]
         if len(folds) >= 2:
-            return folds, f"grouped {k}-fold cross-validation on the training side ({n_groups} spatial groups)"
+            times = f", {repeats} draws of folds" if repeats > 1 else ""
+            return folds, f"grouped {k}-fold cross-validation on the training side ({n_groups} spatial groups{times})"
     k = int(max(2, min(k, np.bincount(y)[np.bincount(y) > 0].min())))
     cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     return list(cv.split(np.zeros(len(y)), y)), (f"{k}-fold pixel cross-validation on the training side (only "
@@ -117,7 +124,7 @@ def fit_baseline(kind: str, features: dict, y, groups, seed: int = 0):
     _sklearn(kind)
     y = np.asarray(y, np.int64)
     t0 = time.perf_counter()
-    folds, how = grouped_folds(y, groups, CV_FOLDS, seed)
+    folds, how = grouped_folds(y, groups, CV_FOLDS, seed, repeats=int(min(3, max(1, CV_PIXELS // max(len(y), 1)))))
     best, tried = None, {}
     for fname, x in features.items():
         x = np.asarray(x, np.float64)

@@ -34,7 +34,7 @@ def test_baselines_choose_settings_and_features_by_grouped_cross_validation():
     noisy = np.concatenate([x, np.random.default_rng(1).normal(scale=5.0, size=(len(x), 20))], 1)
     model, fname, params, cv_oa, fit_s = fit_baseline("svm", {"clean": x, "noisy": noisy}, y, g)
     assert params["C"] in SVM_C and fit_s > 0 and fname == "clean" and params["features"] == "clean"
-    assert params["chosen_on"].startswith("grouped 3-fold cross-validation") and "12 spatial groups" in params["chosen_on"]
+    assert params["chosen_on"].startswith("grouped 5-fold cross-validation") and "12 spatial groups" in params["chosen_on"]
     assert params["cv_oa_per_features"]["clean"] == pytest.approx(cv_oa)
     assert cv_oa > params["cv_oa_per_features"]["noisy"]
     xt, yt, _ = _fields(6, 25, 2)

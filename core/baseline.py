@@ -131,18 +131,35 @@ def fit_baseline(kind: str, features: dict, y, groups, seed: int = 0):
         for params, make in _candidates(kind, x.shape[1], float(x.var())):
             scores = []
             for a, b in folds:
-                m = make(seed=seed)
-                m.fit(x[a], y[a])
+                m = _fit(make, seed, x[a], y[a])
                 scores.append(float((m.predict(x[b]) == y[b]).mean()))
             score = float(np.mean(scores))
             tried[fname] = max(score, tried.get(fname, -1.0))
             if best is None or score > best[0] + 1e-12:  # ties keep the earlier: engine features, smaller C / gamma
                 best = (score, fname, params, make)
     score, fname, params, make = best
-    model = make(seed=seed)
-    model.fit(np.asarray(features[fname], np.float64), y)
+    model = _fit(make, seed, np.asarray(features[fname], np.float64), y)
     params = dict(params, features=fname, chosen_on=how, cv_oa_per_features=tried)
     return model, fname, params, score, time.perf_counter() - t0
+
+
+class _OneClass:
+    """What any classifier learns from one class: that class (scikit-learn's estimators refuse a single class; a
+    cross-validation fold of a small scene can hold only one)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def predict(self, x):
+        return np.full(len(x), self.value, np.int64)
+
+
+def _fit(make, seed, x, y):
+    if np.unique(y).size < 2:
+        return _OneClass(int(y[0]))
+    m = make(seed=seed)
+    m.fit(x, y)
+    return m
 
 
 def run_baseline(kind: str, features: dict, test_features: dict, y_train, groups, seed: int = 0) -> BaselineResult:

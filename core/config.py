@@ -51,11 +51,15 @@ class SplitConfig:
     """How labelled pixels are divided into train, validation and test sets."""
 
     method: str = opt("auto", flag="--split", param="SPLIT", dialog=False,
-                      choices=("auto", "random", "count", "blocks", "polygons", "given"),
-                      processing_choices=("random", "count", "blocks", "polygons", "auto"),  # appended: indices stay
+                      choices=("auto", "random", "count", "blocks", "polygons", "given", "cv"),
+                      processing_choices=("random", "count", "blocks", "polygons", "auto", "cv"),  # appended: indices stay
                       help="auto: whole polygons when the labels are polygons (2+ per class), else random; random: "
                            "stratified fraction; count: N pixels per class; blocks: spatially disjoint squares; "
-                           "polygons: whole polygons; given: a map (1 = train, 2 = test)")
+                           "polygons: whole polygons; given: a map (1 = train, 2 = test); cv: map production, the "
+                           "model trains on every label and grouped k-fold cross-validation over spatial clusters "
+                           "gives the accuracy (k + 1 trainings)")
+    folds: int = opt(3, param="FOLDS", lo=2, hi=10, advanced=True, dialog=False,
+                     help="folds of the grouped cross-validation (split cv)")
     train_fraction: float = opt(0.1, param="TRAIN_FRACTION", lo=0.001, hi=0.999, dialog=False,
                                 help="share of each class for training (auto, random, blocks, polygons)")
     train_count: int = opt(50, param="TRAIN_COUNT", lo=1, dialog=False,

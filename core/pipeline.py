@@ -100,7 +100,23 @@ def train(reader: RasterReader, labels: Labels, cfg: RunConfig, model_path: Opti
     def stage_progress(f, m):
         progress(0.02 + 0.9 * f, m)
 
-    trainer = Trainer(cfg.model, cfg.train, prep.preprocessor.n_out, len(classes), stage_progress,
+    cv = None
+    if prep.split.folds is not None:  # map production: the folds first, then the final model on every label
+        from .crossval import cross_validate
+
+        k = len(prep.split.scored)
+        share = k / (k + 1)
+        cv_y, cv_pred, cv_folds = cross_validate(prep, cfg, len(classes), lambda f, m: stage_progress(share * f, m),
+                                                 is_canceled, log)
+        cv = {"y": cv_y, "pred": cv_pred, "folds": cv_folds}
+        span = (share, 1.0)
+    else:
+        span = (0.0, 1.0)
+
+    def final_progress(f, m):
+        stage_progress(span[0] + (span[1] - span[0]) * f, m)
+
+    trainer = Trainer(cfg.model, cfg.train, prep.preprocessor.n_out, len(classes), final_progress,
                       is_canceled, checkpoint_dir, log)
     # the raw pixels and preprocessing settings, not the fitted numbers (whose last bits depend on BLAS threads)
     trainer.data_key = hashlib.sha256(json.dumps(
@@ -130,14 +146,20 @@ def train(reader: RasterReader, labels: Labels, cfg: RunConfig, model_path: Opti
         test_snn = assess_indices(prep.test.y, preds["snn"], prep.class_values)
         if "cnn" in preds:
             test_cnn = assess_indices(prep.test.y, preds["cnn"], prep.class_values)
+    if cv is not None and len(cv["y"]):
+        test_snn = assess_indices(cv["y"], cv["pred"], prep.class_values)
+        test_snn.notes.append("cross-validated: pooled predictions of the fold models on their own folds' pixels")
     energy = measure_energy(net, prep.source, prep.test if len(prep.test) else prep.train, cfg,
                             scene_pixels=int(prep.valid.sum()))
     val_energy = measure_energy(net, prep.source, prep.val, cfg) if len(prep.val) else None
     seconds = {"prepare": t_prep, **trainer.history.seconds, "assess": time.perf_counter() - t1}
+    if cv is not None:
+        seconds["cross_validation"] = sum(sum(f["seconds"].values()) for f in cv["folds"])
+        prep.split.protocol["cv_folds"] = [{k: v for k, v in f.items() if k != "seconds"} for f in cv["folds"]]
     comparison = None
     if cfg.baseline.kind != "none":
         progress(0.95, f"training the {cfg.baseline.kind} baseline on the same pixels")
-        comparison = compare_with_baseline(cfg, prep, test_snn, test_cnn, preds, rates, seconds, log)
+        comparison = compare_with_baseline(cfg, prep, test_snn, test_cnn, preds, rates, seconds, log, cv)
     model.meta.update({
         "config": cfg.to_dict(),
         "split_protocol": prep.split.protocol,
@@ -171,12 +193,12 @@ def train(reader: RasterReader, labels: Labels, cfg: RunConfig, model_path: Opti
 
 
 def compare_with_baseline(cfg: RunConfig, prep, test_snn, test_cnn, preds: dict, rates: dict, seconds: dict,
-                          log: Callable[[str], None]) -> Optional[dict]:
+                          log: Callable[[str], None], cv: Optional[dict] = None) -> Optional[dict]:
     """Train `cfg.baseline.kind` (svm, rf or both) on the run's split and features; SNN, CNN and baselines side by
-    side, with one verdict per baseline."""
+    side, with one verdict per baseline. Under split 'cv' each baseline is cross-validated on the same folds."""
     from .baseline import mcnemar, run_baseline, verdict
 
-    if not len(prep.test):
+    if cv is None and not len(prep.test):
         log("no test pixels: the baseline was not compared")
         return None
     snn_train = sum(seconds.get(k, 0.0) for k in ("cnn", "convert", "snn"))
@@ -186,47 +208,89 @@ def compare_with_baseline(cfg: RunConfig, prep, test_snn, test_cnn, preds: dict,
 
     t, b = cfg.train, cfg.train.weight_bits
     rows = [row(f"SNN (T={t.time_steps}, {b}-bit)" if b else f"SNN (T={t.time_steps}, full precision)", test_snn,
-                snn_train, rates["snn"])]
+                snn_train, rates.get("snn", float("nan")))]
     if test_cnn is not None:
         rows.append(row("its CNN" + (f" ({b}-bit)" if b and t.cnn_qat else ""), test_cnn, seconds.get("cnn", 0.0),
                         rates["cnn"]))
+    if cv is None:
+        parts = [(prep.train.rows, prep.train.cols, prep.val.rows, prep.val.cols, prep.test.rows, prep.test.cols)]
+        y_test, snn_pred = prep.test.y, preds["snn"]
+    else:
+        parts = []
+        for f, scored in enumerate(prep.split.scored, 1):
+            fr, fc = np.nonzero((prep.split.folds > 0) & (prep.split.folds != f))
+            sr, sc = np.nonzero(scored)
+            parts.append((fr, fc, fr[:0], fc[:0], sr, sc))
+        y_test, snn_pred = cv["y"], cv["pred"]
+    raw_at = _raw_lookup(prep)
     baselines = []
-    features, test_features, y_side, groups = baseline_inputs(prep)
     for kind in (("svm", "rf") if cfg.baseline.kind == "both" else (cfg.baseline.kind,)):
-        base = run_baseline(kind, features, test_features, y_side, groups, seed=cfg.train.seed)
-        test_base = assess_indices(prep.test.y, base.predictions, prep.class_values)
-        test = mcnemar(prep.test.y, preds["snn"], base.predictions)
-        rows.append(row(base.name[0].upper() + base.name[1:], test_base, base.fit_seconds, base.predict_pixels_per_second))
+        pred, fit_s, pps, params, val_oa = [], 0.0, [], None, []
+        for part in parts:
+            features, test_features, y_side, groups = baseline_inputs(prep, part, raw_at)
+            base = run_baseline(kind, features, test_features, y_side, groups, seed=cfg.train.seed)
+            pred.append(base.predictions)
+            fit_s += base.fit_seconds
+            pps.append(base.predict_pixels_per_second)
+            params = params or base.params
+            val_oa.append(base.val_oa)
+        pred = np.concatenate(pred)
+        test_base = assess_indices(y_test, pred, prep.class_values)
+        test = mcnemar(y_test, snn_pred, pred)
+        rows.append(row(base.name[0].upper() + base.name[1:], test_base, fit_s, float(np.mean(pps))))
         text = verdict(test_snn, test_base, base.name, test)
         log(text)
-        baselines.append({"kind": base.kind, "name": base.name, "params": base.params, "val_oa": base.val_oa,
+        baselines.append({"kind": base.kind, "name": base.name, "params": params, "val_oa": float(np.mean(val_oa)),
                           "oa": test_base.oa, "mcnemar_snn_vs_baseline": test, "verdict": text})
     strongest = max(baselines, key=lambda x: x["oa"])
+    how = (f"{len(parts)}-fold cross-validation (split cv): in each fold every baseline is fit on the fold's training "
+           "pixels" if cv is not None else
+           f"one split ({prep.split.protocol.get('method', '?')}, seed {cfg.split.seed}): each baseline is fit on the "
+           f"same {len(prep.train) + len(prep.val)} training-side pixels (the SNN's training and validation pixels)")
     return {"baselines": baselines, "rows": rows, "strongest": strongest["name"], "verdict": strongest["verdict"],
-            "basis": (f"one split ({prep.split.protocol.get('method', '?')}, seed {cfg.split.seed}): each baseline is fit "
-                      f"on the same {len(prep.train) + len(prep.val)} training-side pixels (the SNN's training and "
-                      "validation pixels) and chooses its settings and its input (the engine's features or all "
-                      "standardised bands) by grouped cross-validation over spatial clusters of them; all are scored "
-                      f"on the same {len(prep.test)} test pixels. Training time: the SNN's includes its CNN stage and conversion (0 when resumed from "
-                      "checkpoints). Speed: test pixels classified per second on this machine (the SNN and CNN compute "
-                      "the windows around them, so their full-scene rate is higher).")}
+            "basis": (f"{how} and chooses its settings and its input (the engine's features or all standardised bands) "
+                      "by grouped cross-validation over spatial clusters of them; all are scored on the same "
+                      f"{len(y_test)} pixels as the SNN (params shown: the first fit's). Training time: the SNN's "
+                      "includes its CNN stage and conversion (0 when resumed from checkpoints). Speed: test pixels "
+                      "classified per second on this machine (the SNN and CNN compute the windows around them, so "
+                      "their full-scene rate is higher).")}
 
 
-def baseline_inputs(prep):
-    """What the baselines see: the training side (training + validation pixels) as the engine's features and as all
-    standardised bands, the same for the test pixels, the class indices, and the spatial groups of the training
-    side for grouped cross-validation (label regions, touching ones together, cut into compact clusters)."""
+def _raw_lookup(prep):
+    """(rows, cols) -> raw spectra of labelled pixels (kept by prepare for the baselines), or None."""
+    if prep.raw is None:
+        return None
+    H, W = prep.split.shape
+    pos = np.full((H, W), -1, np.int64)
+    arrays, n = [], 0
+    for key, ps in (("train", prep.train), ("val", prep.val), ("test", prep.test)):
+        pos[ps.rows, ps.cols] = n + np.arange(len(ps))
+        arrays.append(prep.raw[key])
+        n += len(ps)
+    allraw = np.concatenate(arrays)
+    return lambda rows, cols: allraw[pos[rows, cols]]
+
+
+def baseline_inputs(prep, part, raw_at):
+    """What the baselines see: the training side (`part`: training + validation pixels, then test pixels, as row and
+    column arrays) as the engine's features and as all standardised bands (when the engine reduces the bands), the
+    same for the test pixels, the class indices, and the spatial groups of the training side for grouped
+    cross-validation (label regions, touching ones together, cut into compact clusters)."""
     from .baseline import spatial_groups
 
-    side_rows = np.concatenate([prep.train.rows, prep.val.rows])
-    side_cols = np.concatenate([prep.train.cols, prep.val.cols])
-    y = np.concatenate([prep.train.y, prep.val.y])
+    tr_r, tr_c, va_r, va_c, te_r, te_c = part
+    side_rows, side_cols = np.concatenate([tr_r, va_r]), np.concatenate([tr_c, va_c])
+    H, W = prep.split.shape
+    idx = np.full((H, W), -1, np.int64)
+    for ps in (prep.train, prep.val, prep.test):
+        idx[ps.rows, ps.cols] = ps.y
+    y = idx[side_rows, side_cols]
     feats = {"engine features": prep.source.pixels(side_rows, side_cols)}
-    tests = {"engine features": prep.source.pixels(prep.test.rows, prep.test.cols)}
-    if prep.raw is not None and (prep.preprocessor.pca_components or not prep.preprocessor.standardize):
-        side = np.concatenate([prep.raw["train"], prep.raw["val"]]).astype(np.float64)
+    tests = {"engine features": prep.source.pixels(te_r, te_c)}
+    if raw_at is not None and (prep.preprocessor.pca_components or not prep.preprocessor.standardize):
+        side = raw_at(side_rows, side_cols).astype(np.float64)
         mu, sd = side.mean(0), side.std(0)
         sd[sd == 0] = 1.0
         feats["all standardised bands"] = (side - mu) / sd
-        tests["all standardised bands"] = (prep.raw["test"].astype(np.float64) - mu) / sd
+        tests["all standardised bands"] = (raw_at(te_r, te_c).astype(np.float64) - mu) / sd
     return feats, tests, y, spatial_groups(side_rows, side_cols, y, prep.split.shape)

@@ -37,7 +37,7 @@ from .config import SplitConfig
 from .errors import SplitError
 from .spatial_units import cluster_units, label_regions
 
-METHODS = ("auto", "random", "count", "blocks", "polygons", "given")
+METHODS = ("auto", "random", "count", "blocks", "polygons", "given", "cv")
 SPATIAL_METHODS = ("blocks", "polygons", "given")
 
 
@@ -49,6 +49,9 @@ class Split:
     val: np.ndarray
     test: np.ndarray
     protocol: dict = field(default_factory=dict)
+    folds: Optional[np.ndarray] = None
+    """Split 'cv': the fold (1..k) of every training pixel (0 = none); `scored` holds each fold's scored pixels."""
+    scored: Optional[list] = None
 
     @property
     def shape(self):
@@ -126,6 +129,9 @@ def make_split(labels_array, cfg: SplitConfig, polygon_ids=None, given_map=None,
     proto = {"method": method, "seed": int(cfg.seed), "val_fraction": float(cfg.val_fraction)}
     if cfg.method == "auto":
         proto["requested"] = "auto"
+    if method == "cv":
+        return _cv(labels, usable, classes, polygon_ids, cfg, patch_size, rng, warnings, notes, proto, n_labelled_all,
+                   excluded_invalid, name)
     if method == "random":
         train, test = _random(labels, usable, classes, cfg.train_fraction, rng, name)
         proto["train_fraction"] = float(cfg.train_fraction)
@@ -262,6 +268,47 @@ def make_split(labels_array, cfg: SplitConfig, polygon_ids=None, given_map=None,
     split = Split(train=train, val=val, test=test, protocol=proto)
     check_disjoint(split)
     return split
+
+
+def _cv(labels, usable, classes, polygon_ids, cfg, patch_size, rng, warnings, notes, proto, n_labelled_all,
+        excluded_invalid, name):
+    """Split 'cv' (core/crossval.py): every usable pixel trains the final model; the folds assess."""
+    from .crossval import cv_split
+
+    radius = (_check_int(patch_size, "patch_size", 1) // 2) if patch_size is not None else 0
+    train, folds, scored = cv_split(labels, usable, classes, polygon_ids, radius, int(cfg.folds), rng, warnings, proto,
+                                    name)
+    k = proto["folds"]
+    proto.update(patch_size=patch_size, guard_radius=radius, dropped_for_leakage=proto["cv_dropped_for_leakage"],
+                 dropped_share=proto["cv_dropped_share"])
+    text = (f"Map production: the final model trains on all {int(train.sum())} labelled pixels, with fixed epochs (no "
+            f"pixel is held out to validate on). Accuracy: grouped {k}-fold cross-validation over {proto['clusters']} "
+            f"spatial clusters of {proto['units']}; each fold's model trains as the final one does on the other folds "
+            f"and is scored on its own clusters, except {proto['cv_dropped_for_leakage']} pixel(s) within {radius} of "
+            f"another fold's training pixels (leakage guard). The pooled fold predictions estimate how well this "
+            f"procedure maps areas it did not train on (seed {int(cfg.seed)}).")
+    notes.append(text)
+    if proto["cv_dropped_share"] > DROP_WARN:
+        warnings.append(f"The leakage guard dropped {100 * proto['cv_dropped_share']:.0f} % of the labelled pixels from "
+                        "the cross-validation folds: the accuracy rests on what is left.")
+    per_class = []
+    for c in classes:
+        cm = labels == c
+        n_scored = int(sum((cm & m).sum() for m in scored))
+        per_class.append({"class": c, "labelled": int(cm.sum()), "usable": int((cm & usable).sum()),
+                          "train": int((cm & train).sum()), "val": 0, "test": n_scored,
+                          "dropped_for_leakage": int((cm & train).sum()) - n_scored, "train_share": 1.0})
+        if 0 < per_class[-1]["train"] < FEW_PIXELS:
+            warnings.append(f"Class {name(c)} has only {per_class[-1]['train']} training pixel(s): too few to learn it "
+                            "reliably (label more, or merge it with a related class).")
+    proto.update(description=text, classes=classes, per_class=per_class,
+                 totals={"labelled": n_labelled_all, "usable": int(usable.sum()), "train": int(train.sum()), "val": 0,
+                         "test": int(sum(m.sum() for m in scored))},
+                 excluded_invalid=excluded_invalid, warnings=warnings, notes=notes,
+                 validation_check={"pixels": 0, "units": None, "min_pixels": MIN_VAL_PIXELS, "min_units": None,
+                                   "adequate": False, "fallback": "fixed epochs (map production)"})
+    empty = np.zeros(labels.shape, bool)
+    return Split(train=train, val=empty, test=empty.copy(), protocol=proto, folds=folds, scored=scored)
 
 
 # ---------------------------------------------------------------- checks

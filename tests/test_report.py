@@ -134,3 +134,25 @@ def test_class_names_in_cjk_scripts_draw_as_glyphs_not_boxes(tmp_path):
                                                             {"value": 2, "name": "森林", "color": (0, 160, 0)}])
     assert not [w for w in caught if "missing from current font" in str(w.message)]
     assert dict(matplotlib.rcParams) == before
+
+
+def test_untrustworthy_results_are_said_at_the_top_of_the_report():
+    from hypersnn.core.report import render_html
+    from hypersnn.core.trust import trust_warnings
+
+    rep = {"split_protocol": {"validation_check": {"pixels": 4, "units": 1, "min_pixels": 50, "fallback": "fixed epochs"},
+                              "per_class": [{"class": 1, "train": 3, "val": 0}, {"class": 2, "train": 40, "val": 5}],
+                              "warnings": ["The leakage guard dropped 64 % of the labelled pixels (...)"]},
+           "accuracy": {"class_values": [1, 2], "class_names": ["water", "roof"], "oa": 0.5, "aa": 0.5, "kappa": 0.0,
+                        "per_class": [{"name": "water", "support": 5, "predicted": 0},
+                                      {"name": "roof", "support": 5, "predicted": 10}]},
+           "comparison": {"baselines": [{"verdict": "The SNN loses to the RBF SVM: OA 50.00 % vs 70.00 % (...)."}]}}
+    w = trust_warnings(rep)
+    assert w[0].startswith("Validation too small to decide (4 pixels in 1 units")
+    assert any("never predicted" in x and "water" in x for x in w)
+    assert any("1 (water) (3)" in x for x in w) and any(x.startswith("The leakage guard dropped 64 %") for x in w)
+    assert w[-1].startswith("The SNN loses to the RBF SVM")
+    assert trust_warnings({"split_protocol": {"per_class": [{"class": 1, "train": 40, "val": 5}]}}) == []
+    html = render_html(dict(rep, trust_warnings=w, title="t"))
+    top = html.index("This result cannot be trusted")
+    assert top < html.index("<h2>Summary</h2>")  # before any figure

@@ -133,3 +133,15 @@ def test_mixup_and_label_smoothing_train_reproducibly_and_change_the_model():
         assert all(rec[k] == v for k, v in kw.items())
         assert all(np.array_equal(x, y) for x, y in zip(a, b)), kw
         assert not all(np.array_equal(x, y) for x, y in zip(a, plain)), kw
+
+
+def test_epochs_are_counted_for_epoch_pixels_training_pixels():
+    """A larger training set trains proportionally fewer epochs (the same patches seen in all), so training time
+    stops growing with the labels; never more epochs than asked, at least one, and 0 turns it off."""
+    from hypersnn.core.config import TrainConfig
+    from hypersnn.core.train import CNN_FIELDS, scaled_epochs
+
+    assert TrainConfig().epoch_pixels == 1000 and "epoch_pixels" in CNN_FIELDS
+    assert scaled_epochs(30, 800, 1000) == 30 and scaled_epochs(30, 1000, 1000) == 30
+    assert scaled_epochs(30, 3000, 1000) == 10 and scaled_epochs(10, 3500, 1000) == 3
+    assert scaled_epochs(10, 10 ** 6, 1000) == 1 and scaled_epochs(30, 3000, 0) == 30

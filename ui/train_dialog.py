@@ -36,7 +36,8 @@ from .spin_boxes import dspin as _dspin
 from .spin_boxes import spin as _spin
 
 SPLITS = [("auto", "Automatic: whole polygons (2+ per class), else random"), ("random", "Random fraction per class"), ("count", "Fixed number of pixels per class"),
-          ("blocks", "Spatially disjoint blocks"), ("polygons", "Whole polygons (spatially disjoint)")]
+          ("blocks", "Spatially disjoint blocks"), ("polygons", "Whole polygons (spatially disjoint)"),
+          ("cv", "Map production: train on every label, cross-validated accuracy")]
 ARCHS = [("hybrid", "Hybrid 3-D / 2-D CNN"), ("3d", "3-D CNN")]
 
 
@@ -127,7 +128,10 @@ class TrainDialog(QDialog):
         bl.addWidget(QLabel("block"))
         bl.addWidget(self.block_spin)
         self.poly_frac_spin = _dspin(0.01, 0.99, 0.5)
-        for w in (self.auto_frac_spin, self.frac_spin, self.count_spin, blk, self.poly_frac_spin):
+        self.folds_spin = _spin(2, 10, 3)
+        self.folds_spin.setToolTip("Grouped cross-validation folds over spatial clusters of the labels: the map model "
+                                   "trains on every label, and each fold's model (one training each) gives the accuracy")
+        for w in (self.auto_frac_spin, self.frac_spin, self.count_spin, blk, self.poly_frac_spin, self.folds_spin):
             self.split_stack.addWidget(w)
         self.split_label = QLabel("Training fraction")
         form.addRow(self.split_label, self.split_stack)
@@ -328,7 +332,7 @@ class TrainDialog(QDialog):
         i = max(self.split_combo.currentIndex(), 0)
         self.split_stack.setCurrentIndex(i)
         self.split_label.setText(["Training fraction", "Training fraction", "Pixels per class", "Blocks",
-                                  "Training fraction"][i])
+                                  "Training fraction", "Folds"][i])
 
     def _update_enabled(self, *_):
         v = self.val_check.isChecked()
@@ -381,6 +385,7 @@ class TrainDialog(QDialog):
         self.poly_frac_spin.setValue(s.train_fraction)
         self.count_spin.setValue(s.train_count)
         self.block_spin.setValue(s.block_size)
+        self.folds_spin.setValue(s.folds)
         self.val_frac_spin.setValue(s.val_fraction)
         self.arch_combo.setCurrentIndex(next((k for k, (key, _) in enumerate(ARCHS) if key == m.arch), 0))
         self.patch_spin.setValue(m.patch_size)
@@ -404,6 +409,7 @@ class TrainDialog(QDialog):
                                     "polygons": self.poly_frac_spin}.get(key, self.frac_spin).value()
         cfg.split.train_count = self.count_spin.value()
         cfg.split.block_size = self.block_spin.value()
+        cfg.split.folds = self.folds_spin.value()
         cfg.split.val_fraction = self.val_frac_spin.value()
         if self.val_check.isChecked():
             cfg.split.method = "given"
@@ -551,6 +557,7 @@ class TrainDialog(QDialog):
         set_setting(p + "polygon_fraction", self.poly_frac_spin.value())
         set_setting(p + "train_count", self.count_spin.value())
         set_setting(p + "block_size", self.block_spin.value())
+        set_setting(p + "folds", self.folds_spin.value())
         set_setting(p + "val_fraction", self.val_frac_spin.value())
         set_setting(p + "arch", self.arch_combo.currentData())
         set_setting(p + "time_steps", self.time_steps_spin.value())
@@ -600,7 +607,7 @@ class TrainDialog(QDialog):
             v = setting(p + key, None, float)
             if v is not None:
                 w.setValue(float(v))
-        for key, w in (("train_count", self.count_spin), ("block_size", self.block_spin),
+        for key, w in (("train_count", self.count_spin), ("block_size", self.block_spin), ("folds", self.folds_spin),
                        ("time_steps", self.time_steps_spin), ("weight_bits", self.bits_spin),
                        ("patch_size", self.patch_spin), ("pca", self.pca_spin),
                        ("cnn_epochs", self.cnn_epochs_spin), ("snn_epochs", self.snn_epochs_spin),

@@ -91,6 +91,11 @@ def test_train_dialog_run_config_and_settings_are_remembered(train_dialog, layer
     assert cfg.preprocess.pca_components == 5
     assert (cfg.split.method, cfg.split.block_size, cfg.split.train_fraction) == ("blocks", 8, 0.4)
     assert cfg.bands.indices == "1-10" and cfg.bands.drop_bad_bands is False
+    dlg.split_combo.setCurrentIndex(dlg.split_combo.findData("cv"))  # map production: folds, no training fraction
+    dlg.folds_spin.setValue(4)
+    assert dlg.split_label.text() == "Folds" and dlg.split_stack.currentWidget() is dlg.folds_spin
+    assert (dlg.run_config().split.method, dlg.run_config().split.folds) == ("cv", 4)
+    dlg.split_combo.setCurrentIndex(dlg.split_combo.findData("blocks"))
     dlg.bits_spin.setValue(1)
     assert dlg.run_config().train.weight_bits == 0  # the lowest value reads "FP32"
     dlg.bits_spin.setValue(4)
@@ -99,6 +104,7 @@ def test_train_dialog_run_config_and_settings_are_remembered(train_dialog, layer
     again = TrainDialog(qgis_iface)
     assert again.arch_combo.currentData() == "3d" and again.time_steps_spin.value() == 3
     assert again.bits_spin.value() == 4 and again.split_combo.currentData() == "blocks"
+    assert again.folds_spin.value() == 4
     assert again.raster_combo.currentLayer() == layers["raster"]
     assert again.poly_combo.currentLayer() == layers["train"]
     again.deleteLater()

@@ -35,6 +35,7 @@ def test_baselines_choose_settings_and_features_by_grouped_cross_validation():
     model, fname, params, cv_oa, fit_s = fit_baseline("svm", {"clean": x, "noisy": noisy}, y, g)
     assert params["C"] in SVM_C and fit_s > 0 and fname == "clean" and params["features"] == "clean"
     assert params["chosen_on"].startswith("grouped 5-fold cross-validation") and "12 spatial groups" in params["chosen_on"]
+    assert "5 draws of folds" in params["chosen_on"]  # 300 pixels: the folds are drawn again to steady the ranking
     assert params["cv_oa_per_features"]["clean"] == pytest.approx(cv_oa)
     assert cv_oa > params["cv_oa_per_features"]["noisy"]
     xt, yt, _ = _fields(6, 25, 2)

@@ -18,9 +18,12 @@ def trust_warnings(report: dict) -> List[str]:
     check = split.get("validation_check") or {}
     if check.get("fallback"):
         out.append(f"Validation too small to decide ({check.get('pixels')} pixels"
-                   + (f" in {check.get('units')} units" if check.get("units") is not None else "")
-                   + f"; the minimum is {check.get('min_pixels')}): no early stopping, fixed epochs "
-                     "(the fallback). Give independent validation polygons or label more areas.")
+                   + (f", {check.get('units')} whole unit(s) apart from training" if check.get("units") is not None
+                      else "")
+                   + f"; the minimum is {check.get('min_pixels')} pixels"
+                   + (f" in {check.get('min_units')} units" if check.get("min_units") else "")
+                   + "): no early stopping, fixed epochs (the fallback). Give independent validation polygons or "
+                     "label more areas.")
     acc = report.get("accuracy") if isinstance(report.get("accuracy"), dict) else None
     if acc:
         never = [c["name"] for c in acc.get("per_class", []) if c.get("support") and not c.get("predicted")]

@@ -148,7 +148,8 @@ def test_untrustworthy_results_are_said_at_the_top_of_the_report():
                                       {"name": "roof", "support": 5, "predicted": 10}]},
            "comparison": {"baselines": [{"verdict": "The SNN loses to the RBF SVM: OA 50.00 % vs 70.00 % (...)."}]}}
     w = trust_warnings(rep)
-    assert w[0].startswith("Validation too small to decide (4 pixels in 1 units")
+    assert w[0].startswith("Validation too small to decide (4 pixels, 1 whole unit(s) apart from training; the minimum "
+                           "is 50 pixels")
     assert any("never predicted" in x and "water" in x for x in w)
     assert any("1 (water) (3)" in x for x in w) and any(x.startswith("The leakage guard dropped 64 %") for x in w)
     assert w[-1].startswith("The SNN loses to the RBF SVM")

@@ -155,7 +155,8 @@ def markdown(data: dict) -> str:
         if not rows:
             continue
         seeds = ", ".join(str(r["seed"]) for r in rows)
-        out += [f"## {titles.get(section, section)}", "", f"Seeds {seeds}.", "",
+        commits = sorted({r.get("commit") or data.get("first_commit", "?") for r in rows})
+        out += [f"## {titles.get(section, section)}", "", f"Seeds {seeds}; commit {', '.join(commits)}.", "",
                 "| model | OA % | AA % | kappa x100 |", "|---|---|---|---|"]
         for key, name in (("snn", "SNN (T=5, 6-bit)"), ("cnn", "its 6-bit CNN")):
             if any(r.get(key) for r in rows):
@@ -199,7 +200,7 @@ def main(argv=None) -> int:
             if any(r["seed"] == seed and r.get("rc") == 0 for r in rows):
                 continue
             t0 = time.perf_counter()
-            row = run_row(section, seed)
+            row = dict(run_row(section, seed), commit=data["commit"])
             rows.append(row)
             print(f"[disjoint] {section} seed {seed}: SNN {row.get('snn')} in {time.perf_counter() - t0:.0f} s",
                   flush=True)

@@ -35,18 +35,24 @@ def test_patience_counts_epochs_without_improvement_of_the_criterion():
     assert not sel.should_stop and len(sel.history) == 6
 
 
-def test_training_keeps_the_epoch_with_the_best_smoothed_validation_accuracy():
+def _scene():
+    """A 12 x 12 scene of 3 classes with 5 noisy bands, its patch source, the pixels, their classes and a tiny net."""
     rng = np.random.default_rng(0)
     h = w = 12
     y = (np.arange(h * w).reshape(h, w) * 7 % 3)
     x = rng.normal(size=(h, w, 5)).astype(np.float32) + y[..., None].astype(np.float32)
     src = PatchSource(np.ascontiguousarray(np.pad(x, ((2, 2), (2, 2), (0, 0)), mode="reflect").transpose(2, 0, 1)), 5)
     rows, cols = np.nonzero(np.ones((h, w), bool))
+    mcfg = ModelConfig(patch_size=5, conv3d_channels=[2], conv3d_spectral_kernels=[3], conv2d_channels=[4],
+                       dense=[8])
+    return src, rows, cols, y, mcfg
+
+
+def test_training_keeps_the_epoch_with_the_best_smoothed_validation_accuracy():
+    src, rows, cols, y, mcfg = _scene()
     tr, va = slice(0, 100), slice(100, None)
     train = PixelSet(rows[tr], cols[tr], y.ravel()[tr])
     val = PixelSet(rows[va], cols[va], y.ravel()[va])
-    mcfg = ModelConfig(patch_size=5, conv3d_channels=[2], conv3d_spectral_kernels=[3], conv2d_channels=[4],
-                       dense=[8])
     tcfg = TrainConfig(cnn_epochs=6, snn_epochs=1, batch_size=32, time_steps=2, patience=0, val_smoothing=3)
     before = torch.get_rng_state()
     t = Trainer(mcfg, tcfg, n_bands=5, n_classes=3)
@@ -86,16 +92,9 @@ def test_validation_below_the_minimum_falls_back_to_fixed_epochs_and_says_so():
 
 
 def test_without_validation_every_epoch_runs_and_the_last_is_kept():
-    rng = np.random.default_rng(0)
-    h = w = 12
-    y = (np.arange(h * w).reshape(h, w) * 7 % 3)
-    x = rng.normal(size=(h, w, 5)).astype(np.float32) + y[..., None].astype(np.float32)
-    src = PatchSource(np.ascontiguousarray(np.pad(x, ((2, 2), (2, 2), (0, 0)), mode="reflect").transpose(2, 0, 1)), 5)
-    rows, cols = np.nonzero(np.ones((h, w), bool))
+    src, rows, cols, y, mcfg = _scene()
     train = PixelSet(rows, cols, y.ravel())
     empty = PixelSet(rows[:0], cols[:0], y.ravel()[:0])
-    mcfg = ModelConfig(patch_size=5, conv3d_channels=[2], conv3d_spectral_kernels=[3], conv2d_channels=[4],
-                       dense=[8])
     tcfg = TrainConfig(cnn_epochs=4, snn_epochs=0, batch_size=32, time_steps=2, patience=1)
     t = Trainer(mcfg, tcfg, n_bands=5, n_classes=3)
     t.fit(src, train, empty)  # patience 1 would have stopped on a training-accuracy plateau before

@@ -170,13 +170,16 @@ def cmd_train(args):
     for w in trust:  # shown even with --quiet / --json: the result must not read as a plain success
         print(f"WARNING: {w}", file=sys.stderr, flush=True)
     lines = [f"model written: {res.model_path}"]
+    proto = res.report.get("split_protocol") or {}
+    what = (f"cross-validated accuracy ({proto.get('folds')}-fold, grouped by spatial clusters; the map model trained "
+            "on every label)" if proto.get("method") == "cv" else "test accuracy")
     if o.test_snn:
-        lines.append(f"SNN test accuracy: {_acc_line(o.test_snn)}")
+        lines.append(f"SNN {what}: {_acc_line(o.test_snn)}")
     if o.test_cnn:
-        lines.append(f"CNN test accuracy: {_acc_line(o.test_cnn)}")
+        lines.append(f"CNN {what}: {_acc_line(o.test_cnn)}")
     if o.comparison:
         for base in o.comparison["rows"][-len(o.comparison["baselines"]):]:
-            lines.append(f"{base['model']} test accuracy: {_acc_line(base)}")
+            lines.append(f"{base['model']} {what}: {_acc_line(base)}")
         lines += [b["verdict"] for b in o.comparison["baselines"]]
     lines += energy_lines(o.energy)
     if trust:

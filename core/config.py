@@ -50,14 +50,15 @@ class BandSelection:
 class SplitConfig:
     """How labelled pixels are divided into train, validation and test sets."""
 
-    method: str = opt("auto", flag="--split", param="SPLIT", dialog=False,
+    method: str = opt("cv", flag="--split", param="SPLIT", dialog=False,
                       choices=("auto", "random", "count", "blocks", "polygons", "given", "cv"),
                       processing_choices=("random", "count", "blocks", "polygons", "auto", "cv"),  # appended: indices stay
-                      help="auto: whole polygons when the labels are polygons (2+ per class), else random; random: "
-                           "stratified fraction; count: N pixels per class; blocks: spatially disjoint squares; "
-                           "polygons: whole polygons; given: a map (1 = train, 2 = test); cv: map production, the "
-                           "model trains on every label and grouped k-fold cross-validation over spatial clusters "
-                           "gives the accuracy (k + 1 trainings)")
+                      help="cv (map production, the default): the model trains on every label and grouped k-fold "
+                           "cross-validation over spatial clusters of the labels gives the accuracy (k + 1 "
+                           "trainings); hold-out splits for benchmarks: auto (whole polygons when the labels are "
+                           "polygons, 2+ per class, else random), random (stratified fraction), count (N pixels per "
+                           "class), blocks (spatially disjoint squares), polygons (whole polygons); given: a map (1 = "
+                           "train, 2 = test) or independent validation polygons")
     folds: int = opt(3, param="FOLDS", lo=2, hi=10, advanced=True, dialog=False,
                      help="folds of the grouped cross-validation (split cv)")
     train_fraction: float = opt(0.1, param="TRAIN_FRACTION", lo=0.001, hi=0.999, dialog=False,
@@ -136,6 +137,25 @@ class TrainConfig:
                        help="mixup alpha (both stages): each batch is blended with a shuffled copy of itself, "
                             "weight ~ Beta(alpha, alpha), and so are the targets; 0 = off. 0.4 raised validation "
                             "OA on whole held-out regions, not on the random split (docs/results.md)")
+    weight_averaging: float = opt(0.0, param="WEIGHT_AVERAGING", lo=0.0, hi=100.0, advanced=True, dialog=False,
+                                  help="keep an exponential moving average of the weights with this time constant in "
+                                       "epochs and use it as the trained network (both stages); 0 = off, the last or "
+                                       "best epoch's weights")
+    context_dropout: float = opt(0.0, param="CONTEXT_DROPOUT", lo=0.0, hi=1.0, advanced=True, dialog=False,
+                                 help="share of training patches shown as their centre pixel's spectrum alone (the "
+                                      "neighbourhood replaced by it), so the class must be learnt from its spectrum "
+                                      "and not from the training fields' surroundings; 0 = off")
+    illumination: float = opt(0.0, param="ILLUMINATION", lo=0.0, hi=0.9, advanced=True, dialog=False,
+                              help="spectral augmentation: each training patch's reflectance is scaled by a factor "
+                                   "drawn from 1 +/- this (illumination, slope and brightness differences between "
+                                   "areas); 0 = off")
+    spectral_noise: float = opt(0.0, param="SPECTRAL_NOISE", lo=0.0, hi=2.0, advanced=True, dialog=False,
+                                help="spectral augmentation: Gaussian noise added to every feature of every training "
+                                     "pixel, this share of the feature's standard deviation; 0 = off")
+    distillation: float = opt(0.0, param="DISTILLATION", lo=0.0, hi=1.0, advanced=True, dialog=False,
+                              help="weight of the CNN's softened outputs in the SNN stage's loss (knowledge "
+                                   "distillation from the network the SNN was converted from; the rest is the labels' "
+                                   "cross-entropy); 0 = off")
     time_steps: int = opt(5, param="TIME_STEPS", lo=1, hi=64, dialog=False,
                           help="SNN time steps T (more steps: finer rate code, more energy)")
     weight_bits: int = opt(6, flag="--bits", param="WEIGHT_BITS", lo=0, hi=16, dialog=False,

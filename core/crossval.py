@@ -103,6 +103,7 @@ def cross_validate(prep, cfg, n_classes: int, progress, is_canceled, log):
         log(f"cross-validation fold {f}/{k}: training on {len(tr)} pixels, scoring {len(te)}")
         trainer = Trainer(cfg.model, cfg.train, prep.preprocessor.n_out, n_classes,
                           lambda x, m, f=f: progress((f - 1 + x) / k, f"fold {f}/{k}: {m}"), is_canceled, None, log)
+        trainer.illumination_offset = prep.preprocessor.illumination_offset()
         net = trainer.fit(prep.source, tr, PixelSet(tr.rows[:0], tr.cols[:0], tr.y[:0]))
         pred = predict_at(net, prep.source, te.rows, te.cols, is_canceled=is_canceled).argmax(1) if len(te) else \
             np.zeros(0, np.int64)

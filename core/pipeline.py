@@ -121,6 +121,7 @@ def train(reader: RasterReader, labels: Labels, cfg: RunConfig, model_path: Opti
     # the raw pixels and preprocessing settings, not the fitted numbers (whose last bits depend on BLAS threads)
     trainer.data_key = hashlib.sha256(json.dumps(
         [prep.data_sha256, asdict(cfg.preprocess), prep.class_values], sort_keys=True).encode()).hexdigest()
+    trainer.illumination_offset = prep.preprocessor.illumination_offset()
     net = trainer.fit(prep.source, prep.train, prep.val)
 
     progress(0.93, "assessing on test pixels")

@@ -158,6 +158,18 @@ class Preprocessor:
             out[s] = z @ self.components if self.components is not None else z
         return out.reshape(lead + (self.n_out,))
 
+    def illumination_offset(self) -> np.ndarray:
+        """c such that the features of a pixel whose raw values are scaled by a are a * f + (a - 1) * c.
+
+        Why: spectral augmentation (core/patches.SpectralAugment) varies the illumination of training patches
+        in the raw reflectance space, where it is a plain scaling, but the network sees preprocessed features;
+        the preprocessing is one affine map ((x - mean) / scale) @ components, so the scaling stays affine in
+        feature space and needs no raw pixels: f(a x) = a f(x) + (a - 1) (mean / scale) @ components."""
+        if not self.fitted:
+            raise InputError("Preprocessor is not fitted: call fit(training_pixels) first")
+        z = np.asarray(self.mean, np.float64) / np.asarray(self.scale, np.float64)
+        return (z @ self.components if self.components is not None else z).astype(np.float32)
+
     def input_mismatch(self, pixels: np.ndarray) -> float:
         """How far (N, B) raw pixels lie from the training pixels: the median over bands of the median
         |x - mean| / std. About 1 or less for data like the training data; a raster without its scale factor

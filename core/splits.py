@@ -5,7 +5,10 @@ masks that never share a pixel, and a JSON-friendly `protocol` dict that states 
 report can say exactly how the accuracy was measured.
 
 Methods (`SplitConfig.method`):
-  auto     the default: `polygons` when the labels come from polygons and every class has at least 2 of them,
+  cv       the default, map production (core/crossval.py): every label trains the map model; grouped k-fold
+           cross-validation over spatial clusters of the labels gives the accuracy. The hold-out methods below
+           leave the map model with only part of the analyst's labels; they serve benchmarks and published splits.
+  auto     `polygons` when the labels come from polygons and every class has at least 2 of them,
            else `random` (with a warning when polygons were too few), because map producers validate on
            pixels from other polygons: a random pixel split of polygon data puts neighbours of one polygon on
            both sides and flatters the accuracy.

@@ -33,11 +33,12 @@ from .errors import Canceled, InputError
 from .files import atomic_write
 from .nn.convert import init_thresholds
 from .nn.models import HSINet
-from .patches import PatchSource, augment
+from .patches import PatchSource, SpectralAugment, augment
 
 Progress = Callable[[float, str], None]
 STAGES = ("cnn", "convert", "snn")
-CNN_FIELDS = ("cnn_epochs", "epoch_pixels", "batch_size", "cnn_lr", "weight_decay", "label_smoothing", "mixup", "weight_bits",
+CNN_FIELDS = ("cnn_epochs", "epoch_pixels", "batch_size", "cnn_lr", "weight_decay", "label_smoothing", "mixup",
+              "illumination", "spectral_noise", "context_dropout", "weight_averaging", "weight_bits",
               "cnn_qat", "class_weighting", "patience", "val_smoothing", "seed", "threads")
 """The TrainConfig fields the CNN stage depends on (its checkpoint is shared by runs that differ otherwise)."""
 # share of the progress bar each stage takes
@@ -101,6 +102,9 @@ class Trainer:
         self.cnn_state: Optional[dict] = None  # weights after the CNN stage, kept for comparisons
         self.data_key = ""
         """Identifies the data behind the pixels (set by the pipeline): part of the checkpoint fingerprint."""
+        self.illumination_offset = None
+        """Preprocessor.illumination_offset() of the features (set by the pipeline): spectral augmentation needs it
+        when `illumination` is on (without it, the features are taken as raw values: offset 0)."""
 
     # -- public ---------------------------------------------------------------------------------
     def fit(self, source, train: PixelSet, val: PixelSet) -> HSINet:
@@ -127,6 +131,9 @@ class Trainer:
             self.history.resumed.append(done)
             self.log(f"resumed after stage '{done}' from {self.ckpt}")
         start = STAGES.index(done) + 1 if done else 0
+        if done and self.cnn_state is None and self.ckpt and (self.ckpt / "cnn.npz").is_file():
+            with np.load(self.ckpt / "cnn.npz", allow_pickle=False) as z:  # the SNN's teacher after a resume
+                self.cnn_state = {k: torch.from_numpy(z[k]) for k in z.files}
         for stage in STAGES[start:]:
             t0 = time.perf_counter()
             if stage == "cnn":
@@ -144,9 +151,6 @@ class Trainer:
             self._drop_epoch_checkpoint(stage)
             if stage == "cnn":
                 self.cnn_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-        if self.cnn_state is None and self.ckpt and (self.ckpt / "cnn.npz").is_file():
-            with np.load(self.ckpt / "cnn.npz", allow_pickle=False) as z:
-                self.cnn_state = {k: torch.from_numpy(z[k]) for k in z.files}
         net.spiking, net.bits = True, t.weight_bits
         net.eval()
         self.progress(1.0, "training finished")
@@ -168,9 +172,12 @@ class Trainer:
         opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=t.weight_decay)
         n_batches = (len(train) + t.batch_size - 1) // t.batch_size
         weight = class_weights(train.y, self.n_classes, t.class_weighting)
+        spectral = self._spectral_augment(source, train)
+        avg = WeightAverage(net, t.weight_averaging, n_batches) if t.weight_averaging > 0 else None
         later_macs = net.dense_macs() if stage == "snn" and t.spike_penalty > 0 else None
+        teacher = self._teacher(net) if stage == "snn" and t.distillation > 0 else None
         best_acc, best_state, stale, start, stopped = -1.0, None, 0, 0, False
-        resumed = self._load_epoch(stage, net, opt, rng, gen)
+        resumed = self._load_epoch(stage, net, opt, rng, gen, avg)
         if resumed is not None:
             best_acc, best_state, stale, start, stopped = resumed
             self.history.resumed.append(f"{stage} epoch {start}")
@@ -190,7 +197,7 @@ class Trainer:
                 if self.is_canceled():
                     raise Canceled(f"training canceled during {stage} epoch {ep + 1}")
                 idx = order[b * t.batch_size:(b + 1) * t.batch_size]
-                x = augment(source.gather(train.rows[idx], train.cols[idx]), gen)
+                x = augment(source.gather(train.rows[idx], train.cols[idx]), gen, spectral, t.context_dropout)
                 y = torch.as_tensor(train.y[idx], dtype=torch.long)
                 penalize = stage == "snn" and t.spike_penalty > 0
                 net.spike_maps = [] if penalize else None
@@ -202,6 +209,12 @@ class Trainer:
                 if perm is not None:
                     loss = lam * loss + (1 - lam) * F.cross_entropy(logits, y[perm], weight=weight,
                                                                     label_smoothing=t.label_smoothing)
+                if teacher is not None:
+                    with torch.no_grad():
+                        target = teacher(x).flatten(1)
+                        if perm is not None:
+                            target = lam * target + (1 - lam) * target[perm]
+                    loss = (1 - t.distillation) * loss + t.distillation * distillation_loss(logits, target)
                 if penalize:
                     loss = loss + t.spike_penalty * spike_cost(net.spike_maps, later_macs)
                     net.spike_maps = None
@@ -210,13 +223,16 @@ class Trainer:
                 opt.step()
                 if stage == "snn":
                     net.project_neurons()
+                if avg is not None:
+                    avg.update(net)
                 loss_sum += float(loss.detach()) * len(idx)
                 correct += int((logits.argmax(1) == y).sum())
                 total += len(idx)
                 frac = lo + (hi - lo) * (ep + (b + 1) / n_batches) / epochs
                 self.progress(frac, f"{stage.upper()} epoch {ep + 1}/{epochs}")
             try:
-                val_acc = self.accuracy(net, source, val) if has_val else None
+                with avg.applied(net) if avg is not None else contextlib.nullcontext():
+                    val_acc = self.accuracy(net, source, val) if has_val else None
             except Canceled:  # canceled while scoring the epoch: say where, as for a batch
                 raise Canceled(f"training canceled during {stage} epoch {ep + 1}") from None
             rec = {"epoch": ep + 1, "loss": loss_sum / max(total, 1), "train_acc": correct / max(total, 1),
@@ -227,15 +243,42 @@ class Trainer:
             if not has_val:
                 pass
             elif selector.update(val_acc):
-                best_state = copy.deepcopy(net.state_dict())
+                best_state = copy.deepcopy(avg.state if avg is not None else net.state_dict())
             elif selector.should_stop:
                 stopped = True
                 self.log(f"{stage}: early stop after epoch {ep + 1} (best val {selector.best:.4f}"
                          f"{f', mean of {selector.window} epochs' if selector.window > 1 else ''})")
-            self._save_epoch(stage, net, opt, rng, gen, selector.best, best_state, selector.stale, ep + 1, stopped)
+            self._save_epoch(stage, net, opt, rng, gen, selector.best, best_state, selector.stale, ep + 1, stopped,
+                             avg)
         if best_state is not None:
             net.load_state_dict(best_state)
+        elif avg is not None:
+            net.load_state_dict(avg.state)
         self.history.best_val[stage] = selector.best if has_val else None
+
+    def _teacher(self, net) -> HSINet:
+        """The CNN this SNN was converted from, frozen, as the SNN stage's teacher (TrainConfig.distillation)."""
+        t = self.tcfg
+        teacher = HSINet(self.mcfg, self.n_bands, self.n_classes, bits=t.weight_bits if t.cnn_qat else 0,
+                         time_steps=t.time_steps, leak_mode=t.leak_mode, init=False)
+        teacher.load_state_dict(self.cnn_state)
+        teacher.spiking = False
+        teacher.eval()
+        for p in teacher.parameters():
+            p.requires_grad_(False)
+        return teacher
+
+    def _spectral_augment(self, source, train) -> Optional[SpectralAugment]:
+        """The stage's spectral augmentation (TrainConfig.illumination, spectral_noise), or None when off. The
+        feature standard deviations come from the training pixels' own spectra (patch centres)."""
+        t = self.tcfg
+        if t.illumination <= 0 and t.spectral_noise <= 0:
+            return None
+        r = self.mcfg.patch_size // 2
+        centres = torch.cat([source.gather(train.rows[i:i + 1024], train.cols[i:i + 1024])[:, :, r, r]
+                             for i in range(0, len(train), 1024)])
+        offset = self.illumination_offset if self.illumination_offset is not None else np.zeros(self.n_bands)
+        return SpectralAugment(t.illumination, t.spectral_noise, offset, centres.std(0).numpy())
 
     def _convert(self, net, source, train):
         t = self.tcfg
@@ -328,13 +371,15 @@ class Trainer:
             torch.set_rng_state(torch.tensor(info["torch_rng"], dtype=torch.uint8))
         net.bits = self.tcfg.weight_bits if (stage != "cnn" or self.tcfg.cnn_qat) else 0
 
-    def _save_epoch(self, stage, net, opt, rng, gen, best_acc, best_state, stale, done_epochs, stopped):
+    def _save_epoch(self, stage, net, opt, rng, gen, best_acc, best_state, stale, done_epochs, stopped, avg=None):
         """Everything the next epoch of `stage` depends on, after `done_epochs` epochs."""
         if not self.ckpt:
             return
         arrays = {f"net/{k}": v.detach().numpy() for k, v in net.state_dict().items()}
         if best_state is not None:
             arrays.update({f"best/{k}": v.detach().numpy() for k, v in best_state.items()})
+        if avg is not None:
+            arrays.update({f"avg/{k}": v.detach().numpy() for k, v in avg.state.items()})
         opt_scalars = {}
         for pid, st in opt.state_dict()["state"].items():
             for k, v in st.items():
@@ -350,7 +395,7 @@ class Trainer:
                 "history": asdict(self.history)}
         self._write(f"{stage}-epoch", arrays, info)
 
-    def _load_epoch(self, stage, net, opt, rng, gen):
+    def _load_epoch(self, stage, net, opt, rng, gen, avg=None):
         """Restore the last epoch checkpoint of `stage`; None when there is none for these settings/data."""
         if not self.ckpt:
             return None
@@ -362,6 +407,9 @@ class Trainer:
                 arrays = {k: z[k] for k in z.files}
             net_state = {k[4:]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("net/")}
             best = {k[5:]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("best/")}
+            averaged = {k[4:]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("avg/")}
+            if avg is not None and set(averaged) != set(avg.state):
+                raise KeyError("weight average")
             state: dict = {}
             for k, v in arrays.items():
                 if k.startswith("opt/"):
@@ -379,6 +427,8 @@ class Trainer:
             return None
         try:
             net.load_state_dict(net_state)
+            if avg is not None:
+                avg.state = {k: v.clone() for k, v in averaged.items()}
             opt.load_state_dict({"state": state, "param_groups": opt.state_dict()["param_groups"]})
             torch.set_rng_state(torch_rng)
             gen.set_state(aug_rng)
@@ -402,12 +452,61 @@ class Trainer:
                 pass
 
 
+class WeightAverage:
+    """An exponential moving average of a network's weights over the optimizer steps (Polyak averaging).
+
+    Why: on areas unlike the training polygons the prediction of one epoch's weights swings by tens of points from
+    epoch to epoch (seen on region-grouped Indian Pines splits), while the training accuracy is flat. The average of
+    the recent weights lies in a flatter, more central part of the loss surface and holds up better away from the
+    training data (Izmailov et al. 2018, "Averaging weights leads to wider optima and better generalization"). It
+    costs nothing at inference: the averaged network is the same network. `epochs` is the time constant: decay per
+    step exp(-1 / (epochs x steps per epoch)). In the SNN stage the average starts from the converted CNN, so it
+    also keeps the SNN near the weights the CNN learned."""
+
+    def __init__(self, net, epochs: float, steps_per_epoch: int):
+        self.decay = math.exp(-1.0 / max(float(epochs) * max(int(steps_per_epoch), 1), 1e-9))
+        self.state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, net) -> None:
+        for k, v in net.state_dict().items():
+            if v.dtype.is_floating_point:
+                self.state[k].mul_(self.decay).add_(v.detach(), alpha=1.0 - self.decay)
+            else:
+                self.state[k].copy_(v)
+
+    @contextlib.contextmanager
+    def applied(self, net):
+        """The averaged weights in `net` for the block's duration (to score an epoch), the live ones after."""
+        live = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        net.load_state_dict(self.state)
+        try:
+            yield
+        finally:
+            net.load_state_dict(live)
+
+
 def scaled_epochs(epochs: int, n_train: int, epoch_pixels: int) -> int:
     """Epochs for `n_train` pixels when `epochs` are meant for `epoch_pixels` (TrainConfig.epoch_pixels): the same
     number of patches seen in all, never more epochs than asked, at least one."""
     if epoch_pixels <= 0 or n_train <= epoch_pixels:
         return int(epochs)
     return max(1, min(int(epochs), math.ceil(epochs * epoch_pixels / n_train)))
+
+
+DISTILLATION_TEMPERATURE = 2.0
+"""Softening of teacher and student outputs in the distillation loss (Hinton et al. 2015)."""
+
+
+def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
+                      temperature: float = DISTILLATION_TEMPERATURE) -> torch.Tensor:
+    """KL(teacher || student) of the temperature-softened outputs, times T^2 so its gradient keeps the size of the
+    cross-entropy's. Why: the SNN stage fine-tunes a converted network on the same few labels that trained the CNN;
+    matching the CNN's whole output distribution on every patch (not only the label) keeps what the CNN learned about
+    how classes relate, instead of re-fitting the labels from the spikes' coarser signal."""
+    T = float(temperature)
+    return F.kl_div(F.log_softmax(student_logits / T, 1), F.log_softmax(teacher_logits / T, 1), log_target=True,
+                    reduction="batchmean") * T * T
 
 
 def mixup_draw(alpha: float, n: int, rng: np.random.Generator):

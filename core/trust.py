@@ -16,7 +16,9 @@ def trust_warnings(report: dict) -> List[str]:
     out: List[str] = []
     split = report.get("split_protocol") if isinstance(report.get("split_protocol"), dict) else {}
     check = split.get("validation_check") or {}
-    if check.get("fallback"):
+    # Map production (split 'cv') trains fixed epochs by design: nothing is held out, and the cross-validation
+    # assesses that very procedure, so it is no fallback to warn about.
+    if check.get("fallback") and split.get("method") != "cv":
         out.append(f"Validation too small to decide ({check.get('pixels')} pixels"
                    + (f", {check.get('units')} whole unit(s) apart from training" if check.get("units") is not None
                       else "")
@@ -37,7 +39,7 @@ def trust_warnings(report: dict) -> List[str]:
             f"{names.get(r['class'], r['class'])} ({r['train'] + r['val']})" for r in few)
             + f": fewer than {FEW_TRAINING} cannot be learnt reliably.")
     for w in split.get("warnings", []):
-        if w.startswith("Split 'auto'") or w.startswith("The leakage guard dropped"):
+        if w.startswith("Split 'auto'") or w.startswith("The leakage guard dropped") or "lies in a single fold" in w:
             out.append(w)
     comp = report.get("comparison") if isinstance(report.get("comparison"), dict) else None
     if comp:

@@ -126,8 +126,8 @@ class TrainTask(_EngineTask):
         if res.class_map:
             self.added_layers.append(L.add_class_map(res.class_map, res.classes))
         s = res.summary
-        acc = (f"test OA {100 * s['oa']:.1f} %, kappa {s['kappa']:.3f} on {s['n_test']} pixels; "
-               if s.get("oa") is not None else "")
+        acc = (f"{s.get('accuracy_kind', 'test')} OA {100 * s['oa']:.1f} %, kappa {s['kappa']:.3f} on {s['n_test']} "
+               "pixels; " if s.get("oa") is not None else "")
         r = s["energy_ratios"]
         trust = s.get("trust_warnings") or []
         if trust:  # never a green success for a result that cannot be trusted

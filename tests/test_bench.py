@@ -162,3 +162,44 @@ def test_grouped_screen_table_averages_each_setting_over_its_seeds():
     assert "| 0, 1 | 75.00 +/- 7.07 | 45.00 +/- 7.07 |" in base
     assert "| 88.00 +/- 2.83 | 42.00 +/- 1.41 |" in mix and mix.endswith("| -3.00 +/- 1.41 |")
     assert lines[-2].endswith("defaults 75.00; train.mixup=0.4 88.00.")  # the rule's seeds 0-1 means
+
+
+def test_disjoint_table_groups_rows_by_section_and_settings_and_names_the_published_figures():
+    """bench/disjoint.py's markdown: mean +/- sample std per section and settings, the published figures only beside
+    the standard split's default rows (quoted, labelled as such), the engine's time without the baselines."""
+    sys.path.insert(0, str(ROOT))
+    from bench.disjoint import engine_seconds, markdown
+
+    def row(seed, oa, svm):
+        return {"seed": seed, "rc": 0, "seconds": 100.0 + seed, "peak_rss_mb": 900.0, "commit": "abc",
+                "stage_seconds": {"prepare": 1.0, "cnn": 10.0, "convert": 2.0, "snn": 30.0, "assess": 1.0},
+                "snn": {"oa": oa, "aa": oa, "kappa": oa, "n_test": 10}, "cnn": None,
+                "svm": {"oa": svm}, "rf": {"oa": svm - 0.01}, "validation_check": {"fallback": "fixed epochs"}}
+
+    data = {"commit": "abc", "sections": {"standard": [row(0, 0.90, 0.72), row(1, 0.92, 0.72)],
+                                          "standard | train.distillation=0.5": [row(0, 0.80, 0.72)]}}
+    text = markdown(data)
+    assert "| SNN (T=5, 6-bit) | 91.00 +/- 1.41 |" in text and "| RBF SVM (grouped-CV tuned) | 72.00 +/- 0.00 |" in text
+    assert text.count("(published, not re-measured)") == 6  # once: under the default rows only
+    assert "with train.distillation=0.5" in text and "| SNN (T=5, 6-bit) | 80.00 |" in text
+    assert engine_seconds(row(0, 0.9, 0.7)["stage_seconds"]) == 44.0 and "Training time per run: 44 s" in text
+
+
+def test_region_polygons_hold_every_ground_truth_region_with_its_class(tmp_path):
+    """The polygon-grouped Indian Pines section gives `hypersnn train` the ground truth's regions as a polygon layer,
+    as an analyst would: rasterised back on the sample's grid, the layer is the ground truth."""
+    sys.path.insert(0, str(ROOT))
+    import fiona
+    import numpy as np
+    import rasterio
+    from rasterio.features import rasterize
+
+    from bench.disjoint import region_polygons
+
+    path = region_polygons(tmp_path)
+    with rasterio.open(ROOT / "resources" / "indian_pines" / "indian_pines_gt.tif") as src:
+        gt, transform = src.read(1), src.transform
+    with fiona.open(path) as layer:
+        shapes = [(f["geometry"], f["properties"]["class"]) for f in layer]
+    back = rasterize(shapes, out_shape=gt.shape, transform=transform, fill=0, dtype="uint8")
+    assert len(shapes) > 2 * len(np.unique(gt[gt > 0])) and np.array_equal(back, gt)

@@ -105,7 +105,7 @@ def test_train_from_polygons_in_another_crs(tmp_path, geotiff, polygons_gpkg, ti
     assert rc == 0
     m = HyperSNNModel.load(model)
     assert [c["value"] for c in m.classes] == [1, 2, 3]
-    # the default ('auto') fell back to a random pixel split, and said why
+    # 'auto' (the tiny settings' hold-out) fell back to a random pixel split, and said why
     assert m.meta["split_protocol"]["method"] == "random" and m.meta["split_protocol"]["requested"] == "auto"
     assert any("fewer than 2" in w for w in m.meta["split_protocol"]["warnings"])
 
@@ -193,3 +193,24 @@ def test_indian_pines_crop_end_to_end(tmp_path, capsys):
     assert acc["oa"] > 2 * chance  # all labelled pixels, training ones included
     names, _ = read_class_metadata(tmp_path / "map.tif")
     assert names[2] == "Corn-notill"
+
+
+def test_train_at_the_default_split_is_map_production(tmp_path, geotiff, polygons_gpkg, capsys):
+    """Without --split the model trains on every label (map production) and the CLI says the accuracy is the grouped
+    cross-validation's, not a test set's; the report names the folds and the map model's pixels."""
+    cfg = tiny_config().to_dict()
+    del cfg["split"]  # the shipped default
+    cfg["split"] = {"folds": 2}
+    settings = tmp_path / "cv.json"
+    settings.write_text(json.dumps(cfg))
+    model = tmp_path / "m.hsnn"
+    rc = main(["train", "--raster", str(geotiff), "--polygons", str(polygons_gpkg), "--class-field", "klass",
+               "--out", str(model), "--config", str(settings), "--quiet"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    m = HyperSNNModel.load(model)
+    proto = m.meta["split_protocol"]
+    assert proto["method"] == "cv" and proto["folds"] == 2 and "requested" not in proto
+    assert proto["totals"]["train"] == proto["totals"]["usable"] and proto["totals"]["val"] == 0
+    assert "SNN cross-validated accuracy (2-fold, grouped by spatial clusters" in out and "test accuracy" not in out
+    assert "Map production: the final model trains on all" in proto["description"]

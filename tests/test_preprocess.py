@@ -183,3 +183,18 @@ def test_bins_in_a_training_run_reach_the_model_and_classification(tmp_path):
         with rasterio.open(out) as ds:
             maps.append(ds.read(1))
     assert (maps[0] == maps[1]).all() and (maps[0] > 0).sum() > 0
+
+
+@pytest.mark.parametrize("standardize,k,reduction", [(True, 4, "pca"), (True, 3, "bins"), (True, 0, "pca"),
+                                                     (False, 4, "pca"), (False, 0, "pca")])
+def test_illumination_offset_makes_brightness_scaling_affine_in_feature_space(standardize, k, reduction):
+    """Spectral augmentation scales reflectance in feature space: f(a x) = a f(x) + (a - 1) c for every
+    preprocessing the engine fits, so no raw pixel is needed during training."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(1000, 200, size=(300, 8)) + np.arange(8) * 50
+    p = Preprocessor(standardize=standardize, pca_components=k, reduction=reduction).fit(x)
+    c = p.illumination_offset()
+    assert c.shape == (p.n_out,)
+    for a in (0.8, 1.0, 1.17):
+        np.testing.assert_allclose(p.transform(a * x[:20]), a * p.transform(x[:20]) + (a - 1) * c, rtol=1e-4,
+                                   atol=1e-3)

@@ -157,3 +157,19 @@ def test_untrustworthy_results_are_said_at_the_top_of_the_report():
     html = render_html(dict(rep, trust_warnings=w, title="t"))
     top = html.index("This result cannot be trusted")
     assert top < html.index("<h2>Summary</h2>")  # before any figure
+
+
+def test_map_production_fixed_epochs_is_no_warning_but_a_class_in_one_fold_is():
+    """Under split 'cv' nothing is held out by design (the cross-validation assesses that procedure), so the
+    fixed-epoch schedule is not flagged; a class whose labels lie in a single fold cannot be assessed there, and
+    that is flagged."""
+    from hypersnn.core.trust import trust_warnings
+
+    one_fold = "Class 6 (water) lies in a single fold: cross-validation cannot test it on areas its model did not ..."
+    proto = {"method": "cv", "validation_check": {"pixels": 0, "min_pixels": 50, "fallback": "fixed epochs (map "
+                                                                                              "production)"},
+             "per_class": [{"class": 1, "train": 400, "val": 0}], "warnings": []}
+    assert trust_warnings({"split_protocol": proto}) == []
+    assert trust_warnings({"split_protocol": dict(proto, warnings=[one_fold])}) == [one_fold]
+    held_out = dict(proto, method="polygons")
+    assert trust_warnings({"split_protocol": held_out})[0].startswith("Validation too small to decide")

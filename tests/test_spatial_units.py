@@ -64,9 +64,12 @@ def test_potsdam_west_polygons_at_defaults_keep_at_least_70_percent_of_the_label
                                                          class_field="level_3"), reader.info)
     finally:
         reader.close()
-    for seed in (0, 1, 2):
-        s = make_split(labels.array, SplitConfig(seed=seed), polygon_ids=labels.polygon_ids, patch_size=11)
-        p = s.protocol
-        assert p["method"] == "polygons" and p["dropped_share"] <= 0.30, (seed, p["dropped_share"])
-        assert p["dropped_for_leakage"] == sum(r["dropped_for_leakage"] for r in p["per_class"])
-        assert any("Leakage guard" in n and "% of the usable labelled pixels" in n for n in p["notes"])
+    for seed in (0, 1, 2):  # the default (map production: the folds' guard) and the polygon hold-out
+        for method in ("cv", "polygons"):
+            cfg = SplitConfig(seed=seed) if method == "cv" else SplitConfig(method=method, seed=seed)
+            s = make_split(labels.array, cfg, polygon_ids=labels.polygon_ids, patch_size=11)
+            p = s.protocol
+            assert p["method"] == method and p["dropped_share"] <= 0.30, (seed, method, p["dropped_share"])
+            assert p["dropped_for_leakage"] == sum(r["dropped_for_leakage"] for r in p["per_class"])
+            what = "within 5 of another fold's training pixels" if method == "cv" else "% of the usable labelled pixels"
+            assert any(what in n for n in p["notes"]), (method, p["notes"])

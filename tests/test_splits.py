@@ -77,9 +77,11 @@ def test_seed_reproducible_and_seed_matters():
         cfg = SplitConfig(method=method, seed=5, block_size=8, train_count=20)
         a, b = make_split(lab, cfg), make_split(lab, cfg)
         assert (a.train == b.train).all() and (a.val == b.val).all() and (a.test == b.test).all()
-    a = make_split(lab, SplitConfig(seed=1))
-    b = make_split(lab, SplitConfig(seed=2))
+    a = make_split(lab, SplitConfig(method="random", seed=1))
+    b = make_split(lab, SplitConfig(method="random", seed=2))
     assert not (a.train == b.train).all()
+    a, b = (make_split(lab, SplitConfig(seed=1), patch_size=5) for _ in range(2))  # the default, cv
+    assert (a.train == b.train).all() and (a.folds == b.folds).all() and a.protocol["method"] == "cv"
 
 
 def test_count_method_and_small_class_warning():
@@ -128,7 +130,7 @@ def test_leakage_guard_drops_test_pixels_near_train():
 
 def test_leakage_guard_not_applied_to_random_but_stated():
     lab = _labels()
-    s = make_split(lab, SplitConfig(), patch_size=11)
+    s = make_split(lab, SplitConfig(method="random"), patch_size=11)
     assert s.protocol["dropped_for_leakage"] == 0
     assert any("not applied" in n for n in s.protocol["notes"])
 
@@ -219,17 +221,18 @@ def test_auto_splits_polygon_data_by_polygon_and_says_when_it_cannot():
     for n, (i, j) in enumerate(((i, j) for i in range(4) for j in range(4)), start=1):
         pid[10 * i + 1:10 * i + 8, 10 * j + 1:10 * j + 8] = n
         lab[10 * i + 1:10 * i + 8, 10 * j + 1:10 * j + 8] = 1 + (i + j) % 2
-    assert SplitConfig().method == "auto"
-    s = make_split(lab, SplitConfig(val_fraction=0.0), polygon_ids=pid, patch_size=3)
+    assert SplitConfig().method == "cv"  # map production is the default; 'auto' is the hold-out that adapts
+    s = make_split(lab, SplitConfig(method="auto", val_fraction=0.0), polygon_ids=pid, patch_size=3)
     _assert_valid(s, lab)
     assert s.protocol["method"] == "polygons" and s.protocol["requested"] == "auto"
     assert all(s.train[pid == p].all() or not s.train[pid == p].any() for p in range(1, 17))
     assert s.protocol["dropped_for_leakage"] >= 0 and "Polygon split" in s.protocol["description"]
-    r = make_split(lab, SplitConfig(val_fraction=0.0))  # no polygon ids: a label raster
+    r = make_split(lab, SplitConfig(method="auto", val_fraction=0.0))  # no polygon ids: a label raster
     assert r.protocol["method"] == "random" and not r.protocol["warnings"]
     one = pid.copy()
     one[lab == 1] = 99  # every class-1 pixel in one polygon
-    w = make_split(lab, SplitConfig(val_fraction=0.0), polygon_ids=one, class_names={1: "corn", 2: "soy"})
+    w = make_split(lab, SplitConfig(method="auto", val_fraction=0.0), polygon_ids=one,
+                   class_names={1: "corn", 2: "soy"})
     assert w.protocol["method"] == "random"
     assert any("class(es) 1 (corn) in 1 polygon(s), fewer than 2" in x for x in w.protocol["warnings"])
 
@@ -283,7 +286,7 @@ def test_bad_config_names_the_field():
     with pytest.raises(SplitError, match="SplitConfig.method"):
         make_split(lab, SplitConfig(method="stripes"))
     with pytest.raises(SplitError, match="SplitConfig.train_fraction"):
-        make_split(lab, SplitConfig(train_fraction=1.0))
+        make_split(lab, SplitConfig(method="random", train_fraction=1.0))
     with pytest.raises(SplitError, match="SplitConfig.block_size"):
         make_split(lab, SplitConfig(method="blocks", block_size=0))
     with pytest.raises(SplitError, match="integer class values"):

@@ -35,9 +35,14 @@ from .spin_boxes import PcaSpin
 from .spin_boxes import dspin as _dspin
 from .spin_boxes import spin as _spin
 
-SPLITS = [("auto", "Automatic: whole polygons (2+ per class), else random"), ("random", "Random fraction per class"), ("count", "Fixed number of pixels per class"),
-          ("blocks", "Spatially disjoint blocks"), ("polygons", "Whole polygons (spatially disjoint)"),
-          ("cv", "Map production: train on every label, cross-validated accuracy")]
+SPLITS = [("cv", "Map production: train on every label, cross-validated accuracy", "Folds"),
+          ("auto", "Hold-out: whole polygons (2+ per class), else random", "Training fraction"),
+          ("random", "Hold-out: random fraction per class", "Training fraction"),
+          ("count", "Hold-out: fixed number of pixels per class", "Pixels per class"),
+          ("blocks", "Hold-out: spatially disjoint blocks", "Blocks"),
+          ("polygons", "Hold-out: whole polygons (spatially disjoint)", "Training fraction")]
+"""(split method, what the list shows, the label of its parameter). Map production first: it is the default (the
+map model trains on every label); the hold-out splits are for benchmarks."""
 ARCHS = [("hybrid", "Hybrid 3-D / 2-D CNN"), ("3d", "3-D CNN")]
 
 
@@ -111,7 +116,7 @@ class TrainDialog(QDialog):
         form.addRow("Validation polygons", self.val_combo)
         form.addRow("Validation class field", self.val_field_combo)
         self.split_combo = QComboBox()
-        for key, text in SPLITS:
+        for key, text, _ in SPLITS:
             self.split_combo.addItem(text, key)
         form.addRow("Split", self.split_combo)
         self.split_stack = QStackedWidget()
@@ -131,8 +136,10 @@ class TrainDialog(QDialog):
         self.folds_spin = _spin(2, 10, 3)
         self.folds_spin.setToolTip("Grouped cross-validation folds over spatial clusters of the labels: the map model "
                                    "trains on every label, and each fold's model (one training each) gives the accuracy")
-        for w in (self.auto_frac_spin, self.frac_spin, self.count_spin, blk, self.poly_frac_spin, self.folds_spin):
-            self.split_stack.addWidget(w)
+        pages = {"cv": self.folds_spin, "auto": self.auto_frac_spin, "random": self.frac_spin, "count": self.count_spin,
+                 "blocks": blk, "polygons": self.poly_frac_spin}
+        for key, _, _ in SPLITS:
+            self.split_stack.addWidget(pages[key])
         self.split_label = QLabel("Training fraction")
         form.addRow(self.split_label, self.split_stack)
         self.val_frac_spin = _dspin(0.0, 0.9, 0.1)
@@ -331,8 +338,7 @@ class TrainDialog(QDialog):
     def _split_changed(self, *_):
         i = max(self.split_combo.currentIndex(), 0)
         self.split_stack.setCurrentIndex(i)
-        self.split_label.setText(["Training fraction", "Training fraction", "Pixels per class", "Blocks",
-                                  "Training fraction", "Folds"][i])
+        self.split_label.setText(SPLITS[i][2])
 
     def _update_enabled(self, *_):
         v = self.val_check.isChecked()
@@ -377,7 +383,7 @@ class TrainDialog(QDialog):
 
         self.base_config = copy.deepcopy(cfg)
         s, m, t = cfg.split, cfg.model, cfg.train
-        i = next((k for k, (key, _) in enumerate(SPLITS) if key == s.method), 0)
+        i = next((k for k, (key, _, _) in enumerate(SPLITS) if key == s.method), 0)
         self.split_combo.setCurrentIndex(i)
         self.frac_spin.setValue(s.train_fraction)
         self.auto_frac_spin.setValue(s.train_fraction)
@@ -403,7 +409,7 @@ class TrainDialog(QDialog):
         import copy
 
         cfg = copy.deepcopy(self.base_config)
-        key = self.split_combo.currentData() or "auto"
+        key = self.split_combo.currentData() or SPLITS[0][0]
         cfg.split.method = key
         cfg.split.train_fraction = {"auto": self.auto_frac_spin, "random": self.frac_spin, "blocks": self.block_frac_spin,
                                     "polygons": self.poly_frac_spin}.get(key, self.frac_spin).value()

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional
 
-from ..core.config import RunConfig
+from ..core.config import RunConfig, SplitConfig
 from ..core.errors import Canceled, OutputError
 from ..core.files import check_output_file, check_outputs
 from .backend import IOBackend, LabelSource
@@ -106,7 +106,7 @@ def run_train(job: TrainJob, backend: IOBackend, cb: Optional[Callbacks] = None)
             labels, given = training_labels(backend, job.labels, reader.info, job.validation, job.split_map,
                                             job.class_style)
             if given is not None and cfg.split.method != "given":
-                if job.validation is None:
+                if job.validation is None and cfg.split.method != SplitConfig().method:
                     cb.warn(f"a split map was given: split method {cfg.split.method!r} replaced by 'given'")
                 cfg.split.method = "given"
             cb.log(f"labels: {int((labels.array > 0).sum())} labelled pixels in {len(labels.classes)} classes ("
@@ -161,6 +161,7 @@ def run_train(job: TrainJob, backend: IOBackend, cb: Optional[Callbacks] = None)
         "baseline_oa": max(b["oa"] for b in outcome.comparison["baselines"]) if outcome.comparison else None,
         "verdict": outcome.comparison["verdict"] if outcome.comparison else None,
         "trust_warnings": list(report.get("trust_warnings") or []),
+        "accuracy_kind": ("cross-validated" if (report.get("split_protocol") or {}).get("method") == "cv" else "test"),
     }
     return TrainResult(job.model_path, job.class_map, job.confidence, job.energy_map, paths, report,
                        list(outcome.model.classes), summary, outcome.model, outcome, list(cb.warnings))

@@ -26,45 +26,49 @@ from .specs import LEAK_MODES  # noqa: F401 - re-exported
 
 
 class LIFFunction(torch.autograd.Function):
+    """The T-step loop and its backpropagation through time. Only the membrane recurrence is sequential; the
+    surrogate derivative, the spikes and the sums for threshold and leak are taken over all steps at once, so each
+    step costs three element-wise kernels forward and three backward (half the memory passes of a step-by-step
+    version, which is what an SNN training step spends most of its time on)."""
+
     @staticmethod
     def forward(ctx, currents, leak, vth, slope):
         T = currents.shape[0]
         u = torch.full_like(currents[0], 0.5) * vth
         v_all = torch.empty_like(currents)
-        s_all = torch.empty_like(currents)
         for t in range(T):
-            v = torch.addcmul(currents[t], u, leak)
-            v_all[t] = v
-            s = (v > vth).to(currents.dtype)
-            s_all[t] = s
-            u = v - s * vth
-        ctx.save_for_backward(v_all, s_all, leak, vth)
+            v = torch.addcmul(currents[t], u, leak, out=v_all[t])
+            u = torch.where(v > vth, v - vth, v)  # soft reset
+        ctx.save_for_backward(v_all, leak, vth)
         ctx.slope = slope
-        return s_all * vth
+        return (v_all > vth).to(currents.dtype) * vth
 
     @staticmethod
     def backward(ctx, grad_out):
-        v_all, s_all, leak, vth = ctx.saved_tensors
-        k, T = ctx.slope, v_all.shape[0]
-        grad_in = torch.empty_like(v_all)
-        gu = torch.zeros_like(v_all[0])
-        g_th = torch.zeros((), dtype=v_all.dtype)
-        g_leak = torch.zeros((), dtype=v_all.dtype)
+        # v[t] = leak u[t-1] + I[t], s[t] = H(v[t]/vth - 1), out[t] = s[t] vth, u[t] = v[t] - s[t] vth, and
+        # ds/dv = sg / vth with the surrogate sg = (1 + slope |v/vth - 1|)^-2. With gu[t] = dL/du[t]:
+        #   dL/dv[t] = gu[t] + (go[t] - gu[t]) sg[t],   gu[t-1] = leak dL/dv[t],   dL/dI[t] = dL/dv[t]
+        #   dL/dvth  = sum_t (go[t] - gu[t]) (s[t] - sg[t] v[t] / vth) + gu[-1] / 2
+        #   dL/dleak = sum_t dL/dv[t] u[t-1]
+        v_all, leak, vth = ctx.saved_tensors
+        T = v_all.shape[0]
         inv = 1.0 / vth
+        sg = (v_all * inv - 1.0).abs_().mul_(ctx.slope).add_(1.0).pow_(-2)
+        grad_in = torch.empty_like(v_all)
+        gu_all = torch.empty_like(v_all)  # dL/du[t]
+        gu = torch.zeros_like(v_all[0])
         for t in range(T - 1, -1, -1):
-            v, s, go = v_all[t], s_all[t], grad_out[t]
-            z = v * inv - 1.0
-            sg = (1.0 + k * z.abs()).pow_(-2)  # surrogate ds/dz
-            gs = (go - gu) * vth  # through out = s*vth and u = v - s*vth
-            gs_sg = gs * sg
-            gv = gu + gs_sg * inv
-            # d/dvth: out = s*vth (+ go*s), u = v - s*vth (- gu*s), z = v/vth - 1 (- gs*sg*v/vth^2)
-            g_th += ((go - gu) * s).sum() - (gs_sg * v).sum() * inv * inv
-            grad_in[t] = gv
-            u_prev = (v_all[t - 1] - s_all[t - 1] * vth) if t else torch.full_like(v, 0.5) * vth
-            g_leak += (gv * u_prev).sum()
+            gu_all[t] = gu
+            gv = torch.addcmul(gu, grad_out[t] - gu, sg[t], out=grad_in[t])
             gu = gv * leak
-        g_th += gu.sum() * 0.5  # u[-1] = vth / 2
+        s_all = (v_all > vth).to(v_all.dtype)
+        d = grad_out - gu_all
+        g_th = (d * s_all).sum() - (d * sg * v_all).sum() * inv + gu.sum() * 0.5
+        u_prev = torch.empty_like(v_all)
+        u_prev[0] = 0.5 * vth
+        if T > 1:
+            torch.addcmul(v_all[:-1], s_all[:-1], vth, value=-1.0, out=u_prev[1:])
+        g_leak = (grad_in * u_prev).sum()
         return grad_in, g_leak.reshape(leak.shape), g_th.reshape(vth.shape), None
 
 

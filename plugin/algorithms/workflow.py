@@ -28,8 +28,11 @@ class WorkflowAlgorithm(HyperSNNAlgorithm):
         "<p>The whole job in one run: <b>train</b> a quantized SNN on the training polygons, "
         "<b>classify</b> the raster with it (class map and confidence map), and <b>assess</b> the class map "
         "on the reference pixels that were not used for training: the independent validation polygons when "
-        "given, else the training polygons' pixels outside the training split. Writes the model file, the "
-        "training report (test accuracy and energy) and the map's accuracy report.</p>" + TRAIN_HELP
+        "given, else, with a hold-out split, the training polygons' pixels outside the training split. In map "
+        "production (the default split) every training label trains the model, so without validation polygons "
+        "the accuracy is the training report's grouped cross-validation, and no map assessment is written. "
+        "Writes the model file, the training report (accuracy and energy) and the map's accuracy report.</p>"
+        + TRAIN_HELP
     )
 
     def define(self):
@@ -46,7 +49,8 @@ class WorkflowAlgorithm(HyperSNNAlgorithm):
                                                                 self.tr("Accuracy report of the class map"),
                                                                 "HTML files (*.html)", optional=True))
         for k, t in (("OA", "Overall accuracy of the class map"), ("KAPPA", "Kappa of the class map"),
-                     ("TEST_OA", "Overall accuracy on the test pixels (training report)"),
+                     ("TEST_OA", "Overall accuracy of the training report (test pixels, or cross-validated in map "
+                                 "production)"),
                      ("ENERGY_RATIO", "Energy ratio FP32 CNN / SNN (complete convention, per patch)"),
                      ("ENERGY_RATIO_Q", "Energy ratio k-bit CNN / SNN (complete convention, per patch)")):
             self.addOutput(QgsProcessingOutputNumber(k, self.tr(t)))
@@ -75,19 +79,26 @@ class WorkflowAlgorithm(HyperSNNAlgorithm):
         res = run_train(job, GdalBackend(), self.callbacks(feedback, 0.0, 0.9))
         feedback.pushInfo("3/3 assessing the class map")
         style_on_load(self, context, write_output_styles(res.class_map, res.classes, res.confidence))
-        if job.validation is not None:
-            reference, exclude = job.validation, None
+        m = res.model
+        if job.validation is None and (m.meta.get("split_protocol") or {}).get("method") == "cv":
+            feedback.pushInfo("Map production: every training label trained the model, so the class map is not "
+                              "assessed against them; OA and KAPPA are the training report's grouped cross-validated "
+                              "accuracy. Give validation polygons for an independent assessment of the map.")
+            feedback.setProgress(100)
+            oa, kappa, assessed = res.summary["oa"], res.summary["kappa"], None
         else:
-            m = res.model
-            reference = job.labels  # the training polygons or points (with their buffer), training pixels excluded
-            exclude = m.training_mask(tuple(m.meta.get("split_masks", {}).get("shape") or (0, 0)))
-        a = run_assess(AssessJob(res.class_map, reference, target, exclude,
-                                 title=f"Accuracy of {os.path.basename(res.class_map)}"),
-                       GdalBackend(), self.callbacks(feedback, 0.9, 1.0))
-        feedback.setProgress(100)
+            if job.validation is not None:
+                reference, exclude = job.validation, None
+            else:  # the training polygons or points (with their buffer), training pixels excluded
+                reference = job.labels
+                exclude = m.training_mask(tuple(m.meta.get("split_masks", {}).get("shape") or (0, 0)))
+            a = run_assess(AssessJob(res.class_map, reference, target, exclude,
+                                     title=f"Accuracy of {os.path.basename(res.class_map)}"),
+                           GdalBackend(), self.callbacks(feedback, 0.9, 1.0))
+            feedback.setProgress(100)
+            oa, kappa, assessed = a.accuracy["oa"], a.accuracy["kappa"], a.report_paths.get("html")
         return {"OUTPUT_MODEL": res.model_path, "OUTPUT_CLASSES": res.class_map,
                 "OUTPUT_CONFIDENCE": res.confidence, "OUTPUT_REPORT": res.report_paths.get("html"),
-                "OUTPUT_ASSESSMENT": a.report_paths.get("html"), "OA": a.accuracy["oa"],
-                "KAPPA": a.accuracy["kappa"], "TEST_OA": res.summary["oa"],
+                "OUTPUT_ASSESSMENT": assessed, "OA": oa, "KAPPA": kappa, "TEST_OA": res.summary["oa"],
                 "ENERGY_RATIO": res.summary["energy_ratios"]["complete_fp_cnn_over_snn"],
                 "ENERGY_RATIO_Q": res.summary["energy_ratios"]["complete_q_cnn_over_snn"]}

@@ -74,6 +74,9 @@ def test_train_dialog_run_config_and_settings_are_remembered(train_dialog, layer
     dlg = train_dialog
     cfg = dlg.run_config()  # OK alone works: defaults validate
     assert cfg.model.arch == "hybrid" and cfg.train.time_steps == 5 and cfg.train.weight_bits == 6
+    # map production is what the dialog offers first and trains by default: every label trains the map model
+    assert dlg.split_combo.currentData() == "cv" and dlg.split_combo.itemData(0) == "cv"
+    assert cfg.split.method == "cv" and dlg.split_label.text() == "Folds"
     assert cfg.preprocess.pca_components == -1 and dlg.pca_spin.text() == "auto"
     dlg.pca_spin.setValue(0)
     assert dlg.pca_spin.text() == "none" and dlg.pca_spin.valueFromText("auto") == -1

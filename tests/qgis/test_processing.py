@@ -208,6 +208,24 @@ def test_workflow_and_cancel(provider, scene_dir, tmp_path):
     assert list(out.iterdir()) == []
 
 
+def test_workflow_in_map_production_reports_the_cross_validated_accuracy(provider, scene_dir, tmp_path):
+    """The default split (map production) trains on every label: the workflow then has no pixel left to assess the
+    map on, so it writes no map assessment, and its OA is the training report's grouped cross-validated OA."""
+    import processing
+    import data as D
+
+    cfg = D.write_tiny_config(tmp_path / "cv.json", split={"method": "cv", "folds": 2})
+    res = processing.run("hypersnn:workflow", {
+        "INPUT": str(scene_dir / "scene.tif"), "POLYGONS": str(scene_dir / "train.gpkg"), "CLASS_FIELD": "klass",
+        "CONFIG": str(cfg), "OUTPUT_MODEL": str(tmp_path / "m.hsnn"), "OUTPUT_CLASSES": str(tmp_path / "classes.tif"),
+        "OUTPUT_REPORT": str(tmp_path / "train.html"), "OUTPUT_ASSESSMENT": str(tmp_path / "acc.html")})
+    rep = json.loads((tmp_path / "train.json").read_text())
+    assert rep["split_protocol"]["method"] == "cv" and rep["split_protocol"]["folds"] == 2
+    assert res["OUTPUT_ASSESSMENT"] is None and not (tmp_path / "acc.html").exists()
+    assert res["OA"] == pytest.approx(rep["accuracy"]["oa"]) and res["TEST_OA"] == res["OA"]
+    assert Path(res["OUTPUT_CLASSES"]).exists()
+
+
 def test_algorithms_in_a_model_designer_model(provider, scene_dir, tmp_path):
     """Proper parameter and output definitions: in a Processing model, the file `train` writes is the model
     `classify` reads. QGIS validates the chain and runs it; the class map it writes is the one `classify`

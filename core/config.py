@@ -97,7 +97,10 @@ class PreprocessConfig:
 class ModelConfig:
     arch: str = opt("hybrid", param="ARCH", choices=("hybrid", "3d"), dialog=False,
                     help="hybrid 3-D/2-D CNN or 3-D CNN")
-    patch_size: int = opt(11, param="PATCH_SIZE", lo=1, hi=63, dialog=False, help="odd patch edge in pixels")
+    patch_size: int = opt(5, param="PATCH_SIZE", lo=1, hi=63, dialog=False,
+                          help="odd patch edge in pixels. 5, chosen with weight averaging and context dropout on "
+                               "grouped cross-validation over areas the model did not train on "
+                               "(bench/generalise_screen.py); the Indian Pines benchmarks (demo, headline) use 11")
     conv3d_channels: List[int] = opt(factory=lambda: [8, 16], cli=False, processing=False, dialog=False,
                                      help="channels of the 3-D convolutions")
     conv3d_spectral_kernels: List[int] = opt(factory=lambda: [7, 5], cli=False, processing=False, dialog=False,
@@ -137,14 +140,16 @@ class TrainConfig:
                        help="mixup alpha (both stages): each batch is blended with a shuffled copy of itself, "
                             "weight ~ Beta(alpha, alpha), and so are the targets; 0 = off. 0.4 raised validation "
                             "OA on whole held-out regions, not on the random split (docs/results.md)")
-    weight_averaging: float = opt(0.0, param="WEIGHT_AVERAGING", lo=0.0, hi=100.0, advanced=True, dialog=False,
+    weight_averaging: float = opt(1.0, param="WEIGHT_AVERAGING", lo=0.0, hi=100.0, advanced=True, dialog=False,
                                   help="keep an exponential moving average of the weights with this time constant in "
                                        "epochs and use it as the trained network (both stages); 0 = off, the last or "
-                                       "best epoch's weights")
-    context_dropout: float = opt(0.0, param="CONTEXT_DROPOUT", lo=0.0, hi=1.0, advanced=True, dialog=False,
+                                       "best epoch's weights. 1 was chosen on grouped cross-validation "
+                                       "(bench/generalise_screen.py)")
+    context_dropout: float = opt(0.5, param="CONTEXT_DROPOUT", lo=0.0, hi=1.0, advanced=True, dialog=False,
                                  help="share of training patches shown as their centre pixel's spectrum alone (the "
                                       "neighbourhood replaced by it), so the class must be learnt from its spectrum "
-                                      "and not from the training fields' surroundings; 0 = off")
+                                      "and not from the training fields' surroundings; 0 = off. 0.5 was chosen on "
+                                      "grouped cross-validation (bench/generalise_screen.py)")
     illumination: float = opt(0.0, param="ILLUMINATION", lo=0.0, hi=0.9, advanced=True, dialog=False,
                               help="spectral augmentation: each training patch's reflectance is scaled by a factor "
                                    "drawn from 1 +/- this (illumination, slope and brightness differences between "

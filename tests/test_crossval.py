@@ -86,3 +86,34 @@ def test_cli_says_an_untrustworthy_result_even_when_quiet(tmp_path, geotiff, lab
     out, err = capsys.readouterr()
     assert "WARNING: Validation too small to decide" in err
     assert out.strip().splitlines()[-1].endswith("this result cannot be trusted as it stands")
+
+
+def test_folds_keep_neighbouring_clusters_together_without_losing_balance_or_a_class(monkeypatch):
+    """A 4 x 4 grid of touching clusters, one class in the top half, another in the bottom: balancing classes alone
+    scatters neighbours over the folds and the guard drops a seam between most of them; the seam-aware assignment
+    drops about half as many pixels, leaves no fold empty and keeps each class in at least two folds."""
+    from hypersnn.core import crossval
+
+    clusters = np.zeros((40, 40), np.int64)
+    labels = np.zeros((40, 40), np.int64)
+    for i in range(4):
+        for j in range(4):
+            clusters[10 * i:10 * i + 10, 10 * j:10 * j + 10] = 4 * i + j + 1
+            labels[10 * i:10 * i + 10, 10 * j:10 * j + 10] = 1 + (i >= 2)
+    seams = crossval.seam_lengths(clusters, 2)
+    assert seams[1, 2] == seams[2, 1] > 0 and seams[1, 3] == 0  # only touching clusters share a seam
+
+    def dropped(fold_of):
+        fold = fold_of[clusters]
+        return sum(int(((fold == f) & crossval.seam_drops(clusters, np.r_[False, fold_of[1:] != f], 2)).sum())
+                   for f in (1, 2, 3))
+
+    out = {}
+    for tol in (0.0, crossval.SEAM_TOLERANCE):
+        monkeypatch.setattr(crossval, "SEAM_TOLERANCE", tol)
+        fold_of = crossval.assign_folds(labels, clusters, [1, 2], 3, np.random.default_rng(0), radius=2)
+        assert set(fold_of[1:]) == {1, 2, 3}
+        for c in (1, 2):
+            assert np.unique(fold_of[np.unique(clusters[labels == c])]).size >= 2
+        out[tol] = dropped(fold_of)
+    assert out[crossval.SEAM_TOLERANCE] < 0.6 * out[0.0]

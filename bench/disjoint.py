@@ -246,6 +246,70 @@ def markdown(data: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+README_ROWS = (("standard", "Indian Pines, standard disjoint split, published protocol (every test pixel)"),
+               ("standard_guarded", "the same, leakage guard on (test pixels outside every training patch)"),
+               ("ip_polygons", "Indian Pines, polygon-grouped split (30 % of each class's regions)"),
+               ("potsdam", "EnMAP Potsdam west, defaults: map production, 3-fold grouped CV"),
+               ("potsdam_tile", "EnMAP Potsdam west, trained on the southern tile, tested on the northern"))
+"""The README's rows (section, what it is), in this order."""
+OPTION_NAMES = {"train.weight_averaging=0": "without weight averaging", "train.context_dropout=0": "without context dropout",
+                "model.patch_size=11": "11 x 11 patches", "train.distillation=0.5": "+ distillation from the CNN (0.5)",
+                "train.snn_lr=0.0001": "+ lower SNN learning rate (1e-4)",
+                "train.illumination=0.2 | train.spectral_noise=0.1": "+ spectral augmentation (illumination 0.2, noise 0.1)"}
+
+
+def readme_lines(data: dict) -> list:
+    """The README's block: per case the SNN against its CNN and the grouped-CV-tuned baselines (mean +/- sample std
+    over the seeds), time and memory; then what each training option changes on the standard split."""
+    secs = {k: [r for r in v if r.get("rc") == 0] for k, v in data.get("sections", {}).items()}
+
+    def m(rows, key):
+        vals = [100 * r[key]["oa"] for r in rows if r.get(key)]
+        if not vals:
+            return "-"
+        return f"{statistics.mean(vals):.2f}" + (f" +/- {statistics.stdev(vals):.2f}" if len(vals) > 1 else "")
+
+    out = ["| case | seeds | SNN OA % | its CNN | RBF SVM | random forest | SNN - best baseline, points | train s | "
+           "peak MB |", "|---|---|---|---|---|---|---|---|---|"]
+    for key, title in README_ROWS:
+        rows = secs.get(key) or []
+        if not rows:
+            continue
+        gap = [100 * (r["snn"]["oa"] - max(r["svm"]["oa"], r["rf"]["oa"])) for r in rows if r.get("svm") and r.get("rf")]
+        gap_s = (f"{statistics.mean(gap):+.2f}" + (f" +/- {statistics.stdev(gap):.2f}" if len(gap) > 1 else "")
+                 if gap else "-")
+        eng = [r.get("engine_seconds") or engine_seconds(r.get("stage_seconds") or {}) for r in rows]
+        out.append(f"| {title} | {', '.join(str(r['seed']) for r in rows)} | {m(rows, 'snn')} | {m(rows, 'cnn')} | "
+                   f"{m(rows, 'svm')} | {m(rows, 'rf')} | {gap_s} | {statistics.mean(eng):.0f} | "
+                   f"{max(r['peak_rss_mb'] for r in rows):.0f} |")
+    out += ["", "Published on the standard split (quoted from Hong et al. 2021 / SpectralFormer 2022, not re-measured; "
+                "their own networks and patch sizes): " + ", ".join(f"{k} {v:.2f}" for k, v in PUBLISHED_STANDARD.items())
+            + "."]
+    base = secs.get("standard") or []
+    opts = [(k.split(" | ", 1)[1], v) for k, v in secs.items() if k.startswith("standard | ") and v]
+    if base and opts:
+        ref = {r["seed"]: r["snn"]["oa"] for r in base}
+        out += ["", "What each training option changes on the standard split (SNN test OA %, the same seeds as the "
+                    "option's rows against the defaults; test figures, shown after the defaults were chosen on "
+                    "validation data):", "", "| option | seeds | SNN OA % | change, points |", "|---|---|---|---|"]
+        for sets, rows in opts:
+            d = [100 * (r["snn"]["oa"] - ref[r["seed"]]) for r in rows if r["seed"] in ref]
+            out.append(f"| {OPTION_NAMES.get(sets, sets)} | {', '.join(str(r['seed']) for r in rows)} | "
+                       f"{m(rows, 'snn')} | " + (f"{statistics.mean(d):+.2f} +/- {statistics.stdev(d):.2f}"
+                                                  if len(d) > 1 else "-") + " |")
+    t = secs.get("time") or []
+    if t:
+        out += ["", f"Training at defaults (`hypersnn train` on Potsdam west, 224 bands, 3,607 labelled pixels, map "
+                    f"production: 3 fold models and the final model, no baselines), whole process: "
+                    f"{statistics.mean(r['seconds'] for r in t):.0f} s mean, {max(r['seconds'] for r in t):.0f} s "
+                    f"at most over seeds {', '.join(str(r['seed']) for r in t)}; peak memory "
+                    f"{max(r['peak_rss_mb'] for r in t):.0f} MB (`python bench/disjoint.py --section time`)."]
+    commits = sorted({r.get("commit", "?") for v in secs.values() for r in v})
+    return out + [f"Rows: `python bench/disjoint.py` (docs/disjoint.md has every section), commits "
+                  f"{', '.join(commits)}; {json.loads(data['machine']).get('cpu', '') if data.get('machine') else ''}, "
+                  "2 cores."]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--section", action="append", required=True, choices=("standard", "standard_guarded", "ip_polygons", "headline", "potsdam", "potsdam_tile", "time"))

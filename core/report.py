@@ -203,7 +203,9 @@ def _summary(acc, split, model, energy):
         rows.append(("Overall accuracy (OA)", _pct(acc.get("oa")) + _ci(acc.get("oa_ci95"), pct=True)))
         rows.append(("Average accuracy (AA)", _pct(acc.get("aa"))))
         rows.append(("Cohen's kappa", _num(acc.get("kappa"), 4) + _ci(acc.get("kappa_ci95"))))
-        rows.append(("Test pixels", _num(acc.get("n_test"))))
+        cv = isinstance(split, dict) and split.get("method") == "cv"
+        rows.append(("Pixels assessed (each by a fold model that did not train on it)" if cv else "Test pixels",
+                     _num(acc.get("n_test"))))
     if split:
         rows.append(("Split protocol", split.get("description") or _e_json(_flatten(split, skip=("per_class",)))))
     if model:

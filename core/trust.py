@@ -19,11 +19,13 @@ def trust_warnings(report: dict) -> List[str]:
     # Map production (split 'cv') trains fixed epochs by design: nothing is held out, and the cross-validation
     # assesses that very procedure, so it is no fallback to warn about.
     if check.get("fallback") and split.get("method") != "cv":
+        short = check.get("short_classes") or []
         out.append(f"Validation too small to decide ({check.get('pixels')} pixels"
                    + (f", {check.get('units')} whole unit(s) apart from training" if check.get("units") is not None
                       else "")
                    + f"; the minimum is {check.get('min_pixels')} pixels"
                    + (f" in {check.get('min_units')} units" if check.get("min_units") else "")
+                   + (f" per class, and {len(short)} class(es) have fewer" if check.get("per_class") else "")
                    + "): no early stopping, fixed epochs (the fallback). Give independent validation polygons or "
                      "label more areas.")
     acc = report.get("accuracy") if isinstance(report.get("accuracy"), dict) else None

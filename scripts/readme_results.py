@@ -1,5 +1,5 @@
-"""Rewrite the README's results tables from the demo's summary.json and the bench's results JSON (no number
-is typed by hand).
+"""Rewrite the README's results tables from the demo's summary.json, the bench's results JSON and the disjoint
+bench's docs/disjoint.json (no number is typed by hand).
 
 usage: python scripts/readme_results.py demo_out/summary.json [README.md] [docs/results.json]
 """
@@ -10,6 +10,7 @@ from pathlib import Path
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 BENCH_START, BENCH_END = "<!-- bench:start -->", "<!-- bench:end -->"
+DISJOINT_START, DISJOINT_END = "<!-- disjoint:start -->", "<!-- disjoint:end -->"
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -68,6 +69,12 @@ def main():
         sys.path.insert(0, str(ROOT))
         from bench.report import readme_summary
         text = replace_block(text, BENCH_START, BENCH_END, readme_summary(json.loads(bench.read_text())), readme)
+    disjoint = ROOT / "docs" / "disjoint.json"
+    if disjoint.is_file():
+        sys.path.insert(0, str(ROOT))
+        from bench.disjoint import readme_lines
+        text = replace_block(text, DISJOINT_START, DISJOINT_END, "\n".join(readme_lines(json.loads(
+            disjoint.read_text()))), readme)
     readme.write_text(text)
     print(f"updated {readme}")
 

@@ -203,3 +203,23 @@ def test_region_polygons_hold_every_ground_truth_region_with_its_class(tmp_path)
         shapes = [(f["geometry"], f["properties"]["class"]) for f in layer]
     back = rasterize(shapes, out_shape=gt.shape, transform=transform, fill=0, dtype="uint8")
     assert len(shapes) > 2 * len(np.unique(gt[gt > 0])) and np.array_equal(back, gt)
+
+
+def test_disjoint_readme_block_compares_the_snn_with_the_strongest_baseline_and_each_option_with_the_defaults():
+    sys.path.insert(0, str(ROOT))
+    from bench.disjoint import readme_lines
+
+    def row(seed, oa, svm, rf):
+        return {"seed": seed, "rc": 0, "seconds": 80.0, "peak_rss_mb": 700.0, "commit": "abc", "engine_seconds": 60.0,
+                "snn": {"oa": oa}, "cnn": {"oa": oa - 0.01}, "svm": {"oa": svm}, "rf": {"oa": rf}}
+
+    data = {"machine": json.dumps({"cpu": "test cpu"}),
+            "sections": {"standard": [row(0, 0.90, 0.72, 0.70), row(1, 0.88, 0.72, 0.69)],
+                         "potsdam": [row(0, 0.55, 0.57, 0.60)],
+                         "standard | model.patch_size=11": [row(0, 0.92, 0.72, 0.70), row(1, 0.91, 0.72, 0.69)],
+                         "time": [dict(row(0, 0.5, 0, 0), seconds=87.0)]}}
+    text = "\n".join(readme_lines(data))
+    assert "| 0, 1 | 89.00 +/- 1.41 | 88.00 +/- 1.41 | 72.00 +/- 0.00 | 69.50 +/- 0.71 | +17.00 +/- 1.41 | 60 | 700 |" in text
+    assert "| EnMAP Potsdam west, defaults: map production, 3-fold grouped CV | 0 | 55.00 |" in text and "| -5.00 |" in text
+    assert "| 11 x 11 patches | 0, 1 | 91.50 +/- 0.71 | +2.50 +/- 0.71 |" in text
+    assert "whole process: 87 s mean" in text and "SpectralFormer 81.76" in text

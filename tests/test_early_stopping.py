@@ -64,14 +64,21 @@ def test_training_keeps_the_epoch_with_the_best_smoothed_validation_accuracy():
     assert torch.equal(torch.get_rng_state(), before)  # seeded_run put torch's state back
 
 
-def test_a_small_validation_set_is_named_in_the_split_warnings():
-    labels = np.zeros((40, 20), np.int32)
-    labels[:20] = 1
-    labels[20:] = 2
-    sp = make_split(labels, SplitConfig(method="random", train_fraction=0.6, val_fraction=0.15, seed=0))
-    n_val = int(sp.val.sum())
-    assert 50 <= n_val < 100
-    assert any(f"only {n_val} pixels" in w and "val_smoothing" in w for w in sp.protocol["warnings"])
+def test_the_validation_minimum_holds_for_every_class():
+    """Plenty of validation pixels in all do not make a validation set that can rank when one class has a handful:
+    the minimum is per class, and the warning names the class that is short."""
+    labels = np.zeros((60, 40), np.int32)
+    labels[:50] = 1
+    labels[50:, :30] = 2  # 300 pixels: 30 % to the training side, 10 % of that to validation = 9 pixels
+    sp = make_split(labels, SplitConfig(method="random", train_fraction=0.3, val_fraction=0.1, seed=0),
+                    class_names={1: "meadow", 2: "pond"})
+    check = sp.protocol["validation_check"]
+    assert check["fallback"] == "fixed epochs" and [r["class"] for r in check["short_classes"]] == [2]
+    assert check["pixels"] >= 60 and not sp.val.any()
+    assert any("1 of 2 class(es) have fewer than 50 pixels (2 (pond): 9)" in w for w in sp.protocol["warnings"])
+    big = make_split(np.repeat(labels, 4, axis=0), SplitConfig(method="random", train_fraction=0.5, val_fraction=0.2,
+                                                               seed=0))
+    assert big.protocol["validation_check"]["adequate"] and big.val.any()
 
 
 def test_validation_below_the_minimum_falls_back_to_fixed_epochs_and_says_so():
@@ -84,7 +91,7 @@ def test_validation_below_the_minimum_falls_back_to_fixed_epochs_and_says_so():
     check = sp.protocol["validation_check"]
     assert not sp.val.any() and check["pixels"] == 12 and check["fallback"] == "fixed epochs"
     assert int(sp.train.sum()) == 120  # the 12 validation pixels train
-    assert any(w.startswith("Validation too small to decide: 12 pixel(s)") for w in sp.protocol["warnings"])
+    assert any(w.startswith("Validation too small to decide: 12 pixel(s) in all") for w in sp.protocol["warnings"])
     assert "fixed epochs" in sp.protocol["description"]
     from hypersnn.core.trust import trust_warnings
 

@@ -205,7 +205,7 @@ def test_train_at_the_default_split_is_map_production(tmp_path, geotiff, polygon
     settings.write_text(json.dumps(cfg))
     model = tmp_path / "m.hsnn"
     rc = main(["train", "--raster", str(geotiff), "--polygons", str(polygons_gpkg), "--class-field", "klass",
-               "--out", str(model), "--config", str(settings), "--quiet"])
+               "--out", str(model), "--config", str(settings), "--quiet", "--report-dir", str(tmp_path / "rep")])
     out = capsys.readouterr().out
     assert rc == 0, out
     m = HyperSNNModel.load(model)
@@ -214,3 +214,5 @@ def test_train_at_the_default_split_is_map_production(tmp_path, geotiff, polygon
     assert proto["totals"]["train"] == proto["totals"]["usable"] and proto["totals"]["val"] == 0
     assert "SNN cross-validated accuracy (2-fold, grouped by spatial clusters" in out and "test accuracy" not in out
     assert "Map production: the final model trains on all" in proto["description"]
+    html = (tmp_path / "rep" / "m_report.html").read_text()
+    assert "Pixels assessed (each by a fold model that did not train on it)" in html and "Test pixels<" not in html

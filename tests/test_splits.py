@@ -30,7 +30,10 @@ def _assert_valid(split, labels):
         assert row["test"] == int((m & split.test).sum())
 
 
-def test_random_is_stratified_and_complete():
+def test_random_is_stratified_and_complete(monkeypatch):
+    import hypersnn.core.splits as splits
+
+    monkeypatch.setattr(splits, "MIN_VAL_PIXELS", 1)  # how validation is taken, not whether it can decide
     lab = _labels()
     s = make_split(lab, SplitConfig(method="random", train_fraction=0.25, val_fraction=0.2, seed=3))
     _assert_valid(s, lab)
@@ -199,7 +202,11 @@ def test_block_split_validation_is_whole_blocks_with_the_leakage_guard():
         assert not s.train[blocks == b].any(), f"block {b} has both training and validation pixels"
 
 
-def test_a_class_with_one_training_polygon_keeps_it_and_is_validated_inside_it():
+def test_a_class_with_one_training_polygon_keeps_it_and_is_validated_inside_it(monkeypatch):
+    import hypersnn.core.splits as splits
+
+    monkeypatch.setattr(splits, "MIN_VAL_PIXELS", 1)  # how validation is taken, not whether it can decide
+    monkeypatch.setattr(splits, "MIN_VAL_UNITS", 1)
     lab, pid = _polygon_grid(n_side=4)
     lab[pid == 1] = 4  # class 4: polygons 1 and 16, one per side
     lab[pid == 16] = 4

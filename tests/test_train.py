@@ -110,31 +110,6 @@ def test_mixup_draw_is_seeded_and_off_at_zero():
     assert sorted(perm.tolist()) == list(range(8)) and perm.tolist() == perm2.tolist()
 
 
-def test_mixup_and_label_smoothing_train_reproducibly_and_change_the_model():
-    """Both regularisers reach the loss (the weights differ from a run without them) and a seed still fixes
-    the run (two runs agree bit for bit); the model file records them."""
-    import fixtures_data as fd
-    from hypersnn.core import pipeline
-    from hypersnn.core.labels import labels_from_array
-    from hypersnn.core.raster import ArrayReader
-    from tiny import tiny_config
-
-    cube, gt = fd.synthetic_scene()[:2]
-
-    def weights(**kw):
-        out = pipeline.train(ArrayReader(cube), labels_from_array(gt),
-                             tiny_config(cnn_epochs=2, snn_epochs=1, threads=1, **kw))
-        return out.model.meta["config"]["train"], [w.detach().numpy().copy() for w in out.model.net.weights]
-
-    _, plain = weights()
-    for kw in ({"mixup": 0.4}, {"label_smoothing": 0.1}):
-        rec, a = weights(**kw)
-        _, b = weights(**kw)
-        assert all(rec[k] == v for k, v in kw.items())
-        assert all(np.array_equal(x, y) for x, y in zip(a, b)), kw
-        assert not all(np.array_equal(x, y) for x, y in zip(a, plain)), kw
-
-
 def test_epochs_are_counted_for_epoch_pixels_training_pixels():
     """A larger training set trains proportionally fewer epochs (the same patches seen in all), so training time
     stops growing with the labels; never more epochs than asked, at least one, and 0 turns it off."""
@@ -171,31 +146,6 @@ def test_spectral_augmentation_scales_illumination_adds_noise_and_is_seeded():
     assert not SpectralAugment(0.0, 0.0, np.zeros(3), np.ones(3)).active
 
 
-def test_spectral_augmentation_trains_reproducibly_and_changes_the_model():
-    """Illumination and noise reach training through the pipeline (the weights differ from a run without them),
-    a seed still fixes the run, and the model file records the settings."""
-    import fixtures_data as fd
-    from hypersnn.core import pipeline
-    from hypersnn.core.labels import labels_from_array
-    from hypersnn.core.raster import ArrayReader
-    from tiny import tiny_config
-
-    cube, gt = fd.synthetic_scene()[:2]
-
-    def weights(**kw):
-        out = pipeline.train(ArrayReader(cube), labels_from_array(gt),
-                             tiny_config(cnn_epochs=2, snn_epochs=1, threads=1, **kw))
-        return out.model.meta["config"]["train"], [w.detach().numpy().copy() for w in out.model.net.weights]
-
-    _, plain = weights(illumination=0.0, spectral_noise=0.0)
-    for kw in ({"illumination": 0.2, "spectral_noise": 0.0}, {"illumination": 0.0, "spectral_noise": 0.1}):
-        rec, a = weights(**kw)
-        _, b = weights(**kw)
-        assert all(rec[k] == v for k, v in kw.items())
-        assert all(np.array_equal(x, y) for x, y in zip(a, b)), kw
-        assert not all(np.array_equal(x, y) for x, y in zip(a, plain)), kw
-
-
 def test_distillation_loss_is_zero_when_the_student_matches_and_grows_apart():
     import torch
 
@@ -207,9 +157,13 @@ def test_distillation_loss_is_zero_when_the_student_matches_and_grows_apart():
     assert 0 < float(near) < float(far)
 
 
-def test_distillation_and_weight_averaging_train_reproducibly_and_change_the_model():
-    """Distillation from the CNN (SNN stage) and weight averaging (both stages) reach training: the weights differ
-    from a run without them, a seed fixes the run, and the model file records the settings."""
+TRAINING_OPTIONS_OFF = {"mixup": 0.0, "label_smoothing": 0.0, "illumination": 0.0, "spectral_noise": 0.0,
+                        "distillation": 0.0, "weight_averaging": 0.0, "context_dropout": 0.0}
+
+
+def test_each_training_option_trains_reproducibly_and_changes_the_model():
+    """Every regulariser and augmentation reaches training through the pipeline (the weights differ from a run with
+    all of them off), a seed still fixes the run (two runs agree bit for bit), and the model file records it."""
     import fixtures_data as fd
     from hypersnn.core import pipeline
     from hypersnn.core.labels import labels_from_array
@@ -220,11 +174,12 @@ def test_distillation_and_weight_averaging_train_reproducibly_and_change_the_mod
 
     def weights(**kw):
         out = pipeline.train(ArrayReader(cube), labels_from_array(gt),
-                             tiny_config(cnn_epochs=2, snn_epochs=1, threads=1, **kw))
+                             tiny_config(cnn_epochs=2, snn_epochs=1, threads=1, **dict(TRAINING_OPTIONS_OFF, **kw)))
         return out.model.meta["config"]["train"], [w.detach().numpy().copy() for w in out.model.net.weights]
 
-    _, plain = weights(distillation=0.0, weight_averaging=0.0, context_dropout=0.0)
-    for kw in ({"distillation": 0.5}, {"weight_averaging": 1.0}, {"context_dropout": 0.5}):
+    _, plain = weights()
+    for kw in ({"mixup": 0.4}, {"label_smoothing": 0.1}, {"illumination": 0.2}, {"spectral_noise": 0.1},
+               {"distillation": 0.5}, {"weight_averaging": 1.0}, {"context_dropout": 0.5}):
         rec, a = weights(**kw)
         _, b = weights(**kw)
         assert all(rec[k] == v for k, v in kw.items())

@@ -339,6 +339,8 @@ class TrainDialog(QDialog):
         i = max(self.split_combo.currentIndex(), 0)
         self.split_stack.setCurrentIndex(i)
         self.split_label.setText(SPLITS[i][2])
+        # map production holds nothing out, so nothing steers early stopping there: every epoch runs
+        self.val_frac_spin.setEnabled(SPLITS[i][0] != "cv" or self.val_check.isChecked())
 
     def _update_enabled(self, *_):
         v = self.val_check.isChecked()
@@ -346,6 +348,7 @@ class TrainDialog(QDialog):
             w.setEnabled(v)
         for w in (self.split_combo, self.split_stack, self.split_label):
             w.setEnabled(not v)
+        self._split_changed()
         c = self.classify_check.isChecked()
         self.class_map_file.setEnabled(c)
         self.confidence_check.setEnabled(c)

@@ -77,6 +77,7 @@ def test_train_dialog_run_config_and_settings_are_remembered(train_dialog, layer
     # map production is what the dialog offers first and trains by default: every label trains the map model
     assert dlg.split_combo.currentData() == "cv" and dlg.split_combo.itemData(0) == "cv"
     assert cfg.split.method == "cv" and dlg.split_label.text() == "Folds"
+    assert not dlg.val_frac_spin.isEnabled()  # nothing is held out for early stopping in map production
     assert cfg.preprocess.pca_components == -1 and dlg.pca_spin.text() == "auto"
     dlg.pca_spin.setValue(0)
     assert dlg.pca_spin.text() == "none" and dlg.pca_spin.valueFromText("auto") == -1
@@ -86,6 +87,7 @@ def test_train_dialog_run_config_and_settings_are_remembered(train_dialog, layer
     dlg.patch_spin.setValue(7)
     dlg.pca_spin.setValue(5)
     dlg.split_combo.setCurrentIndex(dlg.split_combo.findData("blocks"))
+    assert dlg.val_frac_spin.isEnabled()
     dlg.block_spin.setValue(8)
     dlg.block_frac_spin.setValue(0.4)
     dlg.bands.set_selected(range(10))

@@ -106,6 +106,11 @@ def headline_config(arch: str = "hybrid", fraction: float = 0.3, seed: int = 0, 
     return cfg
 
 
+DEFAULTS_NOTE = ("training defaults of 90f399f/76770b8: context dropout 0.5, weight averaging over 1 epoch, "
+                 "validation of at least 50 pixels per class (else fixed epochs)")
+"""Rows carry it, so a table that mixes them with rows measured before those defaults can say which is which."""
+
+
 class Results:
     """Results JSON written after every row, so a long run that stops keeps what it measured."""
 

@@ -199,7 +199,7 @@ def markdown(data: dict) -> str:
            f"Rows: {data.get('commit', '?')}, {data.get('machine', '')}. Each row is one `hypersnn train` process with "
            "`--baseline both`; means +/- sample std over the seeds listed.", ""]
     titles = {"standard_guarded": "Indian Pines, standard disjoint split with the leakage guard: only test pixels "
-                                  "outside every 11 x 11 training patch are scored",
+                                  "outside every training patch (5 x 5 at defaults) are scored",
               "standard": "Indian Pines, standard disjoint split (695 train / 9,671 test pixels, every test pixel "
                           "scored as the published protocol does)",
               "ip_polygons": "Indian Pines, polygon-grouped split (ground-truth regions as polygons, whole spatial clusters "

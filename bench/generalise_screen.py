@@ -154,6 +154,8 @@ def run(name: str, variant: dict, seeds, stages: str = "snn", k: int = 3, guard=
             own_scored = [(folds == f) & ~seam_drops(folds, np.r_[False, fold_ids != f], own) for f in fold_ids]
         t0 = time.perf_counter()
         res = {"scene": name, "seed": seed, "variant": variant, "stages": stages}
+        if guard is not None:
+            res["guard"], res["own_guard"] = radius, own
 
         def fit(ps):
             """(the trained SNN, the CNN it was converted from: the CNN stage's own weights)."""
@@ -190,7 +192,6 @@ def run(name: str, variant: dict, seeds, stages: str = "snn", k: int = 3, guard=
             if p:
                 res[f"cv_{key}"] = float((np.concatenate(p) == y).mean())
         if own_ys:
-            res["guard"], res["own_guard"] = radius, own
             y = np.concatenate(own_ys)
             for key, p in own_preds.items():
                 if p:
@@ -253,6 +254,9 @@ def table(rows: list) -> list:
                                                             else "")
             out.append(line + f" {test} | {', '.join(str(s) for s in both) or '-'} |")
         out += ["", text]
+        full = len(CANDIDATES) * 2 * 3  # candidates x scenes x seeds 0-2
+        if len(mine) < full:
+            out.append(f"Incomplete: {len(mine)} of its {full} rows have run; a score needs both scenes of a seed.")
         if scores:
             best = max(scores, key=scores.get)
             out.append(f"Highest score: {best} ({100 * scores[best]:.2f}).")

@@ -48,9 +48,9 @@ def groups(data: dict) -> dict:
     for r in front:
         by_cand.setdefault(r["candidate"], []).append(r)
     if "default" in by_cand:
-        out["HyperSNN hybrid, default settings"] = by_cand["default"]
+        out["HyperSNN hybrid, demo settings (the paper's recipe)"] = by_cand["default"]
     if len(s.get("headline_3d") or []) >= 3:  # a headline is a mean over at least 3 seeds
-        out["HyperSNN 3-D, default settings"] = s["headline_3d"]
+        out["HyperSNN 3-D, demo settings"] = s["headline_3d"]
     chosen = (s.get("selection") or {}).get("chosen")
     if chosen and chosen != "default" and chosen in by_cand:
         out[f"HyperSNN hybrid, `efficient` preset ({chosen})"] = by_cand[chosen]
@@ -65,8 +65,10 @@ def headline_tables(data: dict) -> list:
     out = ["| Indian Pines, 30 % split, T=5 unless stated, 6-bit | seeds | OA % | AA % | kappa x100 | "
            "OA % of its 6-bit CNN |", "|---|---|---|---|---|---|",
            f"| Hyper-SNN paper (reported) | - | {TARGETS['oa']} | {TARGETS['aa']} | {TARGETS['kappa']:.2f} | - |"]
+    stale = [name for name, rows in g.items() if not all(r.get("defaults_note") for r in rows)]
     for name, rows in g.items():
-        out.append(f"| {name} | {len(rows)} | {_ms([r['snn']['oa'] for r in rows], 100)} | "
+        out.append(f"| {name}{' (earlier defaults)' if name in stale else ''} | {len(rows)} | "
+                   f"{_ms([r['snn']['oa'] for r in rows], 100)} | "
                    f"{_ms([r['snn']['aa'] for r in rows], 100)} | {_ms([r['snn']['kappa'] for r in rows], 100)} | "
                    f"{_ms([r['cnn']['oa'] for r in rows], 100)} |")
     out += ["", "| Energy ratio, per patch (mean +/- std over the seeds) | FP32 CNN / SNN | 6-bit CNN / SNN |",
@@ -80,7 +82,15 @@ def headline_tables(data: dict) -> list:
                      "complete": "**complete convention (headline)**"}[conv]
             out.append(f"| {name}: {label} | {_ms([_ratio(r, conv, 'fp_cnn_over_snn') for r in rows], 1, 1, 'x')} | "
                        f"{_ms([_ratio(r, conv) for r in rows], 1, 1, 'x')} |")
+    if stale:
+        out += ["", STALE_NOTE]
     return out
+
+
+STALE_NOTE = ("Rows marked \"earlier defaults\" were measured before the training defaults of commits 90f399f and "
+              "76770b8 (context dropout 0.5, weight averaging, early stopping only on a validation set of at least 50 "
+              "pixels per class, else fixed epochs); `make bench` (or `make bench-front`) re-measures them.")
+"""Rows written since carry `defaults_note` (bench/common.DEFAULTS_NOTE); a table mixing both says which is which."""
 
 
 def first_layer_share(row: dict) -> float:
@@ -187,6 +197,10 @@ def write_markdown(data: dict, path: Path) -> None:
     if screen.is_file():
         from bench.grouped_screen import screen_lines
         out += screen_lines(json.loads(screen.read_text()))
+    general = path.parent / "generalise_screen.json"
+    if general.is_file():
+        from bench.generalise_screen import table
+        out += table([json.loads(line) for line in general.read_text().splitlines() if line.strip()])
     out += reduction_lines(data)
     out += mixup_lines(data)
     sp = s.get("speed")
@@ -283,13 +297,19 @@ def _front(data) -> list:
             mark.append("eligible")
         if name == "default":
             mark.append("default")
+        if not all(r.get("defaults_note") for r in data["sections"]["front"] if r["candidate"] == name):
+            mark.append("earlier defaults")
         out.append(f"| {name} | {v['n']} | {_mv(v['val_oa'], 100)} | {_mv(v['val_q_ratio'], 1, 1, 'x')} | "
                    f"{_mv(v['oa'], 100)} | {_mv(v['aa'], 100)} | {_mv(v['complete_q_cnn_over_snn'], 1, 1, 'x')} | "
                    f"{_mv(v['paper_q_cnn_over_snn'], 1, 1, 'x')} | {_mv(v['complete_fp_cnn_over_snn'], 1, 1, 'x')} | "
                    f"{_mv(v['mean_rate'], 1, 3)} | {', '.join(mark)} |")
-    if sel:
+    if any("earlier defaults" in line for line in out[5:]):
+        out += ["", STALE_NOTE]
+    if sel and sel["chosen"] is None:
+        out += ["", f"Selection {sel['note']}."]
+    elif sel:
         out += ["", f"Validation OA floor: {100 * sel['val_oa_floor']:.2f} %; chosen: **{sel['chosen']}** "
-                    f"(settings {json.dumps(sel['settings'])})."]
+                    f"(settings {json.dumps(sel['settings'])})." + (f" Note: {sel['note']}." if sel.get("note") else "")]
     out.append("")
     return out
 
@@ -351,12 +371,16 @@ def variant_lines(data, section: str, title: str, without: str, with_: str) -> l
     for name, g in ((without, base), (with_, rows)):
         if not g:
             continue
-        means[name] = sum(r["val_oa"] for r in g) / len(g)
+        if all(r["val_oa"] is not None for r in g):
+            means[name] = sum(r["val_oa"] for r in g) / len(g)
         out.append(f"| {name} | {len(g)} | {_ms([r['val_oa'] for r in g], 100)} | "
                    f"{_ms([r['snn']['oa'] for r in g], 100)} | {_ms([r['snn']['aa'] for r in g], 100)} |")
     if len(means) == 2:
         best = max(means, key=means.get)
         out += ["", f"Higher mean validation OA: {best.split(' (')[0]}. The test column is shown, not used."]
+    else:
+        out += ["", "Not decided: without validation pixels (the fixed-epoch fallback) there is no validation OA to "
+                    "compare; the test column is shown, not used."]
     return out + [""]
 
 
@@ -371,7 +395,7 @@ def mixup_lines(data) -> list:
 
 
 def _mv(stat, scale=1.0, digits=2, unit=""):
-    return _ms(stat["values"], scale, digits, unit)
+    return "-" if stat is None else _ms(stat["values"], scale, digits, unit)
 
 
 def readme_summary(data: dict) -> str:

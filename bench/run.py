@@ -91,6 +91,7 @@ def train_row(reader, labels, cfg, label: str, checkpoint_dir=None) -> dict:
             if out.val_energy else None,
             "stage_seconds": out.seconds, "wall_s": time.perf_counter() - t0, "resumed": out.resumed,
             "split_protocol": out.model.meta.get("split_protocol", {}).get("description"),
+            "commit": common.machine()["commit"], "defaults_note": common.DEFAULTS_NOTE,
             "_model": out.model, "_outcome": out}
 
 
@@ -121,9 +122,10 @@ def main(argv=None):
     ap.add_argument("--memory-size", type=int, default=None, help="edge of the large memory-test raster")
     ap.add_argument("--resume", action="store_true",
                     help="keep the rows already in --out (same settings) and run only the missing ones")
-    ap.add_argument("--front", choices=("headline", "full"), default="headline",
+    ap.add_argument("--front", choices=("headline", "full", "default"), default="headline",
                     help="front candidates to train: headline (default, the efficient preset and the 3x3 first layer; "
-                         "`make bench`) or full (every lever; chooses the preset; `make bench-front`)")
+                         "`make bench`), full (every lever; chooses the preset; `make bench-front`) or default (the default's rows "
+                         "alone)")
     ap.add_argument("--arch", choices=("hybrid", "3d", "all"), default="hybrid",
                     help="networks of the spatial and 10 %% rows: hybrid (`make bench`), 3d (`make bench-3d`) or all")
     ap.add_argument("--threads", type=int, default=0,
@@ -188,7 +190,11 @@ def main(argv=None):
         summary = F.summarize(res.data["sections"]["front"])
         res.set("front_summary", summary)
         if all(name in summary for name, _ in (F.QUICK_CANDIDATES if q else F.CANDIDATES)):
-            res.set("selection", F.select(summary))  # the rule needs the whole front; a headline run keeps it
+            sel, before = F.select(summary), res.data["sections"].get("selection") or {}
+            if sel["chosen"] is None and before.get("chosen"):  # rows without validation cannot re-choose:
+                sel = dict(before, note="kept from the full front; the rule cannot be re-applied, as "  # the earlier
+                           + sel["note"].replace("not applied: ", ""))  # choice stands, saying so
+            res.set("selection", sel)  # the rule needs the whole front; a headline run keeps it
 
     def headline_model():
         model = models.get("hybrid")

@@ -35,9 +35,12 @@ def test_quick_bench_runs_every_section_and_writes_the_table(tmp_path):
     assert set(row["energy"]) == {"horowitz45", "horowitz45_int", "CNN activations 8-bit", "accumulators 24-bit"}
     for conv in ("paper", "reuse", "complete"):
         assert row["energy"]["horowitz45"][conv]["per_patch"]["q_cnn_over_snn"] > 0
-        assert row["val_energy"][conv]["q_cnn_over_snn"] > 0  # measured on validation pixels, for the choice
-    assert row["snn"]["oa"] > 0 and row["cnn"]["oa"] > 0 and 0 < row["val_oa"] <= 1
-    assert s["selection"]["chosen"] in s["front_summary"] and "validation" in s["selection"]["rule"]
+    assert row["snn"]["oa"] > 0 and row["cnn"]["oa"] > 0
+    # the 64 x 64 crop's validation holds fewer than 50 pixels of some class (core/splits.MIN_VAL_PIXELS): the runs
+    # train fixed epochs, and the rule that chooses on validation pixels says it cannot choose instead of choosing
+    assert "too small to decide" in row["split_protocol"]
+    assert row["val_oa"] is None and row["val_energy"] is None
+    assert s["selection"]["chosen"] is None and "fixed-epoch fallback" in s["selection"]["note"]
     assert s["speed"]["class_agreement"] == 1.0  # fully convolutional == patch by patch
     assert s["speed"]["speedup"] > 0  # its size is the bench's to report (docs/results.md), not a timed test's
     assert all(m["rc"] == 0 and 0 < m["peak_rss_mb"] < 2048 for m in s["memory"]) and len(s["memory"]) == 2
@@ -54,7 +57,7 @@ def test_quick_bench_runs_every_section_and_writes_the_table(tmp_path):
 
     from bench.report import readme_summary
     block = readme_summary(data)
-    assert "Hyper-SNN paper (reported) | - | 98.68" in block and "HyperSNN hybrid, default settings" in block
+    assert "Hyper-SNN paper (reported) | - | 98.68" in block and "HyperSNN hybrid, demo settings" in block
     assert "peak RSS" in block and "complete convention (headline)" in block
     assert "First layer's share of the SNN's energy" in block
 

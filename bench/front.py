@@ -106,7 +106,7 @@ def select(summary: dict, default: str = "default") -> dict:
     fixed epochs) the rule cannot choose, and says so instead of choosing on what is left."""
     if any(v["val_oa"] is None or v["val_q_ratio"] is None for k, v in summary.items() if k not in SHOWN_ONLY):
         return {"rule": RULE, "val_oa_floor": None, "eligible": [], "chosen": None, "settings": None,
-                "note": "not applied: some runs have no validation pixels (fixed-epoch fallback)"}
+                "note": "some runs have no validation pixels (fixed-epoch fallback)"}
     summary = {k: v for k, v in summary.items() if k not in SHOWN_ONLY}
     floor = summary[default]["val_oa"]["mean"] - VAL_OA_MARGIN
     ok = {k: v for k, v in summary.items() if v["val_oa"]["mean"] >= floor}

@@ -65,7 +65,7 @@ def headline_tables(data: dict) -> list:
     out = ["| Indian Pines, 30 % split, T=5 unless stated, 6-bit | seeds | OA % | AA % | kappa x100 | "
            "OA % of its 6-bit CNN |", "|---|---|---|---|---|---|",
            f"| Hyper-SNN paper (reported) | - | {TARGETS['oa']} | {TARGETS['aa']} | {TARGETS['kappa']:.2f} | - |"]
-    stale = [name for name, rows in g.items() if not all(r.get("defaults_note") for r in rows)]
+    stale = [name for name, rows in g.items() if _earlier_defaults(rows)]
     for name, rows in g.items():
         out.append(f"| {name}{' (earlier defaults)' if name in stale else ''} | {len(rows)} | "
                    f"{_ms([r['snn']['oa'] for r in rows], 100)} | "
@@ -85,6 +85,11 @@ def headline_tables(data: dict) -> list:
     if stale:
         out += ["", STALE_NOTE]
     return out
+
+
+def _earlier_defaults(rows) -> bool:
+    """Whether any of these rows was measured before the current training defaults (it lacks `defaults_note`)."""
+    return not all(r.get("defaults_note") for r in rows)
 
 
 STALE_NOTE = ("Rows marked \"earlier defaults\" were measured before the training defaults of commits 90f399f and "
@@ -289,6 +294,7 @@ def _front(data) -> list:
            "| candidate | n | val OA % | val 6-bit ratio (complete) | test OA % | test AA % | 6-bit CNN / SNN, "
            "complete | paper | FP32 CNN / SNN, complete | mean spike rate | |",
            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    stale = False
     for name, v in summ.items():
         mark = []
         if sel and name == sel["chosen"]:
@@ -297,16 +303,17 @@ def _front(data) -> list:
             mark.append("eligible")
         if name == "default":
             mark.append("default")
-        if not all(r.get("defaults_note") for r in data["sections"]["front"] if r["candidate"] == name):
+        if _earlier_defaults([r for r in data["sections"]["front"] if r["candidate"] == name]):
             mark.append("earlier defaults")
+            stale = True
         out.append(f"| {name} | {v['n']} | {_mv(v['val_oa'], 100)} | {_mv(v['val_q_ratio'], 1, 1, 'x')} | "
                    f"{_mv(v['oa'], 100)} | {_mv(v['aa'], 100)} | {_mv(v['complete_q_cnn_over_snn'], 1, 1, 'x')} | "
                    f"{_mv(v['paper_q_cnn_over_snn'], 1, 1, 'x')} | {_mv(v['complete_fp_cnn_over_snn'], 1, 1, 'x')} | "
                    f"{_mv(v['mean_rate'], 1, 3)} | {', '.join(mark)} |")
-    if any("earlier defaults" in line for line in out[5:]):
+    if stale:
         out += ["", STALE_NOTE]
     if sel and sel["chosen"] is None:
-        out += ["", f"Selection {sel['note']}."]
+        out += ["", f"Selection not applied: {sel['note']}."]
     elif sel:
         out += ["", f"Validation OA floor: {100 * sel['val_oa_floor']:.2f} %; chosen: **{sel['chosen']}** "
                     f"(settings {json.dumps(sel['settings'])})." + (f" Note: {sel['note']}." if sel.get("note") else "")]

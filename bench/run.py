@@ -192,8 +192,7 @@ def main(argv=None):
         if all(name in summary for name, _ in (F.QUICK_CANDIDATES if q else F.CANDIDATES)):
             sel, before = F.select(summary), res.data["sections"].get("selection") or {}
             if sel["chosen"] is None and before.get("chosen"):  # rows without validation cannot re-choose:
-                sel = dict(before, note="kept from the full front; the rule cannot be re-applied, as "  # the earlier
-                           + sel["note"].replace("not applied: ", ""))  # choice stands, saying so
+                sel = dict(before, note=f"kept from the full front; the rule cannot be re-applied, as {sel['note']}")
             res.set("selection", sel)  # the rule needs the whole front; a headline run keeps it
 
     def headline_model():

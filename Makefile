@@ -56,5 +56,6 @@ bench-quick: setup
 plugin-zip: setup
 	$(PY) scripts/make_plugin_zip.py
 
+# the whole workflow in the real QGIS desktop under Xvfb, at 1366x768 and 1920x1080: docs/screenshots/<WxH>/*.png
 screenshots: setup
 	$(PY) scripts/screenshots.py

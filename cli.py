@@ -31,6 +31,9 @@ EPILOG = """examples:
   hypersnn evaluate --map classes.tif --labels reference.tif
   hypersnn info model.hsnn
 """
+MODEL_HELP = "model file written by hypersnn train (.hsnn)"
+WARNING_PREFIX = "warning: "
+"""How workflows.callbacks.Callbacks.warn starts a warning's log line."""
 SECTION_TITLES = {"bands": "bands", "split": "split (train / validation / test)", "preprocess": "preprocessing",
                   "model": "model", "train": "training", "classify": "classification", "energy": "energy costing",
                   "baseline": "baseline for comparison"}
@@ -124,7 +127,12 @@ def _callbacks(args):
 
     quiet = getattr(args, "json", False) or getattr(args, "quiet", False)
     progress, done = _progress_bar(not quiet)
-    log = (lambda s: None) if quiet else (lambda s: print(s, file=sys.stderr, flush=True))
+
+    def log(line: str) -> None:
+        """--quiet and --json drop the progress and the log, never a warning (Callbacks.warn logs it so)."""
+        if not quiet or line.startswith(WARNING_PREFIX):
+            print(line, file=sys.stderr, flush=True)
+
     return Callbacks(progress=progress, log=log), done
 
 
@@ -414,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(sp):
         sp.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
-        sp.add_argument("--quiet", action="store_true", help="no progress bar or log")
+        sp.add_argument("--quiet", action="store_true", help="no progress bar or log; warnings are still shown")
 
     t = sub.add_parser("train", help="train a CNN, convert it to an SNN, fine-tune, save one model file")
     t.add_argument("--raster", required=True, help="hyperspectral image (GeoTIFF, ENVI .hdr/.bin, ...)")
@@ -436,8 +444,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_train)
 
     c = sub.add_parser("classify", help="classify a whole raster with a model file")
-    c.add_argument("--model", required=True)
-    c.add_argument("--raster", required=True)
+    c.add_argument("--model", required=True, help=MODEL_HELP)
+    c.add_argument("--raster", required=True, help="raster to classify (GeoTIFF, ENVI .hdr/.bin, ...): the bands the "
+                                                   "model was trained on, same count and order")
     c.add_argument("--out", required=True, help="class map GeoTIFF to write (colour table embedded)")
     c.add_argument("--confidence", help="confidence GeoTIFF (max class probability)")
     c.add_argument("--probabilities", help="per-class probability GeoTIFF (one band per class)")
@@ -451,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "a rerun skips the scenes already done")
     b.add_argument("rasters", nargs="+", metavar="RASTER",
                    help="raster files, glob patterns (quoted) or folders (their .tif/.tiff/.hdr/.vrt/.img files)")
-    b.add_argument("--model", required=True)
+    b.add_argument("--model", required=True, help=MODEL_HELP)
     b.add_argument("--out-dir", required=True, help="folder for <scene>_classes.tif (and the other maps)")
     b.add_argument("--manifest", help="manifest JSON to write and resume from (default: OUT_DIR/manifest.json)")
     b.add_argument("--confidence", action="store_true", help="also write <scene>_confidence.tif")
@@ -486,10 +495,11 @@ def build_parser() -> argparse.ArgumentParser:
     sm.set_defaults(func=cmd_sample)
 
     r = sub.add_parser("report", help="accuracy and energy report of a model on a raster and reference labels")
-    r.add_argument("--model", required=True)
-    r.add_argument("--raster", required=True)
+    r.add_argument("--model", required=True, help=MODEL_HELP)
+    r.add_argument("--raster", required=True, help="raster the reference labels lie on (the bands the model reads)")
     _add_labels_args(r)
-    r.add_argument("--out-dir", required=True)
+    r.add_argument("--out-dir", required=True,
+                   help="folder for the report: <model stem>_report.html, .json and .csv (created if missing)")
     r.add_argument("--include-training", action="store_true",
                    help="also score pixels the model was trained on (biased; off by default)")
     add_arguments(r, ("energy", "classify"), SECTION_TITLES)
@@ -497,9 +507,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_report)
 
     d = sub.add_parser("demo", help="train and classify the bundled Indian Pines sample (5 steps, 6-bit)")
-    d.add_argument("--out-dir", default="demo_out")
+    d.add_argument("--out-dir", default="demo_out",
+                   help="folder for the demo's model, maps, report and QGIS project (created if missing; default "
+                        "demo_out)")
     d.add_argument("--quick", action="store_true", help="a few epochs only (smoke test)")
-    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--seed", type=int, default=0,
+                   help="fixes the split, the initialisation and the training order (default 0)")
     common(d)
     d.set_defaults(func=cmd_demo)
 
@@ -511,12 +524,13 @@ def build_parser() -> argparse.ArgumentParser:
     x.set_defaults(func=cmd_export)
 
     i = sub.add_parser("info", help="describe a model file: bands, classes, time steps, bits, metrics")
-    i.add_argument("model")
+    i.add_argument("model", help=MODEL_HELP)
     common(i)
     i.set_defaults(func=cmd_info)
 
     ds = sub.add_parser("datasets", help="benchmark scenes: list, or fetch from the canonical source")
-    ds.add_argument("action", choices=["list", "fetch"])
+    ds.add_argument("action", choices=["list", "fetch"],
+                    help="list: the benchmark scenes known; fetch: download one and verify its checksums")
     ds.add_argument("name", nargs="?", help="indian_pines | pavia_university | salinas")
     ds.add_argument("--dest", default="data", help="folder to download into")
     ds.add_argument("--url", action="append", metavar="ROLE=URL",

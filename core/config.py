@@ -15,16 +15,20 @@ from .errors import InputError
 
 
 def opt(default=MISSING, *, factory=None, help: str = "", flag: Optional[str] = None, param: Optional[str] = None,
-        lo=None, hi=None, choices=None, processing_choices=None, advanced: bool = False, cli: bool = True,
-        processing: bool = True, dialog: bool = True, negate: bool = False):
+        lo=None, hi=None, above=None, choices=None, processing_choices=None, min_len=None, max_len=None,
+        advanced: bool = False, cli: bool = True, processing: bool = True, dialog: bool = True,
+        negate: bool = False, flag_help: str = ""):
     """A setting and what the front ends need to offer it (core/settings.py turns these into CLI flags,
     Processing parameters and dialog fields). `flag`: the command-line flag (default --name-with-dashes;
-    `negate` makes a boolean flag that sets False); `param`: the Processing parameter (default NAME);
-    `lo`/`hi`: allowed range (checked by RunConfig.validate); `choices`: allowed values; `cli`, `processing`,
-    `dialog`: where it is offered (False: settings files only)."""
-    meta = {"help": help, "flag": flag, "param": param, "lo": lo, "hi": hi, "choices": choices,
-            "processing_choices": processing_choices, "advanced": advanced, "cli": cli, "processing": processing,
-            "dialog": dialog, "negate": negate}
+    `negate` makes a boolean flag that sets False, and `flag_help` says what giving that flag does);
+    `param`: the Processing parameter (default NAME); `lo`/`hi`: allowed range, of every item for a list
+    (checked by RunConfig.validate); `above`: an exclusive lower bound (a cost must be > 0); `min_len`/`max_len`:
+    allowed lengths of a list; `choices`: allowed values; `cli`, `processing`, `dialog`: where it is offered
+    (False: settings files only)."""
+    meta = {"help": help, "flag": flag, "param": param, "lo": lo, "hi": hi, "above": above, "choices": choices,
+            "processing_choices": processing_choices, "min_len": min_len, "max_len": max_len,
+            "advanced": advanced, "cli": cli, "processing": processing, "dialog": dialog, "negate": negate,
+            "flag_help": flag_help}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
@@ -39,7 +43,8 @@ class BandSelection:
     wavelength_windows: str = opt("", flag="--wavelengths", param="WAVELENGTHS", dialog=False,
                                   help='wavelength windows to use, e.g. "400-1340nm,1450-1800nm" or "0.4-1.3um"')
     drop_bad_bands: bool = opt(True, flag="--keep-bad-bands", negate=True, param="DROP_BAD_BANDS", dialog=False,
-                               help="drop bands flagged bad (ENVI/GDAL bbl = 0)")
+                               help="drop bands flagged bad (ENVI/GDAL bbl = 0)",
+                               flag_help="keep the bands flagged bad (ENVI/GDAL bbl = 0), which are dropped by default")
     drop_water_bands: bool = opt(False, flag="--drop-water-bands", param="DROP_WATER_BANDS", advanced=True,
                                  dialog=False,
                                  help="also drop the water-vapour absorption bands (1340-1450 nm and 1790-1960 nm) "
@@ -73,15 +78,19 @@ class SplitConfig:
                     help="seed of the split; follows train.seed unless a settings file gives its own")
     leakage_guard: bool = opt(True, flag="--no-leakage-guard", negate=True, param="LEAKAGE_GUARD", advanced=True,
                               dialog=False,
-                              help="turn off the leakage guard, which drops test pixels that lie inside a training "
-                                   "patch (blocks, polygons, given); off only to score a published split's every test "
-                                   "pixel, as its protocol does")
+                              help="leakage guard: drop test pixels that lie inside a training patch (blocks, "
+                                   "polygons, given)",
+                              flag_help="turn off the leakage guard, which drops test pixels that lie inside a "
+                                        "training patch (blocks, polygons, given); off only to score a published "
+                                        "split's every test pixel, as its protocol does")
 
 
 @dataclass
 class PreprocessConfig:
     standardize: bool = opt(True, flag="--no-standardize", negate=True, param="STANDARDIZE", advanced=True,
-                            help="standardise each band on the training pixels")
+                            help="standardise each band on the training pixels",
+                            flag_help="do not standardise the bands (by default each band is standardised on the "
+                                      "training pixels)")
     pca_components: int = opt(-1, flag="--pca", param="PCA", lo=-1, dialog=False,
                               help="spectral features to keep: principal components fitted on the training pixels, "
                                    "or band bins with --spectral-reduction bins (-1 = auto: 30 with more than 64 "
@@ -102,17 +111,20 @@ class ModelConfig:
                                "grouped cross-validation over areas the model did not train on "
                                "(bench/generalise_screen.py); the Indian Pines benchmarks (demo, headline) use 11")
     conv3d_channels: List[int] = opt(factory=lambda: [8, 16], cli=False, processing=False, dialog=False,
-                                     help="channels of the 3-D convolutions")
+                                     lo=1, hi=4096, min_len=1, max_len=16,
+                                     help="channels of the 3-D convolutions, one number per layer")
     conv3d_spectral_kernels: List[int] = opt(factory=lambda: [7, 5], cli=False, processing=False, dialog=False,
-                                             help="spectral kernel of each 3-D convolution")
+                                             lo=1, hi=4096, min_len=1, max_len=16,
+                                             help="spectral kernel of each 3-D convolution, one per "
+                                                  "conv3d_channels layer")
     first_spatial_kernel: int = opt(
         1, flag="--first-kernel", param="FIRST_KERNEL", choices=(1, 3), advanced=True,
         help="spatial kernel of the first layer: 1 (per-pixel spectral filters, default) or 3 (3x3). The first "
              "layer reads analog input, so in the SNN it is the only one that multiplies; 1 cuts its MACs about 6x")
     conv2d_channels: List[int] = opt(factory=lambda: [32], cli=False, processing=False, dialog=False,
-                                     help="channels of the 2-D convolutions")
+                                     lo=1, hi=4096, max_len=16, help="channels of the 2-D convolutions")
     dense: List[int] = opt(factory=lambda: [128], cli=False, processing=False, dialog=False,
-                           help="widths of the dense layers before the output")
+                           lo=1, hi=4096, max_len=16, help="widths of the dense layers before the output")
     dropout: float = opt(0.2, cli=False, processing=False, lo=0.0, hi=0.9, dialog=False, help="dropout of dense layers")
     input_bits: int = opt(0, param="INPUT_BITS", lo=0, hi=16, advanced=True,
                           help="0: the first layer reads the preprocessed features as real numbers; 2..16: as k-bit "
@@ -228,10 +240,14 @@ class EnergyConfig:
                      help="per-operation energies: 45 nm CMOS with FP32 (horowitz45) or INT32 (horowitz45_int) full "
                           "precision; another name uses the energies given in the settings file")
     full_precision: str = opt("FP32", cli=False, processing=False, dialog=False, help="what full precision is costed as")
-    full_mult_pj: float = opt(3.7, cli=False, processing=False, dialog=False, help="full-precision multiply, pJ")
-    full_add_pj: float = opt(0.9, cli=False, processing=False, dialog=False, help="full-precision add, pJ")
-    int32_mult_pj: float = opt(3.1, cli=False, processing=False, dialog=False, help="32-bit integer multiply, pJ")
-    int32_add_pj: float = opt(0.1, cli=False, processing=False, dialog=False, help="32-bit integer add, pJ")
+    full_mult_pj: float = opt(3.7, above=0.0, cli=False, processing=False, dialog=False,
+                               help="full-precision multiply, pJ")
+    full_add_pj: float = opt(0.9, above=0.0, cli=False, processing=False, dialog=False,
+                              help="full-precision add, pJ")
+    int32_mult_pj: float = opt(3.1, above=0.0, cli=False, processing=False, dialog=False,
+                                help="32-bit integer multiply, pJ")
+    int32_add_pj: float = opt(0.1, above=0.0, cli=False, processing=False, dialog=False,
+                               help="32-bit integer add, pJ")
     accumulator_bits: int = opt(16, param="ACCUMULATOR_BITS", lo=1, hi=64, advanced=True, dialog=False,
                                 help="width of accumulators and membrane potentials: every add, compare and reset")
     activation_bits: int = opt(16, param="ACTIVATION_BITS", lo=1, hi=64, advanced=True, dialog=False,
@@ -317,17 +333,26 @@ class RunConfig:
     def validate(self) -> "RunConfig":
         """Every setting within its declared range and choices (core/settings.py), plus the rules that
         involve more than one number."""
-        from .settings import SETTINGS
+        from .settings import BY_KEY, SETTINGS
 
-        for st in SETTINGS:
-            st.check(st.get(self))
+        for st in SETTINGS:  # whole-number floats of a JSON file become ints here, before any run reads them
+            st.set(self, st.check(st.get(self)))
         t, m = self.train, self.model
         if t.weight_bits == 1:
-            raise InputError(f"weight_bits must be 0 (full precision) or 2..16, got {t.weight_bits}")
+            raise InputError(f"{BY_KEY['train.weight_bits'].label}: weight_bits must be 0 (full precision) or "
+                             f"2..16, got {t.weight_bits}")
         if m.input_bits == 1:
-            raise InputError(f"input_bits must be 0 (real-valued input) or 2..16, got {m.input_bits}")
+            raise InputError(f"{BY_KEY['model.input_bits'].label}: input_bits must be 0 (real-valued input) or "
+                             f"2..16, got {m.input_bits}")
         if m.patch_size % 2 == 0:
-            raise InputError(f"patch_size must be odd and positive, got {m.patch_size}")
+            raise InputError(f"{BY_KEY['model.patch_size'].label} must be odd and positive, got {m.patch_size}")
+        if len(m.conv3d_spectral_kernels) != len(m.conv3d_channels):
+            n = len(m.conv3d_channels)
+            raise InputError(
+                f"model.conv3d_spectral_kernels needs one spectral kernel per 3-D convolution: model.conv3d_channels "
+                f"{m.conv3d_channels} has {n} layer(s), so give {n} kernel(s), e.g. "
+                f"{(m.conv3d_spectral_kernels + [3] * n)[:n]}; got {len(m.conv3d_spectral_kernels)}: "
+                f"{m.conv3d_spectral_kernels}")
         return self
 
     def couple_seeds(self, file_split_seed: Optional[int] = None, seed_given: bool = False) -> "RunConfig":

@@ -19,6 +19,9 @@ from typing import Callable, Iterable, Optional, Sequence, Tuple, Union
 from .errors import OutputError
 from .spectral_meta import ENVI_DATA_EXTS
 
+GEOTIFF_EXTS = (".tif", ".tiff")
+"""The endings a map output may have: every map writer writes GeoTIFF, so a .png or .img name would lie."""
+
 
 def umask_mode(base: int = 0o666) -> int:
     """`base` as the process umask lets a new file be created."""
@@ -72,10 +75,10 @@ def check_output_folder(folder: str, for_what: str) -> None:
         raise OutputError(f"Output folder {folder} is a file, not a folder ({for_what})")
 
 
-def check_output_file(path, what: str, ext: Optional[Sequence[str]] = None) -> Optional[str]:
+def check_output_file(path, what: str, ext: Optional[Sequence[str]] = None, fmt: str = "") -> Optional[str]:
     """The absolute path of an output file that can be written, or OutputError naming `what` and why not.
     The folder must exist and be writable (a real probe: permissions, read-only file systems and quotas all
-    show); the path must not be a folder; `ext` lists accepted endings."""
+    show); the path must not be a folder; `ext` lists accepted endings (`fmt` names the format they stand for)."""
     if not path:
         return None
     path = os.path.abspath(os.fspath(path))
@@ -86,10 +89,18 @@ def check_output_file(path, what: str, ext: Optional[Sequence[str]] = None) -> O
         raise OutputError(f"The folder for the {what} is a file, not a folder: {folder}")
     if os.path.isdir(path):
         raise OutputError(f"The {what} {path} is a folder; give a file name")
-    if ext and not path.lower().endswith(tuple(e.lower() for e in ext)):
-        raise OutputError(f"The {what} must end in {' or '.join(ext)}: {path}")
+    check_ending(path, what, ext, fmt)
     _probe(folder, f"the {what} {path}")
     return path
+
+
+def check_ending(path, what: str, ext: Optional[Sequence[str]], fmt: str = "") -> None:
+    """OutputError unless `path` ends in one of `ext` (any case): a file named .png that holds a GeoTIFF misleads
+    every program that opens it. `fmt` names the format written."""
+    if path and ext and not os.fspath(path).lower().endswith(tuple(e.lower() for e in ext)):
+        written = f"it is written as {fmt}" if fmt else "that is the format written"
+        raise OutputError(f"The {what} must end in {' or '.join(ext)}: {path} ({written}; give the file one of "
+                          f"these endings)")
 
 
 def check_output_dir(path, what: str = "report folder") -> Optional[str]:
@@ -145,15 +156,32 @@ def input_files(path: Optional[str]) -> list:
 
 
 
+def file_key(path: str):
+    """What identifies a file for `check_outputs`: device and inode when it exists (hard and symbolic links,
+    case-folding file systems), else its resolved, case-normalised path. One key per path, so that a batch of
+    thousands of scenes is checked in one pass, not by comparing every pair."""
+    try:
+        st = os.stat(path)
+        return ("inode", st.st_dev, st.st_ino)
+    except OSError:
+        return ("path", os.path.normcase(os.path.realpath(path)))
+
+
 def check_outputs(outputs: Iterable[Tuple[Optional[str], str]], inputs: Iterable[Tuple[Optional[str], str]] = ()):
     """Refuse, before any work, an output that is an input of the run (any of its files) or another output.
     `outputs` and `inputs` are (path or None, what) pairs; missing paths are skipped."""
-    outs = [(p, w) for p, w in outputs if p]
-    ins = [(f, w) for p, w in inputs if p for f in input_files(p)]
-    for i, (p, what) in enumerate(outs):
-        for src, src_what in ins:
-            if same_file(p, src):
-                raise OutputError(f"The {what} {p} is the {src_what} of this run ({src}); choose another file")
-        for q, other in outs[:i]:
-            if same_file(p, q):
-                raise OutputError(f"The {what} and the {other} are the same file ({p}); give each its own")
+    ins = {}
+    for p, w in inputs:
+        for f in (input_files(p) if p else []):
+            ins.setdefault(file_key(f), (f, w))
+    seen = {}
+    for p, what in outputs:
+        if not p:
+            continue
+        key = file_key(p)
+        if key in ins:
+            src, src_what = ins[key]
+            raise OutputError(f"The {what} {p} is the {src_what} of this run ({src}); choose another file")
+        if key in seen:
+            raise OutputError(f"The {what} and the {seen[key]} are the same file ({p}); give each its own")
+        seen[key] = what

@@ -4,20 +4,28 @@ one grid a batch's maps are mosaicked onto.
 A label, reference or split raster is matched to the image by its georeferencing: the same grid is used as
 it is; a grid in the same CRS with other pixel sizes or offsets is resampled to the nearest label pixel at each
 image pixel centre (pixels outside it become unlabelled); any other grid (another CRS, rotated axes, no
-overlap) is refused with both grids named. Two rasters without georeferencing match only pixel for pixel.
+overlap) is refused with both grids named. A raster without georeferencing (no CRS, GDAL's default transform)
+matches only pixel for pixel, and is said to have none.
+
+Two CRSs are the same when their WKT texts agree or when the I/O backend says they are equivalent
+(`same_crs`: GDAL's IsSame in QGIS, rasterio's CRS equality on the command line): an ENVI header's
+`map info` UTM 15N and a GeoTIFF's EPSG:32615 are one CRS written two ways. core reads no CRS database itself.
 """
 from __future__ import annotations
 
 import re
 import warnings
-from typing import Tuple
+from typing import Callable, Optional, Tuple
 
 import numpy as np
 
 from .errors import InputError, LabelError
 from .raster import RasterInfo
 
-_NO_TRANSFORM = (0.0, 1.0, 0.0, 0.0, 0.0, -1.0)
+_NO_TRANSFORMS = ((0.0, 1.0, 0.0, 0.0, 0.0, 1.0), (0.0, 1.0, 0.0, 0.0, 0.0, -1.0))
+"""What readers report for a raster without a geotransform: GDAL's default (0, 1, 0, 0, 0, 1), and the
+north-up form of it."""
+SameCrs = Callable[[str, str], bool]
 
 
 def describe(info: RasterInfo) -> str:
@@ -37,7 +45,22 @@ def _norm(wkt: str) -> str:
 
 
 def _georeferenced(info: RasterInfo) -> bool:
-    return bool(info.crs_wkt) or tuple(info.transform) != _NO_TRANSFORM
+    return bool(info.crs_wkt) or tuple(float(v) for v in info.transform) not in _NO_TRANSFORMS
+
+
+def crs_equal(a: str, b: str, same_crs: Optional[SameCrs] = None) -> bool:
+    """Whether two CRS WKTs name the same CRS: the same text, or equivalent by the backend's `same_crs`.
+    A missing CRS equals only a missing CRS."""
+    if not a or not b:
+        return not a and not b
+    if _norm(a) == _norm(b):
+        return True
+    if same_crs is None:
+        return False
+    try:
+        return bool(same_crs(a, b))
+    except Exception:  # noqa: BLE001 - a WKT the backend cannot parse is not shown to be the same
+        return False
 
 
 def same_grid(a: RasterInfo, b: RasterInfo) -> bool:
@@ -47,18 +70,30 @@ def same_grid(a: RasterInfo, b: RasterInfo) -> bool:
     return all(abs(p - q) <= tol for p, q in zip(a.transform, b.transform))
 
 
-def align_to(array: np.ndarray, src: RasterInfo, dst: RasterInfo, what: str) -> np.ndarray:
-    """`array` (on the grid of `src`) on the grid of `dst`; LabelError naming both grids when it cannot be."""
-    if same_grid(src, dst) and (not src.crs_wkt or not dst.crs_wkt or _norm(src.crs_wkt) == _norm(dst.crs_wkt)):
+def align_to(array: np.ndarray, src: RasterInfo, dst: RasterInfo, what: str,
+             same_crs: Optional[SameCrs] = None) -> np.ndarray:
+    """`array` (on the grid of `src`) on the grid of `dst`; LabelError naming both grids when it cannot be.
+    `same_crs`: the backend's CRS equivalence (see the module's docstring)."""
+    if same_grid(src, dst) and (not src.crs_wkt or not dst.crs_wkt or crs_equal(src.crs_wkt, dst.crs_wkt, same_crs)):
         return array
     if not (_georeferenced(src) and _georeferenced(dst)):
+        which = " and ".join(n for n, i in ((what, src), ("the image", dst)) if not _georeferenced(i))
         if (src.height, src.width) == (dst.height, dst.width):
+            if _georeferenced(src) or _georeferenced(dst):
+                warnings.warn(f"{which} has no georeferencing (no CRS, no geotransform); the {what} was matched to "
+                              f"the image pixel for pixel, as both are {dst.height} x {dst.width} pixels")
             return array
-        raise LabelError(f"{what} is {src.height} x {src.width} pixels but the image is {dst.height} x {dst.width}, "
-                         f"and without georeferencing it cannot be placed: use a {what.split()[0]} raster on the image "
-                         f"grid, or polygons, which are rasterized onto it")
+        raise LabelError(f"{which} {'have' if ' and ' in which else 'has'} no georeferencing (no CRS, no "
+                         f"geotransform), so the {what} ({src.height} x {src.width} pixels) can only be matched to "
+                         f"the image ({dst.height} x {dst.width} pixels) pixel for pixel, and their sizes differ: "
+                         f"use a {what.split()[0]} raster on the image grid, georeference it, or use polygons")
     where = f"{what} ({describe(src)}) and the image ({describe(dst)})"
-    if bool(src.crs_wkt) != bool(dst.crs_wkt) or _norm(src.crs_wkt) != _norm(dst.crs_wkt):
+    if not src.crs_wkt or not dst.crs_wkt:
+        which = what if not src.crs_wkt else "the image"
+        raise LabelError(f"{where}: {which} has no coordinate reference system, so it cannot be reprojected: assign it "
+                         f"the right CRS (e.g. gdal_edit.py -a_srs), or use a {what.split()[0]} raster on the image "
+                         f"grid, or polygons")
+    if not crs_equal(src.crs_wkt, dst.crs_wkt, same_crs):
         raise LabelError(f"{where} are in different coordinate reference systems: reproject the {what} to the image's "
                          f"CRS and grid (e.g. gdalwarp -tr/-te with nearest resampling), or use polygons")
     if src.transform[2] or src.transform[4] or dst.transform[2] or dst.transform[4]:

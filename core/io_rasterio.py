@@ -152,6 +152,12 @@ def open_raster(path) -> RasterioReader:
     return RasterioReader(path)
 
 
+def same_crs(wkt_a: str, wkt_b: str) -> bool:
+    """rasterio's CRS equality (GDAL's IsSame): an ENVI `map info` UTM zone and the EPSG code of the same zone
+    are one CRS."""
+    return CRS.from_wkt(wkt_a) == CRS.from_wkt(wkt_b)
+
+
 def read_class_metadata(path) -> Tuple[Dict[int, str], Dict[int, tuple]]:
     """(names, colours) by class value embedded in a class raster (as `RasterioWriter` writes them):
     the `class_names` JSON tag and the colour table of band 1. Empty dicts when absent."""

@@ -16,7 +16,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .config import POINT_BUFFER_UNITS
-from .palette import default_colors
+from .palette import class_colors, default_colors
 from .errors import LabelError
 from .raster import RasterInfo
 
@@ -51,12 +51,12 @@ class PolygonFeature:
 
 
 # Hand-picked distinct colours first (Kelly/Tableau-like, no black: black reads as "no data").
-def _color_for(value: int, colors: Optional[dict], palette: List[tuple]) -> tuple:
+def _color_for(value: int, colors: Optional[dict], palette: dict) -> tuple:
     if colors:
         c = colors.get(value, colors.get(str(value)))
         if c is not None:
             return _parse_color(c, f"class {value}")
-    return palette[(value - 1) % len(palette)]
+    return palette[value]
 
 
 def _parse_color(c, where: str) -> tuple:
@@ -119,10 +119,27 @@ def labels_from_array(array: np.ndarray, names: Optional[dict] = None, colors: O
     present = [int(v) for v in np.unique(out) if v != 0]
     if not present:
         raise LabelError(f"{where} has no labelled pixels (every pixel is 0 or nodata)")
-    palette = default_colors(min(max(present), 256))
-    classes = [ClassInfo(v, str(_lookup(names, v) or f"Class {v}"), _color_for(v, colors, palette))
+    named = {v: str(_lookup(names, v) or f"Class {v}") for v in present}
+    palette = class_colors(named.items())  # land-cover meanings of the names where clear (core/palette.py)
+    classes = [ClassInfo(v, named[v], _color_for(v, colors, palette))
                for v in present]
     return Labels(array=out, classes=classes, source=source)
+
+
+def zero_class_note(array: np.ndarray, nodata, where: str) -> Optional[str]:
+    """The warning for a label raster that declares another nodata value and still holds zeros: those pixels
+    are probably a class 0, which HyperSNN cannot keep (0 is unlabelled here, and the class maps' nodata), so
+    they are left out, but not silently. None when there is nothing to say."""
+    if nodata is None or not np.isfinite(nodata) or nodata == 0:
+        return None
+    n = int(np.count_nonzero(np.asarray(array) == 0))
+    if not n:
+        return None
+    top = np.asarray(array)[np.asarray(array) != nodata]
+    free = int(np.nanmax(top)) + 1 if top.size else 1
+    return (f"{where}: its nodata value is {nodata:g}, but {n} pixel(s) hold 0, and 0 means unlabelled in HyperSNN "
+            f"(class values start at 1), so these pixels are left out. If 0 is a class, give it another value "
+            f"(e.g. {free}) in the raster; if 0 marks unlabelled pixels, nothing needs to change")
 
 
 def _normalize_value(v, fid):
@@ -339,8 +356,8 @@ def labels_from_polygons(features: Sequence[PolygonFeature], info: RasterInfo,
     if not present:
         raise LabelError(f"{where}: no polygon covers a pixel of raster {info.path or '(in memory)'}; check that "
                          f"the polygons overlap the raster and that both have the right CRS")
-    palette = default_colors(min(max(present), 256))
-    classes = [ClassInfo(v, names.get(v, f"Class {v}"), palette[(v - 1) % len(palette)]) for v in present]
+    palette = class_colors((v, names.get(v, f"Class {v}")) for v in present)  # names' land-cover meanings
+    classes = [ClassInfo(v, names.get(v, f"Class {v}"), palette[v]) for v in present]
     return Labels(array=lab, classes=classes, polygon_ids=pid, source=source)
 
 

@@ -16,9 +16,10 @@ import numpy as np
 from .bands import index_ranges
 from .config import ModelConfig
 from .errors import ModelFileError, ModelMismatchError
-from .modelfile import load_model
+from .modelfile import META_NAME, load_model
 from .nn.codes import from_codes
 from .nn.specs import LEAK_MODES, LayerSpec, build_specs
+from .preprocess import VERSION as PRE_VERSION
 from .preprocess import Preprocessor
 from .raster import RasterInfo
 
@@ -144,7 +145,14 @@ def record_from(path, meta: dict, tensors: dict) -> ModelRecord:
                                                 or len(bands.wavelengths) != len(bands.indices)
                                                 or not all(w is None or _finite(w) for w in bands.wavelengths))):
         raise ModelFileError(f"{path}: the band record is inconsistent (indices, names, wavelengths)")
-    pre = Preprocessor.from_dict(meta.get("preprocessing"))
+    record = meta.get("preprocessing")
+    try:
+        pre = Preprocessor.from_dict(record)
+    except ModelFileError as e:  # say which file, and that its metadata was changed after it was written
+        newer = isinstance(record, dict) and isinstance(record.get("version"), int) and record["version"] > PRE_VERSION
+        raise ModelFileError(f"{path}: {e}" if newer else
+                             f"{path} is damaged: {e} (field 'preprocessing' of {META_NAME} inside the model file, "
+                             f"edited or corrupted after training; restore the original file or train again)") from None
     if pre.n_bands != len(bands.indices) or pre.n_out != in_features:
         raise ModelFileError(f"{path}: preprocessing maps {pre.n_bands} bands to {pre.n_out} features, but the "
                              f"model reads {len(bands.indices)} bands and takes {in_features} features")

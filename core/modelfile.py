@@ -53,6 +53,10 @@ def save_model(path, meta: dict, tensors: dict) -> None:
 def load_model(path) -> tuple:
     """(meta, tensors); every way a file can be wrong ends in ModelFileError naming the file."""
     path = Path(path)
+    if path.is_dir():
+        inside = sorted(q.name for q in path.glob("*.hsnn"))[:5]
+        raise ModelFileError(f"Model file {path} is a folder, not a file: give the model file itself (.hsnn)"
+                             + (f", e.g. {path / inside[0]} (the folder holds {', '.join(inside)})" if inside else ""))
     if not path.is_file():
         raise ModelFileError(f"Model file not found: {path}")
     try:

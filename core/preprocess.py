@@ -199,18 +199,21 @@ class Preprocessor:
     @classmethod
     def from_dict(cls, d: dict) -> "Preprocessor":
         """Rebuild from `to_dict()`; a malformed record is a corrupt model file (ModelFileError)."""
-        if not isinstance(d, dict) or d.get("format") != FORMAT:
-            raise ModelFileError(f"Preprocessing record is not a '{FORMAT}' object")
+        if not isinstance(d, dict):
+            raise ModelFileError("the preprocessing record is missing" if d is None else
+                                 f"the preprocessing record is {type(d).__name__}, not an object")
+        if d.get("format") != FORMAT:
+            raise ModelFileError(f"the preprocessing record's 'format' is {d.get('format')!r}, expected {FORMAT!r}")
         try:
             if int(d.get("version", 0)) > VERSION:
-                raise ModelFileError(f"Preprocessing record version {d.get('version')} is newer than this "
+                raise ModelFileError(f"the preprocessing record's version {d.get('version')} is newer than this "
                                      f"HyperSNN supports ({VERSION}); update the plugin")
             b, k = int(d["n_bands"]), int(d["pca_components"])
             p = cls(standardize=bool(d["standardize"]), pca_components=k, n_bands=b,
                     mean=np.asarray(d["mean"], float), scale=np.asarray(d["scale"], float),
                     reduction=str(d.get("reduction", "pca")))
             if p.reduction not in REDUCTIONS:
-                raise ModelFileError(f"Preprocessing record names an unknown spectral reduction {p.reduction!r}")
+                raise ModelFileError(f"the preprocessing record names an unknown spectral reduction {p.reduction!r}")
             if d.get("components") is not None:
                 p.components = np.asarray(d["components"], float).reshape(b, k)
                 if p.reduction == "pca":
@@ -219,13 +222,13 @@ class Preprocessor:
                 p.band_mean = np.asarray(d["band_mean"], float).reshape(b)
                 p.band_std = np.asarray(d["band_std"], float).reshape(b)
         except (KeyError, TypeError, ValueError) as e:
-            raise ModelFileError(f"Preprocessing record is incomplete or malformed: {e!r}") from None
+            raise ModelFileError(f"the preprocessing record is incomplete or malformed: {e!r}") from None
         if p.mean.shape != (b,) or p.scale.shape != (b,) or (k > 0) != (p.components is not None):
-            raise ModelFileError(f"Preprocessing record is inconsistent: n_bands {b}, pca_components {k}, "
+            raise ModelFileError(f"the preprocessing record is inconsistent: n_bands {b}, pca_components {k}, "
                                  f"mean {p.mean.shape}, scale {p.scale.shape}, "
                                  f"components {None if p.components is None else p.components.shape}")
         if not (np.isfinite(p.mean).all() and np.isfinite(p.scale).all() and (p.scale > 0).all()):
-            raise ModelFileError("Preprocessing record has non-finite mean or non-positive scale values")
+            raise ModelFileError("the preprocessing record has non-finite mean or non-positive scale values")
         return p
 
 

@@ -175,9 +175,10 @@ def _render_html(report: dict, class_map, classes, map_nodata: int, max_map_side
     if energy:
         body.append(_energy_section(energy, model))
     if model:
-        body.append("<h2>Model settings</h2>" + _kv_table(_flatten(model)))
+        body.append(_model_section(model))
     if timing:
-        body.append("<h2>Timing</h2>" + _kv_table(_flatten(timing)))
+        body.append(_timing_section(timing))
+    body = [_scrolling(b) for b in body]
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>\n"
@@ -194,7 +195,14 @@ _CSS = (
     "text-align:right}th{background:#eee}td.l,th.l{text-align:left}.meta{color:#666}"
     "img{max-width:100%;display:block;margin:.5em 0}.warn{color:#a40}"
     ".trust{border:2px solid #c60;background:#fff4e5;padding:0 1em;margin:1em 0}.trust h2{color:#a40}"
+    ".scroll{overflow-x:auto;max-width:100%}td,th{white-space:nowrap}td.w,th.w{white-space:normal;min-width:12em}"
 )
+
+
+def _scrolling(section: str) -> str:
+    """Each table in a box that scrolls sideways in a narrow window (a QGIS dock, a phone): numbers and names
+    never break inside a word; long text cells (class 'w') wrap between words."""
+    return section.replace("<table>", "<div class='scroll'><table>").replace("</table>", "</table></div>")
 
 
 def _summary(acc, split, model, energy):
@@ -232,7 +240,7 @@ def _summary(acc, split, model, energy):
     if not rows:
         return ""
     return "<h2>Summary</h2><table>" + "".join(
-        f"<tr><th class='l'>{_e(k)}</th><td class='l'>{_e(v)}</td></tr>" for k, v in rows) + "</table>"
+        f"<tr><th class='{_lw(k)}'>{_e(k)}</th><td class='{_lw(v)}'>{_e(v)}</td></tr>" for k, v in rows) + "</table>"
 
 
 def _accuracy_section(acc):
@@ -253,10 +261,12 @@ def _accuracy_section(acc):
                        f"<td>{_e(_num(p.get('predicted')))}</td></tr>")
         out.append("</table>")
     if cm:
-        out.append("<h3>Confusion matrix (rows: reference, columns: prediction)</h3><table><tr><th></th>"
-                   + "".join(f"<th>{_e(n)}</th>" for n in names) + "</tr>")
+        values = [str(p.get("value", i + 1)) for i, p in enumerate(per)] or [str(i + 1) for i in range(len(cm))]
+        out.append("<h3>Confusion matrix (rows: reference, columns: prediction, headed by class value)</h3>"
+                   "<table><tr><th></th>"
+                   + "".join(f"<th title='{_e(n)}'>{_e(v)}</th>" for v, n in zip(values, names or values)) + "</tr>")
         for i, row in enumerate(cm):
-            label = names[i] if i < len(names) else str(i)
+            label = f"{values[i]} {names[i]}" if i < len(names) else str(i)
             out.append(f"<tr><th class='l'>{_e(label)}</th>" + "".join(f"<td>{_e(_num(v))}</td>" for v in row)
                        + "</tr>")
         out.append("</table>")
@@ -317,7 +327,8 @@ def _split_section(split):
     out = ["<h2>Split protocol</h2>"]
     if split.get("description"):
         out.append(f"<p>{_e(split['description'])}</p>")
-    out.append(_kv_table(_flatten(split, skip=("per_class", "description", "warnings", "notes", "classes"))))
+    out.append(_kv_table({_label(k): v for k, v in _flatten(split, skip=("per_class", "description", "warnings", "notes",
+                                                                      "classes")).items()}))
     per = split.get("per_class")
     if isinstance(per, list) and per and isinstance(per[0], dict):
         cols = list(per[0].keys())
@@ -360,7 +371,7 @@ def _energy_section(energy, model):
                            + "".join(f"<td>{_e(_num(t.get(k), 1))}</td>" for k in ("cnn_fp", "cnn_q", "snn"))
                            + f"<td>{_e(_num(r.get('fp_cnn_over_snn'), 1, 'x'))}</td>"
                            f"<td>{_e(_num(r.get('q_cnn_over_snn'), 1, 'x'))}</td>"
-                           f"<td class='l'>{_e(d.get('description', '') if view == 'per_patch' else '')}</td></tr>")
+                           f"<td class='l w'>{_e(d.get('description', '') if view == 'per_patch' else '')}</td></tr>")
         out.append("</table>")
         tvals = [(conv.get(head) or {}).get("per_patch", {}).get("totals_pj", {}).get(k)
                  for k in ("cnn_fp", "cnn_q", "snn")]
@@ -662,8 +673,108 @@ def _fmt(v) -> str:
 def _kv_table(d: dict) -> str:
     if not d:
         return ""
-    return "<table>" + "".join(f"<tr><th class='l'>{_e(k)}</th><td class='l'>{_e(v)}</td></tr>"
+    return "<table>" + "".join(f"<tr><th class='{_lw(k)}'>{_e(k)}</th><td class='{_lw(v)}'>{_e(v)}</td></tr>"
                                for k, v in d.items()) + "</table>"
+
+
+def _lw(text) -> str:
+    """The class of a left-aligned cell: 'l w' (wraps between words) for running text, 'l' for a short value."""
+    return "l w" if len(str(text)) > 30 and " " in str(text) else "l"
+
+
+def _label(key: str) -> str:
+    """A setting's key as words: 'patch_size' -> 'Patch size', 'wavelength_range_nm' -> 'Wavelength range (nm)'."""
+    words = str(key).replace(".", " ").split("_")
+    unit = words.pop() if len(words) > 1 and words[-1] in ("nm", "s", "mb", "pj") else ""
+    text = " ".join(_ACRONYMS.get(w, w) for w in words)
+    text = text[:1].upper() + text[1:]
+    return f"{text} ({unit})" if unit else text
+
+
+_ACRONYMS = {"cnn": "CNN", "snn": "SNN", "pca": "PCA", "oa": "OA", "onnx": "ONNX", "qat": "QAT", "lr": "learning rate"}
+_TIMING_LABELS = {"prepare": "Reading and preparing the data", "cnn": "CNN training", "convert": "CNN to SNN conversion",
+                  "snn": "SNN training", "assess": "Assessment", "classify": "Classifying the raster",
+                  "classify_pixels_per_s": "Classification speed", "total": "Total"}
+
+
+def _duration(seconds) -> str:
+    """Seconds as a reader wants them: '6.2 s', '3.4 min', '1 h 05 min'."""
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+        return _fmt(seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s" if seconds >= 0.1 else f"{seconds:.2f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{int(seconds // 3600)} h {int(round(seconds % 3600 / 60)):02d} min"
+
+
+_LAYER_COLUMNS = ("name", "kind", "role", "in", "out", "kernel")
+
+
+def _model_section(model: dict) -> str:
+    """The model as tables a reader can scan: settings (one row each), then one row per layer with its shape
+    and, for spiking layers, the firing threshold and leak (never raw JSON)."""
+    scalars = {}
+    for k, v in model.items():
+        if k in ("layers", "neurons"):
+            continue
+        if isinstance(v, dict):
+            scalars.update({_label(kk): vv for kk, vv in _flatten(v, k + ".").items()})
+        elif isinstance(v, list):
+            scalars[_label(k)] = ", ".join(_fmt(x) for x in v) if all(not isinstance(x, (dict, list)) for x in v) \
+                else "; ".join(", ".join(f"{a} {_fmt(b)}" for a, b in x.items()) if isinstance(x, dict) else _fmt(x)
+                               for x in v)
+        else:
+            scalars[_label(k)] = _fmt(v)
+    out = ["<h2>Model</h2>", _kv_table(scalars)]
+    layers = [x for x in (model.get("layers") or []) if isinstance(x, dict)]
+    neurons = [x for x in (model.get("neurons") or []) if isinstance(x, dict)]
+    if layers:
+        extra = [k for k in layers[0] if k not in _LAYER_COLUMNS]
+        cols = [c for c in _LAYER_COLUMNS if any(c in x for x in layers)] + extra
+        head = "".join(f"<th class='l'>{_e(_label(c))}</th>" for c in cols)
+        if neurons:
+            head += "<th>Threshold</th><th>Leak</th>"
+        out.append("<h3>Layers</h3><table><tr>" + head + "</tr>")
+        for i, x in enumerate(layers):
+            cells = "".join(f"<td class='l'>{_e(' x '.join(_fmt(k) for k in x.get(c)) if isinstance(x.get(c), list) else _fmt(x.get(c)) if c in x else '')}</td>"
+                            for c in cols)
+            if neurons:
+                n = neurons[i] if i < len(neurons) else {}
+                leak = "" if n.get("leak") is None else _num(n.get("leak"), 4) + (
+                    f" ({n['leak_mode']})" if n.get("leak_mode") else "")
+                cells += f"<td>{_e(_num(n.get('threshold'), 3) if n else '')}</td><td>{_e(leak)}</td>"
+            out.append(f"<tr>{cells}</tr>")
+        out.append("</table>")
+    elif neurons:
+        out.append("<h3>Spiking neurons</h3>" + _kv_table({f"Layer {i + 1}": ", ".join(f"{k} {_fmt(v)}" for k, v in n.items())
+                                                            for i, n in enumerate(neurons)}))
+    return "\n".join(out)
+
+
+def _timing_section(timing: dict) -> str:
+    """Durations with their unit (s, min, h); rates keep theirs (a '_per_s' key is per second)."""
+    rows = {}
+    for k, v in _flatten_raw(timing).items():
+        if k.endswith("_per_s"):
+            rows[_TIMING_LABELS.get(k) or _label(k[:-len("_per_s")]) + " speed"] = (
+                _num(v, 0, " pixels / s") if isinstance(v, (int, float)) else _fmt(v))
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            bare = k[:-2] if k.endswith("_s") else k
+            rows[_TIMING_LABELS.get(bare) or _label(bare)] = _duration(v)
+        else:
+            rows[_label(k)] = _fmt(v)
+    return "<h2>Timing</h2>" + _kv_table(rows)
+
+
+def _flatten_raw(d, prefix=""):
+    out = {}
+    for k, v in (d or {}).items():
+        if isinstance(v, dict):
+            out.update(_flatten_raw(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
 
 
 def _notes(notes, warn=False) -> str:

@@ -79,6 +79,19 @@ def allocate(counts: Dict[int, int], design: SampleDesign) -> Tuple[Dict[int, in
     return alloc, notes
 
 
+def check_class_map(info, path) -> None:
+    """InputError unless `info` (a RasterInfo) describes a class map: one band of integer class values. A
+    reflectance image given by mistake would otherwise make every distinct float a "class" of one pixel."""
+    if info.count != 1:
+        raise InputError(f"{path} has {info.count} bands, so it is not a class map: a class map has one band of "
+                         f"integer class values (e.g. the map `hypersnn classify` writes); give the class map, "
+                         f"not the image")
+    if np.dtype(info.dtype).kind not in "iub":
+        raise InputError(f"{path} holds {info.dtype} values, so it is not a class map: a class map holds integer "
+                         f"class values (scaled or floating-point data are refused); convert it to an integer type "
+                         f"or give the class map")
+
+
 Strips = Callable[[], Iterable[np.ndarray]]
 """Calls give a fresh iterator over the class map's row strips (2-D int arrays, top to bottom)."""
 

@@ -498,10 +498,13 @@ def _blocks(labels, usable, classes, frac, bs, rng, warnings, name=str):
 
 def _auto_method(labels, usable, classes, polygon_ids, warnings, name=str) -> str:
     """'polygons' for polygon labels with at least 2 polygons in every class, else 'random' (see module docstring)."""
-    if polygon_ids is None:
-        return "random"
-    pid = np.asarray(polygon_ids)
-    if pid.shape != labels.shape or not (usable & (pid > 0)).any():
+    pid = None if polygon_ids is None else np.asarray(polygon_ids)
+    if pid is None or pid.shape != labels.shape or not (usable & (pid > 0)).any():
+        # said, never silent: the user asked for 'auto' and gets a split whose accuracy is optimistic
+        warnings.append("Split 'auto': the labels have no polygons (a label raster or points), so a random pixel "
+                        "split was used instead of a polygon split. Its accuracy is optimistic (neighbouring pixels "
+                        "fall on both sides): choose 'blocks' for a spatially disjoint estimate, or 'cv' (map "
+                        "production).")
         return "random"
     few = []
     for c in classes:

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import List
 
-FEW_TRAINING = 10
-"""A class with fewer training pixels than this cannot be learnt reliably (core/splits.FEW_PIXELS)."""
+from .splits import FEW_PIXELS as FEW_TRAINING  # declared once: a class with fewer cannot be learnt reliably
 
 
 def trust_warnings(report: dict) -> List[str]:

@@ -127,11 +127,19 @@ def engine_importable(purpose: str = "all") -> Optional[str]:
     return None
 
 
+TORCH_CPU_INDEX = ["--index-url", "https://download.pytorch.org/whl/cpu", "--extra-index-url", "https://pypi.org/simple"]
+"""Where pip finds the CPU-only torch wheels (about 200 MB instead of several GB of CUDA libraries); other packages
+still come from PyPI."""
+
+
 def python_executable() -> str:
-    """The Python interpreter behind this QGIS (sys.executable may be the qgis binary itself)."""
-    exe = sys.executable or ""
-    base = os.path.basename(exe).lower()
-    if base.startswith("python") and os.path.isfile(exe):
+    """The Python interpreter behind this QGIS, checked by running it (core/interpreter.py, the helper the Dask
+    workers use): sys.executable may be the qgis binary itself, or a guess from PATH such as a pyenv shim of
+    another Python, into which pip would install in vain."""
+    from ..core.interpreter import matching_python
+
+    exe = matching_python()
+    if exe:
         return exe
     ver = f"{sys.version_info.major}.{sys.version_info.minor}"
     names = ["python.exe", "python3.exe"] if os.name == "nt" else [f"python{ver}", "python3", "python"]
@@ -160,14 +168,21 @@ def in_virtualenv() -> bool:
 
 
 def pip_args(missing: List[Missing]) -> List[str]:
-    """argv of the pip command that installs `missing` into QGIS's Python."""
+    """argv of the pip command that installs `missing` into QGIS's Python (torch from the CPU-only index)."""
     args = [python_executable(), "-m", "pip", "install"]
     if not in_virtualenv():
         args.append("--user")
         if externally_managed():
             args.append("--break-system-packages")
+    if any(m.module == "torch" for m in missing):
+        args += TORCH_CPU_INDEX
     args += [m.requirement for m in missing]
     return args
+
+
+def onnx_route_missing() -> List[Missing]:
+    """What QGIS's Python lacks for classification without torch (numpy, onnx, onnxruntime)."""
+    return missing_packages(modules=CLASSIFY_WITHOUT_TORCH)
 
 
 def pip_command(missing: List[Missing]) -> str:
@@ -177,22 +192,32 @@ def pip_command(missing: List[Missing]) -> str:
     return " ".join(shlex.quote(a) for a in args)
 
 
-def explain(missing: List[Missing]) -> str:
-    """Plain-text message: what is missing, why, and the exact command."""
-    lines = ["HyperSNN needs Python packages that QGIS's Python does not have:"]
+def explain(missing: List[Missing], purpose: str = "all") -> str:
+    """Plain-text message: what is missing, why, and the exact command. `purpose` "classify": the ONNX route
+    (onnx and onnxruntime, no torch) comes first, since it is all that classification needs."""
+    lines = [f"HyperSNN needs Python packages that QGIS's Python ({python_executable()}) does not have:"]
     for m in missing:
         lines.append(f"  - {m.module} ({m.why}): {m.error}")
     lines.append("")
-    lines.append("Install them into QGIS's Python with:")
+    onnx = onnx_route_missing() if purpose == "classify" and any(m.module == "torch" for m in missing) else []
+    if onnx:
+        lines.append("To classify with existing model files, onnx and onnxruntime suffice (no torch; the ONNX "
+                     "route). Install them into QGIS's Python with:")
+        lines.append(f"  {pip_command(onnx)}")
+        lines.append("")
+        lines.append("For training as well (the full engine, with torch):")
+    else:
+        lines.append("Install them into QGIS's Python with:")
     lines.append(f"  {pip_command(missing)}")
     if externally_managed() and not in_virtualenv():
         lines.append("(--break-system-packages is needed because this system Python is marked "
                      "externally managed; --user keeps the packages in your home folder.)")
     if any(m.module == "torch" for m in missing):
-        lines.append("For a smaller CPU-only torch add: --index-url https://download.pytorch.org/whl/cpu "
-                     "--extra-index-url https://pypi.org/simple")
-        lines.append("To classify with existing model files only (no training), torch is not needed: install "
-                     "onnx and onnxruntime instead (the same command with: onnx onnxruntime).")
+        lines.append("torch comes from PyTorch's CPU-only index (" + TORCH_CPU_INDEX[1] + "), a far smaller "
+                     "download than the default build with GPU libraries.")
+        if not onnx:
+            lines.append("To classify with existing model files only (no training), torch is not needed: install "
+                         "onnx and onnxruntime instead (the same command with: onnx onnxruntime).")
     lines.append("Then restart QGIS. (The raster, vector and ENVI libraries of the command-line tool are not "
                  "needed inside QGIS.)")
     return "\n".join(lines)

@@ -58,6 +58,15 @@ class _GdalErrors:
     def __exit__(self, *exc):
         gdal.PopErrorHandler()
 
+    def call(self, fn, *args, **kwargs):
+        """fn(...), or None with GDAL's message kept when GDAL raises: QGIS 3.40+ turns GDAL's exception mode on
+        as soon as its Processing GDAL provider loads, where GDAL 3.6 under QGIS 3.22 returns None."""
+        try:
+            return fn(*args, **kwargs)
+        except RuntimeError as e:
+            self.messages.append(str(e).strip())
+            return None
+
     def text(self, default: str = "unknown GDAL error") -> str:
         return "; ".join(m for m in self.messages if m) or default
 
@@ -114,7 +123,7 @@ class GdalReader:
             raise RasterError(f"Raster path is a folder, not a file: {path}")
         self.data_path = data_path
         with _GdalErrors() as err:
-            ds = gdal.OpenEx(data_path, gdal.OF_RASTER | gdal.OF_READONLY)
+            ds = err.call(gdal.OpenEx, data_path, gdal.OF_RASTER | gdal.OF_READONLY)
         if ds is None:
             raise RasterError(f"Cannot read raster {path}: {err.text('GDAL cannot open it as a raster')}")
         if ds.RasterCount < 1:
@@ -158,7 +167,7 @@ class GdalReader:
         (r, c, h, w), idx = checked_read(info, self.path, window, bands)
         window = (r, c, h, w)
         with _GdalErrors() as err:
-            a = self._ds.ReadAsArray(xoff=c, yoff=r, xsize=w, ysize=h, band_list=[b + 1 for b in idx])
+            a = err.call(self._ds.ReadAsArray, xoff=c, yoff=r, xsize=w, ysize=h, band_list=[b + 1 for b in idx])
         if a is None:
             raise RasterError(f"Cannot read pixels of raster {self.path} at window {window}: {err.text()}")
         if a.ndim == 2:
@@ -248,7 +257,7 @@ class GdalWriter(TemporaryOutput):
         drv = gdal.GetDriverByName("GTiff")
         try:
             with _GdalErrors() as err:
-                ds = drv.Create(tmp, like.width, like.height, spec.count, _NP_TO_GDAL[dt.name], opts)
+                ds = err.call(drv.Create, tmp, like.width, like.height, spec.count, _NP_TO_GDAL[dt.name], opts)
         except BaseException:  # interrupted while the file is being created: leave nothing behind
             self._cleanup()
             raise
@@ -305,7 +314,7 @@ class GdalWriter(TemporaryOutput):
         a = a.astype(self.spec.dtype, copy=False)
         with _GdalErrors() as err:
             for i in range(self.spec.count):
-                if self._ds.GetRasterBand(i + 1).WriteArray(np.ascontiguousarray(a[:, :, i]), c, r) != 0:
+                if err.call(self._ds.GetRasterBand(i + 1).WriteArray, np.ascontiguousarray(a[:, :, i]), c, r) != 0:
                     raise OutputError(f"Cannot write output {self.path}: {err.text()}")
 
     def close(self) -> None:
@@ -315,7 +324,7 @@ class GdalWriter(TemporaryOutput):
         self._done = True
         try:
             with _GdalErrors() as err:
-                self._ds.FlushCache()
+                err.call(self._ds.FlushCache)
                 self._ds = None
             if err.messages:
                 raise OutputError(f"Cannot write output {self.path}: {err.text()}")
@@ -346,7 +355,7 @@ class GdalWriter(TemporaryOutput):
                 f"RESAMPLING={'MODE' if categorical else 'AVERAGE'}"]
         try:
             with _GdalErrors() as err:
-                out = gdal.Translate(cog_tmp, self.tmp_path, format="COG", creationOptions=opts)
+                out = err.call(gdal.Translate, cog_tmp, self.tmp_path, format="COG", creationOptions=opts)
                 ok = out is not None
                 out = None  # close: flush the file and its sidecar
             if not ok:
@@ -372,13 +381,28 @@ class GdalWriter(TemporaryOutput):
 # class metadata and label rasters
 
 
+def same_crs(wkt_a: str, wkt_b: str) -> bool:
+    """GDAL's IsSame: an ENVI `map info` UTM zone and the EPSG code of the same zone are one CRS (axis order
+    ignored: rasters are x, y)."""
+    from osgeo import osr
+
+    srs = []
+    for wkt in (wkt_a, wkt_b):
+        s = osr.SpatialReference()
+        if s.ImportFromWkt(wkt) != 0:
+            return False
+        s.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+        srs.append(s)
+    return bool(srs[0].IsSame(srs[1], ["IGNORE_DATA_AXIS_TO_SRS_AXIS_MAPPING=YES"]))
+
+
 def read_class_metadata(path) -> Tuple[dict, dict]:
     """({value: name}, {value: (r, g, b)}) of a class raster: GDAL category names or our `class_names`
     JSON item, and the colour table."""
     names: dict = {}
     colors: dict = {}
-    with _GdalErrors():
-        ds = gdal.OpenEx(os.fspath(path), gdal.OF_RASTER | gdal.OF_READONLY)
+    with _GdalErrors() as err:
+        ds = err.call(gdal.OpenEx, os.fspath(path), gdal.OF_RASTER | gdal.OF_READONLY)
     if ds is None:
         return names, colors
     band = ds.GetRasterBand(1)
@@ -491,7 +515,7 @@ def read_polygons_ogr(path, class_field: str, target_crs_wkt: str, layer=None) -
     from osgeo import osr
 
     with _GdalErrors() as err:
-        ds = ogr.Open(os.fspath(path))
+        ds = err.call(ogr.Open, os.fspath(path))
     if ds is None:
         raise LabelError(f"Cannot read training vector {path}: {err.text('OGR cannot open it')}")
     lyr = ds.GetLayerByName(str(layer)) if isinstance(layer, str) else ds.GetLayer(layer or 0)
@@ -578,8 +602,8 @@ def write_points_ogr(path, crs_wkt: str, xs, ys, fields, layer: str) -> None:
     with atomic_path(path, suffix=".gpkg", what="point file") as tmp:
         os.unlink(tmp)  # the GeoPackage driver creates the file itself
         with _GdalErrors() as err:
-            ds = ogr.GetDriverByName("GPKG").CreateDataSource(tmp)
-            lyr = ds.CreateLayer(layer, srs, ogr.wkbPoint) if ds is not None else None
+            ds = err.call(ogr.GetDriverByName("GPKG").CreateDataSource, tmp)
+            lyr = err.call(ds.CreateLayer, layer, srs, ogr.wkbPoint) if ds is not None else None
         if lyr is None:
             raise OutputError(f"Cannot write the point file {path}: {err.text('OGR cannot create it')}")
         for f in fields:
@@ -625,6 +649,9 @@ class GdalBackend:
 
     def read_class_metadata(self, path):
         return read_class_metadata(path)
+
+    def same_crs(self, wkt_a, wkt_b):
+        return same_crs(wkt_a, wkt_b)
 
     def write_points(self, path, crs_wkt, xs, ys, fields, layer):
         return write_points_ogr(path, crs_wkt, xs, ys, fields, layer)

@@ -149,10 +149,33 @@ def save_style(layer: QgsMapLayer) -> Optional[str]:
     return qml if ok else None
 
 
+LAYER_NAME_CHARS = 24
+"""Longer layer names are cut in the Layers panel at its usual width."""
+_MAP_KINDS = ("classes", "confidence", "energy", "probabilities")
+
+
+def layer_name(path: str, limit: int = LAYER_NAME_CHARS) -> str:
+    """A short layer name for an output file: its stem when short, else the start of the stem and the kind of map
+    ("potsdam_west_enmap_… classes"); the full path stays the layer's source (tooltip, properties)."""
+    import re
+
+    stem = Path(path).stem
+    if len(stem) <= limit:
+        return stem
+    m = re.search(r"_(\d+)$", stem)  # a free name's number (ui/common.free_outputs): "..._classes_2"
+    number = m.group(1) if m else ""
+    base = stem[:m.start()] if m else stem
+    kind = next((k for k in _MAP_KINDS if base.endswith("_" + k)), "")
+    head = base[:len(base) - len(kind) - 1] if kind else base
+    tail = " ".join(t for t in (kind, number) if t)
+    room = max(limit - len(tail) - 2, 6)
+    return f"{head[:room].rstrip('_-. ')}… {tail}".rstrip()
+
+
 def _add_raster(path: str, what: str, style, name: Optional[str], project: Optional[QgsProject]) -> QgsRasterLayer:
     """Add `path` as a layer (replacing layers of the same file), styled by `style(layer)` when given."""
     remove_layers_with_source(path, project)
-    layer = QgsRasterLayer(path, name or Path(path).stem)
+    layer = QgsRasterLayer(path, name or layer_name(path))
     if not layer.isValid():
         raise RuntimeError(f"QGIS cannot open the {what} {path}")
     if style is not None:
@@ -280,13 +303,54 @@ def add_polygon(layer: QgsVectorLayer, geometry, class_id: int) -> bool:
     return layer.addFeature(f)
 
 
-def message(iface, text: str, level=Qgis.MessageLevel.Info, duration: int = 8, title: str = "HyperSNN"):
-    """Message bar (when there is an iface) and the HyperSNN log tab."""
+BAR_CHARS = 180
+"""About what the message bar's two lines show at a common window width; a longer text is cut at a word there and
+given whole behind the bar's "Show more" button (and in the log)."""
+
+
+def message(iface, text: str, level=Qgis.MessageLevel.Info, duration: int = 8, title: str = "HyperSNN",
+            details: Optional[str] = None):
+    """Message bar (when there is an iface) and the HyperSNN log tab. The bar heads the text with `title`
+    (so `text` must not repeat it) and keeps it short; the full text and `details` (a traceback, every
+    warning) sit behind its "Show more" button."""
     from qgis.core import QgsMessageLog
 
-    QgsMessageLog.logMessage(text, "HyperSNN", level)
-    if iface is not None:
+    QgsMessageLog.logMessage(text + (f"\n{details}" if details else ""), "HyperSNN", level)
+    if iface is None:
+        return
+    short = text
+    if len(text) > BAR_CHARS:
+        short = text[:BAR_CHARS].rsplit(" ", 1)[0].rstrip(" ,;:") + " … (Show more)"
+    more = "\n\n".join(t for t in (text if short != text else "", details or "") if t)
+    try:
+        if more:
+            iface.messageBar().pushMessage(title, short, more, level=level, duration=duration)
+        else:
+            iface.messageBar().pushMessage(title, short, level=level, duration=duration)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def after_qgis_notice(iface, task_description: str, text: str, level=Qgis.MessageLevel.Info,
+                      details: Optional[str] = None, duration: Optional[int] = None):
+    """The plugin's word on how a task ended, kept on top of the bar: QGIS 3.22 posts its own notice ("Task
+    complete" / "Task failed", the task's description) just after the task's finished() returns, which would hide
+    this message (a trust warning, a failure's cause) behind "1 more". That notice is taken away once QGIS has
+    posted it."""
+    if duration is None:
+        duration = 0 if level == Qgis.MessageLevel.Critical else 15
+    message(iface, text, level, duration=duration, details=details)
+    if iface is None:
+        return
+    from qgis.PyQt.QtCore import QTimer
+
+    def drop_qgis_notice():
         try:
-            iface.messageBar().pushMessage(title, text, level=level, duration=duration)
-        except Exception:  # noqa: BLE001
+            bar = iface.messageBar()
+            for item in list(bar.items()):
+                if item.text() == task_description and item.title() != "HyperSNN":
+                    bar.popWidget(item)
+        except Exception:  # noqa: BLE001 - a bar without items() (tests' mock) or an item already gone
             pass
+
+    QTimer.singleShot(0, drop_qgis_notice)

@@ -26,8 +26,8 @@ def rgb_bands(wavelengths: Optional[list], count: int) -> List[int]:
 
 def write_project(path: str, raster: str, class_map: str, confidence: str, classes: list,
                   reference: Optional[str] = None, title: str = "HyperSNN") -> str:
-    from qgis.core import (QgsContrastEnhancement, QgsMultiBandColorRenderer, QgsProject,
-                           QgsRasterLayer, QgsRasterMinMaxOrigin)
+    from qgis.core import (QgsContrastEnhancement, QgsMultiBandColorRenderer, QgsProject, QgsRasterLayer,
+                           QgsRasterMinMaxOrigin, QgsReferencedRectangle)
 
     from .io_gdal import raster_info
     from .layers import style_class_map, style_confidence
@@ -43,6 +43,11 @@ def write_project(path: str, raster: str, class_map: str, confidence: str, class
     scene.setContrastEnhancement(QgsContrastEnhancement.ContrastEnhancementAlgorithm.StretchToMinimumMaximum,
                                  QgsRasterMinMaxOrigin.Limits.CumulativeCut)
     project.setCrs(scene.crs())
+    # the project opens on the data (without it QGIS shows an empty canvas at 1:1): no map canvas writes this
+    # project, so its default view extent is what QGIS zooms to on opening
+    extent = scene.extent()
+    extent.scale(1.05)
+    project.viewSettings().setDefaultViewExtent(QgsReferencedRectangle(extent, scene.crs()))
     layers = [scene]
     if reference:
         ref = QgsRasterLayer(reference, "reference labels")
@@ -68,12 +73,28 @@ def write_project(path: str, raster: str, class_map: str, confidence: str, class
         root.removeChildNode(node)
     for lyr in layers[:-2]:
         root.findLayer(lyr.id()).setItemVisibilityChecked(lyr is scene)
-    from ..core.files import atomic_path
-
-    with atomic_path(path, suffix=".qgz", what="QGIS project") as tmp:
-        if not project.write(tmp):
-            raise RuntimeError(f"QGIS could not write the project {path}: {project.error()}")
+    _write_atomic(project, Path(path))
     return path
+
+
+def _write_atomic(project, path: Path):
+    """Write the .qgz beside `path` under a temporary name, then rename it. QGIS names the project file inside the
+    archive after the part of the file name before its first dot, so the temporary name starts with the final
+    stem ("indian_pines.<tmp>.qgz" holds "indian_pines.qgs"); being in the same folder, layer paths stay relative."""
+    import uuid
+
+    from ..core.errors import OutputError
+
+    tmp = path.with_name(f"{path.stem.split('.')[0] or 'project'}.{uuid.uuid4().hex[:8]}.tmp.qgz")
+    try:
+        if not project.write(str(tmp)):
+            raise RuntimeError(f"QGIS could not write the project {path}: {project.error()}")
+        os.replace(tmp, path)
+    except OSError as e:
+        raise OutputError(f"Cannot write QGIS project {path}: {e.strerror or e}; nothing was changed") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def main(argv=None) -> int:

@@ -7,6 +7,7 @@ the output layers, opens the report and reports errors with their actual reason.
 """
 from __future__ import annotations
 
+import re
 import traceback
 from typing import Callable, Optional
 
@@ -15,19 +16,36 @@ from qgis.core import Qgis, QgsMessageLog, QgsTask
 from . import layers as L
 
 LOG_TAG = "HyperSNN"
+LOG_HINT = "The run's messages are in QGIS's log: View > Panels > Log Messages, tab HyperSNN."
+_EPOCH_LOG = re.compile(r"^(cnn|snn) epoch (\d+)/(\d+): .*?\bval ([0-9.]+)")
+"""The engine's per-epoch log line (core/train.py), read for the validation accuracy shown in the task's text."""
 
 
 def log(text: str, level=Qgis.MessageLevel.Info):
     QgsMessageLog.logMessage(text, LOG_TAG, level)
 
 
+def _task_flags():
+    """Cancelable; Silent where QGIS has it (3.26+): the plugin says itself how a run ended, so QGIS's own "Task
+    complete" / "Task failed" notice would only cover the plugin's message."""
+    flags = QgsTask.Flag.CanCancel
+    silent = getattr(type(flags), "Silent", None)  # the flag enum; QGIS 3.22 has no Silent
+    return flags | silent if silent is not None else flags
+
+
 class _EngineTask(QgsTask):
-    """Shared plumbing: progress, cancel, error capture, message bar."""
+    """Shared plumbing: progress, cancel, error capture, message bar.
 
-    title = "HyperSNN"
+    `title` ("Train on scene.tif") names the run in messages, which the message bar already heads "HyperSNN";
+    the task's description (the Task Manager's text) is "HyperSNN: <title>", followed while it runs by the stage,
+    the epoch and the last validation accuracy."""
 
-    def __init__(self, description: str, iface=None, on_done: Optional[Callable] = None):
-        super().__init__(description, QgsTask.Flag.CanCancel)
+    def __init__(self, title: str, iface=None, on_done: Optional[Callable] = None):
+        super().__init__(f"HyperSNN: {title}", _task_flags())
+        self.title = title
+        self.stage_text = ""
+        self.val_text = ""
+        self.progressChanged.connect(self._show_stage)  # queued: runs on the main thread, as setDescription must
         self.iface = iface
         self.on_done = on_done
         self.error: Optional[str] = None
@@ -43,7 +61,22 @@ class _EngineTask(QgsTask):
         self.setProgress(max(0.0, min(100.0, 100.0 * float(fraction))))
 
     def _log(self, text: str):
+        m = _EPOCH_LOG.match(text)
+        if m:
+            self.val_text = f"validation {100 * float(m.group(4)):.1f} % after {m.group(1).upper()} epoch {m.group(2)}"
         log(text)
+
+    # main thread -------------------------------------------------------------------------------
+    def _show_stage(self, _progress=None):
+        """Stage, epoch and validation accuracy in the task's description (the Task Manager and status bar)."""
+        if self.status() not in (QgsTask.TaskStatus.Running, QgsTask.TaskStatus.Queued):
+            return
+        stage = self.message or ""
+        if self.val_text and "epoch" in stage.lower():
+            stage += f"; {self.val_text}"
+        if stage and stage != self.stage_text:
+            self.stage_text = stage
+            self.setDescription(f"HyperSNN: {self.title}: {stage}")
 
     def callbacks(self):
         from ..workflows.callbacks import Callbacks
@@ -74,22 +107,29 @@ class _EngineTask(QgsTask):
     def work(self):  # pragma: no cover - overridden
         raise NotImplementedError
 
-    # main thread ---------------------------------------------------------------------------
     def finished(self, ok: bool):
+        self.setDescription(f"HyperSNN: {self.title}")  # what QGIS's own notice (3.22) names, without the stage
         try:
             if ok:
                 self.on_success()
             elif self.canceled_by_user or self.isCanceled():
-                L.message(self.iface, f"{self.description()}: canceled; no output was written.", Qgis.MessageLevel.Info)
+                # QGIS 3.22 posts its red "Task failed" notice for a canceled task after this method returns: say
+                # the plugin's word after it and take that notice away, so "canceled" is what the user reads.
+                L.after_qgis_notice(self.iface, self.description(), f"{self.title}: canceled; no output was written.",
+                                    Qgis.MessageLevel.Info)
             else:
                 err = self.error or "stopped without a reason (see the HyperSNN log)"
                 if self.error_detail:
                     log(self.error_detail, Qgis.MessageLevel.Critical)
-                L.message(self.iface, f"{self.description()} failed: {err}", Qgis.MessageLevel.Critical, duration=0)
+                L.after_qgis_notice(self.iface, self.description(), f"{self.title} failed: {err}",
+                                    Qgis.MessageLevel.Critical,
+                                    details="\n\n".join(t for t in (f"{self.title} failed: {err}", self.error_detail,
+                                                                      LOG_HINT) if t))
         except Exception as e:  # noqa: BLE001 - never let a slot raise into Qt
             self.error = f"{type(e).__name__}: {e}"
             log(traceback.format_exc(), Qgis.MessageLevel.Critical)
-            L.message(self.iface, f"{self.description()}: could not add the results: {e}", Qgis.MessageLevel.Critical, duration=0)
+            L.message(self.iface, f"{self.title}: could not add the results: {e}", Qgis.MessageLevel.Critical, duration=0,
+                      details=traceback.format_exc())
         finally:
             if self.on_done is not None:
                 try:
@@ -107,7 +147,7 @@ class TrainTask(_EngineTask):
     def __init__(self, job, iface=None, on_done=None, show_report: Optional[Callable[[str], None]] = None):
         from pathlib import Path
 
-        super().__init__(f"HyperSNN: train on {Path(job.raster).name}", iface, on_done)
+        super().__init__(f"Train on {Path(job.raster).name}", iface, on_done)
         self.job = job
         self.show_report = show_report
 
@@ -130,17 +170,21 @@ class TrainTask(_EngineTask):
                "pixels; " if s.get("oa") is not None else "")
         r = s["energy_ratios"]
         trust = s.get("trust_warnings") or []
-        if trust:  # never a green success for a result that cannot be trusted
-            L.message(self.iface, f"Model trained, but the result cannot be trusted: {trust[0]} ({acc.rstrip('; ')}; "
-                                  f"see the report's top for all {len(trust)} warning(s))",
-                      Qgis.MessageLevel.Warning, duration=0)
-        else:
-            L.message(self.iface, f"Model trained: {res.model_path}. {acc}SNN energy "
-                                  f"{r['complete_q_cnn_over_snn']:.1f}x below the iso-architecture k-bit CNN and "
-                                  f"{r['complete_fp_cnn_over_snn']:.1f}x below the FP32 CNN (complete convention, per "
-                                  "patch).", Qgis.MessageLevel.Success, duration=10)
-        for w in [w for w in res.warnings if w not in trust][:3]:
+        for w in [w for w in res.warnings if w not in trust][:3]:  # first: the last message pushed is on top
             L.message(self.iface, w, Qgis.MessageLevel.Warning, duration=15)
+        if trust:  # never a green success for a result that cannot be trusted, nor one under QGIS's "Task complete"
+            L.after_qgis_notice(self.iface, self.description(),
+                                f"Model trained, but the result cannot be trusted ({len(trust)} warning(s); see "
+                                f"the report's top): {trust[0]}", Qgis.MessageLevel.Warning, duration=0,
+                                details="\n".join([f"Model: {res.model_path}", acc.rstrip("; "), "",
+                                                   "This result cannot be trusted as it stands:"]
+                                                  + [f"- {w}" for w in trust]))
+        else:
+            L.after_qgis_notice(self.iface, self.description(),
+                                f"Model trained: {res.model_path}. {acc}SNN energy "
+                                f"{r['complete_q_cnn_over_snn']:.1f}x below the iso-architecture k-bit CNN and "
+                                f"{r['complete_fp_cnn_over_snn']:.1f}x below the FP32 CNN (complete convention, per "
+                                "patch).", Qgis.MessageLevel.Success, duration=10)
         html = res.report_paths.get("html")
         if html and self.show_report is not None:
             self.show_report(html)
@@ -152,7 +196,7 @@ class ClassifyTask(_EngineTask):
     def __init__(self, job, iface=None, on_done=None):
         from pathlib import Path
 
-        super().__init__(f"HyperSNN: classify {Path(job.raster).name}", iface, on_done)
+        super().__init__(f"Classify {Path(job.raster).name}", iface, on_done)
         self.job = job
 
     def work(self):
@@ -172,5 +216,5 @@ class ClassifyTask(_EngineTask):
         self.added_layers.append(L.add_class_map(res.class_map, res.classes))
         energy = (f"; SNN energy of the scene {res.energy['snn_mj']:.4f} mJ (complete convention)"
                   if res.energy else "")
-        L.message(self.iface, f"Class map written: {res.class_map} ({res.valid_pixels} pixels in "
-                              f"{res.seconds:.1f} s{energy})", Qgis.MessageLevel.Success)
+        L.after_qgis_notice(self.iface, self.description(), f"Class map written: {res.class_map} ({res.valid_pixels} "
+                            f"pixels in {res.seconds:.1f} s{energy})", Qgis.MessageLevel.Success, duration=8)

@@ -103,7 +103,7 @@ def test_classify_only_report_renders_what_is_present(tmp_path):
     assert set(paths) == {"json", "html"}
     page = (tmp_path / "classify.html").read_text()
     assert page.count("data:image/png;base64,") == 1
-    assert "Overall accuracy" not in page and "classify_s" in page
+    assert "Overall accuracy" not in page and "<th class='l'>Classifying the raster</th><td class='l'>1.0 s</td>" in page
     # overwriting keeps the file complete
     write_report(tmp_path, "classify", {"title": "Again"})
     assert "Again" in (tmp_path / "classify.html").read_text()

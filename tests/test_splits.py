@@ -235,7 +235,8 @@ def test_auto_splits_polygon_data_by_polygon_and_says_when_it_cannot():
     assert all(s.train[pid == p].all() or not s.train[pid == p].any() for p in range(1, 17))
     assert s.protocol["dropped_for_leakage"] >= 0 and "Polygon split" in s.protocol["description"]
     r = make_split(lab, SplitConfig(method="auto", val_fraction=0.0))  # no polygon ids: a label raster
-    assert r.protocol["method"] == "random" and not r.protocol["warnings"]
+    assert r.protocol["method"] == "random"  # and says so: never a silent change of method (issue 20)
+    assert any(x.startswith("Split 'auto': the labels have no polygons") for x in r.protocol["warnings"])
     one = pid.copy()
     one[lab == 1] = 99  # every class-1 pixel in one polygon
     w = make_split(lab, SplitConfig(method="auto", val_fraction=0.0), polygon_ids=one,

@@ -1,12 +1,14 @@
 """Band selector: a table of bands (number, name, wavelength, bad-band flag) with check boxes, selection
-by index ranges or wavelength windows, a 'drop bad bands' button and a live count."""
+by index ranges or wavelength windows, a 'drop bad bands' button and a live count; beside the table, the mean
+spectrum of each training class (what users of EnMAP-Box and SCP look at to choose bands)."""
 from __future__ import annotations
 
 import math
 from typing import List, Optional
 
-from qgis.PyQt.QtCore import Qt, pyqtSignal
-from qgis.PyQt.QtGui import QBrush, QColor
+import numpy as np
+from qgis.PyQt.QtCore import QPointF, QRectF, Qt, pyqtSignal
+from qgis.PyQt.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen
 from qgis.PyQt.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -14,8 +16,10 @@ from qgis.PyQt.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -26,9 +30,109 @@ def _ranges(idx: List[int]) -> str:
     return ",".join(index_ranges(idx))
 
 
+def mean_spectra(reader, labels, max_rows: int = 48) -> list:
+    """[(name, (r, g, b), mean spectrum)] per class of `labels` (core.labels.Labels on the reader's grid), from
+    at most `max_rows` image rows holding labels (evenly spread): bounded reading, also for a large scene."""
+    lab = labels.array
+    rows = np.flatnonzero((lab > 0).any(axis=1))
+    if rows.size > max_rows:
+        rows = rows[np.linspace(0, rows.size - 1, max_rows).round().astype(int)]
+    nodata = reader.info.nodata
+    sums, counts = {}, {}
+    for r in rows:
+        line = reader.read((int(r), 0, 1, reader.info.width)).reshape(reader.info.width, -1).astype(np.float64)
+        keep = lab[r] > 0
+        if nodata is not None:
+            keep &= ~(np.isnan(line).any(axis=1) if np.isnan(nodata) else (line == nodata).any(axis=1))
+        keep &= np.isfinite(line).all(axis=1)
+        for v in np.unique(lab[r][keep]):
+            px = line[keep & (lab[r] == v)]
+            sums[int(v)] = sums.get(int(v), 0.0) + px.sum(axis=0)
+            counts[int(v)] = counts.get(int(v), 0) + len(px)
+    return [(c.name, tuple(c.color), sums[c.value] / counts[c.value]) for c in labels.classes if counts.get(c.value)]
+
+
+class SpectraPlot(QWidget):
+    """Mean spectrum per class, drawn with QPainter (no plotting library in QGIS's process); unselected bands
+    are shaded, so the effect of a band choice on the classes' spectra shows at a glance."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.curves, self.x, self.selected, self.message = [], None, set(), "No training data yet"
+        self.x_label = "Band"
+        self.setMinimumHeight(120)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def set_curves(self, curves, x=None, x_label="Band", message=""):
+        self.curves, self.x, self.x_label, self.message = list(curves), x, x_label, message
+        self.setToolTip("\n".join(name for name, _, _ in self.curves))
+        self.update()
+
+    def set_selected(self, selected):
+        self.selected = set(selected)
+        self.update()
+
+    def paintEvent(self, event):  # noqa: N802 - Qt API
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.fillRect(self.rect(), self.palette().base())
+        if not self.curves:
+            p.drawText(self.rect(), int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), self.message)
+            return
+        n = len(self.curves[0][2])
+        x = np.asarray(self.x if self.x is not None and len(self.x) == n else np.arange(1, n + 1), float)
+        ys = np.array([c[2] for c in self.curves], float)
+        x0, x1 = float(np.nanmin(x)), float(np.nanmax(x)) or 1.0
+        y0, y1 = float(np.nanmin(ys)), float(np.nanmax(ys))
+        if x1 == x0:
+            x1 = x0 + 1
+        if y1 == y0:
+            y1 = y0 + 1
+        fm = p.fontMetrics()
+        left, bottom = fm.horizontalAdvance(f"{y1:.4g}") + 8, fm.height() + 8
+        area = QRectF(left, 6, max(self.width() - left - 130, 40), max(self.height() - bottom - 10, 20))
+        px = lambda v: area.left() + (v - x0) / (x1 - x0) * area.width()  # noqa: E731
+        py = lambda v: area.bottom() - (v - y0) / (y1 - y0) * area.height()  # noqa: E731
+        shade = QColor(self.palette().mid().color())
+        shade.setAlpha(60)
+        step = area.width() / max(n - 1, 1)
+        for i in range(n):
+            if self.selected and i not in self.selected and np.isfinite(x[i]):
+                p.fillRect(QRectF(px(x[i]) - step / 2, area.top(), step, area.height()), shade)
+        p.setPen(QPen(self.palette().text().color()))
+        p.drawRect(area)
+        p.drawText(QPointF(2, area.top() + fm.ascent()), f"{y1:.4g}")
+        p.drawText(QPointF(2, area.bottom()), f"{y0:.4g}")
+        p.drawText(QPointF(area.left(), area.bottom() + fm.height() + 2), f"{x0:.0f}")
+        p.drawText(QPointF(area.right() - fm.horizontalAdvance(f"{x1:.0f}"), area.bottom() + fm.height() + 2),
+                   f"{x1:.0f}")
+        p.drawText(QPointF(area.center().x() - fm.horizontalAdvance(self.x_label) / 2, area.bottom() + fm.height() + 2),
+                   self.x_label)
+        for k, (name, color, y) in enumerate(self.curves):
+            pen = QPen(QColor(*color[:3]))
+            pen.setWidthF(1.6)
+            p.setPen(pen)
+            path, started = QPainterPath(), False
+            for xi, yi in zip(x, y):
+                if not (np.isfinite(xi) and np.isfinite(yi)):
+                    started = False
+                    continue
+                pt = QPointF(px(xi), py(yi))
+                path.lineTo(pt) if started else path.moveTo(pt)
+                started = True
+            p.drawPath(path)
+            ly = area.top() + 4 + k * (fm.height() + 1)
+            if ly + fm.height() < self.height():
+                p.drawLine(QPointF(area.right() + 8, ly + fm.height() / 2), QPointF(area.right() + 22, ly + fm.height() / 2))
+                p.setPen(QPen(self.palette().text().color()))
+                p.drawText(QPointF(area.right() + 26, ly + fm.ascent()), fm.elidedText(str(name), Qt.TextElideMode.ElideRight, 100))
+        p.end()
+
+
 class BandSelector(QWidget):
     """Shows a RasterInfo's bands; `selected()` gives the checked 0-based indices and `band_selection()`
-    the engine's BandSelection for them."""
+    the engine's BandSelection for them. The "Class spectra" tab asks `spectra_provider()` (set by the dialog)
+    for the curves when it is first shown after a change."""
 
     selectionChanged = pyqtSignal(int)
 
@@ -51,7 +155,16 @@ class BandSelector(QWidget):
         for c in (self.COL_USE, self.COL_WL, self.COL_BAD):
             hh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         self.table.itemChanged.connect(self._item_changed)
-        lay.addWidget(self.table, 1)
+        self.table.setMinimumHeight(110)
+        self.plot = SpectraPlot()
+        self.spectra_provider = None
+        self._spectra_stale = True
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.table, "Bands")
+        self.tabs.addTab(self.plot, "Class spectra")
+        self.tabs.setTabToolTip(1, "Mean spectrum of each class of the training data; unselected bands are shaded")
+        self.tabs.currentChanged.connect(lambda _: self.refresh_spectra())
+        lay.addWidget(self.tabs, 1)
 
         row = QHBoxLayout()
         row.addWidget(QLabel("Bands"))
@@ -79,12 +192,12 @@ class BandSelector(QWidget):
 
         row = QHBoxLayout()
         self.all_btn = QPushButton("All")
-        self.all_btn.clicked.connect(lambda: self.set_selected(range(self.count())))
+        self.all_btn.clicked.connect(lambda: self.set_selected(range(self.count())))  # also clears a range error
         self.none_btn = QPushButton("None")
         self.none_btn.clicked.connect(lambda: self.set_selected([]))
         from ..core.bands import WATER_ABSORPTION_NM  # lazily, as above
 
-        self.bad_btn = QPushButton("Drop bad / water-absorption bands")
+        self.bad_btn = QPushButton("Drop bad + water bands")
         self.bad_btn.setToolTip("Uncheck bands flagged bad (bbl = 0) and, when wavelengths are known, bands "
                                 "in the water-vapour absorption windows " +
                                 ", ".join(f"{a:.0f}-{b:.0f} nm" for a, b in WATER_ABSORPTION_NM))
@@ -94,13 +207,15 @@ class BandSelector(QWidget):
         row.addWidget(self.none_btn)
         row.addWidget(self.bad_btn)
         row.addStretch(1)
-        row.addWidget(self.count_label)
         lay.addLayout(row)
+        self.count_label.setWordWrap(True)
+        lay.addWidget(self.count_label)
         self.error_label = QLabel("")
         self.error_label.setStyleSheet("color: #b00020")
         self.error_label.setWordWrap(True)
         self.error_label.hide()
         lay.addWidget(self.error_label)
+        lay.addStretch(0)  # once the table reaches its maximum height, spare room goes below the controls
 
     # -- content -----------------------------------------------------------------------------
     def count(self) -> int:
@@ -116,7 +231,30 @@ class BandSelector(QWidget):
                 self._fill(info, selected)
         finally:
             self._updating = False
+        self.spectra_changed()
         self._changed()  # also when cleared: the count reads "no raster" and listeners hear 0
+
+    def spectra_changed(self):
+        """The training data or raster changed: recompute the class spectra when they are next looked at."""
+        self._spectra_stale = True
+        self.refresh_spectra()
+
+    def refresh_spectra(self):
+        if not self._spectra_stale or self.tabs.currentWidget() is not self.plot:
+            return
+        self._spectra_stale = False
+        if self.info is None or self.spectra_provider is None:
+            self.plot.set_curves([], message="Choose a raster and training data to see their classes' spectra")
+            return
+        try:
+            curves, message = self.spectra_provider(), ""
+        except Exception as e:  # noqa: BLE001 - a plot must never break the dialog: say why it is empty
+            curves, message = [], f"No class spectra: {e}"
+        wl = self.info.wavelengths
+        has_wl = bool(wl) and all(w is not None for w in wl)
+        self.plot.set_curves(curves, np.array(wl, float) if has_wl else None,
+                             "Wavelength (nm)" if has_wl else "Band", message or "No labelled pixels on the raster")
+        self.plot.set_selected(self.selected())
 
     def _fill(self, info, selected: Optional[List[int]]):
         self.table.setRowCount(info.count)
@@ -225,6 +363,8 @@ class BandSelector(QWidget):
             self._changed()
 
     def _changed(self):
+        self._error("")  # a selection made after a refused range or window replaces it: its error is stale
+        self.plot.set_selected(self.selected())
         n = len(self.selected()) if self.info is not None else 0
         if self.info is None:
             self.count_label.setText("no raster")

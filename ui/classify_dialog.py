@@ -1,5 +1,6 @@
 """Classify dialog: raster, model file (with what the model expects), outputs. Refuses a raster whose
-bands do not match the model, with the engine's ModelMismatchError message."""
+bands do not match the model, with the engine's ModelMismatchError message. Proposes output names that do not
+exist yet (never the training run's own `<raster>_classes.tif`) and asks before replacing a file the user chose."""
 from __future__ import annotations
 
 import html
@@ -22,7 +23,10 @@ from qgis.PyQt.QtWidgets import (
     QVBoxLayout,
 )
 
-from .common import GEOTIFF_FILTER, add_map_outputs, default_output, file_widget, icon, set_setting, setting
+from .common import (GEOTIFF_FILTER, add_help_button, add_map_outputs, confirm_replace, file_widget, free_outputs, icon,
+                     set_setting, setting)
+
+OUTPUT_SUFFIXES = ("_classes.tif", "_confidence.tif", "_probabilities.tif", "_energy.tif")
 
 
 class ClassifyDialog(QDialog):
@@ -93,6 +97,7 @@ class ClassifyDialog(QDialog):
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Classify")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.help_button = add_help_button(buttons, "qgis-plugin")
         outer.addWidget(buttons)
         self.buttons = buttons
 
@@ -148,12 +153,18 @@ class ClassifyDialog(QDialog):
                 self.raster_label.setText(f"{i.width} x {i.height} pixels, {i.count} bands{wl}")
         else:
             self.raster_label.setText("Choose the raster to classify")
-        if src and self.info is not None:
-            self._auto_path(self.class_map_file, default_output(src, "_classes.tif"))
-            self._auto_path(self.confidence_file, default_output(src, "_confidence.tif"))
-            self._auto_path(self.prob_file, default_output(src, "_probabilities.tif"))
-            self._auto_path(self.energy_file, default_output(src, "_energy.tif"))
+        if src and self.info is not None:  # free names, numbered together: a training run's maps stay untouched
+            for widget, path in zip(self._output_widgets(), free_outputs(src, OUTPUT_SUFFIXES)):
+                self._auto_path(widget, path)
         self._check_match()
+
+    def _output_widgets(self):
+        return [self.class_map_file, self.confidence_file, self.prob_file, self.energy_file]
+
+    def chosen_outputs(self) -> list:
+        """The output files this run would write (the maps that are switched on)."""
+        job = self.job()
+        return [p for p in (job.class_map, job.confidence, job.probabilities, job.energy_map) if p]
 
     def _model_changed(self, path):
         self.model = None
@@ -256,6 +267,9 @@ class ClassifyDialog(QDialog):
         if problem:
             self.bar.pushWarning("Cannot classify", problem)
             return
+        existing = [p for p in self.chosen_outputs() if os.path.exists(p)]
+        if existing and not confirm_replace(self, existing):
+            return  # the dialog stays open for other names
         set_setting("classify/model", self.model_file.filePath())
         set_setting("classify/confidence", self.confidence_check.isChecked())
         set_setting("classify/probabilities", self.prob_check.isChecked())

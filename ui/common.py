@@ -1,4 +1,5 @@
-"""Small helpers shared by the dialogs: settings under "hypersnn/", default output paths, icons."""
+"""Small helpers shared by the dialogs: settings under "hypersnn/", default output paths (free names, never an
+existing file), the question before replacing a file, the Help button, icons."""
 from __future__ import annotations
 
 import os
@@ -6,8 +7,9 @@ from pathlib import Path
 
 from qgis.core import QgsSettings
 from qgis.gui import QgsFileWidget
-from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QCheckBox
+from qgis.PyQt.QtCore import QUrl
+from qgis.PyQt.QtGui import QDesktopServices, QIcon
+from qgis.PyQt.QtWidgets import QCheckBox, QDialogButtonBox, QMessageBox
 
 PREFIX = "hypersnn/"
 def icon(name: str = "icon") -> QIcon:
@@ -76,3 +78,76 @@ def output_folder(raster_path: str = "") -> str:
 def default_output(raster_path: str, suffix: str) -> str:
     stem = Path(raster_path).stem if raster_path else "hypersnn"
     return os.path.join(output_folder(raster_path), f"{stem}{suffix}")
+
+
+def _report_files(path: str) -> list:
+    """The report files a run writes beside `path` (workflows/train.default_report_target's names)."""
+    stem = os.path.splitext(path)[0] + "_report"
+    return [stem + s for s in (".html", ".json", "_per_class.csv", "_confusion.csv")]
+
+
+def free_outputs(raster_path: str, suffixes) -> list:
+    """Default output paths beside the raster, one per suffix ("_snn.hsnn", "_classes.tif"), numbered together
+    (`_2`, `_3`, ...) so that none of them, nor the report beside them, exists yet: a rerun with the proposed
+    names never replaces an earlier run's files."""
+    first = [default_output(raster_path, s) for s in suffixes]
+    for n in range(1, 1000):
+        paths = [p if n == 1 else f"{os.path.splitext(p)[0]}_{n}{os.path.splitext(p)[1]}" for p in first]
+        if not any(os.path.exists(f) for p in paths for f in [p] + _report_files(p)):
+            return paths
+    return first
+
+
+def existing_outputs(paths) -> list:
+    """Those of `paths` (and the report files beside them) that exist already."""
+    out = []
+    for p in paths:
+        for f in [p] + _report_files(p):
+            if f and os.path.exists(f) and f not in out:
+                out.append(f)
+    return out
+
+
+def confirm_replace(parent, paths) -> bool:
+    """Ask before replacing existing files, as QGIS's own dialogs do; No is the default."""
+    if not paths:
+        return True
+    shown = "\n".join(paths[:12]) + (f"\n... and {len(paths) - 12} more" if len(paths) > 12 else "")
+    box = QMessageBox(QMessageBox.Icon.Warning, "Replace existing files?",
+                      f"{len(paths)} output file(s) exist already and would be replaced:\n\n{shown}\n\n"
+                      "Replace them? Choose No to go back and pick other names.",
+                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    box.setObjectName("hypersnn_confirm_replace")
+    return box.exec() == QMessageBox.StandardButton.Yes
+
+
+def plugin_metadata(key: str, default: str = "") -> str:
+    """A value of the plugin's metadata.txt (one place for the homepage and its help link)."""
+    path = Path(__file__).resolve().parents[1] / "metadata.txt"
+    try:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            k, sep, v = line.partition("=")
+            if sep and k.strip() == key:
+                return v.strip()
+    except OSError:
+        pass
+    return default
+
+
+def help_url(section: str = "qgis-plugin") -> QUrl:
+    """The documentation of `section` (a heading anchor of the README on the plugin's homepage)."""
+    home = plugin_metadata("homepage", "https://github.com/hypersnn/hypersnn")
+    return QUrl(f"{home}#{section}" if section else home)
+
+
+def open_help(section: str = "qgis-plugin") -> bool:
+    return QDesktopServices.openUrl(help_url(section))
+
+
+def add_help_button(buttons: QDialogButtonBox, section: str = "qgis-plugin"):
+    """A Help button in a dialog's button box that opens the documentation of `section`."""
+    btn = buttons.addButton(QDialogButtonBox.StandardButton.Help)
+    btn.setToolTip(f"Open the documentation in the web browser: {help_url(section).toString()}")
+    buttons.helpRequested.connect(lambda: open_help(section))
+    return btn

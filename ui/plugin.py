@@ -15,9 +15,26 @@ try:  # Qt6 (QGIS 4) has QAction in QtGui; QGIS's qgis.PyQt shims of newer relea
 except ImportError:  # Qt5 on QGIS releases whose qgis.PyQt.QtGui lacks it (3.22)
     from qgis.PyQt.QtWidgets import QAction
 
+from qgis.PyQt.QtCore import Qt
+
 from .common import icon as _icon
 
+
+def _alive(widget) -> bool:
+    try:
+        widget.isVisible()
+        return True
+    except RuntimeError:  # deleted on close
+        return False
+
 MENU = "&HyperSNN"
+PROCESSING_MENU = (
+    ("assess", "Assess a class map…", "Accuracy of a class map against reference polygons or a label raster "
+                                     "(optionally area-adjusted)"),
+    ("sample", "Sample validation points…", "A stratified random sample of a class map, as points to label"),
+    ("energy", "Energy report…", "Estimated compute energy of a model's SNN against its CNNs"),
+)
+"""Processing algorithms of the provider that the plugin menu opens as their dialogs (hypersnn:<key>)."""
 
 
 class HyperSNNPlugin:
@@ -60,6 +77,15 @@ class HyperSNNPlugin:
             self.toolbar.addAction(a)
             self.iface.addPluginToRasterMenu(MENU, a)
             self.actions.append(a)
+        # the Processing algorithms users look for in the menu too (EnMAP-Box, dzetsaka and SCP have them there)
+        for key, text, tip in PROCESSING_MENU:
+            a = QAction(QgsApplication.getThemeIcon("/processingAlgorithm.svg"), text, parent)
+            a.setObjectName(f"hypersnn_{key}")
+            a.setToolTip(tip)
+            a.setStatusTip(tip)
+            a.triggered.connect(lambda checked=False, k=key: self._safe(lambda: self.open_algorithm(k)))
+            self.iface.addPluginToRasterMenu(MENU, a)
+            self.actions.append(a)
         from .report_dock import ReportDock
 
         self.report = ReportDock(self.iface)
@@ -82,6 +108,9 @@ class HyperSNNPlugin:
         if self.report is not None:
             self.report.close()
             self.report = None
+        if getattr(self, "train_dialog", None) is not None and _alive(self.train_dialog):
+            self.train_dialog.close()
+        self.train_dialog = None
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
@@ -130,11 +159,11 @@ class HyperSNNPlugin:
     def train(self):
         if not self.ready():
             return
-        from .train_dialog import TrainDialog
+        from .train_dialog import show_train_dialog
 
-        dlg = TrainDialog(self.iface)
-        if dlg.exec():
-            self.start_training(dlg)
+        # non-modal: the attribute table and the map stay usable while choosing; Train starts the run
+        self.train_dialog = show_train_dialog(self.iface, lambda dlg: self._safe(lambda: self.start_training(dlg)),
+                                              getattr(self, "train_dialog", None))
 
     def start_training(self, dlg):
         """Start a TrainTask from an accepted TrainDialog."""
@@ -156,6 +185,18 @@ class HyperSNNPlugin:
         from ..plugin.tasks import ClassifyTask
 
         return self.start_task(ClassifyTask(dlg.job(), iface=self.iface))
+
+    def open_algorithm(self, key: str):
+        """The Processing dialog of hypersnn:<key>, non-modal as from the Processing Toolbox."""
+        import processing
+
+        dlg = processing.createAlgorithmDialog(f"hypersnn:{key}", {})
+        if dlg is None:
+            raise RuntimeError(f"The Processing algorithm hypersnn:{key} is not available")
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.show()
+        self.algorithm_dialogs = [d for d in getattr(self, "algorithm_dialogs", []) if _alive(d)] + [dlg]
+        return dlg
 
     def create_training_layer(self):
         from .training_layer_dialog import TrainingLayerDialog

@@ -21,8 +21,9 @@ def report_html_text(path: str) -> str:
 _DATA_IMG = re.compile(r"""src=(["'])data:image/(png|jpe?g|gif);base64,([A-Za-z0-9+/=\s]+)\1""")
 
 
-def extract_data_images(html_text: str):
-    """QTextBrowser cannot show data: URIs: (html with each embedded image renamed, {name: QImage})."""
+def extract_data_images(html_text: str, max_width: int = 820):
+    """QTextBrowser cannot show data: URIs: (html with each embedded image renamed, {name: QImage}); a figure
+    wider than `max_width` pixels is shown scaled down to it."""
     import base64
 
     from qgis.PyQt.QtGui import QImage
@@ -35,25 +36,54 @@ def extract_data_images(html_text: str):
             return m.group(0)
         name = f"hypersnn-figure-{len(images)}.{m.group(2)}"
         images[name] = img
-        width = f' width="{min(img.width(), 820)}"' if img.width() > 820 else ""
+        width = f' width="{max_width}"' if img.width() > max_width else ""
         return f'src="{name}"{width}'
 
     return _DATA_IMG.sub(repl, html_text), images
 
 
 _QT_CSS = ("body{font-family:sans-serif;} th{background-color:#eeeeee;} .meta{color:#666666;} "
-           ".warn{color:#aa4400;} td,th{padding:3px;}")
+           ".warn{color:#aa4400;} td,th{padding:3px;} .trust{background-color:#fff4e5;color:#222222;} "
+           ".trust h2{color:#aa4400;}")
+
+_CELL = re.compile(r"<(td|th)((?:\s[^>]*)?)>")
+
+
+def _no_wrap(m) -> str:
+    """Qt squeezes a table that is wider than the dock until its cells break letter by letter ('Cl a ss', '9 3 1'):
+    a cell keeps its words whole (nowrap) unless the report marks it as running text (class 'w'), which wraps
+    between words. The document then scrolls sideways instead."""
+    tag, attrs = m.group(1), m.group(2)
+    cls = re.search(r"class=['\"]([^'\"]*)['\"]", attrs)
+    if cls and "w" in cls.group(1).split():
+        return m.group(0)
+    return f'<{tag}{attrs} style="white-space:nowrap">'
+
+
+_TABLE = re.compile(r"<table>.*?</table>", re.S)
+
+
+def _whole_words(m) -> str:
+    """A table's cells keep their words whole and the view scrolls sideways; only running text (class 'w', e.g. a
+    long value of a name-value table) wraps, between words. (Letting the short cells of a two-column table wrap
+    broke names such as 'min_pixels' inside the word in a 433-px dock on the 3.22 desktop.)"""
+    return _CELL.sub(_no_wrap, m.group(0))
 
 
 def qt_rich_text(html_text: str) -> str:
-    """Qt's rich-text engine mis-sizes the report's CSS margins (em units, display:block): use a plain
-    stylesheet and table attributes it understands."""
+    """Qt's rich-text engine mis-sizes the report's CSS margins (em units, display:block) and knows no
+    overflow: use a plain stylesheet, table attributes it understands, and whole words in table cells."""
     html_text = re.sub(r"<style>.*?</style>", f"<style>{_QT_CSS}</style>", html_text, flags=re.S)
     html_text = re.sub(r"(<img\s[^>]*>)", r"<p>\1</p>", html_text)  # each figure in its own block
+    html_text = re.sub(r"<div class='trust'>(.*?)</div>",  # the warnings box: a framed, tinted one-cell table
+                       r'<table class="trust" border="2" cellspacing="0" cellpadding="6" width="100%"><tr>'
+                       r'<td class="w">\1</td></tr></table>', html_text, flags=re.S)
+    html_text = _TABLE.sub(_whole_words, html_text)
     return html_text.replace("<table>", '<table border="1" cellspacing="0" cellpadding="3">')
 
 
 def _report_browser_class():
+    from qgis.PyQt.QtCore import QTimer
     from qgis.PyQt.QtCore import QUrl as _QUrl
     from qgis.PyQt.QtGui import QTextDocument
     from qgis.PyQt.QtWidgets import QTextBrowser
@@ -63,7 +93,17 @@ def _report_browser_class():
         resources: QTextEdit.setHtml would drop them, so the document is built first)."""
 
         def set_report_html(self, html_text: str, base_url=None):
-            html_text, images = extract_data_images(qt_rich_text(html_text))
+            """Show a report; figures are scaled to the width of the view (and again when it is resized)."""
+            self._report = (html_text, base_url)
+            self._shown_width = self.viewport().width()
+            self._render()
+
+        def _render(self):
+            html_text, base_url = self._report
+            fit = max(160, min(820, self.viewport().width() - 24))
+            html_text, images = extract_data_images(qt_rich_text(html_text), fit)
+            bar = self.verticalScrollBar()
+            where = bar.value() / bar.maximum() if bar.maximum() else 0.0
             old = getattr(self, "_own_doc", None)
             doc = QTextDocument(self)
             if base_url is not None:
@@ -77,6 +117,22 @@ def _report_browser_class():
             self._own_doc = doc
             if old is not None:
                 old.deleteLater()
+            bar.setValue(int(round(where * bar.maximum())))
+
+        def resizeEvent(self, event):  # noqa: N802 - Qt's name
+            super().resizeEvent(event)
+            if getattr(self, "_report", None) is None or abs(self.viewport().width() - self._shown_width) < 40:
+                return
+            if getattr(self, "_refit", None) is None:  # re-lay the figures once the user stops dragging
+                self._refit = QTimer(self)
+                self._refit.setSingleShot(True)
+                self._refit.setInterval(250)
+                self._refit.timeout.connect(self._refit_now)
+            self._refit.start()
+
+        def _refit_now(self):
+            self._shown_width = self.viewport().width()
+            self._render()
 
     return ReportBrowser
 

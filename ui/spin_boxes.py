@@ -52,3 +52,39 @@ def dspin(lo, hi, value, step=0.05, decimals=3):
     s.setSingleStep(step)
     s.setValue(value)
     return s
+
+
+class PercentSpin(QDoubleSpinBox):
+    """A fraction (0..1, what the settings hold) shown and typed as a percentage ("10 %"): users think of a
+    hold-out share in per cent, while `value()` / `setValue()` stay in the settings' own unit."""
+
+    def __init__(self, lo, hi, value, step=0.05):
+        super().__init__()
+        self.setDecimals(4)
+        self.setRange(lo, hi)
+        self.setSingleStep(step)
+        self.setValue(value)
+
+    def textFromValue(self, value):  # noqa: N802 - Qt API
+        return f"{round(value * 100, 2):g} %"
+
+    def valueFromText(self, text):  # noqa: N802 - Qt API
+        try:
+            return float(text.replace("%", "").strip()) / 100
+        except ValueError:
+            return self.value()
+
+    def validate(self, text, pos):
+        t = text.replace("%", "").strip()
+        if not t:
+            return QValidator.State.Intermediate, text, pos
+        try:
+            v = float(t) / 100
+        except ValueError:
+            return QValidator.State.Invalid, text, pos
+        ok = self.minimum() - 1e-9 <= v <= self.maximum() + 1e-9
+        return (QValidator.State.Acceptable if ok else QValidator.State.Intermediate), text, pos
+
+
+def percent(lo, hi, value, step=0.05):
+    return PercentSpin(lo, hi, value, step)

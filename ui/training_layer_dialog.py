@@ -21,7 +21,7 @@ from qgis.PyQt.QtWidgets import (
     QVBoxLayout,
 )
 
-from .common import default_output, icon, set_setting
+from .common import add_help_button, default_output, icon, set_setting
 
 
 class TrainingLayerDialog(QDialog):
@@ -65,6 +65,7 @@ class TrainingLayerDialog(QDialog):
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Create")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.help_button = add_help_button(buttons, "qgis-plugin")
         outer.addWidget(buttons)
         self.raster_combo.layerChanged.connect(self._raster_changed)
         self._auto = ""

@@ -11,7 +11,7 @@ from ..core.files import check_outputs
 from .backend import IOBackend, LabelSource
 from .callbacks import Callbacks
 from .labels import labels_from_source
-from .report import ReportTarget, run_report
+from .report import ReportTarget, check_report_not_foreign, run_report
 
 
 @dataclass
@@ -42,6 +42,7 @@ def run_assess(job: AssessJob, backend: IOBackend, cb: Optional[Callbacks] = Non
     cb = cb or Callbacks()
     if job.report is not None:
         job.report.check()
+        check_report_not_foreign(job.report, "accuracy report", "--report-dir")
         check_outputs(job.report.outputs(), [(job.class_map, "class map")] + job.reference.input_files())
     with cb.capture_warnings():
         r = backend.open_raster(job.class_map)

@@ -30,6 +30,9 @@ class IOBackend(Protocol):
     def read_class_metadata(self, path) -> Tuple[dict, dict]:
         """(names, colours) by class value stored in a class raster."""
 
+    def same_crs(self, wkt_a: str, wkt_b: str) -> bool:
+        """Whether two CRS WKTs describe the same CRS though written differently (core/grids.crs_equal)."""
+
     def write_points(self, path: str, crs_wkt: str, xs, ys, fields: List[PointField], layer: str) -> None:
         """A GeoPackage of points (one layer), written to a temporary file and renamed into place."""
 

@@ -8,6 +8,17 @@ is true. Run again with the same manifest, a batch skips every scene whose input
 still have the recorded checksums, and classifies the rest. A scene that fails is recorded with its error and
 the batch goes on; the outcome says how many failed. With a scheduler, one Dask cluster serves every scene.
 
+Side maps from an earlier run never pass for this run's: when a scene is classified again without an output
+kind its manifest entry recorded (say the confidence map of an earlier model), that file is removed once the new
+class map is written, if it still has the recorded checksum (it is then exactly what this batch wrote); a file
+that changed since is left in place with a warning, and the entry lists it under "stale_outputs". A scene that
+fails keeps its earlier outputs' records ("previous_outputs"), so a later run still knows them.
+
+Paths are checked before any work: the manifest may not be a scene, the model or any scene's map, and no scene's
+map may be another scene (`--out-dir b b/x.tif b/x_classes.tif` would overwrite the scene x_classes.tif). A folder
+or pattern given as input leaves out the maps the manifest records as this batch's own outputs, so a batch can be
+rerun into its input folder.
+
 With `mosaic`, the scenes' maps are then put on one grid (workflows/mosaic.py): built only when every scene is
 classified, recorded in the manifest with the checksums of the scene maps it was built from, and rebuilt on a
 rerun only when one of those, or the mosaic itself, changed.
@@ -25,7 +36,7 @@ from typing import List, Optional
 
 from ..core.config import ClassifyConfig
 from ..core.errors import Canceled, HyperSNNError, InputError
-from ..core.files import atomic_write, check_output_dir, input_files
+from ..core.files import atomic_write, check_output_dir, file_key, input_files
 from .backend import IOBackend
 from .callbacks import Callbacks
 from .classify import ClassifyJob, run_classify
@@ -70,9 +81,10 @@ class BatchOutcome:
         return self.failed == 0
 
 
-def expand_inputs(items) -> List[str]:
+def expand_inputs(items, own_outputs=frozenset(), log=None) -> List[str]:
     """Absolute raster paths, in the order given (a folder or pattern sorted), each once; InputError naming the
-    folder or pattern that matched nothing and the path that does not exist."""
+    folder or pattern that matched nothing and the path that does not exist. A folder or pattern leaves out the
+    absolute paths in `own_outputs` (the maps a batch's manifest records as its own), saying so through `log`."""
     out = []
     for item in items:
         item = os.fspath(item)
@@ -91,6 +103,14 @@ def expand_inputs(items) -> List[str]:
             found = [item]
         else:
             raise InputError(f"raster not found: {item}")
+        if found != [item] and own_outputs:
+            own = [p for p in found if os.path.abspath(p) in own_outputs]
+            if own and log:
+                log(f"{item}: {len(own)} map(s) this batch wrote are not taken as scenes ("
+                    + ", ".join(os.path.basename(p) for p in own[:5]) + (", ..." if len(own) > 5 else "") + ")")
+            found = [p for p in found if os.path.abspath(p) not in own_outputs]
+            if not found:
+                raise InputError(f"{item} holds no raster besides the maps this batch wrote")
         out += [os.path.abspath(p) for p in found]
     seen, unique = set(), []
     for p in out:
@@ -138,10 +158,73 @@ def read_manifest(path: str) -> dict:
         with open(path, encoding="utf-8") as f:
             m = json.load(f)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InputError(f"batch manifest {path} cannot be read ({e}); move it away to start a new batch") from None
+        raise InputError(f"batch manifest {path} cannot be read ({e}); give --manifest another path, or move that "
+                         f"file away to start a new batch") from None
     if not isinstance(m, dict) or not isinstance(m.get("scenes"), dict):
         raise InputError(f"batch manifest {path} is not a HyperSNN batch manifest (no 'scenes' object)")
     return m
+
+
+def recorded_outputs(manifest: dict) -> set:
+    """Absolute paths of every map a manifest records as written by its batch (scenes' maps, earlier ones kept
+    by failed scenes, the mosaic's files)."""
+    paths = set()
+    for entry in (manifest.get("scenes") or {}).values():
+        paths |= set(_earlier_outputs(entry))
+    paths |= {os.path.abspath(rec["path"]) for rec in _records((manifest.get("mosaic") or {}).get("outputs"))}
+    return paths
+
+
+def _records(recs) -> list:
+    """The output records ({path, sha256, ...}) of a manifest field: a {kind: record} object or a list."""
+    recs = list(recs.values()) if isinstance(recs, dict) else recs if isinstance(recs, list) else []
+    return [r for r in recs if isinstance(r, dict) and isinstance(r.get("path"), str) and r["path"]]
+
+
+def _input_keys(job: "BatchJob", rasters: List[str]) -> dict:
+    """{core/files.file_key: (path, what)} of every file the batch reads."""
+    ins = {}
+    for r in rasters:
+        for f in input_files(r):
+            ins.setdefault(file_key(f), (f, f"the scene {r}" if f == r else f"a file of the scene {r}"))
+    ins.setdefault(file_key(job.model), (job.model, "the model file"))
+    return ins
+
+
+def check_manifest_path(job: "BatchJob", rasters: List[str], manifest_path: str, ins: Optional[dict] = None) -> None:
+    """InputError, before the manifest is read or written, when it is a scene (or one of its files), the model,
+    or a map a scene or the mosaic would get: it would be overwritten, or taken for a broken manifest."""
+    ins = _input_keys(job, rasters) if ins is None else ins
+    mkey = file_key(manifest_path)
+    default = os.path.join(os.path.abspath(job.out_dir), "manifest.json")
+    own = f"give the manifest a .json file of its own (e.g. {default})"
+    if mkey in ins:
+        raise InputError(f"The batch manifest {manifest_path} is {ins[mkey][1]}; {own}")
+    stem_dir = os.path.abspath(job.out_dir)
+    for r in rasters:
+        for kind, suffix in OUTPUTS:  # every kind: a manifest named like a map would collide with a later run
+            if file_key(os.path.join(stem_dir, f"{scene_name(r)}_{suffix}.tif")) == mkey:
+                raise InputError(f"The batch manifest {manifest_path} would be the {kind.replace('_', ' ')} of "
+                                 f"the scene {r}; {own}")
+    if job.mosaic:
+        from .mosaic import KINDS, mosaic_paths
+
+        if any(file_key(p) == mkey for p in mosaic_paths(job.mosaic, KINDS).values()):
+            raise InputError(f"The batch manifest {manifest_path} would be a file of the mosaic {job.mosaic}; {own}")
+
+
+def check_batch_paths(job: "BatchJob", rasters: List[str], manifest_path: str) -> None:
+    """InputError, before anything is read or written, for a manifest that clashes (check_manifest_path) or a
+    scene's map that would be written over another scene (one pass over path keys: core/files.file_key)."""
+    ins = _input_keys(job, rasters)
+    check_manifest_path(job, rasters, manifest_path, ins)
+    for r in rasters:
+        for kind, p in _outputs_for(job, r).items():
+            hit = ins.get(file_key(p))
+            if hit is not None:
+                raise InputError(f"The {kind.replace('_', ' ')} of the scene {r} would be written to {p}, which "
+                                 f"is {hit[1]}: it would be overwritten. Classify into another output folder "
+                                 f"(--out-dir), or leave {os.path.basename(p)} out of the scenes")
 
 
 def _settings_of(job: BatchJob) -> dict:
@@ -192,9 +275,14 @@ def run_batch(job: BatchJob, backend: IOBackend, cb: Optional[Callbacks] = None)
     if not os.path.isfile(job.model):
         raise InputError(f"model file not found: {job.model}")
     out_dir = check_output_dir(job.out_dir, "batch output folder")
-    os.makedirs(out_dir, exist_ok=True)
     manifest_path = os.path.abspath(job.manifest or os.path.join(out_dir, "manifest.json"))
+    check_manifest_path(job, rasters, manifest_path)  # read only once it is known not to be a scene or a map
     old = read_manifest(manifest_path)
+    own = recorded_outputs(old)
+    if own:  # a rerun into the input folder: the maps this batch wrote are not scenes
+        rasters = expand_inputs(job.inputs, own, cb.log)
+    check_batch_paths(job, rasters, manifest_path)
+    os.makedirs(out_dir, exist_ok=True)
     model_sha = sha256_file(job.model)
     settings = _settings_of(job)
     manifest = {"version": MANIFEST_VERSION, "model": {"path": os.path.abspath(job.model), "sha256": model_sha},
@@ -236,8 +324,10 @@ def run_batch(job: BatchJob, backend: IOBackend, cb: Optional[Callbacks] = None)
                 cb.log(f"scene {i + 1}/{n}: {raster} already classified (checksums match); skipped")
                 continue
             if inputs is not None:
+                earlier = _earlier_outputs(entry)
                 entry = _classify_scene(job, backend, cb, client, raster, outputs, i, n, share)
                 entry.update(input_sha256=inputs, model_sha256=model_sha, settings=settings)
+                _settle_earlier_outputs(entry, earlier, outputs, cb)
             manifest["scenes"][raster] = entry
             save()
             if entry["status"] == "done":
@@ -252,6 +342,48 @@ def run_batch(job: BatchJob, backend: IOBackend, cb: Optional[Callbacks] = None)
     return BatchOutcome(manifest_path, done, skipped, failed,
                         [dict(manifest["scenes"][r], input=r) for r in rasters], time.perf_counter() - t0,
                         manifest.get("mosaic") if mosaic_out else None)
+
+
+def _earlier_outputs(entry: Optional[dict]) -> dict:
+    """{path: record} of the maps a scene's manifest entry says an earlier run wrote."""
+    if not isinstance(entry, dict):
+        return {}
+    return {os.path.abspath(rec["path"]): rec
+            for key in ("previous_outputs", "outputs") for rec in _records(entry.get(key))}
+
+
+def _settle_earlier_outputs(entry: dict, earlier: dict, outputs: dict, cb: Callbacks) -> None:
+    """After a scene ran: its earlier maps that this run did not write must not pass for this run's. Done: remove
+    each one that still has its recorded checksum (exactly what this batch wrote), warn about and list one that
+    changed since. Failed: keep their records, so a later run still knows them."""
+    now = {os.path.abspath(p) for p in outputs.values()}
+    stale = {p: rec for p, rec in earlier.items() if p not in now}
+    if entry["status"] != "done":
+        if earlier:
+            entry["previous_outputs"] = list(earlier.values())
+        return
+    kept = []
+    for p, rec in stale.items():
+        if not os.path.isfile(p):
+            continue
+        try:
+            unchanged = sha256_file(p) == rec.get("sha256")
+        except OSError:
+            unchanged = False
+        if unchanged:
+            with contextlib.suppress(OSError):
+                os.remove(p)
+                aux = p + ".aux.xml"
+                if os.path.isfile(aux) and sha256_file(aux) == rec.get("aux_xml_sha256"):
+                    os.remove(aux)
+            cb.log(f"removed {p}: an earlier run of this batch wrote it, and this run has no such map "
+                   f"(it would not match the new class map)")
+        else:
+            kept.append(p)
+            cb.warn(f"{p} was written by an earlier run of this batch and has changed since, so it was left in "
+                    f"place; it does not belong to the new class map {outputs['class_map']}")
+    if kept:
+        entry["stale_outputs"] = kept
 
 
 def _mosaic_outputs(job: BatchJob, rasters) -> Optional[dict]:

@@ -8,7 +8,7 @@ from typing import Optional
 
 from ..core.config import ClassifyConfig
 from ..core.errors import InputError
-from ..core.files import check_output_file, check_outputs
+from ..core.files import GEOTIFF_EXTS, check_ending, check_output_file, check_outputs
 from .backend import IOBackend
 from .callbacks import Callbacks
 
@@ -47,7 +47,8 @@ class ClassifyOutcome:
 
 
 def check_classify_outputs(job: ClassifyJob) -> None:
-    """Every output writable, distinct, and none of them an input (the raster or the model file)."""
+    """Every output writable, distinct, named as the GeoTIFF it will be (.tif / .tiff: a map named .png would
+    still be a GeoTIFF, which no viewer expects), and none of them an input (the raster or the model file)."""
     if not job.class_map:
         from ..core.errors import OutputError
         raise OutputError("No class map file given")
@@ -57,6 +58,8 @@ def check_classify_outputs(job: ClassifyJob) -> None:
         outs.append((check_output_file(path, what), what))
     model_path = job.model if isinstance(job.model, (str, os.PathLike)) else None
     check_outputs(outs, [(job.raster, "input raster"), (model_path and os.fspath(model_path), "model file")])
+    for path, what in outs:  # after the clashes, which say more ("... is the model file")
+        check_ending(path, what, GEOTIFF_EXTS, "GeoTIFF")
 
 
 def classify_model(job: ClassifyJob):

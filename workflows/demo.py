@@ -43,6 +43,24 @@ def demo_config(quick: bool = False, seed: int = 0) -> RunConfig:
     return cfg
 
 
+def demo_folder(out_dir) -> Path:
+    """The demo's output folder, created (with its parents) when missing; OutputError naming it when it is a
+    file or cannot be created, checked before anything is trained."""
+    from ..core.errors import OutputError
+    from ..core.files import check_output_dir
+
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"The demo output folder {out} is a file, not a folder: give --out-dir a folder "
+                          f"(it is created if missing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"Cannot create the demo output folder {out}: {e.strerror or e}") from None
+    check_output_dir(str(out), "demo output folder")
+    return out
+
+
 def run_demo(out_dir="demo_out", quick: bool = False, seed: int = 0, cb: Optional[Callbacks] = None,
              raster=None, labels_path=None, classes_path=None) -> dict:
     """Train, classify and report on the sample through `run_train`; write summary.json and the QGIS project.
@@ -62,8 +80,7 @@ def run_demo(out_dir="demo_out", quick: bool = False, seed: int = 0, cb: Optiona
     raster = str(raster or paths["raster"])
     labels_path = str(labels_path or paths["labels"])
     classes_path = str(classes_path or paths["classes"])
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = demo_folder(out_dir)
     cfg = demo_config(quick, seed)
     cb.log(f"HyperSNN demo: {Path(raster).name}, hybrid CNN -> SNN, T={cfg.train.time_steps}, "
            f"{cfg.train.weight_bits}-bit weights, {int(100 * cfg.split.train_fraction)} % stratified random "

@@ -17,7 +17,6 @@ import hashlib
 import logging
 import os
 import re
-import shutil
 import sys
 import tempfile
 import threading
@@ -26,6 +25,8 @@ import warnings
 from typing import Optional
 
 from ..core.errors import Canceled, HyperSNNError, InputError
+from ..core.interpreter import matching_python
+from ..core.interpreter import python_identity as _python_identity
 from ..core.predict import WindowClassifier, compute_window
 
 CONNECT_TIMEOUT_S = 15
@@ -86,38 +87,15 @@ def worker_python(scheduler: str = "local") -> str:
     """The Python interpreter that local worker processes are started with: one of this Python's version and
     standard library (its base prefix), since the workers are given this process's module path by
     multiprocessing's spawn start. Outside QGIS that is sys.executable. Inside QGIS (desktop or qgis_process) the
-    running program is QGIS, and sys.executable is only a guess from PATH: measured on Debian 12's qgis_process
-    it named a pyenv shim of another Python, whose workers failed to import _csv. So each candidate is asked
-    for its version and base prefix. InputError when none matches."""
-    want = _python_identity(None)
-    v = want[0]
-    cands = [sys.executable] if sys.executable else []
-    for prefix in dict.fromkeys((sys.base_exec_prefix, sys.exec_prefix)):
-        for where in (os.path.join(prefix, "bin"), prefix):
-            cands += [os.path.join(where, n) for n in (f"python{v}", f"python{v.split('.')[0]}", "python.exe")]
-    cands.append(shutil.which(f"python{v}") or "")
-    for cand in dict.fromkeys(cands):
-        if cand and os.path.isfile(cand) and os.access(cand, os.X_OK) and _python_identity(cand) == want:
-            return cand
+    running program is QGIS, and sys.executable is only a guess from PATH (core/interpreter.py checks each
+    candidate). InputError when none matches."""
+    exe = matching_python()
+    if exe:
+        return exe
+    v = _python_identity(None)[0]
     raise InputError(f"--scheduler {scheduler}: local workers are Python {v} processes of {sys.base_exec_prefix}, "
                      f"and no such python was found beside this program ({sys.executable}); start a cluster "
                      f"(dask scheduler; dask worker ADDRESS) and give its tcp:// address")
-
-
-def _python_identity(exe):
-    """(version, base prefix) of the Python `exe` (None: this one), ("", "") when it cannot be run."""
-    if exe is None:
-        return "%d.%d" % sys.version_info[:2], os.path.realpath(sys.base_prefix)
-    import subprocess
-
-    code = "import os, sys; print('%d.%d' % sys.version_info[:2]); print(os.path.realpath(sys.base_prefix))"
-    try:
-        out = subprocess.run([exe, "-c", code], capture_output=True, text=True, timeout=30,
-                             env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")})
-    except (OSError, subprocess.SubprocessError):
-        return "", ""
-    lines = out.stdout.split("\n")
-    return (lines[0].strip(), lines[1].strip()) if out.returncode == 0 and len(lines) > 1 else ("", "")
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ from ..core.files import check_outputs
 from .backend import IOBackend, LabelSource
 from .callbacks import Callbacks
 from .labels import labels_from_source
-from .report import ReportTarget, run_report
+from .report import ReportTarget, check_report_not_foreign, run_report
 
 
 @dataclass
@@ -50,6 +50,7 @@ def run_energy(job: EnergyJob, backend: IOBackend, cb: Optional[Callbacks] = Non
     model_path = job.model if isinstance(job.model, (str, Path)) else None
     if job.report is not None:
         job.report.check()
+        check_report_not_foreign(job.report, "energy report")
         ins = [(job.raster, "input raster"), (model_path and str(model_path), "model file")]
         check_outputs(job.report.outputs(), ins + (job.reference.input_files() if job.reference else []))
     model = HyperSNNModel.load(job.model) if model_path else job.model

@@ -3,6 +3,7 @@ colours from a class table or a layer's style; the 'given' split map from indepe
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
 
@@ -11,7 +12,7 @@ import numpy as np
 from ..core.errors import LabelError
 from ..core.grids import align_to, same_grid
 from ..core.labels import (Labels, PolygonFeature, buffer_points, labels_from_array, labels_from_polygons,
-                           read_class_table, read_qml_classes)
+                           read_class_table, read_qml_classes, zero_class_note)
 from ..core.raster import RasterInfo
 from .backend import IOBackend, LabelSource
 
@@ -42,24 +43,29 @@ class ClassStyle:
 
 
 def read_label_raster(backend: IOBackend, path: str, info: Optional[RasterInfo] = None) -> Labels:
-    """Labels from a label raster (0 and nodata = unlabelled) on the grid of `info` when given."""
-    arr, nodata = read_on_grid(backend, path, info, f"label raster {path}")
+    """Labels from a label raster (0 and nodata = unlabelled) on the grid of `info` when given; a warning when
+    the raster's nodata is another value and zeros are left out (core/labels.zero_class_note)."""
+    arr, nodata = read_on_grid(backend, path, info, f"label raster {path}", note_zeros=True)
     names, colors = backend.read_class_metadata(path)
     return labels_from_array(arr, names, colors, nodata=nodata, source=os.fspath(path))
 
 
-def read_on_grid(backend: IOBackend, path: str, info: Optional[RasterInfo], what: str):
-    """(band 1 of `path` on the grid of `info` (core/grids.align_to: by position, not pixel count), its nodata)."""
+def read_on_grid(backend: IOBackend, path: str, info: Optional[RasterInfo], what: str, note_zeros: bool = False):
+    """(band 1 of `path` on the grid of `info` (core/grids.align_to: by position, not pixel count), its nodata).
+    `note_zeros`: warn about zeros beside another nodata value, counted before any resampling adds zeros."""
     r = backend.open_raster(path)
     try:
         arr = r.read(None, [0])[:, :, 0]
         src, nodata = r.info, r.info.nodata
     finally:
         r.close()
+    note = zero_class_note(arr, nodata, what) if note_zeros else None
+    if note:
+        warnings.warn(note)
     if info is not None:
         if nodata is not None and np.isfinite(nodata) and not same_grid(src, info):
             arr = np.where(arr == nodata, 0, arr)  # resampling fills with 0, so nodata must read as 0 too
-        arr = align_to(arr, src, info, what)
+        arr = align_to(arr, src, info, what, getattr(backend, "same_crs", None))  # the backend's CRS equivalence
     return arr, nodata
 
 

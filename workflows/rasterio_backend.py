@@ -27,5 +27,8 @@ class RasterioBackend:
     def read_class_metadata(self, path):
         return io.read_class_metadata(path)
 
+    def same_crs(self, wkt_a, wkt_b):
+        return io.same_crs(wkt_a, wkt_b)
+
     def write_points(self, path, crs_wkt, xs, ys, fields, layer):
         return io.write_points(path, crs_wkt, xs, ys, fields, layer)

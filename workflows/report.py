@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from ..core.errors import OutputError
 from ..core.files import check_output_dir, check_output_file
 
 
@@ -26,7 +27,7 @@ class ReportTarget:
         return cls(str(p.parent), stem)
 
     def files(self) -> list:
-        return [os.path.join(self.dir, self.stem + s) for s in (".html", ".json", "_per_class.csv", "_confusion.csv")]
+        return [os.path.join(self.dir, self.stem + s) for s in (".html", ".json", "_per_class.csv", "_confusion.csv", "_area.csv")]
 
     def check(self) -> "ReportTarget":
         """OutputError now, before any work, when the report could not be written."""
@@ -45,3 +46,48 @@ def run_report(target: ReportTarget, report: dict, class_map=None, classes=None,
     from ..core.report import write_report
 
     return write_report(target.dir, target.stem, report, class_map=class_map, classes=classes, map_nodata=map_nodata)
+
+
+REPORT_SIGNATURES = {".html": ("<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>"),
+                     "_per_class.csv": ("value,name,producers_accuracy",),
+                     "_confusion.csv": ("reference \\ predicted",),
+                     "_area.csv": ("value,name,mapped_area",)}
+"""How each report file HyperSNN writes begins (core/report.py); the JSON is told by its keys."""
+REPORT_JSON_KEYS = {"created", "inputs", "timing", "model", "accuracy", "energy", "split_protocol"}
+"""A report JSON has a title and at least one of these sections (training, accuracy and energy reports)."""
+
+
+def written_by_hypersnn(path: str) -> bool:
+    """Whether an existing report file is one HyperSNN wrote (a rerun may replace it) rather than the user's own
+    file that happens to have the report's name (which must not be replaced without asking)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096).decode("utf-8", "replace").lstrip("\ufeff")
+    except OSError:
+        return False
+    if path.lower().endswith(".json"):
+        import json
+
+        try:
+            with open(path, encoding="utf-8") as f:
+                d = json.load(f)
+        except (OSError, ValueError):
+            return False
+        return isinstance(d, dict) and "title" in d and bool(REPORT_JSON_KEYS & set(d))
+    for suffix, marks in REPORT_SIGNATURES.items():
+        if path.lower().endswith(suffix):
+            return head.startswith(marks[0]) and all(m in head for m in marks[1:])
+    return False
+
+
+def check_report_not_foreign(target: Optional[ReportTarget], what: str = "report", folder_option: str = "--out-dir") -> None:
+    """OutputError naming the first existing report file that HyperSNN did not write: a user's own
+    `<model>_report.html` in the report folder is never replaced silently (HyperSNN's own reports are: a rerun
+    updates them, as it updates the model file)."""
+    if target is None:
+        return
+    for f in target.files():
+        if os.path.isfile(f) and not written_by_hypersnn(f):
+            raise OutputError(f"The report file {f} already exists and was not written by HyperSNN; the {what} "
+                              f"would replace it. Choose another report folder ({folder_option}) or name, or move "
+                              f"that file away first")

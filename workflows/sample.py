@@ -6,13 +6,16 @@ points.gpkg --class-field ref_value --area-adjusted` then gives the area-adjuste
 """
 from __future__ import annotations
 
+import os
+import sqlite3
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import List, Optional
 
 import numpy as np
 
+from ..core.errors import OutputError
 from ..core.files import check_output_file, check_outputs
-from ..core.sampling import SampleDesign, draw, pixel_centres
+from ..core.sampling import SampleDesign, check_class_map, draw, pixel_centres
 from .backend import IOBackend, PointField
 from .callbacks import Callbacks
 
@@ -39,15 +42,49 @@ class SampleOutcome:
     warnings: list
 
 
+def gpkg_layers(path: str) -> Optional[List[str]]:
+    """The layer (table) names a GeoPackage lists, read with SQLite (both backends' GeoPackages are SQLite
+    files, and core and workflows may not use GDAL); None when `path` is not a readable GeoPackage."""
+    from urllib.parse import quote
+
+    try:
+        con = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        return [str(r[0]) for r in con.execute("SELECT table_name FROM gpkg_contents ORDER BY table_name")]
+    except sqlite3.Error:  # not SQLite, or SQLite without the GeoPackage tables
+        return None
+    finally:
+        con.close()
+
+
+def check_point_file(path: str) -> None:
+    """OutputError when writing the points would destroy what an existing file holds besides them."""
+    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+        return
+    layers = gpkg_layers(path)
+    if layers is None:
+        raise OutputError(f"The point file {path} exists and is not a GeoPackage HyperSNN can read; it would be "
+                          f"replaced. Give a new .gpkg file name, or move that file away first")
+    other = [n for n in layers if n != LAYER]
+    if other:
+        raise OutputError(f"The point file {path} already holds other layers ({', '.join(other)}); the "
+                          f"'{LAYER}' layer is written as a GeoPackage of its own, which would replace them. "
+                          f"Give a new .gpkg file name")
+
+
 def run_sample(job: SampleJob, backend: IOBackend, cb: Optional[Callbacks] = None) -> SampleOutcome:
     cb = cb or Callbacks()
     job.design.validate()
     check_output_file(job.out, "point file", ext=[".gpkg"])
     check_outputs([(job.out, "point file")], [(job.class_map, "class map")])
+    check_point_file(job.out)
     with cb.capture_warnings():
         r = backend.open_raster(job.class_map)
         try:
             info = r.info
+            check_class_map(info, job.class_map)
             nodata = int(info.nodata) if info.nodata is not None and np.isfinite(info.nodata) else None
 
             def strips():

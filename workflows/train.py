@@ -16,7 +16,7 @@ from .backend import IOBackend, LabelSource
 from .callbacks import Callbacks
 from .classify import ClassifyJob, check_classify_outputs
 from .labels import ClassStyle, training_labels
-from .report import ReportTarget, run_report
+from .report import ReportTarget, check_report_not_foreign, run_report
 
 
 @dataclass
@@ -43,6 +43,9 @@ class TrainJob:
     """Other input files of the run, as (path, what) (e.g. the settings file), that no output may replace."""
     input_warnings: List[str] = field(default_factory=list)
     """Warnings raised while the inputs were gathered (e.g. by QGIS on the main thread), reported with the run's."""
+    replace_reports: bool = False
+    """The user agreed (e.g. a dialog asked) to replace the report folder's files of the report's names even where
+    HyperSNN did not write them; otherwise such a file stops the run (check_report_not_foreign)."""
 
 
 @dataclass
@@ -73,6 +76,8 @@ def check_train_outputs(job: TrainJob) -> Optional[ReportTarget]:
     if not model_path:
         raise OutputError("No model file given: choose where to save the trained model (.hsnn)")
     target = job.report.check() if job.report is not None else None
+    if not job.replace_reports:
+        check_report_not_foreign(target, "training report", "--report-dir")
     outs = [(model_path, "model file")] + (target.outputs() if target else [])
     if job.class_map:
         cj = ClassifyJob(job.raster, None, job.class_map, job.confidence, None, job.energy_map)

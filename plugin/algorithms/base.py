@@ -231,6 +231,58 @@ def add_reference_parameters(alg: HyperSNNAlgorithm):
 LABEL_GEOMETRIES = [QgsProcessing.SourceType.TypeVectorPolygon, QgsProcessing.SourceType.TypeVectorPoint]
 
 
+def preselect(param, *accepts):
+    """Open the Processing dialog with the project's fitting layer in `param`: the first layer (in the Layers
+    panel's order) that the first of `accepts` takes, else that the second takes, ...; with none, QGIS's own
+    choice (a required layer parameter always shows one). Without this the dialog shows the first compatible
+    layer by name: the label raster as the hyperspectral input, the hyperspectral raster as a class map. Only the
+    dialog's initial value changes (setGuiDefaultValueOverride): models and qgis_process keep the parameter's
+    real default, none."""
+    from qgis.core import QgsProject
+    from qgis.PyQt.QtCore import QCoreApplication, QThread
+
+    app = QCoreApplication.instance()
+    if app is None or QThread.currentThread() != app.thread():  # the project belongs to the main thread
+        return param
+    layers = [n.layer() for n in QgsProject.instance().layerTreeRoot().findLayers() if n.layer() is not None]
+    for accept in accepts:
+        found = next((lyr for lyr in layers if _accepts(accept, lyr)), None)
+        if found is not None:
+            param.setGuiDefaultValueOverride(found.id())
+            return param
+    return param
+
+
+def _accepts(accept, layer) -> bool:
+    try:
+        return bool(accept(layer))
+    except Exception:  # noqa: BLE001 - a layer whose provider cannot answer is not a candidate
+        return False
+
+
+def is_geometry(*kinds):
+    """accept() for preselect: vector layers of these QgsWkbTypes.GeometryType values."""
+    from qgis.core import QgsVectorLayer
+
+    return lambda lyr: isinstance(lyr, QgsVectorLayer) and lyr.geometryType() in kinds
+
+
+def is_class_map(layer) -> bool:
+    """accept() for preselect: one band of integers, as a class map has (never a hyperspectral cube)."""
+    from qgis.core import Qgis, QgsRasterLayer
+
+    ints = {Qgis.DataType.Byte, Qgis.DataType.UInt16, Qgis.DataType.Int16, Qgis.DataType.UInt32,
+            Qgis.DataType.Int32}
+    return isinstance(layer, QgsRasterLayer) and layer.bandCount() == 1 and layer.dataProvider().dataType(1) in ints
+
+
+def is_image(layer) -> bool:
+    """accept() for preselect: a raster with more than one band (an image to classify, not a class map)."""
+    from qgis.core import QgsRasterLayer
+
+    return isinstance(layer, QgsRasterLayer) and layer.bandCount() > 1
+
+
 def add_point_buffer_parameters(alg: HyperSNNAlgorithm):
     """How far point labels reach (core/labels.buffer_points): 0 = the pixel a point falls in."""
     from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterNumber
@@ -255,8 +307,12 @@ def add_training_parameters(alg: HyperSNNAlgorithm):
     """Training data, the preset, every training setting of the registry, the settings file."""
     from .parameters import TRAIN_SECTIONS, add_preset_and_config, add_setting_parameters
 
-    alg.addParameter(QgsProcessingParameterFeatureSource("POLYGONS", alg.tr("Training polygons or points"),
-                                                         LABEL_GEOMETRIES))
+    from qgis.core import QgsWkbTypes
+
+    alg.addParameter(preselect(QgsProcessingParameterFeatureSource("POLYGONS", alg.tr("Training polygons or points"),
+                                                                   LABEL_GEOMETRIES),
+                               is_geometry(QgsWkbTypes.GeometryType.PolygonGeometry),
+                               is_geometry(QgsWkbTypes.GeometryType.PointGeometry)))
     alg.addParameter(QgsProcessingParameterField("CLASS_FIELD", alg.tr("Class field"), parentLayerParameterName="POLYGONS"))
     alg.addParameter(QgsProcessingParameterFeatureSource("VALIDATION", alg.tr("Independent validation polygons or points"),
                                                          LABEL_GEOMETRIES, optional=True))

@@ -10,7 +10,7 @@ from qgis.core import (
     QgsProcessingParameterVectorDestination,
 )
 
-from .base import HyperSNNAlgorithm
+from .base import HyperSNNAlgorithm, is_class_map, preselect
 
 ALLOCATIONS = ("Equal: N points in every class", "Proportional: N points in all, shared by mapped area")
 
@@ -30,7 +30,7 @@ class SampleAlgorithm(HyperSNNAlgorithm):
     )
 
     def define(self):
-        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Class map")))
+        self.addParameter(preselect(QgsProcessingParameterRasterLayer("INPUT", self.tr("Class map")), is_class_map))
         self.addParameter(QgsProcessingParameterEnum("ALLOCATION", self.tr("Allocation"), options=list(ALLOCATIONS),
                                                      defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber("N", self.tr("Points (per class, or in all)"),

@@ -8,7 +8,8 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from .base import TRAIN_HELP, HyperSNNAlgorithm, add_training_parameters, class_style_for, training_job
+from .base import (TRAIN_HELP, HyperSNNAlgorithm, add_training_parameters, class_style_for, is_image, preselect,
+                   training_job)
 
 
 class TrainAlgorithm(HyperSNNAlgorithm):
@@ -25,7 +26,8 @@ class TrainAlgorithm(HyperSNNAlgorithm):
     )
 
     def define(self):
-        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Hyperspectral raster")))
+        self.addParameter(preselect(QgsProcessingParameterRasterLayer("INPUT", self.tr("Hyperspectral raster")),
+                                    is_image))
         add_training_parameters(self)
         self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_MODEL", self.tr("Model file"),
                                                                 "HyperSNN model (*.hsnn)"))

@@ -15,6 +15,8 @@ from .base import (
     HyperSNNAlgorithm,
     add_training_parameters,
     class_style_for,
+    is_image,
+    preselect,
     style_on_load,
     training_job,
     write_output_styles,
@@ -36,7 +38,8 @@ class WorkflowAlgorithm(HyperSNNAlgorithm):
     )
 
     def define(self):
-        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Hyperspectral raster")))
+        self.addParameter(preselect(QgsProcessingParameterRasterLayer("INPUT", self.tr("Hyperspectral raster")),
+                                    is_image))
         add_training_parameters(self)
         self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_MODEL", self.tr("Model file"),
                                                                 "HyperSNN model (*.hsnn)"))

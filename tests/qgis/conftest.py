@@ -125,6 +125,30 @@ def layers(qgis_new_project, scene_dir):
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _bar_keeps_show_more(qgis_app):
+    """pytest-qgis's mock message bar records "title:text" and drops the "Show more" text, where the plugin puts
+    a long message whole (plugin/layers.message cuts the bar's text at two lines): record it after the text, so
+    tests read what a user can read."""
+    from pytest_qgis.mock_qgis_classes import MockMessageBar
+    from qgis.core import Qgis
+
+    original = MockMessageBar.pushMessage
+
+    def push(self, *args, **kwargs):
+        more = kwargs.pop("showMore", None)
+        if more is None and len(args) > 2 and isinstance(args[2], str):
+            more, args = args[2], args[:2] + args[3:]
+        level = kwargs.get("level", next((a for a in args[2:] if not isinstance(a, str)), Qgis.MessageLevel.Info))
+        original(self, *args, **kwargs)
+        if more:
+            self.messages[level][-1] += "\n" + more
+
+    MockMessageBar.pushMessage = push
+    yield
+    MockMessageBar.pushMessage = original
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _collect_before_exit(qgis_app):
     """Python objects wrapping QGIS layers that sit in reference cycles (e.g. kept alive by a stored
     traceback) must be freed before pytest-qgis calls exitQgis(), or freeing them later segfaults."""

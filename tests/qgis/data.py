@@ -91,6 +91,12 @@ def make_raster(path, cube: Optional[np.ndarray] = None, *, wavelengths=WAVELENG
     ds = gdal.GetDriverByName("GTiff").Create(str(path), w, h, b, gtype)
     ds.SetGeoTransform((origin[0], PIXEL, 0.0, origin[1], 0.0, -PIXEL))
     ds.SetProjection(srs(epsg).ExportToWkt())
+    if colors:  # before the pixels: libtiff cannot change the photometric tag once data is written (an error
+        # under GDAL's exception mode, which QGIS 3.40+ Processing turns on)
+        ct = gdal.ColorTable()
+        for v, c in colors.items():
+            ct.SetColorEntry(int(v), tuple(c) + (255,))
+        ds.GetRasterBand(1).SetRasterColorTable(ct)
     for i in range(b):
         band = ds.GetRasterBand(i + 1)
         band.WriteArray(cube[:, :, i])
@@ -105,11 +111,6 @@ def make_raster(path, cube: Optional[np.ndarray] = None, *, wavelengths=WAVELENG
             md["bbl"] = str(bbl[i])
         if md:
             band.SetMetadata(md, "ENVI" if envi_domain else "")
-    if colors:
-        ct = gdal.ColorTable()
-        for v, c in colors.items():
-            ct.SetColorEntry(int(v), tuple(c) + (255,))
-        ds.GetRasterBand(1).SetRasterColorTable(ct)
     if names:
         cats = [""] * (max(names) + 1)
         for v, n in names.items():

@@ -70,6 +70,33 @@ def test_reader_errors_name_the_file(tmp_path):
         open_raster(tmp_path / "junk.tif")
 
 
+def test_bad_files_give_the_same_errors_in_gdals_exception_mode(tmp_path):
+    """QGIS 3.40+ turns GDAL's exception mode on as soon as its Processing GDAL provider loads (QGIS 3.22 with GDAL
+    3.6 leaves it off): a junk raster or vector then raised GDAL's bare RuntimeError instead of the message that
+    names the file (seen in the QGIS 3.44 test tree). Both modes must give the same errors and results."""
+    from hypersnn.core.errors import LabelError, RasterError
+    from hypersnn.plugin.io_gdal import GdalWriter, open_raster, read_class_metadata, read_polygons_ogr
+
+    (tmp_path / "junk.tif").write_bytes(b"not a tiff")
+    (tmp_path / "junk.gpkg").write_bytes(b"not a geopackage")
+    was = gdal.GetUseExceptions()
+    gdal.UseExceptions()
+    try:
+        with pytest.raises(RasterError, match="junk.tif"):
+            open_raster(tmp_path / "junk.tif")
+        with pytest.raises(LabelError, match="junk.gpkg"):
+            read_polygons_ogr(tmp_path / "junk.gpkg", "class", "")
+        assert read_class_metadata(tmp_path / "junk.tif") == ({}, {})
+        w = GdalWriter(_spec(tmp_path, nodata=0, colors={1: (230, 25, 75)}, category_names={1: "corn"}))
+        w.write((0, 0, 20, 24), np.ones((20, 24), np.uint8))
+        w.close()
+        names, colors = read_class_metadata(tmp_path / "out.tif")
+        assert names == {1: "corn"} and colors[1] == (230, 25, 75)
+    finally:
+        if not was:
+            gdal.DontUseExceptions()
+
+
 def _spec(tmp_path, name="out.tif", **kw):
     from hypersnn.core.raster import OutputSpec
     from hypersnn.plugin.io_gdal import raster_info

@@ -14,9 +14,10 @@ def test_plugin_loads_and_unloads(qgis_iface, qgis_processing):
     p.initGui()
     try:
         names = [a.text() for a in p.actions]
-        assert names == ["Train SNN classifier…", "Classify raster…", "Create training layer…", "Open report…"]
+        assert names == ["Train SNN classifier…", "Classify raster…", "Create training layer…", "Open report…",
+                         "Assess a class map…", "Sample validation points…", "Energy report…"]  # issue 20
         assert all(not a.icon().isNull() for a in p.actions)
-        assert p.toolbar is not None and len(p.toolbar.actions()) == 4
+        assert p.toolbar is not None and len(p.toolbar.actions()) == 4  # the Processing ones: menu only
         reg = QgsApplication.processingRegistry()
         prov = reg.providerById("hypersnn")
         assert prov is not None and prov.name() == "HyperSNN"

@@ -42,3 +42,10 @@ def test_demo_project_opens_with_rgb_class_map_confidence_and_reference(scene_di
     assert layers["scene (RGB)"].renderer().type() == "multibandcolor"
     order = [n.name() for n in project.layerTreeRoot().children()]
     assert order[0] == "class map"
+    # issue 20: the project opens on the data, and the file inside the archive is named after the project
+    import zipfile
+
+    assert [n for n in zipfile.ZipFile(qgz).namelist() if n.endswith(".qgs")] == ["demo.qgs"]
+    view = project.viewSettings().defaultViewExtent()
+    assert not view.isNull() and view.crs() == layers["scene (RGB)"].crs()
+    assert view.contains(layers["scene (RGB)"].extent()) and view.width() < 1.2 * layers["scene (RGB)"].extent().width()

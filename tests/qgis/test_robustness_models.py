@@ -61,7 +61,7 @@ def test_bad_model_through_the_classify_task_is_refused_and_a_valid_run_follows(
     qgis_iface.messageBar().clear_messages()
     task = run_task(plugin, ClassifyTask(classify_job(str(raster), str(model), str(out / "c.tif"), str(out / "conf.tif")), iface=qgis_iface))
     assert task.status() == QgsTask.TaskStatus.Terminated and not task.canceled_by_user
-    text = one_critical(qgis_iface, "HyperSNN: classify")
+    text = one_critical(qgis_iface, "HyperSNN:Classify ", " failed: ")
     assert re.search(match, text), text
     assert "Traceback" not in text
     assert listing(out) == [] and no_active_tasks()

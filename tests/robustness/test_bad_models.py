@@ -115,7 +115,7 @@ def test_other_files_are_refused(tmp_path, content):
 def test_missing_model_file_and_folder_are_refused(tmp_path):
     with pytest.raises(ModelFileError, match=r"Model file not found: .*none\.hsnn"):
         HyperSNNModel.load(tmp_path / "none.hsnn")
-    with pytest.raises(ModelFileError, match="Model file not found"):
+    with pytest.raises(ModelFileError, match="is a folder, not a file"):  # issue 20: said 'not found'
         HyperSNNModel.load(tmp_path)
 
 

@@ -34,9 +34,6 @@ EPILOG = """examples:
 MODEL_HELP = "model file written by hypersnn train (.hsnn)"
 WARNING_PREFIX = "warning: "
 """How workflows.callbacks.Callbacks.warn starts a warning's log line."""
-SECTION_TITLES = {"bands": "bands", "split": "split (train / validation / test)", "preprocess": "preprocessing",
-                  "model": "model", "train": "training", "classify": "classification", "energy": "energy costing",
-                  "baseline": "baseline for comparison"}
 
 
 # -- shared options -------------------------------------------------------------------------------
@@ -439,7 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
                                         "test (the split becomes 'given')")
     t.add_argument("--validation-field", help="class field of --validation (default: --class-field)")
     t.add_argument("--checkpoint-dir", help="stage checkpoints; a rerun with the same settings resumes")
-    add_arguments(t, TRAIN_SECTIONS, SECTION_TITLES)
+    add_arguments(t, TRAIN_SECTIONS)
     common(t)
     t.set_defaults(func=cmd_train)
 
@@ -452,7 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--probabilities", help="per-class probability GeoTIFF (one band per class)")
     c.add_argument("--energy-map", help="GeoTIFF of the SNN's estimated energy per pixel (band 1, pJ, complete "
                                         "convention) and its spikes per pixel (band 2)")
-    add_arguments(c, ("classify",), SECTION_TITLES)
+    add_arguments(c, ("classify",))
     common(c)
     c.set_defaults(func=cmd_classify)
 
@@ -470,7 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also mosaic the scenes' maps onto one grid (same CRS and pixel grid): the class map at OUT.tif, "
                         "the other maps beside it (OUT_confidence.tif, ...); where scenes overlap the most confident "
                         "scene wins, so confidence maps are written; built when every scene is classified")
-    add_arguments(b, ("classify",), SECTION_TITLES)
+    add_arguments(b, ("classify",))
     common(b)
     b.set_defaults(func=cmd_batch)
 
@@ -502,7 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder for the report: <model stem>_report.html, .json and .csv (created if missing)")
     r.add_argument("--include-training", action="store_true",
                    help="also score pixels the model was trained on (biased; off by default)")
-    add_arguments(r, ("energy", "classify"), SECTION_TITLES)
+    add_arguments(r, ("energy", "classify"))
     common(r)
     r.set_defaults(func=cmd_report)
 

@@ -200,7 +200,7 @@ def write_markdown(data: dict, path: Path) -> None:
     out += _grouped(data)
     screen = path.parent / "grouped_screen.json"
     if screen.is_file():
-        from bench.grouped_screen import screen_lines
+        from bench.grouped_screen_table import screen_lines
         out += screen_lines(json.loads(screen.read_text()))
     general = path.parent / "generalise_screen.json"
     if general.is_file():

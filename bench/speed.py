@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 
-from hypersnn.core.patches import PatchSource, pad_cube
+from tests.oracles import PatchSource, pad_cube
 from hypersnn.core.predict import classify_raster, preprocess_block
 from hypersnn.core.raster import ArrayWriter
 from hypersnn.core.train import PixelSet, predict_pixels

@@ -12,23 +12,26 @@ from pathlib import Path
 from typing import List, Optional
 
 from .errors import InputError
+from .registry import Setting, build_settings
 
 
 def opt(default=MISSING, *, factory=None, help: str = "", flag: Optional[str] = None, param: Optional[str] = None,
         lo=None, hi=None, above=None, choices=None, processing_choices=None, min_len=None, max_len=None,
         advanced: bool = False, cli: bool = True, processing: bool = True, dialog: bool = True,
-        negate: bool = False, flag_help: str = ""):
+        negate: bool = False, flag_help: str = "", stage: Optional[str] = None):
     """A setting and what the front ends need to offer it (core/settings.py turns these into CLI flags,
     Processing parameters and dialog fields). `flag`: the command-line flag (default --name-with-dashes;
     `negate` makes a boolean flag that sets False, and `flag_help` says what giving that flag does);
     `param`: the Processing parameter (default NAME); `lo`/`hi`: allowed range, of every item for a list
     (checked by RunConfig.validate); `above`: an exclusive lower bound (a cost must be > 0); `min_len`/`max_len`:
     allowed lengths of a list; `choices`: allowed values; `cli`, `processing`, `dialog`: where it is offered
-    (False: settings files only)."""
+    (False: settings files only); `stage` "snn": only the SNN stage reads it, so runs that differ in it share
+    their CNN checkpoint (core/train.py); every other training setting is part of the CNN's fingerprint, so a new
+    setting is safe by default: it can only cost a retrained CNN, never reuse a stale one."""
     meta = {"help": help, "flag": flag, "param": param, "lo": lo, "hi": hi, "above": above, "choices": choices,
             "processing_choices": processing_choices, "min_len": min_len, "max_len": max_len,
             "advanced": advanced, "cli": cli, "processing": processing, "dialog": dialog, "negate": negate,
-            "flag_help": flag_help}
+            "flag_help": flag_help, "stage": stage}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
@@ -74,7 +77,7 @@ class SplitConfig:
                               help="share of the training pixels held back for early stopping")
     block_size: int = opt(16, param="BLOCK_SIZE", lo=1, advanced=True, dialog=False,
                           help="block edge in pixels (blocks)")
-    seed: int = opt(0, cli=False, processing=False, dialog=False,
+    seed: int = opt(0, lo=0, cli=False, processing=False, dialog=False,
                     help="seed of the split; follows train.seed unless a settings file gives its own")
     leakage_guard: bool = opt(True, flag="--no-leakage-guard", negate=True, param="LEAKAGE_GUARD", advanced=True,
                               dialog=False,
@@ -135,7 +138,7 @@ class ModelConfig:
 @dataclass
 class TrainConfig:
     cnn_epochs: int = opt(30, param="CNN_EPOCHS", lo=0, dialog=False, help="CNN epochs")
-    snn_epochs: int = opt(10, param="SNN_EPOCHS", lo=0, dialog=False, help="SNN epochs")
+    snn_epochs: int = opt(10, stage="snn", param="SNN_EPOCHS", lo=0, dialog=False, help="SNN epochs")
     batch_size: int = opt(64, param="BATCH_SIZE", lo=1, advanced=True, dialog=False, help="batch size")
     epoch_pixels: int = opt(1000, param="EPOCH_PIXELS", lo=0, advanced=True, dialog=False,
                             help="the epochs are counted for a training set of this many pixels: a larger set trains "
@@ -143,7 +146,8 @@ class TrainConfig:
                                  "training time stops growing with the labels (0 = always the full epochs). 1000 keeps "
                                  "training at defaults within 5 minutes on 2 cores (bench/disjoint.py)")
     cnn_lr: float = opt(1e-3, param="CNN_LR", lo=1e-7, hi=1.0, advanced=True, help="CNN learning rate (Adam)")
-    snn_lr: float = opt(5e-4, param="SNN_LR", lo=1e-7, hi=1.0, advanced=True, help="SNN learning rate (Adam)")
+    snn_lr: float = opt(5e-4, stage="snn", param="SNN_LR", lo=1e-7, hi=1.0, advanced=True,
+                        help="SNN learning rate (Adam)")
     weight_decay: float = opt(0.0, cli=False, processing=False, lo=0.0, dialog=False, help="Adam weight decay")
     label_smoothing: float = opt(0.0, cli=False, processing=False, lo=0.0, hi=0.5, dialog=False,
                                  help="cross-entropy label smoothing (both stages): a regulariser screened for "
@@ -169,11 +173,11 @@ class TrainConfig:
     spectral_noise: float = opt(0.0, param="SPECTRAL_NOISE", lo=0.0, hi=2.0, advanced=True, dialog=False,
                                 help="spectral augmentation: Gaussian noise added to every feature of every training "
                                      "pixel, this share of the feature's standard deviation; 0 = off")
-    distillation: float = opt(0.0, param="DISTILLATION", lo=0.0, hi=1.0, advanced=True, dialog=False,
+    distillation: float = opt(0.0, stage="snn", param="DISTILLATION", lo=0.0, hi=1.0, advanced=True, dialog=False,
                               help="weight of the CNN's softened outputs in the SNN stage's loss (knowledge "
                                    "distillation from the network the SNN was converted from; the rest is the labels' "
                                    "cross-entropy); 0 = off")
-    time_steps: int = opt(5, param="TIME_STEPS", lo=1, hi=64, dialog=False,
+    time_steps: int = opt(5, stage="snn", param="TIME_STEPS", lo=1, hi=64, dialog=False,
                           help="SNN time steps T (more steps: finer rate code, more energy)")
     weight_bits: int = opt(6, flag="--bits", param="WEIGHT_BITS", lo=0, hi=16, dialog=False,
                            help="weight bits 2..16, or 0 for full precision")
@@ -183,17 +187,17 @@ class TrainConfig:
                                advanced=True,
                                help="cross-entropy weights from training class frequencies (mean 1): lifts rare "
                                     "classes, i.e. the average accuracy")
-    spike_penalty: float = opt(0.0, param="SPIKE_PENALTY", lo=0.0, hi=1e6, advanced=True,
+    spike_penalty: float = opt(0.0, stage="snn", param="SPIKE_PENALTY", lo=0.0, hi=1e6, advanced=True,
                                help="weight of a spike-rate term in the SNN loss (the share of the later layers' work "
                                     "that spikes trigger): trades accuracy for energy; 0 = off")
-    threshold_percentile: float = opt(99.7, lo=50.0, hi=100.0, cli=False, processing=False, dialog=False,
+    threshold_percentile: float = opt(99.7, stage="snn", lo=50.0, hi=100.0, cli=False, processing=False, dialog=False,
                                       help="largest activation percentile tried for each conversion threshold")
-    leak_init: float = opt(1.0, lo=0.0, hi=1.0, cli=False, processing=False, dialog=False,
+    leak_init: float = opt(1.0, stage="snn", lo=0.0, hi=1.0, cli=False, processing=False, dialog=False,
                            help="initial membrane leak")
-    leak_mode: str = opt("trained", param="LEAK_MODE", choices=("trained", "pow2", "none"), advanced=True,
+    leak_mode: str = opt("trained", stage="snn", param="LEAK_MODE", choices=("trained", "pow2", "none"), advanced=True,
                          help="membrane leak: trained (any value in [0, 1]: a multiply per neuron and step), pow2 "
                               "(trained, applied as 1 - 2^-n: a shift and an add) or none (integrate-and-fire)")
-    surrogate_slope: float = opt(5.0, lo=0.01, cli=False, processing=False, dialog=False,
+    surrogate_slope: float = opt(5.0, stage="snn", lo=0.01, cli=False, processing=False, dialog=False,
                                  help="slope of the fast-sigmoid surrogate gradient")
     patience: int = opt(8, param="PATIENCE", lo=0, advanced=True,
                         help="early stopping: epochs without validation improvement before a stage stops (0 = never)")
@@ -303,14 +307,15 @@ class BaselineConfig:
 
 @dataclass
 class RunConfig:
-    bands: BandSelection = field(default_factory=BandSelection)
-    split: SplitConfig = field(default_factory=SplitConfig)
-    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    classify: ClassifyConfig = field(default_factory=ClassifyConfig)
-    energy: EnergyConfig = field(default_factory=EnergyConfig)
-    baseline: BaselineConfig = field(default_factory=BaselineConfig)
+    """Every setting of a run, by section; each section's `title` heads its group of flags in --help."""
+    bands: BandSelection = field(default_factory=BandSelection, metadata={"title": "bands"})
+    split: SplitConfig = field(default_factory=SplitConfig, metadata={"title": "split (train / validation / test)"})
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig, metadata={"title": "preprocessing"})
+    model: ModelConfig = field(default_factory=ModelConfig, metadata={"title": "model"})
+    train: TrainConfig = field(default_factory=TrainConfig, metadata={"title": "training"})
+    classify: ClassifyConfig = field(default_factory=ClassifyConfig, metadata={"title": "classification"})
+    energy: EnergyConfig = field(default_factory=EnergyConfig, metadata={"title": "energy costing"})
+    baseline: BaselineConfig = field(default_factory=BaselineConfig, metadata={"title": "baseline for comparison"})
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -333,8 +338,6 @@ class RunConfig:
     def validate(self) -> "RunConfig":
         """Every setting within its declared range and choices (core/settings.py), plus the rules that
         involve more than one number."""
-        from .settings import BY_KEY, SETTINGS
-
         for st in SETTINGS:  # whole-number floats of a JSON file become ints here, before any run reads them
             st.set(self, st.check(st.get(self)))
         t, m = self.train, self.model
@@ -388,3 +391,9 @@ def _from_dict(cls, d, where):
         else:
             kwargs[name] = value
     return cls(**kwargs)
+
+
+SETTINGS: List[Setting] = build_settings(RunConfig)
+"""The registry: every setting of RunConfig with its metadata (core/registry.py); front ends read it (core/settings.py
+for the command line, plugin/algorithms/parameters.py, ui/settings_form.py) instead of listing settings."""
+BY_KEY = {s.key: s for s in SETTINGS}

@@ -139,9 +139,9 @@ def predict_test(net, prep, is_canceled=None) -> np.ndarray:
 
 @torch.no_grad()
 def predict_at(net, bank: PatchBank, rows, cols, window: int = ASSESS_WINDOW, is_canceled=None) -> np.ndarray:
-    """Class probabilities (N, K) at pixels (rows, cols): the windows of `predict.predict_padded` that hold
-    one of them are cut from the bank (padded as the whole cube would be) and run fully convolutionally,
-    so the values equal those of `predict_padded` on the padded cube."""
+    """Class probabilities (N, K) at pixels (rows, cols): the windows of the whole padded cube that hold one of
+    them are cut from the bank (padded as the whole cube would be) and run fully convolutionally, so the values
+    equal those of the whole padded cube's (tests/oracles.predict_padded)."""
     net.eval()
     rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
     out = np.zeros((len(rows), net.n_classes), np.float32)

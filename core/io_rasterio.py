@@ -25,7 +25,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window as RioWindow
 
 from .errors import LabelError, OutputError, RasterError
-from .labels import PolygonFeature
+from .labels import PolygonFeature, checked_polygons, no_crs_warning
 from .files import atomic_path, atomic_write
 from .raster import (OutputSpec, RasterInfo, TemporaryOutput, Window, checked_block, checked_output, checked_read)
 from .spectral_meta import envi_pair, read_envi_header, resolve_scaling, resolve_spectral_metadata, validate_envi
@@ -359,10 +359,8 @@ def read_polygons(path, class_field: str, target_crs_wkt: str, layer=None) -> Li
             raise LabelError(f"Training vector {where} has no features")
         vec_wkt = src.crs.to_wkt() if src.crs else ""
         reproject = False
-        if not vec_wkt or not target_crs_wkt:
-            warnings.warn(f"{where}: {'the vector' if not vec_wkt else 'the raster'} has no CRS; assuming the "
-                          f"polygons and the raster use the same coordinates")
-        else:
+        no_crs_warning(where, bool(vec_wkt), bool(target_crs_wkt))
+        if vec_wkt and target_crs_wkt:
             try:
                 reproject = CRS.from_wkt(vec_wkt) != CRS.from_wkt(target_crs_wkt)
             except RasterioError as e:
@@ -383,13 +381,7 @@ def read_polygons(path, class_field: str, target_crs_wkt: str, layer=None) -> Li
             g = {"type": g["type"], **({"geometries": g["geometries"]} if "geometries" in g
                                        else {"coordinates": g["coordinates"]})}
             out.append(PolygonFeature(geometry=g, value=feat.properties.get(field), fid=fid))
-    if null_geom:
-        warnings.warn(f"{where}: {null_geom} feature(s) without geometry were skipped")
-    if not out:
-        raise LabelError(f"Training vector {where} has no feature with a geometry")
-    if all(f.value is None or (isinstance(f.value, str) and not f.value.strip()) for f in out):
-        raise LabelError(f"Class field {field!r} of {where} is empty (null) in every feature")
-    return out
+    return checked_polygons(out, null_geom, field, where)
 
 
 def rasterize(shapes: list, info: RasterInfo) -> np.ndarray:

@@ -50,6 +50,26 @@ class PolygonFeature:
     fid: object = None    # the feature id in the source layer (for messages)
 
 
+def checked_polygons(features: List[PolygonFeature], null_geometries: int, field: str, where: str) -> List[PolygonFeature]:
+    """What every vector reader checks once its features are read (written once here, for both backends):
+    features without geometry are counted in a warning, no feature with a geometry or a class field empty in every
+    feature is a LabelError naming the file and the field."""
+    if null_geometries:
+        warnings.warn(f"{where}: {null_geometries} feature(s) without geometry were skipped")
+    if not features:
+        raise LabelError(f"Training vector {where} has no feature with a geometry")
+    if all(f.value is None or (isinstance(f.value, str) and not f.value.strip()) for f in features):
+        raise LabelError(f"Class field {field!r} of {where} is empty (null) in every feature")
+    return features
+
+
+def no_crs_warning(where: str, vector_has_crs: bool, raster_has_crs: bool) -> None:
+    """The warning both vector readers give when either side has no CRS (the coordinates are then taken as is)."""
+    if not vector_has_crs or not raster_has_crs:
+        warnings.warn(f"{where}: {'the vector' if not vector_has_crs else 'the raster'} has no CRS; assuming the "
+                      f"polygons and the raster use the same coordinates")
+
+
 # Hand-picked distinct colours first (Kelly/Tableau-like, no black: black reads as "no data").
 def _color_for(value: int, colors: Optional[dict], palette: dict) -> tuple:
     if colors:

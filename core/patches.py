@@ -13,31 +13,6 @@ import torch
 from .raster import pad_mode  # noqa: F401 - re-exported: the border rule lives beside the windows
 
 
-def pad_cube(cube: np.ndarray, patch_size: int) -> np.ndarray:
-    """(H, W, B) -> (B, H+2r, W+2r) float32, reflect-padded (edge-padded where the image is too small)."""
-    r = patch_size // 2
-    h, w = cube.shape[:2]
-    padded = np.pad(cube, ((r, r), (r, r), (0, 0)), mode=pad_mode(h, w, patch_size))
-    return np.ascontiguousarray(padded.transpose(2, 0, 1), dtype=np.float32)
-
-
-class PatchSource:
-    """Gathers (N, B, p, p) patches around pixel coordinates from a padded cube."""
-
-    def __init__(self, padded: np.ndarray, patch_size: int):
-        self.padded = torch.from_numpy(padded)
-        self.p = patch_size
-        off = torch.arange(patch_size)
-        self._dr = off[:, None]
-        self._dc = off[None, :]
-
-    def gather(self, rows: np.ndarray, cols: np.ndarray) -> torch.Tensor:
-        r = torch.as_tensor(rows, dtype=torch.long)[:, None, None] + self._dr
-        c = torch.as_tensor(cols, dtype=torch.long)[:, None, None] + self._dc
-        # (B, N, p, p) -> (N, B, p, p)
-        return self.padded[:, r, c].permute(1, 0, 2, 3).contiguous()
-
-
 def augment(x: torch.Tensor, gen: torch.Generator, spectral: "SpectralAugment" = None,
             context_dropout: float = 0.0) -> torch.Tensor:
     """Random flips and quarter turns per batch (land cover has no preferred orientation), then the spectral
@@ -106,9 +81,9 @@ def source_index(i: np.ndarray, n: int, mode: str) -> np.ndarray:
 class PatchBank:
     """Preprocessed pixels around the labelled pixels only, kept as square tiles of the image grid.
 
-    The streaming counterpart of `PatchSource(pad_cube(x, p), p)`: `gather(rows, cols)` returns the same
-    (N, B, p, p) patches, bit for bit, borders included (the padding is applied as an index mapping, not
-    as a copy), but memory holds only the tiles that some patch touches, so a raster larger than memory
+    The streaming counterpart of padding the whole cube at once (tests/oracles.PatchSource): `gather(rows, cols)`
+    returns the same (N, B, p, p) patches, bit for bit, borders included (the padding is applied as an index
+    mapping, not as a copy), but memory holds only the tiles that some patch touches, so a raster larger than memory
     can be trained on when its labels are not everywhere. Tiles are filled with `put(window, x)` as
     windows of the raster are read and preprocessed; `block(...)` cuts padded windows for fully
     convolutional assessment (tiles not held read as 0).

@@ -20,6 +20,7 @@ from .config import ClassifyConfig
 from .errors import Canceled, InputError
 from .inference import scorer, softmax
 from .raster import OutputSpec, RasterReader, iter_windows, pad_mode
+from .valid_pixels import empty_bands_message, valid_mask
 
 CONF_NODATA = -1.0
 ENERGY_BANDS = ("snn_energy_pj", "spikes")
@@ -41,14 +42,6 @@ class ClassifyResult:
     @property
     def pixels_per_second(self) -> float:
         return self.pixels / max(self.seconds, 1e-9)
-
-
-def valid_mask(block: np.ndarray, nodata) -> np.ndarray:
-    """True where every band is finite and differs from nodata (nodata/NaN pixels are never classified)."""
-    ok = np.isfinite(block).all(axis=-1) if block.dtype.kind == "f" else np.ones(block.shape[:2], bool)
-    if nodata is not None and np.isfinite(nodata):
-        ok &= ~(block == nodata).any(axis=-1)
-    return ok
 
 
 def preprocess_block(model, block: np.ndarray, nodata):
@@ -307,7 +300,6 @@ def classify_raster(model, reader: RasterReader, open_writer: Callable[[OutputSp
             raise RuntimeError(f"classification produced {done} of {len(windows)} windows")
         seconds = time.perf_counter() - t0
         if not counts[1:].sum():  # every pixel nodata in some band the model reads: say which, write nothing
-            from .prepare import empty_bands_message
             raise InputError(empty_bands_message(reader, model.bands.indices, windows)
                              + "; nothing was classified and no output was written")
         for w in writers:
@@ -330,27 +322,3 @@ def classify_raster(model, reader: RasterReader, open_writer: Callable[[OutputSp
     return ClassifyResult(class_path, confidence_path, probabilities_path, info.width * info.height,
                           valid, seconds, {names[v]: int(n) for v, n in zip(values, counts[1:])},
                           energy_path, energy)
-
-
-def predict_padded(net, padded: np.ndarray, patch_size: int, window: int = 64, is_canceled=None) -> np.ndarray:
-    """Class probabilities (H, W, K) for every pixel of an already padded (B, H+2r, W+2r) cube,
-    fully convolutionally with the torch network `net` (the trainer's cube: used to assess on all test
-    pixels at once)."""
-    import torch
-    with torch.no_grad():
-        return _predict_padded(net, padded, patch_size, window, is_canceled, torch)
-
-
-def _predict_padded(net, padded, patch_size, window, is_canceled, torch):
-    net.eval()
-    r = patch_size // 2
-    b, hp, wp = padded.shape
-    h, w = hp - 2 * r, wp - 2 * r
-    out = np.zeros((h, w, net.n_classes), np.float32)
-    t = torch.from_numpy(padded)
-    for r0, c0, hh, ww in iter_windows(h, w, window):
-        if is_canceled and is_canceled():
-            raise Canceled("assessment canceled")
-        x = t[:, r0:r0 + hh + 2 * r, c0:c0 + ww + 2 * r][None]
-        out[r0:r0 + hh, c0:c0 + ww] = torch.softmax(net(x)[0], 0).permute(1, 2, 0).numpy()
-    return out

@@ -17,11 +17,11 @@ from .errors import Canceled, InputError, LabelError, RasterError
 from .labels import Labels
 from .nn.specs import build_specs
 from .patches import PatchBank
-from .predict import valid_mask
 from .preprocess import Preprocessor, resolve_pca
 from .raster import RasterInfo, RasterReader, iter_windows
 from .splits import Split, check_disjoint, make_split
 from .train import PixelSet
+from .valid_pixels import empty_bands_message, read_block, valid_mask, where
 
 
 def _noop_progress(f, m):
@@ -60,52 +60,18 @@ def _pixels(mask: np.ndarray, labels: np.ndarray, lut: dict) -> PixelSet:
                     np.array([lut[int(v)] for v in labels[rows, cols]], dtype=np.int64))
 
 
-def _where(info: RasterInfo) -> str:
-    return f"raster {info.path}" if info.path else "the raster"
-
-
 def check_band_settings(info: RasterInfo, idx, cfg: RunConfig) -> None:
     """Refuse, before any pixel is read, settings the selected bands cannot satisfy (PCA, spectral kernels)."""
     n = len(idx)
     k = resolve_pca(cfg.preprocess.pca_components, n)
     sel = describe_selection(info, idx)
     if k > n:
-        raise InputError(f"{_where(info)}: {sel} selected, but pca_components is {k}: PCA cannot keep more "
+        raise InputError(f"{where(info)}: {sel} selected, but pca_components is {k}: PCA cannot keep more "
                          f"components than there are bands; use at most {n} (0 = no PCA)")
     try:
         build_specs(cfg.model, k or n, 2)
     except InputError as e:
-        raise InputError(f"{_where(info)} ({sel}): {e}") from None
-
-
-def _read(reader: RasterReader, window, idx) -> np.ndarray:
-    block = reader.read(window, idx)
-    r, c, h, w = window
-    if block.ndim != 3 or block.shape != (h, w, len(idx)):
-        raise RasterError(f"{_where(reader.info)}: reading window {window} gave an array of shape "
-                          f"{getattr(block, 'shape', None)}, expected {(h, w, len(idx))}")
-    if block.dtype.kind not in "biuf":
-        raise RasterError(f"{_where(reader.info)} holds {block.dtype} pixels; HyperSNN needs real numbers")
-    return block
-
-
-def empty_bands_message(reader: RasterReader, idx, windows) -> str:
-    """Which selected bands hold no usable value anywhere (read again: only on this failure path)."""
-    info = reader.info
-    good = np.zeros(len(idx), np.int64)
-    for win in windows:
-        b = _read(reader, win, idx)
-        ok = np.isfinite(b) if b.dtype.kind == "f" else np.ones(b.shape, bool)
-        if info.nodata is not None and np.isfinite(info.nodata):
-            ok &= b != info.nodata
-        good += ok.sum(axis=(0, 1))
-    empty = [i for i, g in zip(idx, good) if g == 0]
-    nd = f"nodata ({info.nodata:g})" if info.nodata is not None else "nodata"
-    if empty and len(empty) < len(idx):
-        names = ", ".join(f"{i + 1} ({info.band_names[i]})" for i in empty[:10])
-        return (f"{_where(info)}: no pixel is usable because band(s) {names}{' ...' if len(empty) > 10 else ''} "
-                f"hold only {nd} or NaN/inf values; leave them out of the band selection")
-    return f"{_where(info)}: every pixel is {nd} or non-finite (NaN/inf) in the selected bands"
+        raise InputError(f"{where(info)} ({sel}): {e}") from None
 
 
 def prepare(reader: RasterReader, labels: Labels, cfg: RunConfig, given_map=None, progress: Callable = None,
@@ -116,7 +82,7 @@ def prepare(reader: RasterReader, labels: Labels, cfg: RunConfig, given_map=None
     the preprocessor fitted on the training spectra. Pass 2 preprocesses only the tiles that some
     train/val/test patch touches into a `PatchBank`. Memory holds one tile of raw pixels, the (H, W)
     masks and the bank, never the whole cube; the patches are the same, bit for bit, as padding the
-    whole preprocessed cube (`pad_cube`) would give.
+    whole preprocessed cube (tests/oracles.pad_cube) would give.
     """
     progress = progress or _noop_progress
     is_canceled = is_canceled or _never
@@ -140,7 +106,7 @@ def prepare(reader: RasterReader, labels: Labels, cfg: RunConfig, given_map=None
         if is_canceled():
             raise Canceled("training canceled while reading the raster")
         r, c, h, w = win
-        block = _read(reader, win, idx)
+        block = read_block(reader, win, idx)
         ok = valid_mask(block, info.nodata)
         valid[r:r + h, c:c + w] = ok
         sel = ok & (lab[r:r + h, c:c + w] > 0)
@@ -186,7 +152,7 @@ def prepare(reader: RasterReader, labels: Labels, cfg: RunConfig, given_map=None
             raise Canceled("training canceled while preprocessing the raster")
         r, c, h, w = win
         ok = valid[r:r + h, c:c + w]
-        x = pre.transform(np.where(ok[..., None], _read(reader, win, idx), 0))
+        x = pre.transform(np.where(ok[..., None], read_block(reader, win, idx), 0))
         x[~ok] = 0.0
         bank.put(win, x)
         progress(0.5 + 0.5 * (k + 1) / len(todo), "preprocessing (pass 2 of 2)")

@@ -36,8 +36,8 @@ from typing import List, Optional
 
 import numpy as np
 
-from .config import SplitConfig
-from .errors import SplitError
+from .config import SETTINGS, SplitConfig
+from .errors import InputError, SplitError
 from .spatial_units import cluster_units, label_regions
 
 METHODS = ("auto", "random", "count", "blocks", "polygons", "given", "cv")
@@ -344,20 +344,16 @@ def _real(v) -> bool:
 
 
 def _check_cfg(cfg: SplitConfig) -> None:
+    """The split settings checked by the registry's rules (core/registry.py: types, ranges, choices), the same
+    ones RunConfig.validate applies, as a SplitError naming the setting as the user sets it."""
     if not isinstance(cfg, SplitConfig):
         raise SplitError(f"split settings must be a SplitConfig, got {type(cfg).__name__}")
-    if not isinstance(cfg.method, str) or cfg.method not in METHODS:
-        raise SplitError(f"SplitConfig.method {cfg.method!r} is unknown; use one of {', '.join(METHODS)}")
-    _check_int(cfg.seed, "SplitConfig.seed", 0)
-    if not _real(cfg.val_fraction) or not 0 <= cfg.val_fraction < 1:
-        raise SplitError(f"SplitConfig.val_fraction must be in [0, 1), got {cfg.val_fraction!r}")
-    if cfg.method in ("auto", "random", "blocks", "polygons") and (
-            not _real(cfg.train_fraction) or not 0 < cfg.train_fraction < 1):
-        raise SplitError(f"SplitConfig.train_fraction must be in (0, 1), got {cfg.train_fraction!r}")
-    if cfg.method == "count":
-        _check_int(cfg.train_count, "SplitConfig.train_count", 1)
-    if cfg.method == "blocks":
-        _check_int(cfg.block_size, "SplitConfig.block_size", 1)
+    for s in SETTINGS:
+        if s.section == "split":
+            try:
+                s.check(getattr(cfg, s.name))
+            except InputError as e:
+                raise SplitError(str(e)) from None
 
 
 def _pct(f) -> str:

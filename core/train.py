@@ -19,7 +19,7 @@ import io
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -27,20 +27,22 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import ModelConfig, TrainConfig
+from .config import SETTINGS, ModelConfig, TrainConfig
 from .early_stopping import EpochSelector
 from .errors import Canceled, InputError
 from .files import atomic_write
 from .nn.convert import init_thresholds
 from .nn.models import HSINet
-from .patches import PatchSource, SpectralAugment, augment
+from .patches import SpectralAugment, augment
 
 Progress = Callable[[float, str], None]
 STAGES = ("cnn", "convert", "snn")
-CNN_FIELDS = ("cnn_epochs", "epoch_pixels", "batch_size", "cnn_lr", "weight_decay", "label_smoothing", "mixup",
-              "illumination", "spectral_noise", "context_dropout", "weight_averaging", "weight_bits",
-              "cnn_qat", "class_weighting", "patience", "val_smoothing", "seed", "threads")
-"""The TrainConfig fields the CNN stage depends on (its checkpoint is shared by runs that differ otherwise)."""
+SNN_ONLY_FIELDS = frozenset(s.name for s in SETTINGS if s.section == "train" and s.stage == "snn")
+"""The training settings only the SNN stage reads (declared `stage="snn"` in core/config.py): runs that differ only
+in them share the CNN checkpoint. Every other field of the training settings is part of the CNN's fingerprint, a
+field added later too, so a new setting can only cost a retrained CNN, never reuse a stale one."""
+CNN_FIELDS = tuple(f.name for f in fields(TrainConfig) if f.name not in SNN_ONLY_FIELDS)
+"""The training settings the CNN stage depends on (derived: all but SNN_ONLY_FIELDS)."""
 # share of the progress bar each stage takes
 _SPAN = {"cnn": (0.0, 0.45), "convert": (0.45, 0.5), "snn": (0.5, 1.0)}
 
@@ -108,7 +110,7 @@ class Trainer:
 
     # -- public ---------------------------------------------------------------------------------
     def fit(self, source, train: PixelSet, val: PixelSet) -> HSINet:
-        """Train on patches from `source` (a PatchBank or PatchSource: anything with gather(rows, cols)),
+        """Train on patches from `source` (a PatchBank, or anything with gather(rows, cols)),
         seeded, with torch's global state restored afterwards (`seeded_run`)."""
         with seeded_run(self.tcfg.seed, self.tcfg.threads):
             return self._fit(source, train, val)
@@ -303,7 +305,7 @@ class Trainer:
         h = hashlib.sha256()
         tcfg = asdict(self.tcfg)
         if cnn_only:
-            tcfg = {k: tcfg[k] for k in CNN_FIELDS}
+            tcfg = {k: v for k, v in tcfg.items() if k not in SNN_ONLY_FIELDS}
             if not self.tcfg.cnn_qat:
                 tcfg.pop("weight_bits")
         h.update(json.dumps([asdict(self.mcfg), tcfg, self.n_bands, self.n_classes, self.data_key,
@@ -537,7 +539,7 @@ def class_weights(y: np.ndarray, n_classes: int, mode: str) -> Optional[torch.Te
 
 
 @torch.no_grad()
-def predict_pixels(net, source: PatchSource, pixels: PixelSet, batch: int = 512, is_canceled=None):
+def predict_pixels(net, source, pixels: PixelSet, batch: int = 512, is_canceled=None):
     """(class indices, softmax probabilities) for pixel centres, patch by patch."""
     net.eval()
     preds, probs = [], []

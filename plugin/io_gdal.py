@@ -18,7 +18,7 @@ import numpy as np
 from osgeo import gdal, ogr
 
 from ..core.errors import LabelError, OutputError, RasterError
-from ..core.labels import PolygonFeature
+from ..core.labels import PolygonFeature, checked_polygons, no_crs_warning
 from ..core.raster import (OutputSpec, RasterInfo, TemporaryOutput, Window, checked_block, checked_output,
                            checked_read)
 from ..core.spectral_meta import envi_pair, read_envi_header, resolve_scaling, resolve_spectral_metadata, validate_envi
@@ -401,6 +401,8 @@ def read_class_metadata(path) -> Tuple[dict, dict]:
     JSON item, and the colour table."""
     names: dict = {}
     colors: dict = {}
+    if not os.path.exists(os.fspath(path)):  # as the command line's backend says it
+        raise RasterError(f"Raster not found: {os.fspath(path)}")
     with _GdalErrors() as err:
         ds = err.call(gdal.OpenEx, os.fspath(path), gdal.OF_RASTER | gdal.OF_READONLY)
     if ds is None:
@@ -489,13 +491,7 @@ def read_polygons_qgis(layer, class_field: str, target_crs=None, transform_conte
         if value is not None and hasattr(value, "isNull") and value.isNull():
             value = None
         out.append(PolygonFeature(geometry=gj, value=_plain(value), fid=feat.id()))
-    if null_geom:
-        warnings.warn(f"{where}: {null_geom} feature(s) without geometry were skipped")
-    if not out:
-        raise LabelError(f"{where} has no feature with a geometry")
-    if all(f.value is None or (isinstance(f.value, str) and not f.value.strip()) for f in out):
-        raise LabelError(f"Class field {field!r} of {where} is empty (null) in every feature")
-    return out
+    return checked_polygons(out, null_geom, field, where)
 
 
 def _plain(v):
@@ -514,44 +510,59 @@ def read_polygons_ogr(path, class_field: str, target_crs_wkt: str, layer=None) -
     """The same as `read_polygons_qgis` for a vector file read with OGR (no QGIS needed)."""
     from osgeo import osr
 
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise LabelError(f"Training vector not found: {path}")
     with _GdalErrors() as err:
-        ds = err.call(ogr.Open, os.fspath(path))
+        ds = err.call(ogr.Open, path)
     if ds is None:
         raise LabelError(f"Cannot read training vector {path}: {err.text('OGR cannot open it')}")
+    layers = [ds.GetLayer(i).GetName() for i in range(ds.GetLayerCount())]
     lyr = ds.GetLayerByName(str(layer)) if isinstance(layer, str) else ds.GetLayer(layer or 0)
     if lyr is None:
-        raise LabelError(f"Layer {layer!r} not found in {path}")
+        raise LabelError(f"Layer {layer!r} not found in {path}; layers: {', '.join(layers)}")
+    if layer is None and len(layers) > 1:
+        warnings.warn(f"{path} has {len(layers)} layers; using the first, {layers[0]!r} (available: {', '.join(layers)})")
+    where = f"{path}" + (f" (layer {layer})" if layer is not None else "")
     defn = lyr.GetLayerDefn()
     fields = [defn.GetFieldDefn(i).GetName() for i in range(defn.GetFieldCount())]
     field = class_field
     if field not in fields:
         ci = [f for f in fields if f.lower() == str(class_field).lower()]
         if len(ci) != 1:
-            raise LabelError(f"Class field {class_field!r} not found in {path}; available fields: "
+            raise LabelError(f"Class field {class_field!r} not found in {where}; available fields: "
                              f"{', '.join(fields) if fields else '(none)'}")
         field = ci[0]
+    if lyr.GetFeatureCount() == 0:
+        raise LabelError(f"Training vector {where} has no features")
     src = lyr.GetSpatialRef()
+    if src is not None and src.IsLocal() and "undefined" in (src.GetName() or "").lower():
+        src = None  # a GeoPackage's "Undefined SRS": no CRS, as the command line's reader sees it
     ct = None
+    no_crs_warning(where, src is not None, bool(target_crs_wkt))
     if src is not None and target_crs_wkt:
         dst = osr.SpatialReference()
         dst.ImportFromWkt(target_crs_wkt)
         for s in (src, dst):
             s.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
         if not src.IsSame(dst):
-            ct = osr.CoordinateTransformation(src, dst)
-    out = []
+            with _GdalErrors() as err:  # None, not a crash later, when no transformation exists (a local CRS)
+                ct = err.call(osr.CreateCoordinateTransformation, src, dst)
+            if ct is None:
+                raise LabelError(f"{where}: its CRS ({src.GetName()}) cannot be transformed to the raster's CRS: "
+                                 f"{err.text('no coordinate operation')}; reproject the vector or assign its CRS")
+    out, null_geom = [], 0
     for feat in lyr:
         g = feat.GetGeometryRef()
         if g is None or g.IsEmpty():
+            null_geom += 1
             continue
         g = g.Clone()
-        if ct is not None:
-            g.Transform(ct)
+        if ct is not None and g.Transform(ct) != 0:
+            raise LabelError(f"{where}: feature {feat.GetFID()} cannot be reprojected to the raster CRS")
         out.append(PolygonFeature(geometry=json.loads(g.ExportToJson()), value=feat.GetField(field),
                                   fid=feat.GetFID()))
-    if not out:
-        raise LabelError(f"Training vector {path} has no feature with a geometry")
-    return out
+    return checked_polygons(out, null_geom, field, where)
 
 
 def rasterize_gdal(shapes: list, info: RasterInfo) -> np.ndarray:

@@ -1,8 +1,15 @@
 """Shared pytest fixtures. The file builders live in fixtures_data.py so tests can also call them
 with their own options."""
+import sys
+from pathlib import Path
+
 import pytest
 
 import fixtures_data as fd
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # bench/ is a folder of the repository, not of the installed package: tests import it
+    sys.path.insert(0, str(ROOT))
 
 
 @pytest.fixture

@@ -1,14 +1,12 @@
 """`make bench --quick` runs every benchmark section end to end on a tiny network and crop (seconds), so the
 bench cannot rot; the figures themselves come from the full `make bench`."""
 import json
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_quick_bench_runs_every_section_and_writes_the_table(tmp_path):
-    sys.path.insert(0, str(ROOT))
     from bench.run import main
 
     out, md = tmp_path / "results.json", tmp_path / "results.md"
@@ -46,7 +44,9 @@ def test_quick_bench_runs_every_section_and_writes_the_table(tmp_path):
     assert all(m["rc"] == 0 and 0 < m["peak_rss_mb"] < 2048 for m in s["memory"]) and len(s["memory"]) == 2
     assert [r["model"] for r in s["baselines"]] == ["RBF SVM", "random forest"]
     assert all(r["val_oa"] is not None and r["params"] for r in s["baselines"])  # chosen on validation pixels
-    assert all(0 < r["oa"] <= 1 for r in s["baselines"])
+    # a tuned SVM and forest on the quick crop are far above what the barely trained quick networks reach (measured
+    # 0.90 and 0.82 against 0.17-0.31): a baseline that silently broke (wrong labels, no tuning) would not be
+    assert all(r["oa"] > 0.6 for r in s["baselines"]), [(r["model"], r["oa"]) for r in s["baselines"]]
     assert any(r.get("label") == "SNN hybrid blocks" and r["snn"]["oa"] > 0 for r in s["spatial"])
     text = md.read_text()
     assert "| OA % |" in text and "Spatially disjoint" in text and "speed-up" in text and "ONNX Runtime vs torch" in text
@@ -63,7 +63,6 @@ def test_quick_bench_runs_every_section_and_writes_the_table(tmp_path):
 
 
 def test_first_layer_share_is_the_first_layers_part_of_the_snn_energy():
-    sys.path.insert(0, str(ROOT))
     from bench.report import first_layer_share
 
     row = {"energy_layers": [{"pj": {"snn": 30.0}}, {"pj": {"snn": 60.0}}, {"pj": {"snn": 10.0}}]}
@@ -71,7 +70,6 @@ def test_first_layer_share_is_the_first_layers_part_of_the_snn_energy():
 
 
 def test_front_summary_uses_the_sample_std_and_the_rule_uses_validation_only():
-    sys.path.insert(0, str(ROOT))
     from bench.front import select, summarize
 
     def row(cand, seed, val_oa, val_ratio, test_oa, test_ratio):
@@ -97,7 +95,6 @@ def test_child_peak_memory_is_the_childs_not_the_forking_parents():
     rows once reported the bench's own size; VmHWM does not."""
     import numpy as np
 
-    sys.path.insert(0, str(ROOT))
     from bench.memory import run_child
 
     big = np.ones(700 * 2 ** 20, np.uint8)  # the parent touches 700 MB
@@ -110,7 +107,6 @@ def test_child_peak_memory_is_the_childs_not_the_forking_parents():
 
 
 def test_ground_truth_regions_become_polygons_and_single_regions_are_cut():
-    sys.path.insert(0, str(ROOT))
     import numpy as np
 
     from bench.grouped import region_polygon_ids
@@ -129,7 +125,6 @@ def test_ground_truth_regions_become_polygons_and_single_regions_are_cut():
 def test_the_generated_sensor_scene_has_the_enmap_layout(tmp_path):
     """bench/sensor_scene.py's scene is read as an analyst's EnMAP L2A file would be: 224 bands, the 6 flagged bad
     bands dropped by default, the reflectance scale applied, 5,670 labelled pixels in 6 classes."""
-    sys.path.insert(0, str(ROOT))
     import numpy as np
 
     from bench.sensor_scene import BAD, make_scene
@@ -150,7 +145,6 @@ def test_the_generated_sensor_scene_has_the_enmap_layout(tmp_path):
 
 
 def test_grouped_screen_table_averages_each_setting_over_its_seeds():
-    sys.path.insert(0, str(ROOT))
     from bench.grouped_screen import screen_lines
 
     def row(seed, val, snn, sets=()):
@@ -170,7 +164,6 @@ def test_grouped_screen_table_averages_each_setting_over_its_seeds():
 def test_disjoint_table_groups_rows_by_section_and_settings_and_names_the_published_figures():
     """bench/disjoint.py's markdown: mean +/- sample std per section and settings, the published figures only beside
     the standard split's default rows (quoted, labelled as such), the engine's time without the baselines."""
-    sys.path.insert(0, str(ROOT))
     from bench.disjoint import engine_seconds, markdown
 
     def row(seed, oa, svm):
@@ -191,7 +184,6 @@ def test_disjoint_table_groups_rows_by_section_and_settings_and_names_the_publis
 def test_region_polygons_hold_every_ground_truth_region_with_its_class(tmp_path):
     """The polygon-grouped Indian Pines section gives `hypersnn train` the ground truth's regions as a polygon layer,
     as an analyst would: rasterised back on the sample's grid, the layer is the ground truth."""
-    sys.path.insert(0, str(ROOT))
     import fiona
     import numpy as np
     import rasterio
@@ -209,7 +201,6 @@ def test_region_polygons_hold_every_ground_truth_region_with_its_class(tmp_path)
 
 
 def test_disjoint_readme_block_compares_the_snn_with_the_strongest_baseline_and_each_option_with_the_defaults():
-    sys.path.insert(0, str(ROOT))
     from bench.disjoint import readme_lines
 
     def row(seed, oa, svm, rf):

@@ -66,16 +66,34 @@ def test_datasets_list(capsys):
     assert "indian_pines" in out and "salinas" in out
 
 
-def test_every_registered_setting_has_its_flag_and_a_new_one_would_too():
-    """The flags come from the settings registry: every CLI setting of the training sections is a flag of
-    `train`, and a flag sets exactly its field."""
-    from hypersnn.core.settings import settings
+def _train_flags(parser) -> set:
+    train = next(a for a in parser._subparsers._group_actions[0].choices.items() if a[0] == "train")[1]
+    return {o for a in train._actions for o in a.option_strings}
 
+
+def test_every_registered_setting_has_its_flag_and_a_new_one_would_too(monkeypatch):
+    """The flags come from the settings registry: every CLI setting of the training sections (all of them, the
+    baseline's included) is a flag of `train`, a flag sets exactly its field, and a setting added to the registry
+    becomes a flag without any change to the CLI."""
+    import dataclasses
+
+    from hypersnn.core import settings as registry
+    from hypersnn.core.settings import TRAIN_SECTIONS, settings
+
+    assert "baseline" in TRAIN_SECTIONS
     p = build_parser()
-    train = next(a for a in p._subparsers._group_actions[0].choices.items() if a[0] == "train")[1]
-    flags = {o for a in train._actions for o in a.option_strings}
-    for s in settings("bands", "split", "preprocess", "model", "train", where="cli"):
+    flags = _train_flags(p)
+    for s in settings(*TRAIN_SECTIONS, where="cli"):
         assert s.flag in flags, s.key
+    assert "--baseline" in flags
+    knob = dataclasses.replace(registry.BY_KEY["train.seed"], name="new_knob", flag="--new-knob", param="NEW_KNOB",
+                               help="a setting added for this test", default=3)
+    monkeypatch.setattr(registry, "SETTINGS", registry.SETTINGS + [knob])
+    p2 = build_parser()
+    assert "--new-knob" in _train_flags(p2) and "--new-knob" not in flags
+    cfg = config_from_args(p2.parse_args(["train", "--raster", "r", "--labels", "l", "--out", "m.hsnn",
+                                          "--new-knob", "7"]))
+    assert cfg.train.new_knob == 7
     args = p.parse_args(["train", "--raster", "r", "--labels", "l", "--out", "m.hsnn", "--leak-mode", "pow2",
                          "--input-bits", "8", "--keep-bad-bands", "--drop-water-bands", "--seed", "4"])
     cfg = config_from_args(args)

@@ -4,7 +4,7 @@ import torch
 
 from hypersnn.core.config import ModelConfig, SplitConfig, TrainConfig
 from hypersnn.core.early_stopping import EpochSelector, smoothed
-from hypersnn.core.patches import PatchSource
+from oracles import PatchSource
 from hypersnn.core.splits import make_split
 from hypersnn.core.train import PixelSet, Trainer
 

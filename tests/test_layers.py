@@ -53,9 +53,12 @@ def imports(rel: str, text: str):
                 names = [mod] if node.module else [".".join(base + [a.name]) for a in node.names]
                 out += names
             elif node.module and node.module.startswith("hypersnn"):
-                out.append(node.module[len("hypersnn."):] if node.module != "hypersnn" else "")
+                mod = node.module[len("hypersnn."):] if node.module != "hypersnn" else ""
+                out.append(mod)  # and each name, which may be a module: `from hypersnn.core import config`
+                out += [f"{mod}.{a.name}" if mod else a.name for a in node.names if a.name != "*"]
             elif node.module:
                 out.append("ext:" + node.module)
+                out += [f"ext:{node.module}.{a.name}" for a in node.names if a.name != "*"]
     return out
 
 

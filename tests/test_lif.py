@@ -34,7 +34,8 @@ def test_surrogate_gradient_reaches_input_threshold_and_leak():
 
 
 def test_fused_bptt_matches_plain_autograd_for_input_threshold_and_leak():
-    from hypersnn.core.nn.lif import LIFFunction, lif_reference
+    from hypersnn.core.nn.lif import LIFFunction
+    from oracles import lif_reference
     torch.manual_seed(0)
     cur = torch.randn(5, 3, 7, dtype=torch.float64) * 1.5
     go = torch.randn(5, 3, 7, dtype=torch.float64)

@@ -37,7 +37,14 @@ def test_round_trip_reproduces_predictions_exactly(trained):
     assert m.net.neuron_params() == pytest.approx(out.model.net.neuron_params())
     assert m.classes == out.model.classes
     assert m.meta["split_protocol"]["seed"] == 0
-    assert m.cnn_net() is not None
+    # the CNN it came from round-trips too (the energy comparison and the CNN-mode map use it)
+    assert set(m.cnn_state) == set(out.model.cnn_state)
+    for k, v in out.model.cnn_state.items():
+        np.testing.assert_array_equal(np.asarray(m.cnn_state[k]), np.asarray(v), err_msg=k)
+    with torch.no_grad():
+        cnn_loaded, cnn_trained = m.cnn_net()(x).numpy(), out.model.cnn_net()(x).numpy()
+        np.testing.assert_array_equal(cnn_loaded, cnn_trained)
+        assert not np.array_equal(cnn_loaded, m.net(x).numpy())  # the CNN, not the SNN again
 
 
 def test_same_seed_gives_a_byte_identical_model_file(trained, tmp_path):

@@ -6,8 +6,7 @@ import torch
 from hypersnn.core.config import ModelConfig
 from hypersnn.core.errors import InputError
 from hypersnn.core.nn.models import HSINet
-from hypersnn.core.patches import PatchSource, pad_cube
-from hypersnn.core.predict import predict_padded
+from oracles import PatchSource, pad_cube, predict_padded
 from hypersnn.core.train import PixelSet, predict_pixels
 
 

@@ -8,7 +8,7 @@ import pytest
 import fixtures_data as fd
 from hypersnn.core.config import ClassifyConfig
 from hypersnn.core.labels import labels_from_array
-from hypersnn.core.patches import PatchSource, pad_cube
+from oracles import PatchSource, pad_cube
 from hypersnn.core.predict import CONF_NODATA, classify_raster, preprocess_block
 from hypersnn.core.raster import ArrayReader, ArrayWriter, RasterInfo
 from hypersnn.core.train import PixelSet, predict_pixels

@@ -30,6 +30,8 @@ PATTERNS = {
     r"\bQtWebKit": "QtWebKit is gone in Qt6 (QGIS 4)",
     r"\bqApp\b": "qApp is gone in PyQt6: use QApplication.instance()",
     r"\bQtWidgets\.(QAction|QActionGroup|QShortcut)\b": "QAction, QActionGroup and QShortcut live in QtGui under Qt6",
+    r"(?<!DialogCode)\.(Accepted|Rejected)\b": "a dialog's result read as dlg.Accepted is gone in PyQt6: use "
+                                               "dlg.DialogCode.Accepted",
 }
 MOVED_TO_QTGUI = {"QAction", "QActionGroup", "QShortcut"}
 
@@ -85,7 +87,8 @@ def test_the_check_catches_each_qt5_only_spelling(tmp_path):
                "codec = QTextCodec.codecForName('UTF-8')": "QTextCodec",
                "from qgis.PyQt.QtWebKitWidgets import QWebView": "QtWebKit",
                "qApp.processEvents()": "qApp",
-               "a = QtWidgets.QAction('x')": "QtGui"}
+               "a = QtWidgets.QAction('x')": "QtGui",
+               "assert dlg.result() == dlg.Accepted": "DialogCode", "if box.exec() == self.Rejected:": "DialogCode"}
     for code, why in samples.items():
         reasons = [msg for p, msg in PATTERNS.items() if re.search(p, code)]
         reasons += ["unscoped enum" for m in UNSCOPED.finditer(code) if m.group(2) not in NOT_ENUMS]
@@ -95,7 +98,7 @@ def test_the_check_catches_each_qt5_only_spelling(tmp_path):
                "w = self.fontMetrics().horizontalAdvance(text)", "width = f' width={img.width()}'",
                "if e.button() == Qt.MouseButton.MiddleButton:", "steps = event.angleDelta().y() / 120",
                "rx = QRegularExpression('[0-9]+')", "app = QApplication.instance()",
-               "from qgis.PyQt.QtGui import QAction"):
+               "from qgis.PyQt.QtGui import QAction", "assert dlg.result() == dlg.DialogCode.Accepted"):
         assert not any(re.search(p, ok) for p in PATTERNS), ok
         assert not [m for m in UNSCOPED.finditer(ok) if m.group(2) not in NOT_ENUMS], ok
 

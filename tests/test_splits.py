@@ -291,12 +291,17 @@ def test_valid_mask_removes_invalid_pixels_everywhere():
 
 def test_bad_config_names_the_field():
     lab = _labels()
-    with pytest.raises(SplitError, match="SplitConfig.method"):
+    with pytest.raises(SplitError, match=r"split.method \(--split\) must be one of"):
         make_split(lab, SplitConfig(method="stripes"))
-    with pytest.raises(SplitError, match="SplitConfig.train_fraction"):
+    with pytest.raises(SplitError, match=r"split.train_fraction \(--train-fraction\) must be 0.001..0.999"):
         make_split(lab, SplitConfig(method="random", train_fraction=1.0))
-    with pytest.raises(SplitError, match="SplitConfig.block_size"):
+    with pytest.raises(SplitError, match=r"split.block_size \(--block-size\) must be >= 1"):
         make_split(lab, SplitConfig(method="blocks", block_size=0))
+    # the registry's bounds, the ones RunConfig.validate applies (they once differed: [0, 1) here, 0..0.9 there)
+    with pytest.raises(SplitError, match=r"split.val_fraction \(--val-fraction\) must be 0.0..0.9, got 0.95"):
+        make_split(lab, SplitConfig(method="random", val_fraction=0.95))
+    with pytest.raises(SplitError, match=r"split.seed must be >= 0"):
+        make_split(lab, SplitConfig(method="random", seed=-1))
     with pytest.raises(SplitError, match="integer class values"):
         make_split(lab.astype(float), SplitConfig())
 

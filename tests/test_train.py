@@ -185,3 +185,47 @@ def test_each_training_option_trains_reproducibly_and_changes_the_model():
         assert all(rec[k] == v for k, v in kw.items())
         assert all(np.array_equal(x, y) for x, y in zip(a, b)), kw
         assert not all(np.array_equal(x, y) for x, y in zip(a, plain)), kw
+
+
+def test_tiny_config_refuses_a_misspelled_setting():
+    """The tests' own helper: `cnn_epoch=1` used to set an attribute nobody reads and train at the default."""
+    from tiny import tiny_config
+
+    with pytest.raises(TypeError, match="no setting 'cnn_epoch'"):
+        tiny_config(cnn_epoch=1)
+    assert tiny_config(cnn_epochs=1).train.cnn_epochs == 1
+
+
+def test_the_cnn_checkpoint_fingerprint_covers_every_setting_but_those_declared_snn_only():
+    """The CNN fields were a hand-kept allow-list (CNN_FIELDS): a new CNN setting missing from it would have reused a
+    stale CNN checkpoint. Now every training setting is in the CNN's fingerprint unless core/config.py declares it
+    `stage="snn"`, so a new one fails safe (the CNN retrains)."""
+    import dataclasses
+
+    import numpy as np
+
+    from hypersnn.core.config import ModelConfig, TrainConfig
+    from hypersnn.core.train import SNN_ONLY_FIELDS, PixelSet, Trainer
+
+    snn_only = {"snn_epochs", "snn_lr", "distillation", "time_steps", "spike_penalty", "threshold_percentile",
+                "leak_init", "leak_mode", "surrogate_slope"}
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    assert SNN_ONLY_FIELDS == snn_only and snn_only < names
+    pixels = PixelSet(np.arange(4), np.arange(4), np.array([0, 1, 0, 1]))
+
+    def fp(**changes):
+        return Trainer(ModelConfig(), dataclasses.replace(TrainConfig(), **changes), 12, 2)._fingerprint(
+            pixels, cnn_only=True)
+
+    base = fp()
+    assert fp(time_steps=3) == base and fp(leak_mode="pow2") == base and fp(snn_epochs=1) == base
+    assert fp(cnn_epochs=3) != base and fp(mixup=0.4) != base and fp(seed=1) != base
+
+    @dataclasses.dataclass
+    class WithNewSetting(TrainConfig):  # a setting added without any stage tag
+        new_cnn_knob: float = 0.0
+
+    t = Trainer(ModelConfig(), WithNewSetting(), 12, 2)
+    before = t._fingerprint(pixels, cnn_only=True)
+    t.tcfg.new_cnn_knob = 1.0
+    assert t._fingerprint(pixels, cnn_only=True) != before

@@ -20,8 +20,10 @@ def tiny_config(**train) -> RunConfig:
     cfg.train.weight_bits = 6
     cfg.train.batch_size = 32
     for k, v in train.items():
+        if not hasattr(cfg.train, k):  # a misspelled setting must fail the test, not train at the default
+            raise TypeError(f"tiny_config: the train section has no setting {k!r}")
         setattr(cfg.train, k, v)
-    return cfg
+    return cfg.validate()
 
 
 def tiny_model_file(folder, cfg: RunConfig = None):

@@ -21,6 +21,9 @@ class IOBackend(Protocol):
     def open_writer(self, spec: OutputSpec) -> RasterWriter:
         """A GeoTIFF writer that fills a temporary file and renames it into place on close."""
 
+    def open_cog_writer(self, spec: OutputSpec) -> RasterWriter:
+        """The same as a Cloud-Optimized GeoTIFF (tiled, with overviews; GDAL's COG driver before the rename)."""
+
     def read_polygons(self, path: str, class_field: str, target_crs_wkt: str, layer: Optional[str] = None) -> list:
         """core.labels.PolygonFeature list from a vector file, reprojected to `target_crs_wkt`."""
 

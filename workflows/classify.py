@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ..core.config import ClassifyConfig
-from ..core.errors import InputError
 from ..core.files import GEOTIFF_EXTS, check_ending, check_output_file, check_outputs
 from .backend import IOBackend
 from .callbacks import Callbacks
@@ -73,14 +72,8 @@ def classify_model(job: ClassifyJob):
 
 def map_writer(backend: IOBackend, cfg: ClassifyConfig):
     """The backend's writer for the job's maps: plain tiled GeoTIFF, or with `cfg.cog` a Cloud-Optimized
-    GeoTIFF from a backend that offers `open_cog_writer` (InputError naming the backend otherwise)."""
-    if not cfg.cog:
-        return backend.open_writer
-    open_cog = getattr(backend, "open_cog_writer", None)
-    if open_cog is None:
-        raise InputError(f"the {getattr(backend, 'name', type(backend).__name__)} I/O backend cannot write "
-                         f"Cloud-Optimized GeoTIFFs; classify without the COG option")
-    return open_cog
+    GeoTIFF (IOBackend.open_cog_writer)."""
+    return backend.open_cog_writer if cfg.cog else backend.open_writer
 
 
 def run_classify(job: ClassifyJob, backend: IOBackend, cb: Optional[Callbacks] = None,

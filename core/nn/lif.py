@@ -13,7 +13,7 @@ accumulate per target neuron.
 
 The whole T-step loop and its backpropagation through time are one autograd function: the generic
 autograd graph of the same loop spends most of an SNN training step in small element-wise kernels and
-reductions for the two scalar parameters. `lif_reference` keeps the plain version as the test oracle.
+reductions for the two scalar parameters. tests/oracles.py keeps the plain version as the test oracle.
 """
 from __future__ import annotations
 
@@ -70,29 +70,6 @@ class LIFFunction(torch.autograd.Function):
             torch.addcmul(v_all[:-1], s_all[:-1], vth, value=-1.0, out=u_prev[1:])
         g_leak = (grad_in * u_prev).sum()
         return grad_in, g_leak.reshape(leak.shape), g_th.reshape(vth.shape), None
-
-
-def lif_reference(currents, leak, vth, slope):
-    """The same neuron written with plain autograd (slow; the oracle for LIFFunction's gradients)."""
-    class Spike(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, z):
-            ctx.save_for_backward(z)
-            return (z > 0).to(z.dtype)
-
-        @staticmethod
-        def backward(ctx, g):
-            (z,) = ctx.saved_tensors
-            return g / (1.0 + slope * z.abs()) ** 2
-
-    u = torch.full_like(currents[0], 0.5) * vth
-    out = []
-    for t in range(currents.shape[0]):
-        v = leak * u + currents[t]
-        s = Spike.apply(v / vth - 1.0)
-        u = v - s * vth
-        out.append(s * vth)
-    return torch.stack(out)
 
 
 POW2_MAX_SHIFT = 15

@@ -105,7 +105,7 @@ def test_train_dialog_run_config_and_settings_are_remembered(train_dialog, layer
     assert dlg.run_config().train.weight_bits == 0  # the lowest value reads "FP32"
     dlg.bits_spin.setValue(4)
     dlg.accept()
-    assert dlg.result() == dlg.Accepted
+    assert dlg.result() == dlg.DialogCode.Accepted
     again = TrainDialog(qgis_iface)
     assert again.arch_combo.currentData() == "3d" and again.time_steps_spin.value() == 3
     assert again.bits_spin.value() == 4 and again.split_combo.currentData() == "blocks"
@@ -120,7 +120,7 @@ def test_train_dialog_refuses_incomplete_input(train_dialog, layers):
     dlg.bands.set_selected([])
     assert dlg.validate() == "Select at least one band."
     dlg.accept()
-    assert dlg.result() != dlg.Accepted
+    assert dlg.result() != dlg.DialogCode.Accepted
     dlg.bands.set_selected(range(12))
     dlg.val_check.setChecked(True)
     dlg.val_combo.setLayer(layers["train"])
@@ -161,6 +161,9 @@ def test_class_names_and_colours_from_categorized_style(train_dialog, layers):
 
 def test_classify_dialog_shows_model_and_refuses_mismatch(trained_model, layers, scene_dir, qgis_iface,
                                                           clean_settings):
+    import re
+
+    from hypersnn.core.model_record import read_record
     from hypersnn.ui.classify_dialog import ClassifyDialog
     from qgis.core import QgsRasterLayer
     from qgis.PyQt.QtWidgets import QDialogButtonBox
@@ -170,8 +173,10 @@ def test_classify_dialog_shows_model_and_refuses_mismatch(trained_model, layers,
     dlg.model_file.setFilePath(str(trained_model))
     text = dlg.model_view.toPlainText()
     for piece in ("12 of a 12-band raster: 1-12", "450.0-2350.0 nm", "3: 1: Class 1; 2: Class 2; 3: Class 3",
-                  "Time steps", "2", "6-bit"):
+                  "6-bit"):
         assert piece in text, piece
+    steps = read_record(trained_model).time_steps
+    assert re.search(rf"Time steps\s+{steps}\n", text), text  # the model's own T, on its row
     assert dlg.mismatch() is None and dlg.validate() is None
     assert "has the bands the model expects" in dlg.match_label.text()
     other = QgsRasterLayer(str(scene_dir / "other.tif"), "other")
@@ -183,7 +188,7 @@ def test_classify_dialog_shows_model_and_refuses_mismatch(trained_model, layers,
     assert not dlg.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()
     assert dlg.validate() == msg
     dlg.accept()
-    assert dlg.result() != dlg.Accepted
+    assert dlg.result() != dlg.DialogCode.Accepted
     dlg.deleteLater()
 
 
@@ -221,6 +226,7 @@ def test_more_settings_are_generated_from_the_registry(train_dialog):
     metadata, and reaches the run's settings."""
     from qgis.PyQt.QtWidgets import QComboBox, QSpinBox
 
+    from hypersnn.core.config import RunConfig
     from hypersnn.core.settings import TRAIN_SECTIONS, settings
 
     dlg = train_dialog
@@ -236,8 +242,10 @@ def test_more_settings_are_generated_from_the_registry(train_dialog):
     base.setCurrentIndex(base.findData("svm"))
     cfg = dlg.run_config()
     assert cfg.train.leak_mode == "pow2" and cfg.model.input_bits == 8 and cfg.baseline.kind == "svm"
+    dlg.set_config(RunConfig())  # the widgets back at the defaults, then the settings read back into them
+    assert leak.currentData() == "trained" and bits.value() == 0 and base.currentData() != "svm"
     dlg.set_config(cfg)
-    assert leak.currentData() == "pow2"
+    assert leak.currentData() == "pow2" and bits.value() == 8 and base.currentData() == "svm"
 
 
 def test_choosing_a_preset_shows_its_settings_and_default_puts_them_back(train_dialog):

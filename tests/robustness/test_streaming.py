@@ -6,8 +6,9 @@ import torch
 
 from hypersnn.core import evaluation, pipeline, prepare
 from hypersnn.core.nn.models import HSINet
-from hypersnn.core.patches import PatchBank, PatchSource, pad_cube
-from hypersnn.core.predict import predict_padded, valid_mask
+from hypersnn.core.patches import PatchBank
+from hypersnn.core.valid_pixels import valid_mask
+from oracles import PatchSource, pad_cube, predict_padded
 from hypersnn.core.preprocess import Preprocessor
 from hypersnn.core.splits import make_split
 from robust_helpers import LimitedReader, fast_config, scene_labels, scene_reader

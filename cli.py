@@ -1,6 +1,6 @@
 """`hypersnn` command line: train, classify, batch, evaluate, sample, report, demo, info, datasets.
 
-A thin front end: argparse (flags generated from the settings registry, core/settings.py) plus the rasterio
+A thin front end: argparse (flags generated from the settings registry, core/config/settings.py) plus the rasterio
 backend, over the QGIS-free workflows in workflows/. Runs outside QGIS, so rasters go through rasterio.
 With --json, stdout holds one JSON object: the result, or {"error": ..., "kind": ...} when the command fails.
 """
@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Optional
 
 from .core import __version__
-from .core.config import PRESET_NOTES, PRESETS, RunConfig, apply_preset
+from .core.config.schema import PRESET_NOTES, PRESETS, RunConfig, apply_preset
 from .core.errors import Canceled, HyperSNNError, InputError
-from .core.settings import TRAIN_SECTIONS, add_arguments, apply_arguments
+from .core.config.settings import TRAIN_SECTIONS, add_arguments, apply_arguments
 
 EPILOG = """examples:
   hypersnn demo                                   # Indian Pines sample: train, classify, report
@@ -135,7 +135,7 @@ def _callbacks(args):
 
 def _emit(args, human: str, data: dict):
     if getattr(args, "json", False):
-        from .core.report import to_jsonable
+        from .core.report.html_report import to_jsonable
         print(json.dumps(to_jsonable(data), indent=1))
     else:
         print(human)
@@ -149,7 +149,7 @@ def _acc_line(a) -> str:
 
 # -- commands -------------------------------------------------------------------------------------
 def cmd_train(args):
-    from .core.energy import energy_lines
+    from .core.energy.costs import energy_lines
     from .workflows.report import ReportTarget
     from .workflows.train import TrainJob, run_train
 
@@ -275,7 +275,7 @@ def cmd_evaluate(args):
 
 def cmd_sample(args):
     """Stratified random validation points from a class map."""
-    from .core.sampling import SampleDesign
+    from .core.data.sampling import SampleDesign
     from .workflows.sample import REFERENCE_FIELD, SampleJob, run_sample
 
     per_class = None if args.total is not None else args.per_class
@@ -306,7 +306,7 @@ def _area_lines(area: dict) -> str:
 
 def cmd_report(args):
     """Accuracy (on reference pixels not used in training, when the model knows them) and energy."""
-    from .core.energy import energy_lines
+    from .core.energy.costs import energy_lines
     from .workflows.energy import EnergyJob, run_energy
     from .workflows.report import ReportTarget
 
@@ -326,7 +326,7 @@ def cmd_report(args):
 
 
 def cmd_info(args):
-    from .core.inference import load_classifier
+    from .core.models.engines import load_classifier
 
     m = load_classifier(args.model, "auto")  # torch where it imports; the model file is read the same way
     s = m.summary()
@@ -353,7 +353,7 @@ def cmd_info(args):
     for b in (meta.get("metrics") or {}).get("baselines") or []:
         lines.append(f"  {b['verdict']}")
     if isinstance(meta.get("energy"), dict) and meta["energy"].get("conventions"):
-        from .core.energy import energy_lines
+        from .core.energy.costs import energy_lines
 
         try:
             lines += ["  " + line for line in energy_lines(meta["energy"])]
@@ -364,7 +364,7 @@ def cmd_info(args):
 
 
 def cmd_datasets(args):
-    from .core.scenes import SCENES, fetch
+    from .core.data.scenes import SCENES, fetch
 
     if args.action == "list":
         _emit(args, "\n".join(f"{k}: {v.title}" for k, v in SCENES.items()), {"scenes": list(SCENES)})

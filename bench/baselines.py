@@ -1,7 +1,7 @@
 """Per-pixel spectral baselines analysts use in QGIS plugins today (RBF SVM, random forest), for the bench's
 random and block splits.
 
-They are the product's own baselines (`core/baseline.fit_baseline`: SVM C and gamma, and the forest's features per
+They are the product's own baselines (`core/training/baselines.fit_baseline`: SVM C and gamma, and the forest's features per
 split, chosen by grouped cross-validation on the split's training side), so a bench row and `--baseline` in a report
 mean the same thing.
 Here they see every selected band, standardised on the training pixels (no PCA), as an analyst would give them.
@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 
-from hypersnn.core.baseline import NAMES, fit_baseline, spatial_groups
-from hypersnn.core.metrics import assess
+from hypersnn.core.training.baselines import NAMES, fit_baseline, spatial_groups
+from hypersnn.core.assess.metrics import assess
 
 
 def run_baselines(reader, labels, split, seed: int = 0) -> list:

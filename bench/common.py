@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from hypersnn.core.config import RunConfig
-from hypersnn.core.files import atomic_write
-from hypersnn.core.labels import labels_from_array, read_class_table
-from hypersnn.core.raster import ArrayReader
-from hypersnn.core.report import to_jsonable
+from hypersnn.core.config.schema import RunConfig
+from hypersnn.core.io.files import atomic_write
+from hypersnn.core.data.labels import labels_from_array, read_class_table
+from hypersnn.core.io.raster import ArrayReader
+from hypersnn.core.report.html_report import to_jsonable
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -47,8 +47,8 @@ def _git(*args) -> str:
 
 def indian_pines():
     """The bundled sample (GeoTIFF) as an in-memory reader and labels with names and colours."""
-    from hypersnn.core.io_rasterio import open_raster
-    from hypersnn.core.scenes import sample_scene_paths
+    from hypersnn.core.io.rasterio_io import open_raster
+    from hypersnn.core.data.scenes import sample_scene_paths
 
     p = sample_scene_paths()
     with open_raster(p["raster"]) as r:
@@ -63,7 +63,7 @@ def indian_pines():
 
 def other_scene(name: str, data_dirs):
     """(reader, labels) for a fetched benchmark scene, or (None, reason) when its cube is missing."""
-    from hypersnn.core.scenes import SCENES, load_scene_file, scene_to_labels
+    from hypersnn.core.data.scenes import SCENES, load_scene_file, scene_to_labels
 
     scene = SCENES[name]
     for d in data_dirs:

@@ -2,7 +2,7 @@
 this process on the same raster and model, and the scheduler's overhead per window task for window sizes 64-512.
 
 Each path classifies through workflows/classify.run_classify (the CLI's path) with the torch engine and one
-intra-op thread per window computation (core/predict.WINDOW_TORCH_THREADS), so the paths do the same arithmetic;
+intra-op thread per window computation (core/mapping/predict.WINDOW_TORCH_THREADS), so the paths do the same arithmetic;
 every Dask map is checked to be the single-process map byte for byte. A cluster is started once per worker count
 (workflows/distributed.local_cluster, as `--scheduler local:N` starts it) and warmed by one run (the workers' imports and model load are reported as start-up, not as throughput).
 Overhead per task = (time with 1 worker - time in this process) / tasks, at the same window size: scheduling,
@@ -28,7 +28,7 @@ def _sha(path) -> str:
 def _classify(model_path, raster_path, out: Path, window: int, client=None, repeats: int = 1) -> dict:
     """Best of `repeats` runs: seconds of the classification loop, pixels, tasks, and the map's sha256."""
     from hypersnn.workflows.rasterio_backend import RasterioBackend
-    from hypersnn.core.config import ClassifyConfig
+    from hypersnn.core.config.schema import ClassifyConfig
     from hypersnn.workflows.classify import ClassifyJob, run_classify
 
     best = None
@@ -53,7 +53,7 @@ def dask_rows(model_path, raster_path, tmpdir, quick: bool) -> dict:
     """The measurements as one dict (rows for the report, a note saying how they were taken)."""
     import distributed
 
-    from hypersnn.core.raster import iter_windows
+    from hypersnn.core.io.raster import iter_windows
     from hypersnn.workflows.distributed import local_cluster
     from hypersnn.workflows.rasterio_backend import RasterioBackend
 

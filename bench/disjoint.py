@@ -101,8 +101,8 @@ def settings_file(folder: Path, sets) -> list:
     its range and choice checks apply), or [] for none."""
     if not sets:
         return []
-    from hypersnn.core.config import RunConfig
-    from hypersnn.core.settings import BY_KEY
+    from hypersnn.core.config.schema import RunConfig
+    from hypersnn.core.config.settings import BY_KEY
 
     cfg, out = RunConfig(), {}
     for item in sets:

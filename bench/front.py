@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 
 # (name, settings "section.field": value); the first is the default configuration. Candidates sharing the
-# CNN-stage settings (core/train.CNN_FIELDS and the model) reuse one CNN per seed.
+# CNN-stage settings (core/training/trainer.CNN_FIELDS and the model) reuse one CNN per seed.
 CANDIDATES = [
     ("default", {}),
     ("pow2 leak", {"train.leak_mode": "pow2"}),
@@ -71,7 +71,7 @@ def apply(cfg, settings: dict):
 
 def cnn_group(settings: dict) -> str:
     """Key of the CNN a candidate trains: candidates with the same key share one CNN checkpoint per seed."""
-    from hypersnn.core.train import CNN_FIELDS
+    from hypersnn.core.training.trainer import CNN_FIELDS
     import re
     keep = {k: v for k, v in settings.items() if k.startswith("model.") or k.split(".")[1] in CNN_FIELDS}
     key = "-".join(f"{k.split('.')[1]}={v}" for k, v in sorted(keep.items()))
@@ -117,7 +117,7 @@ def select(summary: dict, default: str = "default") -> dict:
 
 def _ms(vals):
     """Mean and sample std of the values that exist: a run whose validation fell back to fixed epochs
-    (core/splits.MIN_VAL_PIXELS) has no validation OA, and a mean over the others would not be over the seeds."""
+    (core/data/splits.MIN_VAL_PIXELS) has no validation OA, and a mean over the others would not be over the seeds."""
     if any(v is None for v in vals):
         return None
     vals = [float(v) for v in vals]

@@ -67,9 +67,9 @@ RULE1_DEFAULTS = {"model.patch_size": 11, "train.weight_averaging": 0.0, "train.
 
 def scene(name: str):
     """(reader, labels, training-side mask, test mask or None) of a screen scene."""
-    from hypersnn.core.io_rasterio import open_raster
-    from hypersnn.core.labels import labels_from_array
-    from hypersnn.core.raster import ArrayReader
+    from hypersnn.core.io.rasterio_io import open_raster
+    from hypersnn.core.data.labels import labels_from_array
+    from hypersnn.core.io.raster import ArrayReader
 
     sample = ROOT / "resources" / "indian_pines" / "indian_pines.tif"
     if name == "ip_std":
@@ -80,8 +80,8 @@ def scene(name: str):
         return reader, labels_from_array(np.where(tr > 0, tr, te), nodata=0, source="standard split"), tr > 0, te > 0
     if name.startswith("ip_poly"):
         from bench.grouped import region_polygon_ids
-        from hypersnn.core.config import SplitConfig
-        from hypersnn.core.splits import make_split
+        from hypersnn.core.config.schema import SplitConfig
+        from hypersnn.core.data.splits import make_split
 
         with open_raster(sample) as r:
             reader = ArrayReader(r.read(), r.info)
@@ -109,12 +109,12 @@ def run(name: str, variant: dict, seeds, stages: str = "snn", k: int = 3, guard=
     test side (a model trained on the whole training side). `guard`: the leakage-guard radius the folds are built and
     scored with (None: the candidate's own, patch // 2, as split 'cv' does); with another radius the row also scores
     the same fold models at their own radius (`cv_*_own_guard`)."""
-    from hypersnn.core.config import RunConfig
-    from hypersnn.core.crossval import cv_split
-    from hypersnn.core.evaluation import predict_at
+    from hypersnn.core.config.schema import RunConfig
+    from hypersnn.core.training.crossval import cv_split
+    from hypersnn.core.mapping.evaluation import predict_at
     from hypersnn.core.nn.models import HSINet
-    from hypersnn.core.prepare import prepare
-    from hypersnn.core.train import PixelSet, Trainer
+    from hypersnn.core.data.prepare import prepare
+    from hypersnn.core.training.trainer import PixelSet, Trainer
 
     reader, labels, trainside, testmask = scene(name)
     out = []
@@ -148,7 +148,7 @@ def run(name: str, variant: dict, seeds, stages: str = "snn", k: int = 3, guard=
                                     np.random.default_rng(seed), [], {})
         own_scored = scored
         if radius != own:
-            from hypersnn.core.spatial_units import seam_drops
+            from hypersnn.core.data.spatial_units import seam_drops
 
             fold_ids = np.unique(folds[folds > 0])
             own_scored = [(folds == f) & ~seam_drops(folds, np.r_[False, fold_ids != f], own) for f in fold_ids]

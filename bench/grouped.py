@@ -3,7 +3,7 @@
 The ground truth has no polygons, so its connected regions (8-connectivity, per class) stand in for them. Seven
 classes are a single region; each of those is cut in two at the median of its longer axis, so that both sides
 of the split can hold the class (the protocol says so). The SNN, an RBF SVM and a random forest
-(core/baseline.py: the same split, the same preprocessed spectra, settings chosen on validation pixels) are
+(core/training/baselines.py: the same split, the same preprocessed spectra, settings chosen on validation pixels) are
 scored on the same test pixels.
 """
 from __future__ import annotations

@@ -40,7 +40,7 @@ def main(argv=None):
     from bench import common
     from bench.grouped import region_polygon_ids
     from bench.run import strip, train_row
-    from hypersnn.core.settings import BY_KEY
+    from hypersnn.core.config.settings import BY_KEY
 
     common.THREADS = args.threads
     torch.set_num_threads(args.threads)

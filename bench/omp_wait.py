@@ -14,7 +14,7 @@ import sys
 
 CHILD = r"""
 import json, sys, time, torch
-from hypersnn.core.config import ModelConfig
+from hypersnn.core.config.schema import ModelConfig
 from hypersnn.core.nn.models import HSINet
 torch.manual_seed(0)
 torch.set_num_threads(int(sys.argv[1]))

@@ -262,7 +262,7 @@ def _cost_note(data) -> list:
 
 
 def _by_kind(data) -> list:
-    from hypersnn.core.energy import leak_text
+    from hypersnn.core.energy.costs import leak_text
 
     out = first_layer_facts(data) + [""]
     for name, rows in groups(data).items():

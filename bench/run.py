@@ -25,10 +25,10 @@ if str(ROOT) not in sys.path:
 from bench import common  # noqa: E402
 from bench import front as F  # noqa: E402
 from bench.common import SHARED, Results, headline_config, indian_pines, other_scene  # noqa: E402
-from hypersnn.core import pipeline  # noqa: E402
-from hypersnn.core.config import ClassifyConfig, EnergyConfig  # noqa: E402
-from hypersnn.core.energy import CONVENTIONS, TABLES, reprice  # noqa: E402
-from hypersnn.core.raster import ArrayReader  # noqa: E402
+from hypersnn.core.training import pipeline  # noqa: E402
+from hypersnn.core.config.schema import ClassifyConfig, EnergyConfig  # noqa: E402
+from hypersnn.core.energy.costs import CONVENTIONS, TABLES, reprice  # noqa: E402
+from hypersnn.core.io.raster import ArrayReader  # noqa: E402
 
 SWEEP_EPOCHS = (8, 3)  # CNN, SNN epochs of the sweep rows (headline and front rows use the demo's settings)
 SENSITIVITY = {"CNN activations 8-bit": EnergyConfig(activation_bits=8),
@@ -37,7 +37,7 @@ SENSITIVITY = {"CNN activations 8-bit": EnergyConfig(activation_bits=8),
 
 def crop(reader, labels, size):
     """Top-left size x size crop (quick mode), dropping classes too rare to split."""
-    from hypersnn.core.labels import Labels
+    from hypersnn.core.data.labels import Labels
     cube = reader.read((0, 0, size, size))
     arr = labels.array[:size, :size].copy()
     for c in labels.classes:
@@ -161,7 +161,7 @@ def main(argv=None):
         "torch_threads": args.threads or ("1 in training (quick), torch's default elsewhere" if q
                                           else "torch's default"),
         "statistics": "mean +/- sample standard deviation (n - 1) over the seeds; the best seed is never the headline",
-        "energy": "core/energy.py: paper / reuse / complete conventions (headline complete), per patch and per map "
+        "energy": "core/energy/costs.py: paper / reuse / complete conventions (headline complete), per patch and per map "
                   "pixel; weights k-bit, real-valued input and CNN activations costed as 16-bit fixed point, "
                   "accumulators and membranes 16-bit; memory access not counted",
         "energy_tables": {k: {kk: vv for kk, vv in v.__dict__.items()} for k, v in TABLES.items()},
@@ -198,7 +198,7 @@ def main(argv=None):
     def headline_model():
         model = models.get("hybrid")
         if model is None and headline_file.is_file():
-            from hypersnn.core.model import HyperSNNModel
+            from hypersnn.core.models.torch_model import HyperSNNModel
             model = HyperSNNModel.load(headline_file)  # the default seed-0 front row's model
         if model is None:
             model = train_row(reader, labels, headline_config("hybrid", 0.3, 0, q), "model")["_model"]
@@ -217,7 +217,7 @@ def main(argv=None):
 
     if want("baselines") or want("spatial"):
         from bench.baselines import run_baselines
-        from hypersnn.core.splits import make_split
+        from hypersnn.core.data.splits import make_split
         methods = (["random"] if want("baselines") else []) + (["blocks"] if want("spatial") else [])
         for method in methods:
             section = "baselines" if method == "random" else "spatial"
@@ -308,7 +308,7 @@ def main(argv=None):
         import tempfile
         from bench.memory import make_large_geotiff
         from bench.onnx_engine import onnx_vs_torch
-        from hypersnn.core.scenes import sample_scene_paths
+        from hypersnn.core.data.scenes import sample_scene_paths
         size = 128 if q else 1000
         with tempfile.TemporaryDirectory(dir=str(scratch)) as tmp:
             mp = Path(tmp) / "model.hsnn"

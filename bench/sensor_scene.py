@@ -87,7 +87,7 @@ def run(busy: bool) -> dict:
         finally:
             if hog is not None:
                 hog.kill()
-        from hypersnn.core.model import HyperSNNModel
+        from hypersnn.core.models.torch_model import HyperSNNModel
         m = HyperSNNModel.load(Path(tmp) / "m.hsnn")
     acc = m.meta["metrics"]["test_snn"] or {}
     split = m.meta["split_protocol"]["totals"]

@@ -6,9 +6,9 @@ import time
 import numpy as np
 
 from tests.oracles import PatchSource, pad_cube
-from hypersnn.core.predict import classify_raster, preprocess_block
-from hypersnn.core.raster import ArrayWriter
-from hypersnn.core.train import PixelSet, predict_pixels
+from hypersnn.core.mapping.predict import classify_raster, preprocess_block
+from hypersnn.core.io.raster import ArrayWriter
+from hypersnn.core.training.trainer import PixelSet, predict_pixels
 
 
 def fc_vs_patchwise(model, reader, max_patch_pixels: int = None, repeats: int = 1) -> dict:

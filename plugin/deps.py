@@ -30,7 +30,7 @@ CLASSIFY_WITHOUT_TORCH = {
     "onnx": ("onnx", "the SNN as an ONNX graph (classification without torch)"),
     "onnxruntime": ("onnxruntime", "runs the ONNX graph (classification without torch)"),
 }
-"""Classification alone runs without torch (core/inference.py): numpy, onnx and onnxruntime suffice."""
+"""Classification alone runs without torch (core/models/engines.py): numpy, onnx and onnxruntime suffice."""
 
 
 @dataclass
@@ -117,9 +117,9 @@ def engine_importable(purpose: str = "all") -> Optional[str]:
     `purpose` "classify" without torch checks the torch-free classification path instead."""
     if missing_packages(purpose=purpose):
         return ", ".join(m.module for m in missing_packages(purpose=purpose)) + " missing"
-    module = "core.pipeline"
+    module = "core.training.pipeline"
     if purpose == "classify" and missing_packages():
-        module = "core.inference"
+        module = "core.models.engines"
     try:
         importlib.import_module(__package__.rsplit(".", 1)[0] + "." + module)
     except Exception as e:  # noqa: BLE001 - report any failure (DLL errors, ABI mismatch)

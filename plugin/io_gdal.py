@@ -18,10 +18,10 @@ import numpy as np
 from osgeo import gdal, ogr
 
 from ..core.errors import LabelError, OutputError, RasterError
-from ..core.labels import PolygonFeature, checked_polygons, no_crs_warning
-from ..core.raster import (OutputSpec, RasterInfo, TemporaryOutput, Window, checked_block, checked_output,
+from ..core.data.labels import PolygonFeature, checked_polygons, no_crs_warning
+from ..core.io.raster import (OutputSpec, RasterInfo, TemporaryOutput, Window, checked_block, checked_output,
                            checked_read)
-from ..core.spectral_meta import envi_pair, read_envi_header, resolve_scaling, resolve_spectral_metadata, validate_envi
+from ..core.io.spectral_meta import envi_pair, read_envi_header, resolve_scaling, resolve_spectral_metadata, validate_envi
 
 
 _NP_TO_GDAL = {
@@ -72,7 +72,7 @@ class _GdalErrors:
 
 
 # --------------------------------------------------------------------------------------------------
-# spectral metadata (core/spectral_meta.py holds the rules, shared with the command-line reader)
+# spectral metadata (core/io/spectral_meta.py holds the rules, shared with the command-line reader)
 
 
 def _md(obj, domain: Optional[str]) -> dict:
@@ -604,7 +604,7 @@ def write_points_ogr(path, crs_wkt: str, xs, ys, fields, layer: str) -> None:
     renamed into place (the command line writes the same file with its own library)."""
     from osgeo import osr
 
-    from ..core.files import atomic_path
+    from ..core.io.files import atomic_path
 
     srs = None
     if crs_wkt:

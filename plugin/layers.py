@@ -30,7 +30,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QColor
 
-from ..core.palette import class_color
+from ..core.report.palette import class_color
 from .qgis_compat import field_type
 
 GROUP_NAME = "HyperSNN"

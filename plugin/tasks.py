@@ -18,7 +18,7 @@ from . import layers as L
 LOG_TAG = "HyperSNN"
 LOG_HINT = "The run's messages are in QGIS's log: View > Panels > Log Messages, tab HyperSNN."
 _EPOCH_LOG = re.compile(r"^(cnn|snn) epoch (\d+)/(\d+): .*?\bval ([0-9.]+)")
-"""The engine's per-epoch log line (core/train.py), read for the validation accuracy shown in the task's text."""
+"""The engine's per-epoch log line (core/training/trainer.py), read for the validation accuracy shown in the task's text."""
 
 
 def log(text: str, level=Qgis.MessageLevel.Info):

@@ -105,7 +105,7 @@ def check(root: Path, files) -> list:
     for f in files:
         if f.suffix == ".py" and re.search(r"^\s*(import|from)\s+(rasterio|fiona)\b",
                                            (root / f).read_text(encoding="utf-8"), re.M) \
-                and f.as_posix() not in ("core/io_rasterio.py", "workflows/rasterio_backend.py"):
+                and f.as_posix() not in ("core/io/rasterio_io.py", "workflows/rasterio_backend.py"):
             problems.append(f"{f}: imports rasterio/fiona outside the command-line modules (crashes QGIS)")
     return problems
 
@@ -121,7 +121,7 @@ def build(out_dir: Path, root: Path = REPO) -> Path:
     files = plugin_files(root)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{TOP}-{version}.zip"
-    from hypersnn.core.files import atomic_path
+    from hypersnn.core.io.files import atomic_path
 
     with atomic_path(target, suffix=".zip", what="plugin zip") as tmp:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:

@@ -19,8 +19,8 @@ from rasterio.transform import from_origin
 
 ROOT = Path(__file__).resolve().parent.parent
 try:
-    from hypersnn.core.labels import write_class_table
-    from hypersnn.core.scenes import scene_to_labels
+    from hypersnn.core.data.labels import write_class_table
+    from hypersnn.core.data.scenes import scene_to_labels
 except ImportError:  # pragma: no cover
     raise SystemExit("Install the package first (scripts/bootstrap.sh or pip install -e .) so `hypersnn` imports")
 

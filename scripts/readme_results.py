@@ -30,7 +30,7 @@ def table(s: dict) -> str:
         f"| 6-bit CNN / SNN energy, complete convention (headline) | {r['complete_q_cnn_over_snn']:.1f}x | - |",
     ]
     rates = ", ".join(f"{k} {v:.3f}" for k, v in s.get("spike_rates", {}).items())
-    from hypersnn.core.energy import leak_text
+    from hypersnn.core.energy.costs import leak_text
 
     leaks = ", ".join(f"{l['layer']} {leak_text(l['leak'], l['kind'])}" for l in s.get("leaks", []))
     w = s.get("energy_widths", {})

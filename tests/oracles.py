@@ -2,9 +2,9 @@
 them (and used by bench/speed.py's patch-by-patch comparison), not in the engine.
 
 - `pad_cube` + `PatchSource`: the whole preprocessed cube padded at once and patches gathered around pixels: what
-  the streaming core/patches.PatchBank must equal;
+  the streaming core/data/patches.PatchBank must equal;
 - `predict_padded`: fully convolutional class probabilities of that padded cube: what the windowed
-  core/predict.py and core/evaluation.predict_at must equal;
+  core/mapping/predict.py and core/mapping/evaluation.predict_at must equal;
 - `lif_reference`: the LIF neuron with plain autograd: the oracle of core/nn/lif.LIFFunction's gradients.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from hypersnn.core.errors import Canceled
-from hypersnn.core.raster import iter_windows, pad_mode
+from hypersnn.core.io.raster import iter_windows, pad_mode
 
 
 def pad_cube(cube: np.ndarray, patch_size: int) -> np.ndarray:

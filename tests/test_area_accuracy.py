@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from hypersnn.core.area_accuracy import area_adjusted
+from hypersnn.core.assess.area_accuracy import area_adjusted
 from hypersnn.core.errors import InputError
 
 # Sample counts, rows map class, columns reference (the paper's layout): deforestation, forest gain,
@@ -66,7 +66,7 @@ def test_one_sample_in_a_stratum_gives_nan_intervals_and_a_note():
 
 
 def test_pixel_area_in_hectares_from_projected_wkt_and_pixels_otherwise():
-    from hypersnn.core.area_accuracy import pixel_area_ha
+    from hypersnn.core.assess.area_accuracy import pixel_area_ha
 
     utm = ('PROJCS["WGS 84 / UTM zone 32N",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,'
            '298.257223563]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],'

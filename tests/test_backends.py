@@ -14,7 +14,7 @@ import pytest
 
 import fixtures_data as fd
 from hypersnn.core.errors import LabelError, RasterError
-from hypersnn.core.raster import OutputSpec
+from hypersnn.core.io.raster import OutputSpec
 
 
 def _rasterio():

@@ -3,10 +3,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hypersnn.core.bands import describe_selection, parse_index_ranges, parse_wavelength_windows, select_bands
-from hypersnn.core.config import BandSelection
+from hypersnn.core.data.bands import describe_selection, parse_index_ranges, parse_wavelength_windows, select_bands
+from hypersnn.core.config.schema import BandSelection
 from hypersnn.core.errors import InputError
-from hypersnn.core.raster import RasterInfo
+from hypersnn.core.io.raster import RasterInfo
 
 
 def _info(n=10, wavelengths=True, bad=None):
@@ -85,7 +85,7 @@ def test_describe_then_parse_round_trips(idx):
 def test_water_absorption_bands_are_one_rule_for_the_cli_and_the_band_selector():
     wl = [400.0, 1000.0, 1340.0, 1400.0, 1451.0, 1800.0, 1960.0, 2200.0, 2500.0]
     info = RasterInfo(width=2, height=2, count=len(wl), dtype="float32", wavelengths=wl)
-    from hypersnn.core.bands import water_absorption_bands
+    from hypersnn.core.data.bands import water_absorption_bands
     assert water_absorption_bands(info) == [2, 3, 5, 6, 8]
     assert select_bands(info, BandSelection(drop_water_bands=True)) == [0, 1, 4, 7]
     assert select_bands(info, BandSelection()) == list(range(len(wl)))  # off by default

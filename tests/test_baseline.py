@@ -4,9 +4,9 @@ import json
 import numpy as np
 import pytest
 
-from hypersnn.core.baseline import SVM_C, fit_baseline, grouped_folds, mcnemar, verdict
+from hypersnn.core.training.baselines import SVM_C, fit_baseline, grouped_folds, mcnemar, verdict
 from hypersnn.core.errors import InputError
-from hypersnn.core.metrics import Assessment
+from hypersnn.core.assess.metrics import Assessment
 
 
 def _blobs(n, seed):
@@ -84,7 +84,7 @@ def test_cli_train_with_a_baseline_reports_both_on_the_same_pixels(tmp_path, geo
     from tiny import tiny_config
 
     from hypersnn.cli import main
-    from hypersnn.core.model import HyperSNNModel
+    from hypersnn.core.models.torch_model import HyperSNNModel
 
     cfg = tmp_path / "tiny.json"
     cfg.write_text(json.dumps(tiny_config().to_dict()))

@@ -10,7 +10,7 @@ import pytest
 import fixtures_data as fd
 from hypersnn.cli import main
 from hypersnn.workflows.rasterio_backend import RasterioBackend
-from hypersnn.core.config import ClassifyConfig
+from hypersnn.core.config.schema import ClassifyConfig
 from hypersnn.core.errors import Canceled, InputError
 from hypersnn.workflows.batch import BatchJob, expand_inputs, run_batch
 from hypersnn.workflows.callbacks import Callbacks

@@ -34,7 +34,7 @@ def test_quick_bench_runs_every_section_and_writes_the_table(tmp_path):
     for conv in ("paper", "reuse", "complete"):
         assert row["energy"]["horowitz45"][conv]["per_patch"]["q_cnn_over_snn"] > 0
     assert row["snn"]["oa"] > 0 and row["cnn"]["oa"] > 0
-    # the 64 x 64 crop's validation holds fewer than 50 pixels of some class (core/splits.MIN_VAL_PIXELS): the runs
+    # the 64 x 64 crop's validation holds fewer than 50 pixels of some class (core/data/splits.MIN_VAL_PIXELS): the runs
     # train fixed epochs, and the rule that chooses on validation pixels says it cannot choose instead of choosing
     assert "too small to decide" in row["split_protocol"]
     assert row["val_oa"] is None and row["val_energy"] is None
@@ -128,9 +128,9 @@ def test_the_generated_sensor_scene_has_the_enmap_layout(tmp_path):
     import numpy as np
 
     from bench.sensor_scene import BAD, make_scene
-    from hypersnn.core.bands import select_bands
-    from hypersnn.core.config import BandSelection
-    from hypersnn.core.io_rasterio import open_raster
+    from hypersnn.core.data.bands import select_bands
+    from hypersnn.core.config.schema import BandSelection
+    from hypersnn.core.io.rasterio_io import open_raster
 
     raster, labels, n = make_scene(tmp_path)
     with open_raster(raster) as r:

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from hypersnn.cli import build_parser, config_from_args, main
-from hypersnn.core.config import RunConfig
+from hypersnn.core.config.schema import RunConfig
 from hypersnn.core.errors import InputError
 
 
@@ -77,8 +77,8 @@ def test_every_registered_setting_has_its_flag_and_a_new_one_would_too(monkeypat
     becomes a flag without any change to the CLI."""
     import dataclasses
 
-    from hypersnn.core import settings as registry
-    from hypersnn.core.settings import TRAIN_SECTIONS, settings
+    from hypersnn.core.config import settings as registry
+    from hypersnn.core.config.settings import TRAIN_SECTIONS, settings
 
     assert "baseline" in TRAIN_SECTIONS
     p = build_parser()

@@ -32,7 +32,7 @@ def test_checker_catches_a_forbidden_import(tmp_path):
 
 
 def test_importing_the_engine_loads_no_qgis_in_a_fresh_interpreter():
-    code = ("import sys, hypersnn.core.pipeline, hypersnn.cli, hypersnn.core.model; "
+    code = ("import sys, hypersnn.core.training.pipeline, hypersnn.cli, hypersnn.core.models.torch_model; "
             "bad=[m for m in sys.modules if m.split('.')[0] in ('qgis','PyQt5','osgeo')]; print(bad); "
             "sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

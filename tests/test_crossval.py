@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from hypersnn.core.config import SplitConfig
-from hypersnn.core.splits import make_split
+from hypersnn.core.config.schema import SplitConfig
+from hypersnn.core.data.splits import make_split
 
 
 def _tiling(h=48, w=72, cell=6, k=3, seed=0):
@@ -51,7 +51,7 @@ def test_cli_cv_reports_the_pooled_fold_accuracy_and_baselines_on_the_same_folds
     from tiny import tiny_config
 
     from hypersnn.cli import main
-    from hypersnn.core.model import HyperSNNModel
+    from hypersnn.core.models.torch_model import HyperSNNModel
 
     cfg = tmp_path / "tiny.json"
     cfg.write_text(json.dumps(tiny_config().to_dict()))
@@ -92,7 +92,7 @@ def test_folds_keep_neighbouring_clusters_together_without_losing_balance_or_a_c
     """A 4 x 4 grid of touching clusters, one class in the top half, another in the bottom: balancing classes alone
     scatters neighbours over the folds and the guard drops a seam between most of them; the seam-aware assignment
     drops about half as many pixels, leaves no fold empty and keeps each class in at least two folds."""
-    from hypersnn.core import crossval
+    from hypersnn.core.training import crossval
 
     clusters = np.zeros((40, 40), np.int64)
     labels = np.zeros((40, 40), np.int64)

@@ -2,11 +2,11 @@
 import numpy as np
 import torch
 
-from hypersnn.core.config import ModelConfig, SplitConfig, TrainConfig
-from hypersnn.core.early_stopping import EpochSelector, smoothed
+from hypersnn.core.config.schema import ModelConfig, SplitConfig, TrainConfig
+from hypersnn.core.training.early_stopping import EpochSelector, smoothed
 from oracles import PatchSource
-from hypersnn.core.splits import make_split
-from hypersnn.core.train import PixelSet, Trainer
+from hypersnn.core.data.splits import make_split
+from hypersnn.core.training.trainer import PixelSet, Trainer
 
 LUCKY = [0.50, 0.90, 0.60, 0.80, 0.85, 0.86]  # one lucky epoch (2), then a steady climb
 
@@ -93,7 +93,7 @@ def test_validation_below_the_minimum_falls_back_to_fixed_epochs_and_says_so():
     assert int(sp.train.sum()) == 120  # the 12 validation pixels train
     assert any(w.startswith("Validation too small to decide: 12 pixel(s) in all") for w in sp.protocol["warnings"])
     assert "fixed epochs" in sp.protocol["description"]
-    from hypersnn.core.trust import trust_warnings
+    from hypersnn.core.training.trust import trust_warnings
 
     assert trust_warnings({"split_protocol": sp.protocol})[0].startswith("Validation too small to decide (12 pixels")
 

@@ -1,5 +1,5 @@
 """Operation counts are exact: an explicit, event-driven simulation of a tiny SNN, which counts every
-operation as it performs it, agrees with core/ops.py kind by kind; the energies follow the documented
+operation as it performs it, agrees with core/energy/ops.py kind by kind; the energies follow the documented
 per-operation costs and conventions."""
 import itertools
 
@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from hypersnn.core.config import EnergyConfig, ModelConfig
-from hypersnn.core.energy import (CONVENTIONS, energy_report, int_add_pj, int_mult_pj, layer_ops,
+from hypersnn.core.config.schema import EnergyConfig, ModelConfig
+from hypersnn.core.energy.costs import (CONVENTIONS, energy_report, int_add_pj, int_mult_pj, layer_ops,
                                   pixel_energy_maps, resolve_table, unit_costs)
 from hypersnn.core.nn.models import HSINet
-from hypersnn.core.ops import count_ops, window_op_maps
+from hypersnn.core.energy.ops import count_ops, window_op_maps
 
 
 def _tiny(first=1, arch="hybrid", T=3, input_bits=0, leaks=(0.8, 0.75, 1.0), seed=0):
@@ -257,7 +257,7 @@ def test_conventions_differ_only_in_what_they_count():
 
 
 def test_published_tables_are_selectable_by_name_and_custom_values_by_another():
-    from hypersnn.core.energy import TABLES
+    from hypersnn.core.energy.costs import TABLES
     assert resolve_table(EnergyConfig(table="horowitz45_int")).full_mult_pj == TABLES["horowitz45_int"].full_mult_pj
     assert resolve_table(EnergyConfig(table="horowitz45", accumulator_bits=24)).accumulator_bits == 24
     mine = EnergyConfig(table="my-7nm", full_mult_pj=1.0, full_add_pj=0.2)
@@ -265,7 +265,7 @@ def test_published_tables_are_selectable_by_name_and_custom_values_by_another():
 
 
 def test_a_leak_that_costs_a_multiply_never_prints_as_one():
-    from hypersnn.core.energy import leak_text
+    from hypersnn.core.energy.costs import leak_text
 
     assert leak_text(0.99996, "multiply") == "0.999960 (multiply)"
     assert leak_text(0.9939, "multiply") == "0.9939 (multiply)"

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from hypersnn.core.errors import OutputError
-from hypersnn.core.files import (atomic_write, check_output_dir, check_output_file, check_outputs)
-from hypersnn.core.modelfile import save_model
+from hypersnn.core.io.files import (atomic_write, check_output_dir, check_output_file, check_outputs)
+from hypersnn.core.models.modelfile import save_model
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def _mode(p):
 
 
 def test_model_files_checkpoints_and_reports_follow_the_umask(tmp_path, umask):
-    from hypersnn.core.train import _atomic
+    from hypersnn.core.training.trainer import _atomic
 
     save_model(tmp_path / "m.hsnn", {"a": 1}, {"w": np.zeros(3)})
     _atomic(tmp_path / "c.npz", lambda fh: fh.write(b"x"))

@@ -7,8 +7,8 @@ import pytest
 import fixtures_data as fd
 from hypersnn.cli import main
 from hypersnn.core.errors import LabelError
-from hypersnn.core.grids import align_to
-from hypersnn.core.raster import RasterInfo
+from hypersnn.core.io.grids import align_to
+from hypersnn.core.io.raster import RasterInfo
 
 X0, Y0 = fd.ORIGIN
 P = fd.PIXEL

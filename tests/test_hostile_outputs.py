@@ -76,7 +76,7 @@ def test_evaluate_refuses_to_replace_a_users_own_report_file_and_replaces_its_ow
 
 def test_reports_hypersnn_wrote_are_told_from_a_users_files(tmp_path):
     """A rerun may replace HyperSNN's own report files (as it replaces its model file), and only those."""
-    from hypersnn.core.report import write_report
+    from hypersnn.core.report.html_report import write_report
     from hypersnn.workflows.report import written_by_hypersnn
 
     acc = {"oa": 0.5, "aa": 0.5, "kappa": 0.1, "per_class": [{"value": 1, "name": "water", "support": 2}],

@@ -8,9 +8,9 @@ import pytest
 
 import fixtures_data as fd
 from hypersnn.cli import build_parser, main
-from hypersnn.core.config import RunConfig
+from hypersnn.core.config.schema import RunConfig
 from hypersnn.core.errors import InputError, LabelError
-from hypersnn.core.settings import SETTINGS
+from hypersnn.core.config.settings import SETTINGS
 
 
 def _cfg(d: dict) -> RunConfig:

@@ -1,8 +1,8 @@
 """No import cycles among the project's modules (tests aside): core/, workflows/, plugin/, ui/, cli.py and bench/.
 
 Every import counts, also one inside a function: a lazy import hides a cycle from Python's loader, not from a
-reader, who then cannot read either module without the other. Found cycles (issue 21): core/config.py <->
-core/settings.py, core/predict.py <-> core/prepare.py (through splits, crossval and evaluation), and bench's
+reader, who then cannot read either module without the other. Found cycles (issue 21): core/config/schema.py <->
+core/config/settings.py, core/mapping/predict.py <-> core/data/prepare.py (through splits, crossval and evaluation), and bench's
 run -> common -> report -> grouped_screen -> run.
 """
 import ast
@@ -15,7 +15,7 @@ PACKAGES = ("core", "workflows", "plugin", "ui", "bench")
 
 
 def module_graph(root: Path, packages=PACKAGES, top=("cli.py",)) -> dict:
-    """{module: set of project modules it imports}, modules named like 'core.config' (a package by its folder)."""
+    """{module: set of project modules it imports}, modules named like 'core.config.schema' (a package by its folder)."""
     files = [root / t for t in top if (root / t).is_file()]
     files += [p for d in packages for p in sorted((root / d).rglob("*.py"))]
     names = {}
@@ -74,7 +74,7 @@ def cycles(graph: dict) -> list:
 
 def test_no_module_imports_itself_back_through_others():
     graph = module_graph(ROOT)
-    assert len(graph) > 100 and "core.config" in graph and "bench.run" in graph
+    assert len(graph) > 100 and "core.config.schema" in graph and "bench.run" in graph
     assert cycles(graph) == []
 
 

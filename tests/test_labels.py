@@ -4,12 +4,12 @@ import pytest
 
 import fixtures_data as fd
 from hypersnn.core.errors import LabelError
-from hypersnn.core.io_rasterio import rasterize
-from hypersnn.core.labels import (
+from hypersnn.core.io.rasterio_io import rasterize
+from hypersnn.core.data.labels import (
     ClassInfo, PolygonFeature, default_colors, labels_from_array, labels_from_polygons, read_class_table,
     write_class_table,
 )
-from hypersnn.core.raster import RasterInfo
+from hypersnn.core.io.raster import RasterInfo
 
 INFO = RasterInfo(width=fd.W, height=fd.H, count=1, dtype="int16", transform=fd.GDAL_TRANSFORM, path="scene.tif")
 
@@ -143,7 +143,7 @@ def test_points_and_multipolygons_label_the_pixels_they_cover():
 
 
 def test_points_buffered_in_pixels_or_map_units():
-    from hypersnn.core.labels import buffer_points
+    from hypersnn.core.data.labels import buffer_points
 
     x0, y0, p = fd.ORIGIN[0], fd.ORIGIN[1], fd.PIXEL
     pt = PolygonFeature({"type": "Point", "coordinates": (x0 + 7.9 * p, y0 - 10.2 * p)}, 1, 1)  # pixel (10, 7)

@@ -24,7 +24,7 @@ PROCESS_BOUNDARIES = {
     ("workflows/demo.py", "plugin"): "the demo's QGIS project is written by QGIS in its own process, because the "
                                      "demo's process has rasterio (and its GDAL) loaded",
 }
-RASTERIO_MODULES = {"core.io_rasterio", "workflows.rasterio_backend"}
+RASTERIO_MODULES = {"core.io.rasterio_io", "workflows.rasterio_backend"}
 QT_WIDGETS = ("qgis.PyQt.QtWidgets", "PyQt5.QtWidgets", "qgis.gui")
 
 
@@ -39,7 +39,7 @@ def sources():
 
 
 def imports(rel: str, text: str):
-    """(module inside hypersnn, e.g. 'core.config', or a third-party name) for every import in the file."""
+    """(module inside hypersnn, e.g. 'core.config.schema', or a third-party name) for every import in the file."""
     pkg = rel[:-3].split("/")[:-1] if not rel.endswith("__init__.py") else rel.split("/")[:-1]
     out = []
     for node in ast.walk(ast.parse(text)):
@@ -97,7 +97,7 @@ def test_the_checker_sees_relative_imports_and_process_boundaries():
     """The rules above must bite: a relative import upwards and an undeclared `python -m` are caught."""
     assert "ui.train_dialog" in imports("plugin/x.py", "from ..ui.train_dialog import TrainDialog\n")
     assert "plugin" in imports("ui/x.py", "from ..plugin import jobs\n")
-    assert "core.config" in imports("workflows/x.py", "def f():\n    from ..core.config import RunConfig\n")
+    assert "core.config.schema" in imports("workflows/x.py", "def f():\n    from ..core.config.schema import RunConfig\n")
     assert boundaries('cmd = [sys.executable, "-m", "hypersnn.plugin.project"]') == ["plugin.project"]
     assert ("workflows/demo.py", "plugin") in PROCESS_BOUNDARIES
     assert "PROJECT_WRITER" in (ROOT / "workflows" / "demo.py").read_text()

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from hypersnn.core.errors import InputError, LabelError
-from hypersnn.core.metrics import Assessment, assess, confusion_matrix
+from hypersnn.core.assess.metrics import Assessment, assess, confusion_matrix
 
 # Hand-computed example (rows: reference, columns: prediction), n = 100.
 CM = np.array([[45, 5, 0],

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from hypersnn.core import pipeline
+from hypersnn.core.training import pipeline
 from hypersnn.core.errors import ModelFileError, ModelMismatchError
-from hypersnn.core.labels import labels_from_array
-from hypersnn.core.model import HyperSNNModel
-from hypersnn.core.modelfile import FORMAT_VERSION, load_model
-from hypersnn.core.raster import ArrayReader, RasterInfo
+from hypersnn.core.data.labels import labels_from_array
+from hypersnn.core.models.torch_model import HyperSNNModel
+from hypersnn.core.models.modelfile import FORMAT_VERSION, load_model
+from hypersnn.core.io.raster import ArrayReader, RasterInfo
 from tiny import tiny_config
 
 
@@ -168,7 +168,7 @@ def test_the_training_mask_is_kept_whatever_the_scene_size(trained, tmp_path):
     meta, tensors = load_model(path)  # an older file held the mask as a JSON list
     old = dict(meta, split_train_mask=np.packbits(small).tolist())
     tensors = {k: v for k, v in tensors.items() if k != "split/train_mask"}
-    from hypersnn.core.modelfile import save_model
+    from hypersnn.core.models.modelfile import save_model
     save_model(tmp_path / "old.hsnn", {k: v for k, v in old.items() if k not in ("format", "format_version",
                                                                                    "tensors_sha256")}, tensors)
     np.testing.assert_array_equal(HyperSNNModel.load(tmp_path / "old.hsnn").training_mask((20, 24)), small)

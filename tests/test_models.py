@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 import torch
 
-from hypersnn.core.config import ModelConfig
+from hypersnn.core.config.schema import ModelConfig
 from hypersnn.core.errors import InputError
 from hypersnn.core.nn.models import HSINet
 from oracles import PatchSource, pad_cube, predict_padded
-from hypersnn.core.train import PixelSet, predict_pixels
+from hypersnn.core.training.trainer import PixelSet, predict_pixels
 
 
 def small(arch, first_spatial_kernel=3):
@@ -67,7 +67,7 @@ def test_a_1x1_first_layer_keeps_the_receptive_field_and_cuts_its_macs():
 
 
 def test_first_spatial_kernel_other_than_1_or_3_is_refused():
-    from hypersnn.core.config import RunConfig
+    from hypersnn.core.config.schema import RunConfig
     cfg = RunConfig()
     cfg.model.first_spatial_kernel = 5
     with pytest.raises(InputError, match="first_spatial_kernel"):

@@ -1,4 +1,4 @@
-"""`hypersnn batch --mosaic` (workflows/mosaic.py, core/grids.mosaic_grid): overlapping scenes cut from one
+"""`hypersnn batch --mosaic` (workflows/mosaic.py, core/io/grids.mosaic_grid): overlapping scenes cut from one
 raster are mosaicked onto the union grid; each mosaic pixel is the pixel of the most confident scene (ties: the
 first), in every map kind; colour table, class names and nodata are kept; scenes on another pixel grid are
 refused with both named; a rerun keeps an unchanged mosaic and rebuilds it when a scene changed; a failed scene
@@ -11,11 +11,11 @@ import rasterio
 
 import fixtures_data as fd
 from hypersnn.cli import main
-from hypersnn.core.config import ClassifyConfig
+from hypersnn.core.config.schema import ClassifyConfig
 from hypersnn.core.errors import InputError
-from hypersnn.core.grids import mosaic_grid
-from hypersnn.core.io_rasterio import read_class_metadata
-from hypersnn.core.raster import RasterInfo
+from hypersnn.core.io.grids import mosaic_grid
+from hypersnn.core.io.rasterio_io import read_class_metadata
+from hypersnn.core.io.raster import RasterInfo
 from hypersnn.workflows.batch import BatchJob, run_batch
 from hypersnn.workflows.rasterio_backend import RasterioBackend
 from tiny import tiny_model_file
@@ -147,8 +147,8 @@ def test_a_mosaic_path_that_is_a_scene_map_is_refused(model_file, cube, tmp_path
 def test_ties_go_to_the_scene_listed_first(tmp_path):
     """Two scenes on one grid with equal confidence and different classes: the first listed wins; where only the
     second holds a class, it is taken; a pixel no scene holds stays nodata."""
-    from hypersnn.core.io_rasterio import RasterioWriter
-    from hypersnn.core.raster import OutputSpec
+    from hypersnn.core.io.rasterio_io import RasterioWriter
+    from hypersnn.core.io.raster import OutputSpec
     from hypersnn.workflows.mosaic import write_mosaic
 
     grid = RasterInfo(width=4, height=3, count=1, dtype="uint8", transform=fd.GDAL_TRANSFORM, crs_wkt="")

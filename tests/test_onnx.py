@@ -1,5 +1,5 @@
-"""Classification without torch: the SNN as an ONNX graph (core/onnx_graph.py) run by ONNX Runtime
-(core/inference.py) gives the torch engine's class map, with class probabilities within
+"""Classification without torch: the SNN as an ONNX graph (core/models/onnx_graph.py) run by ONNX Runtime
+(core/models/engines.py) gives the torch engine's class map, with class probabilities within
 CONFIDENCE_TOLERANCE, for the hybrid and 3-D networks, real-valued and k-bit input, any window size;
 `hypersnn export --onnx` writes the same graph with the model's contract in its metadata; and the CLI
 classifies in a Python where torch cannot be imported."""
@@ -13,12 +13,12 @@ import pytest
 
 import fixtures_data as fd
 from hypersnn.cli import main
-from hypersnn.core.config import ClassifyConfig
+from hypersnn.core.config.schema import ClassifyConfig
 from hypersnn.core.errors import HyperSNNError, InputError
-from hypersnn.core.inference import OnnxModel, load_classifier, resolve_engine
-from hypersnn.core.labels import labels_from_array
-from hypersnn.core.predict import classify_raster
-from hypersnn.core.raster import ArrayReader, ArrayWriter, RasterInfo
+from hypersnn.core.models.engines import OnnxModel, load_classifier, resolve_engine
+from hypersnn.core.data.labels import labels_from_array
+from hypersnn.core.mapping.predict import classify_raster
+from hypersnn.core.io.raster import ArrayReader, ArrayWriter, RasterInfo
 from tiny import tiny_config
 
 onnxruntime = pytest.importorskip("onnxruntime")
@@ -36,7 +36,7 @@ def _reader():
 @pytest.fixture(scope="module", params=[("hybrid", 0, "trained"), ("3d", 0, "trained"), ("hybrid", 8, "pow2")],
                 ids=["hybrid", "3d", "8-bit-input-pow2-leak"])
 def model_file(request, tmp_path_factory):
-    from hypersnn.core import pipeline
+    from hypersnn.core.training import pipeline
 
     arch, input_bits, leak_mode = request.param
     cfg = tiny_config(cnn_epochs=2, snn_epochs=1, threads=1, leak_mode=leak_mode)
@@ -120,7 +120,7 @@ def test_engine_errors_are_plain(model_file):
     with pytest.raises(InputError, match="engine must be one of"):
         resolve_engine("tensorflow")
     o = load_classifier(model_file, "onnx")
-    from hypersnn.core.predict import WindowClassifier
+    from hypersnn.core.mapping.predict import WindowClassifier
     with pytest.raises(InputError, match="ONNX engine runs the SNN only"):
         WindowClassifier(o, _reader(), mode="cnn")
     with pytest.raises(InputError, match="energy map"):

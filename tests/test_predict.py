@@ -1,17 +1,17 @@
-"""The production map path (core/predict.classify_raster: windows read with a halo, preprocessed per window,
+"""The production map path (core/mapping/predict.classify_raster: windows read with a halo, preprocessed per window,
 padded at the image border, the network run fully convolutionally) gives, pixel for pixel, the
-probabilities of the path the model was trained and assessed with (core/train.predict_pixels: one patch per
+probabilities of the path the model was trained and assessed with (core/training/trainer.predict_pixels: one patch per
 pixel from the reflect-padded cube), whatever the window size, including windows smaller than a patch."""
 import numpy as np
 import pytest
 
 import fixtures_data as fd
-from hypersnn.core.config import ClassifyConfig
-from hypersnn.core.labels import labels_from_array
+from hypersnn.core.config.schema import ClassifyConfig
+from hypersnn.core.data.labels import labels_from_array
 from oracles import PatchSource, pad_cube
-from hypersnn.core.predict import CONF_NODATA, classify_raster, preprocess_block
-from hypersnn.core.raster import ArrayReader, ArrayWriter, RasterInfo
-from hypersnn.core.train import PixelSet, predict_pixels
+from hypersnn.core.mapping.predict import CONF_NODATA, classify_raster, preprocess_block
+from hypersnn.core.io.raster import ArrayReader, ArrayWriter, RasterInfo
+from hypersnn.core.training.trainer import PixelSet, predict_pixels
 from tiny import tiny_config
 
 
@@ -24,7 +24,7 @@ def _reader():
 @pytest.fixture(scope="module")
 def model():
     """A tiny SNN trained on the synthetic scene (a few seconds): trained thresholds, so neurons spike."""
-    from hypersnn.core import pipeline
+    from hypersnn.core.training import pipeline
 
     cfg = tiny_config(cnn_epochs=2, snn_epochs=1, threads=1)  # one thread: tiny networks run fastest on one
     out = pipeline.train(_reader(), labels_from_array(fd.synthetic_scene()[1]), cfg)

@@ -3,9 +3,9 @@ import json
 import numpy as np
 import pytest
 
-from hypersnn.core.config import PreprocessConfig
+from hypersnn.core.config.schema import PreprocessConfig
 from hypersnn.core.errors import InputError, ModelFileError
-from hypersnn.core.preprocess import Preprocessor
+from hypersnn.core.data.preprocess import Preprocessor
 
 
 def _pixels(n=500, b=6, seed=0):
@@ -30,7 +30,7 @@ def test_transform_any_leading_shape_matches_flat_and_chunks(monkeypatch):
     p = Preprocessor(pca_components=3).fit(x)
     img = _pixels(n=7 * 9, seed=1).reshape(7, 9, 6)
     flat = p.transform(img.reshape(-1, 6))
-    import hypersnn.core.preprocess as pre
+    import hypersnn.core.data.preprocess as pre
 
     monkeypatch.setattr(pre, "_CHUNK_BYTES", 8 * 6 * 5)  # 5-row chunks
     out = p.transform(img)
@@ -85,7 +85,7 @@ def test_no_standardise_no_pca_is_identity():
 
 
 def test_auto_pca_reduces_many_bands_only():
-    from hypersnn.core.preprocess import resolve_pca
+    from hypersnn.core.data.preprocess import resolve_pca
 
     assert PreprocessConfig().pca_components == -1  # auto is the default
     assert resolve_pca(-1, 224) == 30 and resolve_pca(-1, 64) == 0 and resolve_pca(-1, 65) == 30
@@ -99,10 +99,10 @@ def test_auto_pca_in_a_training_run_is_logged_and_stored(tmp_path):
     import fixtures_data as fd
     from tiny import tiny_config
 
-    from hypersnn.core.io_rasterio import open_raster
-    from hypersnn.core.labels import labels_from_array
-    from hypersnn.core.model import HyperSNNModel
-    from hypersnn.core.pipeline import train
+    from hypersnn.core.io.rasterio_io import open_raster
+    from hypersnn.core.data.labels import labels_from_array
+    from hypersnn.core.models.torch_model import HyperSNNModel
+    from hypersnn.core.training.pipeline import train
 
     cube, gt = fd.synthetic_scene()
     rng = np.random.default_rng(0)
@@ -161,7 +161,7 @@ def test_bins_in_a_training_run_reach_the_model_and_classification(tmp_path):
     import rasterio
 
     from hypersnn.cli import main
-    from hypersnn.core.model import HyperSNNModel
+    from hypersnn.core.models.torch_model import HyperSNNModel
 
     pytest.importorskip("onnxruntime")
     scene = fd.make_geotiff(tmp_path / "s.tif")

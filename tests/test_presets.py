@@ -3,7 +3,7 @@ import json
 from pathlib import Path
 
 from hypersnn.cli import build_parser, config_from_args
-from hypersnn.core.config import PRESETS, RunConfig, apply_preset
+from hypersnn.core.config.schema import PRESETS, RunConfig, apply_preset
 
 RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results.json"
 

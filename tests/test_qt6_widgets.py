@@ -1,6 +1,6 @@
 """Qt6 readiness (QGIS 4): the Qt-only widgets of ui/ are built and used under PyQt6 from PyPI, without QGIS.
 
-A Python that has PyQt6 (and numpy, which core/raster.py needs) runs the child script below with a stand-in
+A Python that has PyQt6 (and numpy, which core/io/raster.py needs) runs the child script below with a stand-in
 `qgis.PyQt` package first on PYTHONPATH. Like QGIS 4's, it re-exports PyQt6's QtCore, QtGui and QtWidgets
 (pyqtSignal and pyqtSlot included) and also offers QAction, QActionGroup and QShortcut from QtWidgets. That
 Python has no qgis.core or qgis.gui, and PyQt5 is blocked there. So a module that needs QGIS fails to import,
@@ -100,7 +100,7 @@ def check_harness_rejects_qt5_and_qgis():
 
 
 def check_band_selector():
-    from hypersnn.core.raster import RasterInfo
+    from hypersnn.core.io.raster import RasterInfo
     from hypersnn.ui.band_selector import BandSelector
 
     n = 12
@@ -149,8 +149,8 @@ def check_band_selector():
 
 
 def check_settings_form():
-    from hypersnn.core.config import RunConfig
-    from hypersnn.core.settings import TRAIN_SECTIONS, settings
+    from hypersnn.core.config.schema import RunConfig
+    from hypersnn.core.config.settings import TRAIN_SECTIONS, settings
     from hypersnn.ui.settings_form import SettingsForm
     from qgis.PyQt.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
 

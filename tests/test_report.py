@@ -6,11 +6,11 @@ import re
 import numpy as np
 import pytest
 
-from hypersnn.core.config import SplitConfig
+from hypersnn.core.config.schema import SplitConfig
 from hypersnn.core.errors import OutputError
-from hypersnn.core.metrics import assess
-from hypersnn.core.report import to_jsonable, write_report
-from hypersnn.core.splits import make_split
+from hypersnn.core.assess.metrics import assess
+from hypersnn.core.report.html_report import to_jsonable, write_report
+from hypersnn.core.data.splits import make_split
 
 CLASSES = [
     {"value": 1, "name": "Water", "color": (0, 0, 255)},
@@ -23,10 +23,10 @@ def _real_energy():
     """The energy section exactly as the engine emits it (a tiny network's counted operations)."""
     import torch
 
-    from hypersnn.core.config import ModelConfig
-    from hypersnn.core.energy import energy_report
+    from hypersnn.core.config.schema import ModelConfig
+    from hypersnn.core.energy.costs import energy_report
     from hypersnn.core.nn.models import HSINet
-    from hypersnn.core.ops import count_ops
+    from hypersnn.core.energy.ops import count_ops
 
     torch.manual_seed(0)
     net = HSINet(ModelConfig(patch_size=5, conv3d_channels=[2], conv3d_spectral_kernels=[3], conv2d_channels=[3],
@@ -113,7 +113,7 @@ def test_an_interrupted_rewrite_leaves_the_earlier_report_whole(tmp_path, monkey
     was and no temporary file beside it."""
     write_report(tmp_path, "r", {"title": "First"})
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    import hypersnn.core.report as report_module
+    import hypersnn.core.report.html_report as report_module
 
     def half_written(path, data):
         with open(path, "wb") as fh:  # what a writer without a temporary file would leave behind
@@ -167,8 +167,8 @@ def test_class_names_in_cjk_scripts_draw_as_glyphs_not_boxes(tmp_path):
 
 
 def test_untrustworthy_results_are_said_at_the_top_of_the_report():
-    from hypersnn.core.report import render_html
-    from hypersnn.core.trust import trust_warnings
+    from hypersnn.core.report.html_report import render_html
+    from hypersnn.core.training.trust import trust_warnings
 
     rep = {"split_protocol": {"validation_check": {"pixels": 4, "units": 1, "min_pixels": 50, "fallback": "fixed epochs"},
                               "per_class": [{"class": 1, "train": 3, "val": 0}, {"class": 2, "train": 40, "val": 5}],
@@ -193,7 +193,7 @@ def test_map_production_fixed_epochs_is_no_warning_but_a_class_in_one_fold_is():
     """Under split 'cv' nothing is held out by design (the cross-validation assesses that procedure), so the
     fixed-epoch schedule is not flagged; a class whose labels lie in a single fold cannot be assessed there, and
     that is flagged."""
-    from hypersnn.core.trust import trust_warnings
+    from hypersnn.core.training.trust import trust_warnings
 
     one_fold = "Class 6 (water) lies in a single fold: cross-validation cannot test it on areas its model did not ..."
     proto = {"method": "cv", "validation_check": {"pixels": 0, "min_pixels": 50, "fallback": "fixed epochs (map "

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from hypersnn.core.errors import InputError, OutputError
-from hypersnn.core.sampling import SampleDesign, allocate, draw
+from hypersnn.core.data.sampling import SampleDesign, allocate, draw
 
 
 def _strips(a, rows=3):
@@ -112,7 +112,7 @@ def test_cli_trains_from_points_with_a_pixel_buffer(tmp_path, geotiff, capsys):
     from tiny import tiny_config
 
     from hypersnn.cli import main
-    from hypersnn.core.model import HyperSNNModel
+    from hypersnn.core.models.torch_model import HyperSNNModel
 
     x0, y0, p = fd.ORIGIN[0], fd.ORIGIN[1], fd.PIXEL
     pts = [((r, c), k + 1) for k in range(3) for r in (3, 7, 11, 15) for c in (8 * k + 2, 8 * k + 5)]

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import scipy.io
 
-from hypersnn.core import scenes
+from hypersnn.core.data import scenes
 from hypersnn.core.errors import HyperSNNError, InputError
-from hypersnn.core.io_rasterio import open_raster
-from hypersnn.core.scenes import RemoteFile, Scene
+from hypersnn.core.io.rasterio_io import open_raster
+from hypersnn.core.data.scenes import RemoteFile, Scene
 
 SHARED_GT = Path("/work/shared/data/indian_pines/Indian_pines_gt.mat")
 
@@ -138,5 +138,5 @@ def test_bundled_sample_is_georeferenced_with_wavelengths_and_labels():
         gt = g.read()[:, :, 0]
     lab = scenes.scene_to_labels(gt, "indian_pines")
     assert len(lab.classes) == 16 and int((lab.array > 0).sum()) == 10249
-    from hypersnn.core.labels import read_class_table
+    from hypersnn.core.data.labels import read_class_table
     assert read_class_table(p["classes"]) == lab.classes

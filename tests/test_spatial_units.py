@@ -4,9 +4,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hypersnn.core.config import ModelConfig, SplitConfig
-from hypersnn.core.spatial_units import cluster_units, label_regions, seam_drops
-from hypersnn.core.splits import make_split
+from hypersnn.core.config.schema import ModelConfig, SplitConfig
+from hypersnn.core.data.spatial_units import cluster_units, label_regions, seam_drops
+from hypersnn.core.data.splits import make_split
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "enmap_potsdam_west"
 

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hypersnn.core.config import SplitConfig
+from hypersnn.core.config.schema import SplitConfig
 from hypersnn.core.errors import HyperSNNError, SplitError
-from hypersnn.core.splits import Split, check_disjoint, make_split
+from hypersnn.core.data.splits import Split, check_disjoint, make_split
 
 
 def _labels(h=40, w=50, k=4, seed=0, p0=0.3):
@@ -31,7 +31,7 @@ def _assert_valid(split, labels):
 
 
 def test_random_is_stratified_and_complete(monkeypatch):
-    import hypersnn.core.splits as splits
+    import hypersnn.core.data.splits as splits
 
     monkeypatch.setattr(splits, "MIN_VAL_PIXELS", 1)  # how validation is taken, not whether it can decide
     lab = _labels()
@@ -203,7 +203,7 @@ def test_block_split_validation_is_whole_blocks_with_the_leakage_guard():
 
 
 def test_a_class_with_one_training_polygon_keeps_it_and_is_validated_inside_it(monkeypatch):
-    import hypersnn.core.splits as splits
+    import hypersnn.core.data.splits as splits
 
     monkeypatch.setattr(splits, "MIN_VAL_PIXELS", 1)  # how validation is taken, not whether it can decide
     monkeypatch.setattr(splits, "MIN_VAL_UNITS", 1)

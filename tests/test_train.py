@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from hypersnn.core.config import RunConfig
+from hypersnn.core.config.schema import RunConfig
 from hypersnn.core.errors import InputError
-from hypersnn.core.train import class_weights
+from hypersnn.core.training.trainer import class_weights
 
 
 def test_class_weights_lift_rare_classes_and_average_one():
@@ -34,9 +34,9 @@ def test_negative_spike_penalty_is_refused():
 
 def test_spike_cost_is_the_mac_weighted_spike_rate_and_has_a_gradient():
     import torch
-    from hypersnn.core.config import ModelConfig
+    from hypersnn.core.config.schema import ModelConfig
     from hypersnn.core.nn.models import HSINet
-    from hypersnn.core.train import spike_cost
+    from hypersnn.core.training.trainer import spike_cost
 
     torch.manual_seed(0)
     net = HSINet(ModelConfig(patch_size=5, conv3d_channels=[4], conv3d_spectral_kernels=[3],
@@ -59,9 +59,9 @@ def test_spike_cost_is_the_mac_weighted_spike_rate_and_has_a_gradient():
 
 
 def test_spike_penalty_lowers_the_spike_rate_of_a_trained_snn(scene):
-    from hypersnn.core import pipeline
-    from hypersnn.core.labels import labels_from_array
-    from hypersnn.core.raster import ArrayReader
+    from hypersnn.core.training import pipeline
+    from hypersnn.core.data.labels import labels_from_array
+    from hypersnn.core.io.raster import ArrayReader
     from tiny import tiny_config
 
     cube, gt = scene
@@ -81,9 +81,9 @@ def test_training_puts_torch_global_state_back():
     import torch
 
     import fixtures_data as fd
-    from hypersnn.core import pipeline
-    from hypersnn.core.labels import labels_from_array
-    from hypersnn.core.raster import ArrayReader
+    from hypersnn.core.training import pipeline
+    from hypersnn.core.data.labels import labels_from_array
+    from hypersnn.core.io.raster import ArrayReader
     from tiny import tiny_config
 
     cube, gt = fd.synthetic_scene()[:2]
@@ -100,7 +100,7 @@ def test_training_puts_torch_global_state_back():
 
 
 def test_mixup_draw_is_seeded_and_off_at_zero():
-    from hypersnn.core.train import mixup_draw
+    from hypersnn.core.training.trainer import mixup_draw
 
     assert mixup_draw(0.0, 8, np.random.default_rng(0)) == (1.0, None)
     assert mixup_draw(0.4, 1, np.random.default_rng(0)) == (1.0, None)  # a batch of one has no partner
@@ -113,8 +113,8 @@ def test_mixup_draw_is_seeded_and_off_at_zero():
 def test_epochs_are_counted_for_epoch_pixels_training_pixels():
     """A larger training set trains proportionally fewer epochs (the same patches seen in all), so training time
     stops growing with the labels; never more epochs than asked, at least one, and 0 turns it off."""
-    from hypersnn.core.config import TrainConfig
-    from hypersnn.core.train import CNN_FIELDS, scaled_epochs
+    from hypersnn.core.config.schema import TrainConfig
+    from hypersnn.core.training.trainer import CNN_FIELDS, scaled_epochs
 
     assert TrainConfig().epoch_pixels == 1000 and "epoch_pixels" in CNN_FIELDS
     assert scaled_epochs(30, 800, 1000) == 30 and scaled_epochs(30, 1000, 1000) == 30
@@ -127,7 +127,7 @@ def test_spectral_augmentation_scales_illumination_adds_noise_and_is_seeded():
     noise scales with each feature's standard deviation, and the same generator state gives the same draw."""
     import torch
 
-    from hypersnn.core.patches import SpectralAugment
+    from hypersnn.core.data.patches import SpectralAugment
 
     x = torch.ones(64, 3, 5, 5)
     aug = SpectralAugment(0.2, 0.0, offset=np.zeros(3), feature_std=np.ones(3))
@@ -149,7 +149,7 @@ def test_spectral_augmentation_scales_illumination_adds_noise_and_is_seeded():
 def test_distillation_loss_is_zero_when_the_student_matches_and_grows_apart():
     import torch
 
-    from hypersnn.core.train import distillation_loss
+    from hypersnn.core.training.trainer import distillation_loss
 
     t = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.3, 0.1]])
     assert float(distillation_loss(t, t)) < 1e-7
@@ -165,9 +165,9 @@ def test_each_training_option_trains_reproducibly_and_changes_the_model():
     """Every regulariser and augmentation reaches training through the pipeline (the weights differ from a run with
     all of them off), a seed still fixes the run (two runs agree bit for bit), and the model file records it."""
     import fixtures_data as fd
-    from hypersnn.core import pipeline
-    from hypersnn.core.labels import labels_from_array
-    from hypersnn.core.raster import ArrayReader
+    from hypersnn.core.training import pipeline
+    from hypersnn.core.data.labels import labels_from_array
+    from hypersnn.core.io.raster import ArrayReader
     from tiny import tiny_config
 
     cube, gt = fd.synthetic_scene()[:2]
@@ -198,14 +198,14 @@ def test_tiny_config_refuses_a_misspelled_setting():
 
 def test_the_cnn_checkpoint_fingerprint_covers_every_setting_but_those_declared_snn_only():
     """The CNN fields were a hand-kept allow-list (CNN_FIELDS): a new CNN setting missing from it would have reused a
-    stale CNN checkpoint. Now every training setting is in the CNN's fingerprint unless core/config.py declares it
+    stale CNN checkpoint. Now every training setting is in the CNN's fingerprint unless core/config/schema.py declares it
     `stage="snn"`, so a new one fails safe (the CNN retrains)."""
     import dataclasses
 
     import numpy as np
 
-    from hypersnn.core.config import ModelConfig, TrainConfig
-    from hypersnn.core.train import SNN_ONLY_FIELDS, PixelSet, Trainer
+    from hypersnn.core.config.schema import ModelConfig, TrainConfig
+    from hypersnn.core.training.trainer import SNN_ONLY_FIELDS, PixelSet, Trainer
 
     snn_only = {"snn_epochs", "snn_lr", "distillation", "time_steps", "spike_penalty", "threshold_percentile",
                 "leak_init", "leak_mode", "surrogate_slope"}

@@ -5,12 +5,12 @@ import re
 
 import numpy as np
 
-from hypersnn.core.config import SplitConfig
-from hypersnn.core.labels import labels_from_array
-from hypersnn.core.palette import class_colors, class_color, land_cover_kind
-from hypersnn.core.report import render_html
-from hypersnn.core.splits import FEW_PIXELS, make_split
-from hypersnn.core.trust import FEW_TRAINING, trust_warnings
+from hypersnn.core.config.schema import SplitConfig
+from hypersnn.core.data.labels import labels_from_array
+from hypersnn.core.report.palette import class_colors, class_color, land_cover_kind
+from hypersnn.core.report.html_report import render_html
+from hypersnn.core.data.splits import FEW_PIXELS, make_split
+from hypersnn.core.training.trust import FEW_TRAINING, trust_warnings
 
 
 def _labels(h=40, w=40):
@@ -32,7 +32,7 @@ def test_auto_split_on_a_label_raster_says_it_fell_back_to_random_and_that_is_a_
 
 
 def test_untrustworthy_reasons_each_give_a_warning():
-    assert FEW_TRAINING == FEW_PIXELS  # declared once (core/splits.py)
+    assert FEW_TRAINING == FEW_PIXELS  # declared once (core/data/splits.py)
     rep = {"split_protocol": {"method": "random", "validation_check": {"fallback": True, "pixels": 2, "min_pixels": 50},
                               "per_class": [{"class": 1, "train": 1, "val": 0}, {"class": 2, "train": 400, "val": 40}]},
            "accuracy": {"class_values": [1, 2], "class_names": ["water", "tree"],

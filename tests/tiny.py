@@ -1,5 +1,5 @@
 """A tiny training configuration: real pipeline, seconds instead of minutes."""
-from hypersnn.core.config import RunConfig
+from hypersnn.core.config.schema import RunConfig
 
 
 def tiny_config(**train) -> RunConfig:
@@ -29,9 +29,9 @@ def tiny_config(**train) -> RunConfig:
 def tiny_model_file(folder, cfg: RunConfig = None):
     """A tiny SNN trained on the synthetic scene (a few seconds) and saved as `folder`/m.hsnn."""
     import fixtures_data as fd
-    from hypersnn.core import pipeline
-    from hypersnn.core.labels import labels_from_array
-    from hypersnn.core.raster import ArrayReader, RasterInfo
+    from hypersnn.core.training import pipeline
+    from hypersnn.core.data.labels import labels_from_array
+    from hypersnn.core.io.raster import ArrayReader, RasterInfo
 
     cube, gt = fd.synthetic_scene()[:2]
     h, w, b = cube.shape

@@ -25,7 +25,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 def _ranges(idx: List[int]) -> str:
-    from ..core.bands import index_ranges  # lazily: the plugin must load without the engine's dependencies
+    from ..core.data.bands import index_ranges  # lazily: the plugin must load without the engine's dependencies
 
     return ",".join(index_ranges(idx))
 
@@ -195,7 +195,7 @@ class BandSelector(QWidget):
         self.all_btn.clicked.connect(lambda: self.set_selected(range(self.count())))  # also clears a range error
         self.none_btn = QPushButton("None")
         self.none_btn.clicked.connect(lambda: self.set_selected([]))
-        from ..core.bands import WATER_ABSORPTION_NM  # lazily, as above
+        from ..core.data.bands import WATER_ABSORPTION_NM  # lazily, as above
 
         self.bad_btn = QPushButton("Drop bad + water bands")
         self.bad_btn.setToolTip("Uncheck bands flagged bad (bbl = 0) and, when wavelengths are known, bands "
@@ -302,7 +302,7 @@ class BandSelector(QWidget):
 
     def band_selection(self):
         """The engine's BandSelection for exactly the checked bands."""
-        from ..core.config import BandSelection
+        from ..core.config.schema import BandSelection
 
         sel = self.selected()
         all_bands = len(sel) == self.count()
@@ -317,7 +317,7 @@ class BandSelector(QWidget):
     def apply_ranges(self):
         if self.info is None:
             return
-        from ..core.bands import parse_index_ranges
+        from ..core.data.bands import parse_index_ranges
         from ..core.errors import InputError
 
         try:
@@ -331,7 +331,7 @@ class BandSelector(QWidget):
     def apply_wavelengths(self):
         if self.info is None:
             return
-        from ..core.bands import parse_wavelength_windows
+        from ..core.data.bands import parse_wavelength_windows
         from ..core.errors import InputError
 
         try:
@@ -353,7 +353,7 @@ class BandSelector(QWidget):
     def drop_bad_bands(self):
         if self.info is None:
             return
-        from ..core.bands import water_absorption_bands  # lazily, as above
+        from ..core.data.bands import water_absorption_bands  # lazily, as above
 
         bad = set(i for i, b in enumerate(self.info.bad_bands or []) if b) | set(water_absorption_bands(self.info))
         self.set_selected([i for i in self.selected() if i not in bad])

@@ -85,7 +85,7 @@ class ClassifyDialog(QDialog):
         form.addRow("Network", self.mode_combo)
         self.window_spin = QSpinBox()
         self.window_spin.setRange(8, 4096)
-        from ..core.config import DEFAULT_WINDOW
+        from ..core.config.schema import DEFAULT_WINDOW
 
         self.window_spin.setValue(DEFAULT_WINDOW)
         self.window_spin.setSuffix(" px")
@@ -174,7 +174,7 @@ class ClassifyDialog(QDialog):
             self._check_match()
             return
         try:
-            from ..core.inference import load_classifier
+            from ..core.models.engines import load_classifier
 
             self.model = load_classifier(path, "auto")  # torch where it imports, else ONNX Runtime
         except Exception as e:  # noqa: BLE001 - show the engine's reason (corrupt, newer format...)
@@ -291,7 +291,7 @@ class ClassifyDialog(QDialog):
         self.confidence_check.setChecked(setting("classify/confidence", True, bool))
         self.prob_check.setChecked(setting("classify/probabilities", False, bool))
         self.energy_check.setChecked(setting("classify/energy_map", False, bool))
-        from ..core.config import DEFAULT_WINDOW
+        from ..core.config.schema import DEFAULT_WINDOW
 
         self.window_spin.setValue(int(setting("classify/window", DEFAULT_WINDOW, int)))
         src = setting("classify/raster_layer", "", str)
@@ -304,7 +304,7 @@ class ClassifyDialog(QDialog):
 
     def job(self):
         """The workflows.classify.ClassifyJob these widgets describe (for tasks.ClassifyTask)."""
-        from ..core.config import ClassifyConfig
+        from ..core.config.schema import ClassifyConfig
         from ..plugin.io_gdal import layer_raster_path
         from ..workflows.classify import ClassifyJob
 

@@ -12,7 +12,7 @@ def report_html_text(path: str) -> str:
     """HTML for a report file: the .html itself, or a .json report rendered by the engine."""
     p = Path(path)
     if p.suffix.lower() == ".json":
-        from ..core.report import render_html
+        from ..core.report.html_report import render_html
 
         return render_html(json.loads(p.read_text(encoding="utf-8")))
     return p.read_text(encoding="utf-8")

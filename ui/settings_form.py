@@ -1,6 +1,6 @@
-"""A form of settings generated from the registry (core/settings.py): one field per setting, typed from its
+"""A form of settings generated from the registry (core/config/settings.py): one field per setting, typed from its
 metadata (spin box with its range, combo box with its choices, check box, line edit). The training dialog shows
-every training setting it has no custom widget for here, so a setting added to core/config.py appears in the
+every training setting it has no custom widget for here, so a setting added to core/config/schema.py appears in the
 dialog without touching it. Labels are words, not field names: LABELS here, else the setting's name made
 readable."""
 from __future__ import annotations
@@ -42,7 +42,7 @@ def label_of(s) -> str:
 class SettingsForm(QWidget):
     def __init__(self, sections, parent=None):
         super().__init__(parent)
-        from ..core.settings import settings
+        from ..core.config.settings import settings
 
         self.settings = settings(*sections, where="dialog")
         self.widgets = {}

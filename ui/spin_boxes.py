@@ -19,7 +19,7 @@ def spin(lo, hi, value, step=1, special=None, suffix=""):
 
 
 class PcaSpin(QSpinBox):
-    """Principal components: -1 shows as "auto", 0 as "none" (the settings' own values, core/preprocess.resolve_pca)."""
+    """Principal components: -1 shows as "auto", 0 as "none" (the settings' own values, core/data/preprocess.resolve_pca)."""
 
     WORDS = {-1: "auto", 0: "none"}
 

@@ -75,7 +75,7 @@ class TrainDialog(QDialog):
 
     def __init__(self, iface=None, parent=None):
         super().__init__(parent or (iface.mainWindow() if iface is not None else None))
-        from ..core.config import RunConfig
+        from ..core.config.schema import RunConfig
 
         self.iface = iface
         self.base_config = RunConfig()
@@ -149,7 +149,7 @@ class TrainDialog(QDialog):
                                           "(2n + 1) block around its pixel; map units, the pixels within that distance. "
                                           "0: the pixel the point falls in")
         self.point_unit_combo = QComboBox()
-        from ..core.config import POINT_BUFFER_UNITS
+        from ..core.config.schema import POINT_BUFFER_UNITS
 
         for unit in POINT_BUFFER_UNITS:
             self.point_unit_combo.addItem(unit, unit)
@@ -205,7 +205,7 @@ class TrainDialog(QDialog):
         # -- model -------------------------------------------------------------------------------
         g = QGroupBox("Model")
         form = QFormLayout(g)
-        from ..core.config import PRESET_NOTES, PRESETS
+        from ..core.config.schema import PRESET_NOTES, PRESETS
         self.preset_combo = QComboBox()
         for name in PRESETS:
             self.preset_combo.addItem(name, name)
@@ -260,7 +260,7 @@ class TrainDialog(QDialog):
         # -- every other training setting, generated from the settings registry ------------------------
         from qgis.gui import QgsCollapsibleGroupBox
 
-        from ..core.settings import TRAIN_SECTIONS
+        from ..core.config.settings import TRAIN_SECTIONS
         from .settings_form import SettingsForm
 
         g = QgsCollapsibleGroupBox("More settings")
@@ -465,7 +465,7 @@ class TrainDialog(QDialog):
         table = self.class_table_path()
         if table and os.path.isfile(table):
             from ..core.errors import HyperSNNError
-            from ..core.labels import read_class_table, read_qml_classes
+            from ..core.data.labels import read_class_table, read_qml_classes
 
             try:
                 if table.lower().endswith(".qml"):
@@ -554,7 +554,7 @@ class TrainDialog(QDialog):
     def _config_file_changed(self, path):
         if not path:
             return
-        from ..core.config import RunConfig
+        from ..core.config.schema import RunConfig
 
         try:
             cfg = RunConfig.load(path)
@@ -566,7 +566,7 @@ class TrainDialog(QDialog):
     def _preset_changed(self, *_):
         """Show the chosen preset's settings (every setting some preset controls: the preset's value or the
         default), keeping everything else as it is."""
-        from ..core.config import PRESETS, RunConfig
+        from ..core.config.schema import PRESETS, RunConfig
 
         name = self.preset_combo.currentData() or "default"
         cfg, default = self.run_config(), RunConfig()
@@ -634,7 +634,7 @@ class TrainDialog(QDialog):
         return cfg.couple_seeds(None, seed_given=True).validate()
 
     def restore_defaults(self):
-        from ..core.config import RunConfig
+        from ..core.config.schema import RunConfig
 
         self.preset_combo.blockSignals(True)
         self.preset_combo.setCurrentIndex(0)
@@ -695,11 +695,11 @@ class TrainDialog(QDialog):
                 return f"The class table does not exist: {table}"
             try:
                 if table.lower().endswith(".qml"):
-                    from ..core.labels import read_qml_classes
+                    from ..core.data.labels import read_qml_classes
 
                     read_qml_classes(table)
                 else:
-                    from ..core.labels import read_class_table
+                    from ..core.data.labels import read_class_table
 
                     read_class_table(table)
             except HyperSNNError as e:
@@ -895,7 +895,7 @@ class TrainDialog(QDialog):
             set_setting("last_output_dir", os.path.dirname(os.path.abspath(model)))
 
     def load_settings(self):
-        from ..core.config import RunConfig
+        from ..core.config.schema import RunConfig
 
         p = "train/"
         d = RunConfig()

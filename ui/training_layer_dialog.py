@@ -90,7 +90,7 @@ class TrainingLayerDialog(QDialog):
                 self._auto = value
 
     def add_class(self, value=None, name=None, color=None):
-        from ..core.palette import class_color
+        from ..core.report.palette import class_color
 
         r = self.table.rowCount()
         value = value if value is not None else (max(self.values(), default=0) + 1)

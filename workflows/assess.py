@@ -7,7 +7,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..core.files import check_outputs
+from ..core.io.files import check_outputs
 from .backend import IOBackend, LabelSource
 from .callbacks import Callbacks
 from .labels import labels_from_source
@@ -23,7 +23,7 @@ class AssessJob:
     """Pixels to leave out (e.g. those the model was trained on), on the map's grid."""
     title: Optional[str] = None
     area_adjusted: bool = False
-    """Add area-adjusted accuracy and class areas with 95 % intervals (core/area_accuracy.py): for a
+    """Add area-adjusted accuracy and class areas with 95 % intervals (core/assess/area_accuracy.py): for a
     reference that is a stratified (by map class) or simple random sample."""
 
 
@@ -37,7 +37,7 @@ class AssessOutcome:
 
 
 def run_assess(job: AssessJob, backend: IOBackend, cb: Optional[Callbacks] = None) -> AssessOutcome:
-    from ..core.metrics import assess
+    from ..core.assess.metrics import assess
 
     cb = cb or Callbacks()
     if job.report is not None:
@@ -81,7 +81,7 @@ def run_assess(job: AssessJob, backend: IOBackend, cb: Optional[Callbacks] = Non
 def _area_adjusted(a, pred, nodata: int, info, cls_names: dict, cb: Callbacks) -> Optional[dict]:
     """Olofsson et al. (2014) estimates from the assessment's sample and the map's class counts; a map
     class without reference samples leaves them out with a warning instead of failing the assessment."""
-    from ..core.area_accuracy import area_adjusted, pixel_area_ha
+    from ..core.assess.area_accuracy import area_adjusted, pixel_area_ha
     from ..core.errors import InputError
 
     valid = pred[pred != nodata].astype("int64")

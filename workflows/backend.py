@@ -6,7 +6,7 @@ from typing import List, Optional, Protocol, Tuple
 
 import numpy as np
 
-from ..core.raster import OutputSpec, RasterInfo, RasterReader, RasterWriter
+from ..core.io.raster import OutputSpec, RasterInfo, RasterReader, RasterWriter
 
 
 class IOBackend(Protocol):
@@ -34,7 +34,7 @@ class IOBackend(Protocol):
         """(names, colours) by class value stored in a class raster."""
 
     def same_crs(self, wkt_a: str, wkt_b: str) -> bool:
-        """Whether two CRS WKTs describe the same CRS though written differently (core/grids.crs_equal)."""
+        """Whether two CRS WKTs describe the same CRS though written differently (core/io/grids.crs_equal)."""
 
     def write_points(self, path: str, crs_wkt: str, xs, ys, fields: List[PointField], layer: str) -> None:
         """A GeoPackage of points (one layer), written to a temporary file and renamed into place."""
@@ -62,7 +62,7 @@ class LabelSource:
     """JSON class table [{value, name, color}] for names and colours."""
     description: str = ""
     point_buffer: float = 0.0
-    """Grow point labels into areas (core/labels.buffer_points): 0 labels only the pixel a point falls in."""
+    """Grow point labels into areas (core/data/labels.buffer_points): 0 labels only the pixel a point falls in."""
     point_buffer_unit: str = "pixels"
     """'pixels' ((2n + 1)^2 pixels around the point's pixel) or 'map units' (a radius in the raster's CRS)."""
 

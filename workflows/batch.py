@@ -34,9 +34,9 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import List, Optional
 
-from ..core.config import ClassifyConfig
+from ..core.config.schema import ClassifyConfig
 from ..core.errors import Canceled, HyperSNNError, InputError
-from ..core.files import atomic_write, check_output_dir, file_key, input_files
+from ..core.io.files import atomic_write, check_output_dir, file_key, input_files
 from .backend import IOBackend
 from .callbacks import Callbacks
 from .classify import ClassifyJob, run_classify
@@ -182,7 +182,7 @@ def _records(recs) -> list:
 
 
 def _input_keys(job: "BatchJob", rasters: List[str]) -> dict:
-    """{core/files.file_key: (path, what)} of every file the batch reads."""
+    """{core/io/files.file_key: (path, what)} of every file the batch reads."""
     ins = {}
     for r in rasters:
         for f in input_files(r):
@@ -215,7 +215,7 @@ def check_manifest_path(job: "BatchJob", rasters: List[str], manifest_path: str,
 
 def check_batch_paths(job: "BatchJob", rasters: List[str], manifest_path: str) -> None:
     """InputError, before anything is read or written, for a manifest that clashes (check_manifest_path) or a
-    scene's map that would be written over another scene (one pass over path keys: core/files.file_key)."""
+    scene's map that would be written over another scene (one pass over path keys: core/io/files.file_key)."""
     ins = _input_keys(job, rasters)
     check_manifest_path(job, rasters, manifest_path, ins)
     for r in rasters:

@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..core.config import ClassifyConfig
-from ..core.files import GEOTIFF_EXTS, check_ending, check_output_file, check_outputs
+from ..core.config.schema import ClassifyConfig
+from ..core.io.files import GEOTIFF_EXTS, check_ending, check_output_file, check_outputs
 from .backend import IOBackend
 from .callbacks import Callbacks
 
@@ -62,9 +62,9 @@ def check_classify_outputs(job: ClassifyJob) -> None:
 
 
 def classify_model(job: ClassifyJob):
-    """The job's model, loaded for the engine it resolves to (core/inference.py); `auto` takes torch when an
+    """The job's model, loaded for the engine it resolves to (core/models/engines.py); `auto` takes torch when an
     energy map is asked for, since the energy map counts operations on the torch network."""
-    from ..core.inference import load_classifier
+    from ..core.models.engines import load_classifier
 
     engine = "torch" if job.energy_map and job.cfg.engine == "auto" else job.cfg.engine
     return load_classifier(job.model, engine)
@@ -81,7 +81,7 @@ def run_classify(job: ClassifyJob, backend: IOBackend, cb: Optional[Callbacks] =
     """Classify one raster. With `job.cfg.scheduler` the windows are computed on a Dask cluster
     (workflows/distributed.py; `client`: one already connected, e.g. shared by a batch), else in this process;
     the outputs are the same bytes either way."""
-    from ..core.predict import classify_raster
+    from ..core.mapping.predict import classify_raster
 
     cb = cb or Callbacks()
     check_classify_outputs(job)

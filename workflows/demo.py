@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from ..core.config import RunConfig
+from ..core.config.schema import RunConfig
 from .callbacks import Callbacks
 
 PROJECT_WRITER = "hypersnn.plugin.project"
@@ -47,7 +47,7 @@ def demo_folder(out_dir) -> Path:
     """The demo's output folder, created (with its parents) when missing; OutputError naming it when it is a
     file or cannot be created, checked before anything is trained."""
     from ..core.errors import OutputError
-    from ..core.files import check_output_dir
+    from ..core.io.files import check_output_dir
 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -65,10 +65,10 @@ def run_demo(out_dir="demo_out", quick: bool = False, seed: int = 0, cb: Optiona
              raster=None, labels_path=None, classes_path=None) -> dict:
     """Train, classify and report on the sample through `run_train`; write summary.json and the QGIS project.
     Returns the summary (what `hypersnn demo` prints and `make results` puts in the README)."""
-    from ..core.energy import flat_summary
-    from ..core.files import atomic_write
-    from ..core.report import to_jsonable
-    from ..core.scenes import sample_scene_paths
+    from ..core.energy.costs import flat_summary
+    from ..core.io.files import atomic_write
+    from ..core.report.html_report import to_jsonable
+    from ..core.data.scenes import sample_scene_paths
     from .backend import LabelSource
     from .rasterio_backend import RasterioBackend
     from .report import ReportTarget

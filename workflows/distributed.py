@@ -27,7 +27,7 @@ from typing import Optional
 from ..core.errors import Canceled, HyperSNNError, InputError
 from ..core.interpreter import matching_python
 from ..core.interpreter import python_identity as _python_identity
-from ..core.predict import WindowClassifier, compute_window
+from ..core.mapping.predict import WindowClassifier, compute_window
 
 CONNECT_TIMEOUT_S = 15
 """How long to try to reach a tcp:// scheduler before saying it cannot be reached."""
@@ -165,8 +165,8 @@ _LOCAL = threading.local()
 
 def _load_payload(payload, engine: str):
     """The model on a worker, for the driver's engine, with one ONNX Runtime thread (one task per worker
-    thread; ONNX Runtime gives the same scores for any thread count, measured in core/predict.py)."""
-    from ..core.inference import OnnxModel, load_classifier
+    thread; ONNX Runtime gives the same scores for any thread count, measured in core/mapping/predict.py)."""
+    from ..core.models.engines import OnnxModel, load_classifier
 
     if not isinstance(payload, (bytes, bytearray)):
         return OnnxModel(payload, threads=1)

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..core.config import DEFAULT_WINDOW, EnergyConfig
-from ..core.files import check_outputs
+from ..core.config.schema import DEFAULT_WINDOW, EnergyConfig
+from ..core.io.files import check_outputs
 from .backend import IOBackend, LabelSource
 from .callbacks import Callbacks
 from .labels import labels_from_source
@@ -41,10 +41,10 @@ class EnergyOutcome:
 
 
 def run_energy(job: EnergyJob, backend: IOBackend, cb: Optional[Callbacks] = None) -> EnergyOutcome:
-    from ..core.energy import energy_lines
-    from ..core.evaluation import evaluate_model
-    from ..core.model import HyperSNNModel
-    from ..core.report import build_report
+    from ..core.energy.costs import energy_lines
+    from ..core.mapping.evaluation import evaluate_model
+    from ..core.models.torch_model import HyperSNNModel
+    from ..core.report.html_report import build_report
 
     cb = cb or Callbacks()
     model_path = job.model if isinstance(job.model, (str, Path)) else None

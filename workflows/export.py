@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ..core.files import atomic_write, check_output_file, check_outputs
+from ..core.io.files import atomic_write, check_output_file, check_outputs
 
 
 @dataclass
@@ -17,11 +17,11 @@ class ExportOutcome:
 
 
 def run_export(model_path, onnx_path) -> ExportOutcome:
-    """Write `onnx_path` atomically: the graph of core/onnx_graph.py, with the band contract, preprocessing
+    """Write `onnx_path` atomically: the graph of core/models/onnx_graph.py, with the band contract, preprocessing
     and classes in its metadata (`hypersnn` property, JSON). Needs the onnx package; torch is not used."""
-    from ..core.inference import resolve_engine
-    from ..core.model_record import read_record
-    from ..core.onnx_graph import OPSET, snn_onnx
+    from ..core.models.engines import resolve_engine
+    from ..core.models.record import read_record
+    from ..core.models.onnx_graph import OPSET, snn_onnx
 
     out = check_output_file(onnx_path, "ONNX file")
     check_outputs([(out, "ONNX file")], [(os.fspath(model_path), "model file")])

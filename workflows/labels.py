@@ -10,10 +10,10 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 
 from ..core.errors import LabelError
-from ..core.grids import align_to, same_grid
-from ..core.labels import (Labels, PolygonFeature, buffer_points, labels_from_array, labels_from_polygons,
+from ..core.io.grids import align_to, same_grid
+from ..core.data.labels import (Labels, PolygonFeature, buffer_points, labels_from_array, labels_from_polygons,
                            read_class_table, read_qml_classes, zero_class_note)
-from ..core.raster import RasterInfo
+from ..core.io.raster import RasterInfo
 from .backend import IOBackend, LabelSource
 
 
@@ -44,14 +44,14 @@ class ClassStyle:
 
 def read_label_raster(backend: IOBackend, path: str, info: Optional[RasterInfo] = None) -> Labels:
     """Labels from a label raster (0 and nodata = unlabelled) on the grid of `info` when given; a warning when
-    the raster's nodata is another value and zeros are left out (core/labels.zero_class_note)."""
+    the raster's nodata is another value and zeros are left out (core/data/labels.zero_class_note)."""
     arr, nodata = read_on_grid(backend, path, info, f"label raster {path}", note_zeros=True)
     names, colors = backend.read_class_metadata(path)
     return labels_from_array(arr, names, colors, nodata=nodata, source=os.fspath(path))
 
 
 def read_on_grid(backend: IOBackend, path: str, info: Optional[RasterInfo], what: str, note_zeros: bool = False):
-    """(band 1 of `path` on the grid of `info` (core/grids.align_to: by position, not pixel count), its nodata).
+    """(band 1 of `path` on the grid of `info` (core/io/grids.align_to: by position, not pixel count), its nodata).
     `note_zeros`: warn about zeros beside another nodata value, counted before any resampling adds zeros."""
     r = backend.open_raster(path)
     try:

@@ -2,7 +2,7 @@
 
 Why per-scene maps first and the mosaic after: every scene's map is the resumable, checksummed unit of a batch
 (workflows/batch.py), and a mosaic built from finished maps is cheap to rebuild when one scene changes. The
-scenes must share a pixel grid (core/grids.mosaic_grid: same CRS and pixel size, origins whole pixels apart);
+scenes must share a pixel grid (core/io/grids.mosaic_grid: same CRS and pixel size, origins whole pixels apart);
 a mosaic never resamples a class map.
 
 Where scenes overlap, the scene whose classification is the most confident at that pixel wins (ties: the scene
@@ -21,8 +21,8 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from ..core.errors import Canceled, InputError
-from ..core.grids import mosaic_grid
-from ..core.raster import OutputSpec
+from ..core.io.grids import mosaic_grid
+from ..core.io.raster import OutputSpec
 
 STRIP_ROWS = 256
 KINDS = ("class_map", "confidence", "probabilities", "energy_map")

@@ -1,8 +1,8 @@
-"""The command line's I/O backend: rasterio and fiona (core/io_rasterio.py). Never imported by the QGIS plugin:
+"""The command line's I/O backend: rasterio and fiona (core/io/rasterio_io.py). Never imported by the QGIS plugin:
 rasterio brings its own GDAL, and two GDALs in one process crash."""
 from __future__ import annotations
 
-from ..core import io_rasterio as io
+from ..core.io import rasterio_io as io
 
 
 class RasterioBackend:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..core.errors import OutputError
-from ..core.files import check_output_dir, check_output_file
+from ..core.io.files import check_output_dir, check_output_file
 
 
 @dataclass
@@ -43,7 +43,7 @@ class ReportTarget:
 
 def run_report(target: ReportTarget, report: dict, class_map=None, classes=None, map_nodata: int = 0) -> dict:
     """Write the report files; {kind: path}."""
-    from ..core.report import write_report
+    from ..core.report.html_report import write_report
 
     return write_report(target.dir, target.stem, report, class_map=class_map, classes=classes, map_nodata=map_nodata)
 
@@ -52,7 +52,7 @@ REPORT_SIGNATURES = {".html": ("<!DOCTYPE html>", "<html lang='en'><head><meta c
                      "_per_class.csv": ("value,name,producers_accuracy",),
                      "_confusion.csv": ("reference \\ predicted",),
                      "_area.csv": ("value,name,mapped_area",)}
-"""How each report file HyperSNN writes begins (core/report.py); the JSON is told by its keys."""
+"""How each report file HyperSNN writes begins (core/report/html_report.py); the JSON is told by its keys."""
 REPORT_JSON_KEYS = {"created", "inputs", "timing", "model", "accuracy", "energy", "split_protocol"}
 """A report JSON has a title and at least one of these sections (training, accuracy and energy reports)."""
 

@@ -14,8 +14,8 @@ from typing import List, Optional
 import numpy as np
 
 from ..core.errors import OutputError
-from ..core.files import check_output_file, check_outputs
-from ..core.sampling import SampleDesign, check_class_map, draw, pixel_centres
+from ..core.io.files import check_output_file, check_outputs
+from ..core.data.sampling import SampleDesign, check_class_map, draw, pixel_centres
 from .backend import IOBackend, PointField
 from .callbacks import Callbacks
 

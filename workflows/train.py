@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional
 
-from ..core.config import RunConfig, SplitConfig
+from ..core.config.schema import RunConfig, SplitConfig
 from ..core.errors import Canceled, OutputError
-from ..core.files import check_output_file, check_outputs
+from ..core.io.files import check_output_file, check_outputs
 from .backend import IOBackend, LabelSource
 from .callbacks import Callbacks
 from .classify import ClassifyJob, check_classify_outputs
@@ -93,9 +93,9 @@ def check_train_outputs(job: TrainJob) -> Optional[ReportTarget]:
 
 
 def run_train(job: TrainJob, backend: IOBackend, cb: Optional[Callbacks] = None) -> TrainResult:
-    from ..core.energy import energy_lines, flat_summary
-    from ..core.pipeline import train
-    from ..core.predict import classify_raster
+    from ..core.energy.costs import energy_lines, flat_summary
+    from ..core.training.pipeline import train
+    from ..core.mapping.predict import classify_raster
 
     cb = cb or Callbacks()
     t0 = time.perf_counter()

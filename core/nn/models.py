@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import ModelConfig
+from ..config.schema import ModelConfig
 from .lif import LIF
 from .quant import fake_quant, quantize_input
 from .specs import LayerSpec, build_specs  # noqa: F401 - re-exported
@@ -54,7 +54,7 @@ class HSINet(nn.Module):
         self.dropout = cfg.dropout
         self.spike_maps: Optional[list] = None
         """When a list, forward_snn appends each spiking layer's (index, spikes in {0,1}) to it, differentiably
-        (for the spike-rate penalty of core/train.py)."""
+        (for the spike-rate penalty of core/training/trainer.py)."""
 
     # -- one layer -------------------------------------------------------------------------------
     def qweight(self, i: int) -> torch.Tensor:
@@ -84,7 +84,7 @@ class HSINet(nn.Module):
 
         `observer(i, t)`, when given, sees every layer's result: the CNN's pre-activation outputs, and the
         SNN's spike events of each hidden layer ((T, N, ...) in {0, 1}) and its output scores. Operation
-        counting (core/ops.py) is built on it, so the counts come from the very pass that classifies."""
+        counting (core/energy/ops.py) is built on it, so the counts come from the very pass that classifies."""
         x = self.quantize_input(x).unsqueeze(1)  # a channel axis for the 3-D convolutions
         return self.forward_snn(x, observer) if self.spiking else self.forward_cnn(x, observer)
 
@@ -140,7 +140,7 @@ class HSINet(nn.Module):
 
     def dense_macs(self) -> List[float]:
         """Per-sample multiply-accumulates of every layer when run as a CNN on one patch (the spike
-        penalty's weights; core/ops.py counts the rest)."""
+        penalty's weights; core/energy/ops.py counts the rest)."""
         return [float(n * sp.fan_in) for n, sp in zip(self.layer_neurons(), self.specs)]
 
     def layer_neurons(self) -> List[int]:

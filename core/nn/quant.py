@@ -28,7 +28,7 @@ def quantize_input(x: torch.Tensor, scale: torch.Tensor, bits: int) -> torch.Ten
     `scale` holds one value per feature (the model sets them all equal: HSINet.set_input_scale).
 
     With integer input the first layer multiplies `bits`-bit inputs by k-bit weights (costed so in
-    core/energy.py). Element-wise, so padding, windows and patches stay interchangeable. No gradient
+    core/energy/costs.py). Element-wise, so padding, windows and patches stay interchangeable. No gradient
     is needed: nothing learnable lies before it."""
     q = qmax(bits)
     s = scale.to(x.dtype).view(1, -1, *([1] * (x.dim() - 2)))

@@ -1,14 +1,14 @@
 """Layer shapes of the iso-architecture networks, without torch.
 
 The model file loader validates an untrusted file against these shapes before anything is allocated, and
-the ONNX graph (core/onnx_graph.py) is laid out from them, both on machines that may have no torch.
+the ONNX graph (core/models/onnx_graph.py) is laid out from them, both on machines that may have no torch.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import List
 
-from ..config import ModelConfig
+from ..config.schema import ModelConfig
 from ..errors import InputError
 
 LEAK_MODES = ("trained", "pow2", "none")

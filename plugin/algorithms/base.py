@@ -284,10 +284,10 @@ def is_image(layer) -> bool:
 
 
 def add_point_buffer_parameters(alg: HyperSNNAlgorithm):
-    """How far point labels reach (core/labels.buffer_points): 0 = the pixel a point falls in."""
+    """How far point labels reach (core/data/labels.buffer_points): 0 = the pixel a point falls in."""
     from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterNumber
 
-    from ...core.config import POINT_BUFFER_UNITS
+    from ...core.config.schema import POINT_BUFFER_UNITS
 
     alg.addParameter(QgsProcessingParameterNumber("POINT_BUFFER", alg.tr("Point buffer (points only)"),
                                                   QgsProcessingParameterNumber.Type.Double, 0.0, minValue=0.0))
@@ -297,7 +297,7 @@ def add_point_buffer_parameters(alg: HyperSNNAlgorithm):
 
 def point_buffer_of(alg: HyperSNNAlgorithm, parameters, context) -> dict:
     """LabelSource keyword arguments for the point buffer parameters."""
-    from ...core.config import POINT_BUFFER_UNITS
+    from ...core.config.schema import POINT_BUFFER_UNITS
 
     return {"point_buffer": alg.parameterAsDouble(parameters, "POINT_BUFFER", context),
             "point_buffer_unit": POINT_BUFFER_UNITS[alg.parameterAsEnum(parameters, "POINT_BUFFER_UNIT", context)]}

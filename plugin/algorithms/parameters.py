@@ -1,7 +1,7 @@
-"""Processing parameters generated from the settings registry (core/settings.py), EnMAP-Box style: one `P_...`
+"""Processing parameters generated from the settings registry (core/config/settings.py), EnMAP-Box style: one `P_...`
 constant per parameter name, one function that adds them, one that reads them back into a RunConfig.
 
-A setting added to core/config.py appears here (and on the command line, and in the training dialog) by
+A setting added to core/config/schema.py appears here (and on the command line, and in the training dialog) by
 itself; only the inputs that are not settings (layers, files, the preset) are listed below.
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ...core.config import PRESET_NOTES, PRESETS
-from ...core.settings import SETTINGS, TRAIN_SECTIONS, settings
+from ...core.config.schema import PRESET_NOTES, PRESETS
+from ...core.config.settings import SETTINGS, TRAIN_SECTIONS, settings
 
 P_INPUT = "INPUT"
 P_POLYGONS = "POLYGONS"
@@ -95,7 +95,7 @@ def read_setting(alg, parameters, context, s):
 def config_from_parameters(alg, parameters, context, sections=TRAIN_SECTIONS):
     """RunConfig: the settings file (if any) as base, then the preset, then parameters changed from their
     defaults; the one seed rule (RunConfig.couple_seeds)."""
-    from ...core.config import RunConfig, apply_preset
+    from ...core.config.schema import RunConfig, apply_preset
 
     path = alg.parameterAsFile(parameters, P_CONFIG, context) if P_CONFIG in _names(alg) else ""
     cfg = RunConfig.load(path) if path else RunConfig()

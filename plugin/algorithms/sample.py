@@ -44,7 +44,7 @@ class SampleAlgorithm(HyperSNNAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("N_POINTS", self.tr("Points written")))
 
     def process(self, parameters, context, feedback):
-        from ...core.sampling import SampleDesign
+        from ...core.data.sampling import SampleDesign
         from ...workflows.sample import SampleJob, run_sample
         from ..io_gdal import GdalBackend
 

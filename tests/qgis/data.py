@@ -41,7 +41,7 @@ TINY = {
 
 
 def tiny_config(**overrides):
-    from hypersnn.core.config import RunConfig
+    from hypersnn.core.config.schema import RunConfig
 
     d = json.loads(json.dumps(TINY))
     for section, values in overrides.items():

@@ -291,7 +291,7 @@ def train_job(raster, out, polygons, field="klass", classify=False, **cfg):
 
 def classify_job(raster, model, class_map, confidence=None, probabilities=None, cfg=None, energy_map=None):
     """A workflows.classify.ClassifyJob (arguments in the order the classify dialog lists them)."""
-    from hypersnn.core.config import ClassifyConfig
+    from hypersnn.core.config.schema import ClassifyConfig
     from hypersnn.workflows.classify import ClassifyJob
 
     return ClassifyJob(str(raster), model, str(class_map), confidence and str(confidence),

@@ -151,7 +151,7 @@ def test_class_names_and_colours_from_categorized_style(train_dialog, layers):
     job = dlg.build_job()
     assert len(job.labels.features) == 3 and job.class_style.entries["2"][0] == "forest"
     assert (job.labels.point_buffer, job.labels.point_buffer_unit) == (2.0, "map units")
-    from hypersnn.core.labels import labels_from_polygons
+    from hypersnn.core.data.labels import labels_from_polygons
     from hypersnn.plugin.io_gdal import raster_info, rasterize_gdal
 
     labels = labels_from_polygons(job.labels.features, raster_info(job.raster), rasterize_gdal)
@@ -163,7 +163,7 @@ def test_classify_dialog_shows_model_and_refuses_mismatch(trained_model, layers,
                                                           clean_settings):
     import re
 
-    from hypersnn.core.model_record import read_record
+    from hypersnn.core.models.record import read_record
     from hypersnn.ui.classify_dialog import ClassifyDialog
     from qgis.core import QgsRasterLayer
     from qgis.PyQt.QtWidgets import QDialogButtonBox
@@ -226,8 +226,8 @@ def test_more_settings_are_generated_from_the_registry(train_dialog):
     metadata, and reaches the run's settings."""
     from qgis.PyQt.QtWidgets import QComboBox, QSpinBox
 
-    from hypersnn.core.config import RunConfig
-    from hypersnn.core.settings import TRAIN_SECTIONS, settings
+    from hypersnn.core.config.schema import RunConfig
+    from hypersnn.core.config.settings import TRAIN_SECTIONS, settings
 
     dlg = train_dialog
     keys = {s.key for s in settings(*TRAIN_SECTIONS, where="dialog")}
@@ -249,7 +249,7 @@ def test_more_settings_are_generated_from_the_registry(train_dialog):
 
 
 def test_choosing_a_preset_shows_its_settings_and_default_puts_them_back(train_dialog):
-    from hypersnn.core.config import PRESETS, RunConfig
+    from hypersnn.core.config.schema import PRESETS, RunConfig
 
     dlg = train_dialog
     dlg.preset_combo.setCurrentIndex(dlg.preset_combo.findData("efficient"))
@@ -509,7 +509,7 @@ def test_more_settings_read_as_words_fractions_as_percent_point_buffer_only_for_
     from osgeo import ogr
     from qgis.PyQt.QtWidgets import QFormLayout
 
-    from hypersnn.core.settings import TRAIN_SECTIONS, settings
+    from hypersnn.core.config.settings import TRAIN_SECTIONS, settings
 
     dlg = train_dialog
     form = dlg.more.layout()
@@ -580,7 +580,7 @@ def test_band_selector_plots_the_mean_spectrum_of_each_class(train_dialog, layer
     data, the same numbers as the pixels under the polygons."""
     import numpy as np
 
-    from hypersnn.core.labels import labels_from_polygons
+    from hypersnn.core.data.labels import labels_from_polygons
     from hypersnn.plugin.io_gdal import open_raster, rasterize_gdal
 
     dlg = train_dialog
@@ -646,7 +646,7 @@ def test_sample_label_raster_and_class_table_train_from_the_dialog(plugin, qgis_
 
     from qgis.core import QgsRasterLayer, QgsTask
 
-    from hypersnn.core.model_record import read_record
+    from hypersnn.core.models.record import read_record
     from hypersnn.plugin.tasks import TrainTask
     from hypersnn.ui.train_dialog import TrainDialog
 

@@ -98,7 +98,7 @@ def test_bad_files_give_the_same_errors_in_gdals_exception_mode(tmp_path):
 
 
 def _spec(tmp_path, name="out.tif", **kw):
-    from hypersnn.core.raster import OutputSpec
+    from hypersnn.core.io.raster import OutputSpec
     from hypersnn.plugin.io_gdal import raster_info
 
     like = raster_info(D.make_raster(tmp_path / "like.tif"))
@@ -142,7 +142,7 @@ def test_writer_abort_keeps_previous_file(tmp_path):
 
 def test_writer_refuses_bad_outputs(tmp_path):
     from hypersnn.core.errors import OutputError
-    from hypersnn.core.raster import OutputSpec
+    from hypersnn.core.io.raster import OutputSpec
     from hypersnn.plugin.io_gdal import GdalWriter, raster_info
 
     like = raster_info(D.make_raster(tmp_path / "like.tif"))
@@ -159,7 +159,7 @@ def test_writer_refuses_bad_outputs(tmp_path):
 def test_polygons_reprojected_from_wgs84(tmp_path, qgis_app):
     """Polygons in EPSG:4326 and a raster in UTM 33N: features come back in the raster's CRS and burn
     exactly the pixel boxes they were drawn from."""
-    from hypersnn.core.labels import labels_from_polygons
+    from hypersnn.core.data.labels import labels_from_polygons
     from hypersnn.plugin.io_gdal import raster_info, rasterize_gdal, read_polygons_qgis
     from qgis.core import QgsCoordinateReferenceSystem, QgsVectorLayer
 
@@ -188,7 +188,7 @@ def test_polygons_errors(tmp_path, qgis_app):
 
 
 def test_rasterize_pixel_centres_and_order():
-    from hypersnn.core.raster import RasterInfo
+    from hypersnn.core.io.raster import RasterInfo
     from hypersnn.plugin.io_gdal import rasterize_gdal
 
     info = RasterInfo(width=10, height=8, count=1, dtype="uint8", transform=(0.0, 1.0, 0.0, 8.0, 0.0, -1.0))
@@ -238,7 +238,7 @@ def test_class_names_and_colours_from_qml_styles_saved_by_qgis(tmp_path, qgis_ap
                            QgsRendererCategory, QgsSymbol, QgsVectorLayer, QgsWkbTypes)
     from qgis.PyQt.QtGui import QColor
 
-    from hypersnn.core.labels import labels_from_array, read_qml_classes
+    from hypersnn.core.data.labels import labels_from_array, read_qml_classes
     from hypersnn.workflows.labels import apply_class_table
 
     layer = QgsVectorLayer("Polygon?crs=EPSG:32633&field=cover:string", "t", "memory")
@@ -272,7 +272,7 @@ def test_class_names_and_colours_from_qml_styles_saved_by_qgis(tmp_path, qgis_ap
 def test_cog_writer_keeps_classes_colours_nodata_and_has_overviews(tmp_path):
     """GdalWriter(cog=True) (the COG setting in Processing): LAYOUT=COG, 256-pixel tiles, overviews, and the same
     pixels, colour table, class names and nodata as the plain writer."""
-    from hypersnn.core.raster import OutputSpec
+    from hypersnn.core.io.raster import OutputSpec
     from hypersnn.plugin.io_gdal import GdalBackend, raster_info, read_class_metadata
 
     like = raster_info(D.make_raster(tmp_path / "like.tif", np.zeros((300, 280, 1), np.int16)))

@@ -17,7 +17,7 @@ def test_plugin_zip(tmp_path):
     assert all(n.startswith("hypersnn/") for n in names)
     for must in ("hypersnn/__init__.py", "hypersnn/metadata.txt", "hypersnn/resources/icon.svg",
                  "hypersnn/ui/plugin.py", "hypersnn/workflows/train.py", "hypersnn/plugin/provider.py", "hypersnn/ui/train_dialog.py",
-                 "hypersnn/core/pipeline.py", "hypersnn/resources/indian_pines/indian_pines.tif"):
+                 "hypersnn/core/training/pipeline.py", "hypersnn/resources/indian_pines/indian_pines.tif"):
         assert must in names, must
     for n in names:
         parts = n.split("/")

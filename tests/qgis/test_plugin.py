@@ -121,7 +121,7 @@ def test_plugin_loads_without_torch_and_explains(trained_model, scene_dir, no_to
         import processing
         from qgis.core import QgsProcessingException
 
-        # classification needs no torch where onnx and onnxruntime are installed (core/inference.py) ...
+        # classification needs no torch where onnx and onnxruntime are installed (core/models/engines.py) ...
         res = processing.run("hypersnn:classify", {"INPUT": str(scene_dir / "scene.tif"), "MODEL": str(trained_model),
                                                    "OUTPUT": str(tmp_path / "onnx.tif")})
         assert res["ENGINE"] == "onnx" and (tmp_path / "onnx.tif").exists()

@@ -25,7 +25,7 @@ def test_train(provider, scene_dir, tmp_path):
         "OUTPUT_MODEL": str(tmp_path / "m.hsnn"), "OUTPUT_REPORT": str(tmp_path / "train_report.html")})
     assert Path(res["OUTPUT_MODEL"]).exists() and res["OUTPUT_REPORT"] == str(tmp_path / "train_report.html")
     assert 0 <= res["OA"] <= 1 and res["ENERGY_RATIO"] > 1
-    from hypersnn.core.model import HyperSNNModel
+    from hypersnn.core.models.torch_model import HyperSNNModel
 
     m = HyperSNNModel.load(res["OUTPUT_MODEL"])
     assert m.net.time_steps == 3  # parameter changed from its default overrides the settings file
@@ -46,7 +46,7 @@ def test_train_text_classes_and_batch_ready_outputs(provider, scene_dir, tmp_pat
         "INPUT": str(scene_dir / "scene.tif"), "POLYGONS": str(scene_dir / "train_text.gpkg"),
         "CLASS_FIELD": "cover", "CONFIG": str(scene_dir / "tiny.json"), "SPLIT": 1, "TRAIN_COUNT": 20,
         "OUTPUT_MODEL": "TEMPORARY_OUTPUT"})
-    from hypersnn.core.model import HyperSNNModel
+    from hypersnn.core.models.torch_model import HyperSNNModel
 
     m = HyperSNNModel.load(res["OUTPUT_MODEL"])
     assert [c["name"] for c in m.classes] == ["bare soil", "forest", "meadow"]
@@ -371,7 +371,7 @@ def test_training_parameters_come_from_the_settings_registry(provider):
     from qgis.core import (QgsApplication, QgsProcessingContext, QgsProcessingParameterEnum,
                            QgsProcessingParameterNumber)
 
-    from hypersnn.core.settings import settings
+    from hypersnn.core.config.settings import settings
     from hypersnn.plugin.algorithms import parameters as P
 
     alg = QgsApplication.processingRegistry().algorithmById("hypersnn:train")
@@ -411,7 +411,7 @@ def test_train_from_points_with_a_buffer_in_map_units(provider, scene_dir, tmp_p
     res = processing.run("hypersnn:train", {
         "INPUT": str(scene_dir / "scene.tif"), "POLYGONS": layer, "CLASS_FIELD": "klass", "POINT_BUFFER": 40.0,
         "POINT_BUFFER_UNIT": 1, "OUTPUT_MODEL": str(tmp_path / "m.hsnn"), "CONFIG": str(scene_dir / "tiny.json")})
-    from hypersnn.core.model import HyperSNNModel
+    from hypersnn.core.models.torch_model import HyperSNNModel
     proto = HyperSNNModel.load(res["OUTPUT_MODEL"]).meta["split_protocol"]
     # pixel centres within 40 m of a pixel centre: the 3 x 3 block (diagonal 42.4 m is outside), less its corners
     assert proto["totals"]["labelled"] == 12 * 5

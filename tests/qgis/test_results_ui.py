@@ -76,7 +76,7 @@ def test_untrustworthy_model_is_a_warning_with_all_reasons_and_task_shows_stage_
         QgsApplication.taskManager().statusChanged.disconnect(notice)
     assert any(d.startswith("HyperSNN: Train on scene.tif: CNN epoch ") for d in seen), sorted(set(seen))[:8]
     assert any(d.startswith("HyperSNN: Train on scene.tif: SNN epoch ") for d in seen), sorted(set(seen))[:8]
-    # with validation pixels the engine logs each epoch's accuracy (core/train.py's line), which the text shows
+    # with validation pixels the engine logs each epoch's accuracy (core/training/trainer.py's line), which the text shows
     other = TrainTask(dlg.build_job(), iface)
     other._log("snn epoch 3/10: loss 0.1234 train 0.9000 val 0.8412")
     other._progress(0.5, "SNN epoch 4/10")
@@ -139,8 +139,8 @@ def _long_report():
     """A report as a 16-class run writes it: long class names, 3-digit counts, model layers, timings."""
     import numpy as np
 
-    from hypersnn.core.metrics import assess
-    from hypersnn.core.trust import trust_warnings
+    from hypersnn.core.assess.metrics import assess
+    from hypersnn.core.training.trust import trust_warnings
 
     names = ["Alfalfa", "Corn-notill", "Corn-mintill", "Corn", "Grass-pasture", "Grass-trees", "Grass-pasture-mowed",
              "Hay-windrowed", "Oats", "Soybean-notill", "Soybean-mintill", "Soybean-clean", "Wheat", "Woods",
@@ -196,7 +196,7 @@ def _breaks_inside_words(doc):
 
 
 def test_report_reads_in_its_dock_at_433_px(tmp_path, qgis_app):
-    from hypersnn.core.report import render_html
+    from hypersnn.core.report.html_report import render_html
     from hypersnn.ui.report_dock import ReportDock
 
     path = tmp_path / "r_report.html"
@@ -321,7 +321,7 @@ def test_dependency_box_from_classify_offers_the_onnx_route(monkeypatch, qgis_ap
 def test_class_map_colours_follow_class_names_and_layer_names_are_short(tmp_path, qgis_new_project):
     """Without a style or class table, water is blue, trees and low vegetation green, roofs red, pavement grey and
     soil brown (the Potsdam classes); colours given by the user win; long file stems are shortened."""
-    from hypersnn.core.labels import labels_from_array
+    from hypersnn.core.data.labels import labels_from_array
     from hypersnn.plugin.layers import add_class_map
 
     import numpy as np

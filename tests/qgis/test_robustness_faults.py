@@ -53,7 +53,7 @@ def test_canceled_train_task_stops_quickly_leaves_nothing_and_a_later_run_works(
 
 def test_canceled_classify_task_stops_between_windows_keeps_the_earlier_map_and_a_later_run_works(
         plugin, qgis_iface, trained_model, scene_dir, tmp_path):
-    from hypersnn.core.config import ClassifyConfig
+    from hypersnn.core.config.schema import ClassifyConfig
     from hypersnn.plugin.tasks import ClassifyTask
 
     big = tiled_raster(tmp_path / "big.tif", (20, 20))  # 400 x 480 pixels: 3000 windows of 8, seconds of work

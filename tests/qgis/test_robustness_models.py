@@ -18,7 +18,7 @@ KINDS = ["truncated", "pickle renamed to .hsnn", "PyTorch checkpoint renamed to 
 
 def _bad_model(kind, trained_model, scene_dir, folder):
     """(model path, raster path, message regex, payload marker or None) for one kind of bad model."""
-    from hypersnn.core.modelfile import FORMAT_VERSION
+    from hypersnn.core.models.modelfile import FORMAT_VERSION
 
     raster = scene_dir / "scene.tif"
     marker = folder / "pwned"

@@ -63,7 +63,7 @@ def test_raster_with_nan_and_inf_pixels_trains_and_leaves_them_unclassified(plug
     raster = D.make_raster(src / "naninf.tif", cube)
     task = _train_from_dialog(plugin, qgis_iface, raster, scene_dir / "train.gpkg", out)
     assert task.status() == QgsTask.TaskStatus.Complete, task.error
-    from hypersnn.core.model import HyperSNNModel
+    from hypersnn.core.models.torch_model import HyperSNNModel
 
     meta = HyperSNNModel.load(out / "model.hsnn").meta
     assert meta["split_protocol"]["excluded_invalid"] == 3  # labelled but NaN/inf: left out of training

@@ -19,7 +19,7 @@ def one_torch_thread():
 def reference(tmp_path_factory):
     """One uninterrupted training run of the synthetic scene with `fast_config()` (the yardstick for
     resumed, canceled, streamed and repeated runs): (model path, its bytes, TrainOutcome)."""
-    from hypersnn.core import pipeline
+    from hypersnn.core.training import pipeline
 
     n = torch.get_num_threads()
     torch.set_num_threads(1)

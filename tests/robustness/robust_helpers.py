@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 
 import fixtures_data as fd
-from hypersnn.core.labels import labels_from_array
-from hypersnn.core.raster import ArrayReader, RasterInfo
+from hypersnn.core.data.labels import labels_from_array
+from hypersnn.core.io.raster import ArrayReader, RasterInfo
 from tiny import tiny_config
 
 

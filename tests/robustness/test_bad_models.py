@@ -12,10 +12,10 @@ import torch
 
 import fixtures_data as fd
 from hypersnn.core.errors import ModelFileError, ModelMismatchError
-from hypersnn.core.model import HyperSNNModel
-from hypersnn.core.modelfile import FORMAT_VERSION
-from hypersnn.core.predict import classify_raster
-from hypersnn.core.raster import ArrayReader, ArrayWriter
+from hypersnn.core.models.torch_model import HyperSNNModel
+from hypersnn.core.models.modelfile import FORMAT_VERSION
+from hypersnn.core.mapping.predict import classify_raster
+from hypersnn.core.io.raster import ArrayReader, ArrayWriter
 from robust_helpers import scene_info
 
 

@@ -6,13 +6,14 @@ import pytest
 import rasterio
 
 import fixtures_data as fd
-from hypersnn.core import io_rasterio as io
-from hypersnn.core import pipeline, prepare
-from hypersnn.core.config import ClassifyConfig
+from hypersnn.core.io import rasterio_io as io
+from hypersnn.core.training import pipeline
+from hypersnn.core.data import prepare
+from hypersnn.core.config.schema import ClassifyConfig
 from hypersnn.core.errors import InputError, RasterError
-from hypersnn.core.labels import labels_from_array, labels_from_polygons
-from hypersnn.core.predict import classify_raster
-from hypersnn.core.raster import ArrayReader, ArrayWriter
+from hypersnn.core.data.labels import labels_from_array, labels_from_polygons
+from hypersnn.core.mapping.predict import classify_raster
+from hypersnn.core.io.raster import ArrayReader, ArrayWriter
 from robust_helpers import (LimitedReader, fast_config, reflectance, scene_info, scene_labels, scene_reader)
 
 

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 import fixtures_data as fd
-from hypersnn.core import io_rasterio as io
-from hypersnn.core import prepare
-from hypersnn.core.config import SplitConfig
+from hypersnn.core.io import rasterio_io as io
+from hypersnn.core.data import prepare
+from hypersnn.core.config.schema import SplitConfig
 from hypersnn.core.errors import LabelError, SplitError
-from hypersnn.core.labels import PolygonFeature, labels_from_array, labels_from_polygons
-from hypersnn.core.splits import Split, check_disjoint, make_split
+from hypersnn.core.data.labels import PolygonFeature, labels_from_array, labels_from_polygons
+from hypersnn.core.data.splits import Split, check_disjoint, make_split
 from robust_helpers import fast_config, scene_info, scene_reader
 
 INFO = scene_info(crs_wkt="")

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 import fixtures_data as fd
-from hypersnn.core import io_rasterio as io
-from hypersnn.core import pipeline
-from hypersnn.core.config import ClassifyConfig
+from hypersnn.core.io import rasterio_io as io
+from hypersnn.core.training import pipeline
+from hypersnn.core.config.schema import ClassifyConfig
 from hypersnn.core.errors import Canceled
-from hypersnn.core.labels import labels_from_array
-from hypersnn.core.predict import classify_raster
+from hypersnn.core.data.labels import labels_from_array
+from hypersnn.core.mapping.predict import classify_raster
 from robust_helpers import StageCancel, cancel_after, fast_config, folder_state, scene_labels, scene_reader
 
 HERE = Path(__file__).resolve().parent
@@ -72,7 +72,7 @@ _KILLED_RUN = textwrap.dedent("""
     sys.path[:0] = {paths!r}
     import torch
     torch.set_num_threads(1)
-    from hypersnn.core import pipeline
+    from hypersnn.core.training import pipeline
     from robust_helpers import fast_config, scene_labels, scene_reader
 
     def progress(f, m):

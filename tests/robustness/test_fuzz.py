@@ -16,14 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fixtures_data as fd
-from hypersnn.core import io_rasterio, spectral_meta
-from hypersnn.core.bands import parse_index_ranges, parse_wavelength_windows, select_bands
-from hypersnn.core.config import BandSelection, SplitConfig
+from hypersnn.core.io import rasterio_io as io_rasterio, spectral_meta
+from hypersnn.core.data.bands import parse_index_ranges, parse_wavelength_windows, select_bands
+from hypersnn.core.config.schema import BandSelection, SplitConfig
 from hypersnn.core.errors import HyperSNNError, ModelFileError
-from hypersnn.core.model import HyperSNNModel
-from hypersnn.core.predict import WindowClassifier
-from hypersnn.core.raster import ArrayReader, RasterInfo
-from hypersnn.core.splits import check_disjoint, make_split
+from hypersnn.core.models.torch_model import HyperSNNModel
+from hypersnn.core.mapping.predict import WindowClassifier
+from hypersnn.core.io.raster import ArrayReader, RasterInfo
+from hypersnn.core.data.splits import check_disjoint, make_split
 
 # HYPERSNN_FUZZ_SCALE=20 for a deeper (slower) hunt; the default keeps each test to a few seconds
 SCALE = float(os.environ.get("HYPERSNN_FUZZ_SCALE", "1"))

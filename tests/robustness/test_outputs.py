@@ -8,12 +8,13 @@ import pytest
 import rasterio
 
 import fixtures_data as fd
-from hypersnn.core import io_rasterio as io
-from hypersnn.core import files, pipeline
-from hypersnn.core.config import ClassifyConfig
+from hypersnn.core.io import rasterio_io as io
+from hypersnn.core.io import files
+from hypersnn.core.training import pipeline
+from hypersnn.core.config.schema import ClassifyConfig
 from hypersnn.core.errors import Canceled, OutputError
-from hypersnn.core.model import HyperSNNModel
-from hypersnn.core.predict import classify_raster
+from hypersnn.core.models.torch_model import HyperSNNModel
+from hypersnn.core.mapping.predict import classify_raster
 from robust_helpers import LimitedReader, cancel_after, fast_config, folder_state, scene_labels, scene_reader
 
 READ_ONLY = "/sys"  # even root cannot create files here (checked below; skipped where it can)

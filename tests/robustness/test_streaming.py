@@ -4,13 +4,17 @@ import numpy as np
 import pytest
 import torch
 
-from hypersnn.core import evaluation, pipeline, prepare
+from hypersnn.core.mapping import evaluation
+
+from hypersnn.core.training import pipeline
+
+from hypersnn.core.data import prepare
 from hypersnn.core.nn.models import HSINet
-from hypersnn.core.patches import PatchBank
-from hypersnn.core.valid_pixels import valid_mask
+from hypersnn.core.data.patches import PatchBank
+from hypersnn.core.data.valid_pixels import valid_mask
 from oracles import PatchSource, pad_cube, predict_padded
-from hypersnn.core.preprocess import Preprocessor
-from hypersnn.core.splits import make_split
+from hypersnn.core.data.preprocess import Preprocessor
+from hypersnn.core.data.splits import make_split
 from robust_helpers import LimitedReader, fast_config, scene_labels, scene_reader
 
 

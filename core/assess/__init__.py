@@ -1,0 +1,1 @@
+"""Accuracy assessment: confusion matrix, OA, AA, kappa, per class; area-adjusted accuracy."""

@@ -1,0 +1,1 @@
+"""Operation counts (ops.py) and their energy costs (costs.py)."""

@@ -1,0 +1,1 @@
+"""Run reports (JSON, HTML, CSV) and the project's colours."""

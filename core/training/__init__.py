@@ -1,0 +1,2 @@
+"""The staged trainer, early stopping, the training pipeline, cross-validation, baselines and the warnings that make a
+result untrustworthy."""

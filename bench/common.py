@@ -14,7 +14,7 @@ from hypersnn.core.config.schema import RunConfig
 from hypersnn.core.io.files import atomic_write
 from hypersnn.core.data.labels import labels_from_array, read_class_table
 from hypersnn.core.io.raster import ArrayReader
-from hypersnn.core.report.html_report import to_jsonable
+from hypersnn.core.io.jsonable import to_jsonable
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -47,7 +47,7 @@ def _git(*args) -> str:
 
 def indian_pines():
     """The bundled sample (GeoTIFF) as an in-memory reader and labels with names and colours."""
-    from hypersnn.core.io.rasterio_io import open_raster
+    from hypersnn.workflows.rasterio_reader import open_raster
     from hypersnn.core.data.scenes import sample_scene_paths
 
     p = sample_scene_paths()

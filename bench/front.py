@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 
 # (name, settings "section.field": value); the first is the default configuration. Candidates sharing the
-# CNN-stage settings (core/training/trainer.CNN_FIELDS and the model) reuse one CNN per seed.
+# CNN-stage settings (core/training/checkpoints.CNN_FIELDS and the model) reuse one CNN per seed.
 CANDIDATES = [
     ("default", {}),
     ("pow2 leak", {"train.leak_mode": "pow2"}),
@@ -71,7 +71,7 @@ def apply(cfg, settings: dict):
 
 def cnn_group(settings: dict) -> str:
     """Key of the CNN a candidate trains: candidates with the same key share one CNN checkpoint per seed."""
-    from hypersnn.core.training.trainer import CNN_FIELDS
+    from hypersnn.core.training.checkpoints import CNN_FIELDS
     import re
     keep = {k: v for k, v in settings.items() if k.startswith("model.") or k.split(".")[1] in CNN_FIELDS}
     key = "-".join(f"{k.split('.')[1]}={v}" for k, v in sorted(keep.items()))

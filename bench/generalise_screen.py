@@ -67,7 +67,7 @@ RULE1_DEFAULTS = {"model.patch_size": 11, "train.weight_averaging": 0.0, "train.
 
 def scene(name: str):
     """(reader, labels, training-side mask, test mask or None) of a screen scene."""
-    from hypersnn.core.io.rasterio_io import open_raster
+    from hypersnn.workflows.rasterio_reader import open_raster
     from hypersnn.core.data.labels import labels_from_array
     from hypersnn.core.io.raster import ArrayReader
 

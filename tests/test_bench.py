@@ -130,7 +130,7 @@ def test_the_generated_sensor_scene_has_the_enmap_layout(tmp_path):
     from bench.sensor_scene import BAD, make_scene
     from hypersnn.core.data.bands import select_bands
     from hypersnn.core.config.schema import BandSelection
-    from hypersnn.core.io.rasterio_io import open_raster
+    from hypersnn.workflows.rasterio_reader import open_raster
 
     raster, labels, n = make_scene(tmp_path)
     with open_raster(raster) as r:

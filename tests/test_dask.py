@@ -215,7 +215,7 @@ def test_cog_output_is_a_valid_cog_with_the_same_classes(model_file, tmp_path):
     colour table, class names and nodata kept, full-resolution classes identical to the plain GeoTIFF."""
     import rasterio
 
-    from hypersnn.core.io.rasterio_io import read_class_metadata
+    from hypersnn.workflows.rasterio_reader import read_class_metadata
 
     raster = fd.make_geotiff(tmp_path / "wide.tif", np.tile(fd.synthetic_scene()[0], (15, 12, 1)))  # 300 x 288
     plain = _classify(model_file, raster, tmp_path / "plain", "--window", "128")

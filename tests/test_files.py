@@ -22,7 +22,7 @@ def _mode(p):
 
 
 def test_model_files_checkpoints_and_reports_follow_the_umask(tmp_path, umask):
-    from hypersnn.core.training.trainer import _atomic
+    from hypersnn.core.training.checkpoints import _atomic
 
     save_model(tmp_path / "m.hsnn", {"a": 1}, {"w": np.zeros(3)})
     _atomic(tmp_path / "c.npz", lambda fh: fh.write(b"x"))

@@ -8,7 +8,9 @@ import rasterio
 
 import fixtures_data as fd
 from hypersnn.core.errors import LabelError, OutputError, RasterError
-from hypersnn.core.io.rasterio_io import RasterioWriter, open_raster, read_class_metadata, read_polygons, rasterize
+from hypersnn.workflows.rasterio_reader import open_raster, read_class_metadata
+from hypersnn.workflows.rasterio_vectors import rasterize, read_polygons
+from hypersnn.workflows.rasterio_writer import RasterioWriter
 from hypersnn.core.data.labels import labels_from_polygons
 from hypersnn.core.io.raster import OutputSpec, RasterInfo
 
@@ -312,7 +314,7 @@ def test_class_names_reach_gdal_as_category_names(tmp_path):
     """QGIS reads class names through GDAL: check with the system GDAL in a separate process
     (rasterio's own GDAL and osgeo must never share a process)."""
     import subprocess
-    from hypersnn.core.io.rasterio_io import RasterioWriter
+    from hypersnn.workflows.rasterio_writer import RasterioWriter
     from hypersnn.core.io.raster import OutputSpec, RasterInfo
     info = RasterInfo(width=4, height=3, count=1, dtype="uint8", crs_wkt="", path="")
     out = tmp_path / "classes.tif"
@@ -335,7 +337,7 @@ def test_envi_reflectance_scale_factor_is_applied_on_read(tmp_path):
     """ENVI stores reflectance x `reflectance scale factor` (e.g. 10000): the readers divide by it, as GDAL's own
     scale/offset would (the GDAL reader shares the rule: core/io/spectral_meta.resolve_scaling)."""
     import fixtures_data as fd
-    from hypersnn.core.io.rasterio_io import open_raster
+    from hypersnn.workflows.rasterio_reader import open_raster
 
     cube = fd.synthetic_scene()[0]
     data, hdr = fd.make_envi(tmp_path / "refl.img", cube, extra_fields={"reflectance scale factor": "10000"})

@@ -4,7 +4,7 @@ import pytest
 
 import fixtures_data as fd
 from hypersnn.core.errors import LabelError
-from hypersnn.core.io.rasterio_io import rasterize
+from hypersnn.workflows.rasterio_vectors import rasterize
 from hypersnn.core.data.labels import (
     ClassInfo, PolygonFeature, default_colors, labels_from_array, labels_from_polygons, read_class_table,
     write_class_table,

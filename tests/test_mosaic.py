@@ -14,7 +14,7 @@ from hypersnn.cli import main
 from hypersnn.core.config.schema import ClassifyConfig
 from hypersnn.core.errors import InputError
 from hypersnn.core.io.grids import mosaic_grid
-from hypersnn.core.io.rasterio_io import read_class_metadata
+from hypersnn.workflows.rasterio_reader import read_class_metadata
 from hypersnn.core.io.raster import RasterInfo
 from hypersnn.workflows.batch import BatchJob, run_batch
 from hypersnn.workflows.rasterio_backend import RasterioBackend
@@ -147,7 +147,7 @@ def test_a_mosaic_path_that_is_a_scene_map_is_refused(model_file, cube, tmp_path
 def test_ties_go_to_the_scene_listed_first(tmp_path):
     """Two scenes on one grid with equal confidence and different classes: the first listed wins; where only the
     second holds a class, it is taken; a pixel no scene holds stays nodata."""
-    from hypersnn.core.io.rasterio_io import RasterioWriter
+    from hypersnn.workflows.rasterio_writer import RasterioWriter
     from hypersnn.core.io.raster import OutputSpec
     from hypersnn.workflows.mosaic import write_mosaic
 

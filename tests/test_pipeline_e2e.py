@@ -7,7 +7,7 @@ import pytest
 import rasterio
 
 from hypersnn.cli import main
-from hypersnn.core.io.rasterio_io import read_class_metadata
+from hypersnn.workflows.rasterio_reader import read_class_metadata
 from hypersnn.core.models.torch_model import HyperSNNModel
 from hypersnn.core.data.scenes import sample_scene_paths
 from tiny import tiny_config

@@ -99,7 +99,7 @@ def test_auto_pca_in_a_training_run_is_logged_and_stored(tmp_path):
     import fixtures_data as fd
     from tiny import tiny_config
 
-    from hypersnn.core.io.rasterio_io import open_raster
+    from hypersnn.workflows.rasterio_reader import open_raster
     from hypersnn.core.data.labels import labels_from_array
     from hypersnn.core.models.torch_model import HyperSNNModel
     from hypersnn.core.training.pipeline import train

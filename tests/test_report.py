@@ -9,7 +9,8 @@ import pytest
 from hypersnn.core.config.schema import SplitConfig
 from hypersnn.core.errors import OutputError
 from hypersnn.core.assess.metrics import assess
-from hypersnn.core.report.html_report import to_jsonable, write_report
+from hypersnn.core.io.jsonable import to_jsonable
+from hypersnn.core.report.html_report import write_report
 from hypersnn.core.data.splits import make_split
 
 CLASSES = [

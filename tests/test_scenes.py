@@ -9,7 +9,7 @@ import scipy.io
 
 from hypersnn.core.data import scenes
 from hypersnn.core.errors import HyperSNNError, InputError
-from hypersnn.core.io.rasterio_io import open_raster
+from hypersnn.workflows.rasterio_reader import open_raster
 from hypersnn.core.data.scenes import RemoteFile, Scene
 
 SHARED_GT = Path("/work/shared/data/indian_pines/Indian_pines_gt.mat")

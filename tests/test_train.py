@@ -114,7 +114,8 @@ def test_epochs_are_counted_for_epoch_pixels_training_pixels():
     """A larger training set trains proportionally fewer epochs (the same patches seen in all), so training time
     stops growing with the labels; never more epochs than asked, at least one, and 0 turns it off."""
     from hypersnn.core.config.schema import TrainConfig
-    from hypersnn.core.training.trainer import CNN_FIELDS, scaled_epochs
+    from hypersnn.core.training.checkpoints import CNN_FIELDS
+    from hypersnn.core.training.trainer import scaled_epochs
 
     assert TrainConfig().epoch_pixels == 1000 and "epoch_pixels" in CNN_FIELDS
     assert scaled_epochs(30, 800, 1000) == 30 and scaled_epochs(30, 1000, 1000) == 30
@@ -205,7 +206,8 @@ def test_the_cnn_checkpoint_fingerprint_covers_every_setting_but_those_declared_
     import numpy as np
 
     from hypersnn.core.config.schema import ModelConfig, TrainConfig
-    from hypersnn.core.training.trainer import SNN_ONLY_FIELDS, PixelSet, Trainer
+    from hypersnn.core.training.checkpoints import SNN_ONLY_FIELDS
+    from hypersnn.core.training.trainer import PixelSet, Trainer
 
     snn_only = {"snn_epochs", "snn_lr", "distillation", "time_steps", "spike_penalty", "threshold_percentile",
                 "leak_init", "leak_mode", "surrogate_slope"}

@@ -32,7 +32,7 @@ def test_auto_split_on_a_label_raster_says_it_fell_back_to_random_and_that_is_a_
 
 
 def test_untrustworthy_reasons_each_give_a_warning():
-    assert FEW_TRAINING == FEW_PIXELS  # declared once (core/data/splits.py)
+    assert FEW_TRAINING == FEW_PIXELS  # declared once (core/data/splits/common.py)
     rep = {"split_protocol": {"method": "random", "validation_check": {"fallback": True, "pixels": 2, "min_pixels": 50},
                               "per_class": [{"class": 1, "train": 1, "val": 0}, {"class": 2, "train": 400, "val": 40}]},
            "accuracy": {"class_values": [1, 2], "class_names": ["water", "tree"],

@@ -82,26 +82,33 @@ class SettingsForm(QWidget):
 
     def set_config(self, cfg) -> None:
         for s in self.settings:
-            w, v = self.widgets[s.key], s.get(cfg)
-            if isinstance(w, QCheckBox):
-                w.setChecked(bool(v))
-            elif isinstance(w, QComboBox):
-                w.setCurrentIndex(max(0, w.findData(v)))
-            elif isinstance(w, (QSpinBox, QDoubleSpinBox)):
-                w.setValue(v)
-            else:
-                w.setText(str(v))
+            set_widget_value(self.widgets[s.key], s.get(cfg))
 
     def apply(self, cfg) -> None:
         """Put the form's values onto `cfg`."""
         for s in self.settings:
-            w = self.widgets[s.key]
-            if isinstance(w, QCheckBox):
-                v = w.isChecked()
-            elif isinstance(w, QComboBox):
-                v = w.currentData()
-            elif isinstance(w, (QSpinBox, QDoubleSpinBox)):
-                v = w.value()
-            else:
-                v = w.text()
-            s.set(cfg, v)
+            s.set(cfg, widget_value(self.widgets[s.key]))
+
+
+def widget_value(w):
+    """The value a setting's widget shows: a check box's state, a combo box's item data, a spin box's number, or
+    a line edit's text (the one reading of widgets, for this form and the Train dialog's own widgets)."""
+    if isinstance(w, QCheckBox):
+        return w.isChecked()
+    if isinstance(w, QComboBox):
+        return w.currentData()
+    if isinstance(w, (QSpinBox, QDoubleSpinBox)):
+        return w.value()
+    return w.text()
+
+
+def set_widget_value(w, v) -> None:
+    """Show `v` in a setting's widget (the inverse of widget_value)."""
+    if isinstance(w, QCheckBox):
+        w.setChecked(bool(v))
+    elif isinstance(w, QComboBox):
+        w.setCurrentIndex(max(0, w.findData(v)))
+    elif isinstance(w, (QSpinBox, QDoubleSpinBox)):
+        w.setValue(v)
+    else:
+        w.setText(str(v))

@@ -29,10 +29,15 @@ class AssessJob:
 
 @dataclass
 class AssessOutcome:
+    """The accuracy of a class map against reference labels, and the report written for it."""
+
     accuracy: dict
+    """core.assess.metrics.assess's result (OA, AA, kappa, per class; area-adjusted estimates when asked)."""
     report: dict
     report_paths: dict
+    """Kind ("html", "json", "per_class_csv", ...) -> the file written; empty without a report target."""
     n: int
+    """Reference pixels compared."""
     warnings: list
 
 

@@ -14,10 +14,13 @@ from .callbacks import Callbacks
 
 @dataclass
 class ClassifyJob:
+    """A classification run as every front end describes it (CLI, the classify dialog's task, Processing, batch)."""
+
     raster: str
     model: object
-    """A model file path, or a loaded model (core.model.HyperSNNModel or core.inference.OnnxModel)."""
+    """A model file path, or a loaded model (core.models.torch_model.HyperSNNModel or core.models.engines.OnnxModel)."""
     class_map: str
+    """The class map GeoTIFF to write; the other maps are written only when their path is given."""
     confidence: Optional[str] = None
     probabilities: Optional[str] = None
     energy_map: Optional[str] = None

@@ -67,7 +67,7 @@ def run_demo(out_dir="demo_out", quick: bool = False, seed: int = 0, cb: Optiona
     Returns the summary (what `hypersnn demo` prints and `make results` puts in the README)."""
     from ..core.energy.costs import flat_summary
     from ..core.io.files import atomic_write
-    from ..core.report.html_report import to_jsonable
+    from ..core.io.jsonable import to_jsonable
     from ..core.data.scenes import sample_scene_paths
     from .backend import LabelSource
     from .rasterio_backend import RasterioBackend

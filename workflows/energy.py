@@ -31,11 +31,15 @@ class EnergyJob:
 
 @dataclass
 class EnergyOutcome:
+    """A model's energy (and accuracy where reference labels were given) on a raster, and the report."""
+
     energy: dict
+    """core.energy.costs.energy_report's result: operation counts and their energy, per convention."""
     accuracy: Optional[dict]
     report: dict
     report_paths: dict
     pixels: int
+    """Reference pixels scored; `excluded_training_pixels` more were left out as the model's own training."""
     excluded_training_pixels: int
     warnings: list
 
@@ -44,7 +48,7 @@ def run_energy(job: EnergyJob, backend: IOBackend, cb: Optional[Callbacks] = Non
     from ..core.energy.costs import energy_lines
     from ..core.mapping.evaluation import evaluate_model
     from ..core.models.torch_model import HyperSNNModel
-    from ..core.report.html_report import build_report
+    from ..core.report.schema import build_report
 
     cb = cb or Callbacks()
     model_path = job.model if isinstance(job.model, (str, Path)) else None

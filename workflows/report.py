@@ -52,7 +52,8 @@ REPORT_SIGNATURES = {".html": ("<!DOCTYPE html>", "<html lang='en'><head><meta c
                      "_per_class.csv": ("value,name,producers_accuracy",),
                      "_confusion.csv": ("reference \\ predicted",),
                      "_area.csv": ("value,name,mapped_area",)}
-"""How each report file HyperSNN writes begins (core/report/html_report.py); the JSON is told by its keys."""
+"""How each report file HyperSNN writes begins (core/report/html_report.py, csv_tables.py); the JSON is told by
+its keys."""
 REPORT_JSON_KEYS = {"created", "inputs", "timing", "model", "accuracy", "energy", "split_protocol"}
 """A report JSON has a title and at least one of these sections (training, accuracy and energy reports)."""
 

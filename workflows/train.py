@@ -21,10 +21,14 @@ from .report import ReportTarget, check_report_not_foreign, run_report
 
 @dataclass
 class TrainJob:
+    """A training run as every front end describes it (CLI, the train dialog's task, Processing, the demo)."""
+
     raster: str
     labels: LabelSource
+    """The training labels: a label raster, a vector file with its class field, or features already read."""
     cfg: RunConfig
     model_path: str
+    """The model file (.hsnn) to write."""
     validation: Optional[LabelSource] = None
     """Independent test polygons: every training pixel trains, these test (split 'given')."""
     split_map: Optional[str] = None

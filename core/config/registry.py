@@ -1,8 +1,8 @@
 """What one setting is: its section, name, type, default and the metadata `config.opt` declared (help, range,
 choices, flag, Processing name, where it is offered), its checks, and `build_settings`, which makes one per field
-of `config.RunConfig`. core/config/schema.py builds the registry (SETTINGS) from here; core/config/settings.py turns it into
-command-line flags. This module imports no other settings module, so the schema and the registry import in one
-direction only.
+of `config.RunConfig`. core/config/schema.py builds the registry (SETTINGS) from here; core/config/settings.py
+turns it into command-line flags. This module imports no other settings module, so the schema and the registry
+import in one direction only.
 """
 from __future__ import annotations
 
@@ -17,21 +17,29 @@ from ..errors import InputError
 
 @dataclass(frozen=True)
 class Setting:
+    """One setting of RunConfig with what `config.opt` declared for it (see opt's docstring for each item)."""
+
     section: str
+    """The RunConfig section ("train", "split", ...): with `name`, the key of a settings file ("train.seed")."""
     name: str
     type: Any
+    """int, float, bool, str or List[int]: what `check` accepts."""
     default: Any
     help: str
     flag: str
+    """The command line's flag (--time-steps)."""
     param: str
+    """The Processing parameter's name (TIME_STEPS)."""
     lo: Optional[float]
     hi: Optional[float]
     choices: Optional[tuple]
     processing_choices: Optional[tuple]
+    """The choices in Processing's order (appended only: a saved model keeps its indices)."""
     advanced: bool
     cli: bool
     processing: bool
     dialog: bool
+    """Where it is offered: False keeps it to settings files (and, for the dialog, to a widget of its own)."""
     negate: bool
     above: Optional[float] = None
     min_len: Optional[int] = None

@@ -125,7 +125,7 @@ def layer_ops(layer: dict, index: int, network: str, convention: str, T: int, vi
 
 
 def energy_report(counts: dict, cfg: Optional[EnergyConfig] = None, scene_pixels: Optional[int] = None) -> dict:
-    """Energies per classified pixel (pJ) and ratios under each convention and view (core/report/html_report.py's
+    """Energies per classified pixel (pJ) and ratios under each convention and view (core/report/schema.py's
     schema). `scene_pixels`: also estimate the whole classified scene's energy (mJ) from the per-map-pixel
     energies of the measured sample."""
     cfg = resolve_table(cfg or EnergyConfig())

@@ -1,6 +1,6 @@
 """Raster description and the small reader/writer interfaces the engine works through.
 
-The engine never opens files itself: the CLI supplies rasterio-backed readers (`io_rasterio`), QGIS
+The engine never opens files itself: the CLI supplies rasterio-backed readers (`workflows/rasterio_reader.py`), QGIS
 supplies GDAL-backed ones (`plugin/io_gdal.py`), tests may use `ArrayReader`. Windows are
 (row_off, col_off, height, width) in pixels; arrays are (rows, cols, bands).
 """
@@ -90,11 +90,15 @@ class OutputSpec:
     """What a writer must create: the grid of `like` with these bands."""
 
     path: str
+    """Where the finished file goes (the writer fills a temporary file beside it and renames it at the end)."""
     like: RasterInfo
+    """The grid to copy: size, transform and CRS of the input raster."""
     count: int
     dtype: str
+    """numpy name of the pixel type ("uint8", "float32", ...)."""
     nodata: Optional[float] = None
     band_names: Optional[list] = None
+    """One description per band (the class map's "class", the probability bands' class names)."""
     colors: Optional[dict] = None
     """class value -> (r, g, b) for a paletted (class) raster."""
     category_names: Optional[dict] = None
@@ -204,6 +208,18 @@ class TemporaryOutput:
 
     def abort(self) -> None:  # pragma: no cover - every writer defines it
         raise NotImplementedError
+
+    def _describe(self) -> None:  # pragma: no cover - every writer defines it
+        raise NotImplementedError
+
+    def _describe_or_abort(self) -> None:
+        """Write the new file's georeferencing, band names, colours and categories (the writer's `_describe`);
+        anything raised there, Ctrl+C included, aborts: the temporary file goes, the old output stays."""
+        try:
+            self._describe()
+        except BaseException:
+            self.abort()
+            raise
 
     def _cleanup(self):
         for p in (self.tmp_path, self.tmp_path + ".aux.xml"):

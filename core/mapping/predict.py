@@ -28,13 +28,17 @@ ENERGY_BANDS = ("snn_energy_pj", "spikes")
 
 @dataclass
 class ClassifyResult:
+    """What classifying a raster wrote and counted (the maps' paths are None where a map was not asked for)."""
+
     class_path: str
     confidence_path: Optional[str]
     probabilities_path: Optional[str]
     pixels: int
+    """Pixels of the raster; `valid_pixels` of them were classified (the rest are nodata or non-finite)."""
     valid_pixels: int
     seconds: float
     class_counts: dict
+    """Class name -> classified pixels."""
     energy_path: Optional[str] = None
     energy: Optional[dict] = None
     """With an energy map: the scene's SNN energy (complete convention) summed from it, and its spikes."""

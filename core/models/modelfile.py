@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import ModelFileError, OutputError
 from ..io.files import atomic_write
+from ..io.jsonable import json_default
 
 FORMAT = "hypersnn-model"
 FORMAT_VERSION = 1
@@ -40,7 +41,7 @@ def save_model(path, meta: dict, tensors: dict) -> None:
     blob = buf.getvalue()
     meta = dict(meta, format=FORMAT, format_version=FORMAT_VERSION,
                 tensors_sha256=hashlib.sha256(blob).hexdigest())
-    text = json.dumps(meta, indent=1, sort_keys=True, default=_jsonable)
+    text = json.dumps(meta, indent=1, sort_keys=True, default=json_default)
     def write(fh):
         with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as z:
             # fixed timestamps: the same model gives a byte-identical file
@@ -133,14 +134,3 @@ def _check_npz(blob: bytes) -> None:
                     raise ModelFileError(f"tensor {info.filename!r} declares {shape} x {dtype}, more than its "
                                          f"{info.file_size} bytes")
 
-
-def _jsonable(o):
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")

@@ -24,7 +24,7 @@ from ..assess.metrics import Assessment
 from ..models.torch_model import BandContract, HyperSNNModel
 from ..data.prepare import prepare
 from ..io.raster import RasterInfo, RasterReader
-from ..report.html_report import build_report
+from ..report.schema import build_report
 from .trainer import Trainer
 from .trust import trust_warnings
 

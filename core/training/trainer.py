@@ -1,48 +1,34 @@
 """The staged Hyper-SNN trainer: CNN (optionally k-bit QAT) -> conversion -> SNN.
 
-Checkpoints (plain npz arrays + JSON, no pickle, each file written atomically) are written at the end of
-every stage and of every training epoch. An epoch checkpoint holds everything the next epoch depends on:
-network weights, Adam's state, the three random generators (numpy's split/order generator, the
-augmentation generator, torch's global generator that drives dropout), the best weights so far, the
-early-stopping counter, the epoch index and the history. A run given the same checkpoint folder, settings
-and data (a fingerprint of all three) therefore resumes after the last finished epoch and ends with the
-same weights, bit for bit, as a run that was never interrupted; a checkpoint from other settings or data
-is ignored. Progress and cancellation cross as two callables so the same trainer serves the terminal
-(tqdm) and QGIS (QgsTask).
+Checkpoints (checkpoints.py: what they hold, the fingerprint) are written at the end of every stage and of
+every training epoch. A run given the same checkpoint folder, settings and data (a fingerprint of all three)
+therefore resumes after the last finished epoch and ends with the same weights, bit for bit, as a run that was
+never interrupted; a checkpoint from other settings or data is ignored. Progress and cancellation cross as two
+callables so the same trainer serves the terminal (tqdm) and QGIS (QgsTask).
 """
 from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
-import io
-import json
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..config.schema import SETTINGS, ModelConfig, TrainConfig
+from ..config.schema import ModelConfig, TrainConfig
+from .checkpoints import CheckpointFolder, fingerprint
 from .early_stopping import EpochSelector
-from ..errors import Canceled, InputError
-from ..io.files import atomic_write
+from ..errors import Canceled
 from ..nn.convert import init_thresholds
 from ..nn.models import HSINet
 from ..data.patches import SpectralAugment, augment
 
 Progress = Callable[[float, str], None]
 STAGES = ("cnn", "convert", "snn")
-SNN_ONLY_FIELDS = frozenset(s.name for s in SETTINGS if s.section == "train" and s.stage == "snn")
-"""The training settings only the SNN stage reads (declared `stage="snn"` in core/config/schema.py): runs that differ only
-in them share the CNN checkpoint. Every other field of the training settings is part of the CNN's fingerprint, a
-field added later too, so a new setting can only cost a retrained CNN, never reuse a stale one."""
-CNN_FIELDS = tuple(f.name for f in fields(TrainConfig) if f.name not in SNN_ONLY_FIELDS)
-"""The training settings the CNN stage depends on (derived: all but SNN_ONLY_FIELDS)."""
 # share of the progress bar each stage takes
 _SPAN = {"cnn": (0.0, 0.45), "convert": (0.45, 0.5), "snn": (0.5, 1.0)}
 
@@ -98,7 +84,7 @@ class Trainer:
         self.n_bands, self.n_classes = n_bands, n_classes
         self.progress = progress or (lambda f, m: None)
         self.is_canceled = is_canceled or (lambda: False)
-        self.ckpt = Path(checkpoint_dir) if checkpoint_dir else None
+        self.checkpoints = CheckpointFolder(checkpoint_dir, log) if checkpoint_dir else None
         self.log = log
         self.history = TrainHistory()
         self.cnn_state: Optional[dict] = None  # weights after the CNN stage, kept for comparisons
@@ -127,15 +113,15 @@ class Trainer:
         fp = self._fingerprint(train, val)
         self._fp = fp
         self._fp_cnn = self._fingerprint(train, val, cnn_only=True)
-        done = self._resume_point(fp)
+        done = self.checkpoints.resume_point(STAGES, self._stage_fp) if self.checkpoints else None
         if done:
-            self._load(net, done)
+            self.checkpoints.load_stage(net, done, self.history)
+            net.bits = t.weight_bits if (done != "cnn" or t.cnn_qat) else 0
             self.history.resumed.append(done)
-            self.log(f"resumed after stage '{done}' from {self.ckpt}")
+            self.log(f"resumed after stage '{done}' from {self.checkpoints.folder}")
         start = STAGES.index(done) + 1 if done else 0
-        if done and self.cnn_state is None and self.ckpt and (self.ckpt / "cnn.npz").is_file():
-            with np.load(self.ckpt / "cnn.npz", allow_pickle=False) as z:  # the SNN's teacher after a resume
-                self.cnn_state = {k: torch.from_numpy(z[k]) for k in z.files}
+        if done and self.cnn_state is None:
+            self.cnn_state = self.checkpoints.cnn_weights()  # the SNN's teacher after a resume
         for stage in STAGES[start:]:
             t0 = time.perf_counter()
             if stage == "cnn":
@@ -149,8 +135,9 @@ class Trainer:
                 net.bits = t.weight_bits
                 self._epochs(net, source, train, val, "snn", t.snn_epochs, t.snn_lr)
             self.history.seconds[stage] = time.perf_counter() - t0
-            self._save(net, stage, self._stage_fp(stage))
-            self._drop_epoch_checkpoint(stage)
+            if self.checkpoints:
+                self.checkpoints.save_stage(net, stage, self._stage_fp(stage), self.history)
+                self.checkpoints.drop_epoch(stage)
             if stage == "cnn":
                 self.cnn_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
         net.spiking, net.bits = True, t.weight_bits
@@ -179,12 +166,13 @@ class Trainer:
         later_macs = net.dense_macs() if stage == "snn" and t.spike_penalty > 0 else None
         teacher = self._teacher(net) if stage == "snn" and t.distillation > 0 else None
         best_acc, best_state, stale, start, stopped = -1.0, None, 0, 0, False
-        resumed = self._load_epoch(stage, net, opt, rng, gen, avg)
+        resumed = (self.checkpoints.load_epoch(stage, self._stage_fp(stage), self.history, net, opt, rng, gen, avg)
+                   if self.checkpoints else None)
         if resumed is not None:
             best_acc, best_state, stale, start, stopped = resumed
             self.history.resumed.append(f"{stage} epoch {start}")
-            self.log(f"resumed {stage} after epoch {start} from {self.ckpt}")
-        # Without validation pixels (none asked for, or too few to decide: core/data/splits.py) the stage trains its
+            self.log(f"resumed {stage} after epoch {start} from {self.checkpoints.folder}")
+        # Without validation pixels (none asked for, or too few to decide: core/data/splits/) the stage trains its
         # full epochs and keeps the last: choosing an epoch by training accuracy would pick the most overfitted one.
         has_val = len(val) > 0
         selector = EpochSelector(t.val_smoothing, t.patience, best_acc, stale)
@@ -250,8 +238,9 @@ class Trainer:
                 stopped = True
                 self.log(f"{stage}: early stop after epoch {ep + 1} (best val {selector.best:.4f}"
                          f"{f', mean of {selector.window} epochs' if selector.window > 1 else ''})")
-            self._save_epoch(stage, net, opt, rng, gen, selector.best, best_state, selector.stale, ep + 1, stopped,
-                             avg)
+            if self.checkpoints:
+                self.checkpoints.save_epoch(stage, self._stage_fp(stage), self.history, net, opt, rng, gen,
+                                            selector.best, best_state, selector.stale, ep + 1, stopped, avg)
         if best_state is not None:
             net.load_state_dict(best_state)
         elif avg is not None:
@@ -298,160 +287,13 @@ class Trainer:
     def accuracy(self, net, source, pixels: PixelSet, batch: int = 512) -> float:
         return float((predict_pixels(net, source, pixels, batch, self.is_canceled)[0] == pixels.y).mean())
 
-    # -- checkpoints ----------------------------------------------------------------------------
+    # -- checkpoints (checkpoints.py) ------------------------------------------------------------
     def _fingerprint(self, train: PixelSet, val: Optional[PixelSet] = None, cnn_only: bool = False) -> str:
-        """Settings + data of a run. `cnn_only`: only what the CNN stage depends on, so a run that differs
-        in its SNN settings alone (time steps, leak, penalty, ...) resumes from the same CNN checkpoint."""
-        h = hashlib.sha256()
-        tcfg = asdict(self.tcfg)
-        if cnn_only:
-            tcfg = {k: v for k, v in tcfg.items() if k not in SNN_ONLY_FIELDS}
-            if not self.tcfg.cnn_qat:
-                tcfg.pop("weight_bits")
-        h.update(json.dumps([asdict(self.mcfg), tcfg, self.n_bands, self.n_classes, self.data_key,
-                             "cnn" if cnn_only else "all"], sort_keys=True).encode())
-        for s in (train, val):
-            if s is None:
-                continue
-            for a in (s.rows, s.cols, s.y):
-                h.update(np.ascontiguousarray(a, dtype=np.int64).tobytes())
-            h.update(b"|")
-        return h.hexdigest()
+        """Settings + data of this run (checkpoints.fingerprint); `cnn_only`: what the CNN stage depends on."""
+        return fingerprint(self.mcfg, self.tcfg, self.n_bands, self.n_classes, self.data_key, train, val, cnn_only)
 
     def _stage_fp(self, stage: str) -> str:
         return self._fp_cnn if stage.startswith("cnn") else self._fp
-
-    def _read_meta(self, name: str, fp: str) -> Optional[dict]:
-        """The JSON of checkpoint `name` when it matches `fp` and its npz is the one it was written with."""
-        meta, npz = self.ckpt / f"{name}.json", self.ckpt / f"{name}.npz"
-        try:
-            info = json.loads(meta.read_text())
-            if not isinstance(info, dict) or info.get("fingerprint") != fp:
-                return None
-            want = info.get("npz_sha256")
-            if want is not None and hashlib.sha256(npz.read_bytes()).hexdigest() != want:
-                return None
-            return info
-        except (OSError, ValueError):
-            return None
-
-    def _resume_point(self, fp: str) -> Optional[str]:
-        if not self.ckpt:
-            return None
-        for stage in reversed(STAGES):
-            if self._read_meta(stage, self._stage_fp(stage)) is not None:
-                return stage
-        return None
-
-    def _write(self, name: str, arrays: dict, info: dict) -> None:
-        """npz first, then the JSON naming the npz's checksum: a pair torn by a kill is never used."""
-        self.ckpt.mkdir(parents=True, exist_ok=True)
-        buf = io.BytesIO()
-        np.savez(buf, **arrays)
-        blob = buf.getvalue()
-        _atomic(self.ckpt / f"{name}.npz", lambda fh: fh.write(blob))
-        info = dict(info, npz_sha256=hashlib.sha256(blob).hexdigest())
-        _atomic(self.ckpt / f"{name}.json", lambda fh: fh.write(json.dumps(info).encode()))
-
-    def _save(self, net, stage, fp):
-        if not self.ckpt:
-            return
-        arrays = {k: v.detach().numpy() for k, v in net.state_dict().items()}
-        # torch's global generator drives dropout in the next stage: keep it so a resumed run matches
-        self._write(stage, arrays, {"fingerprint": fp, "stage": stage, "history": asdict(self.history),
-                                    "torch_rng": torch.get_rng_state().tolist()})
-
-    def _load(self, net, stage):
-        with np.load(self.ckpt / f"{stage}.npz", allow_pickle=False) as z:
-            net.load_state_dict({k: torch.from_numpy(z[k]) for k in z.files})
-        info = json.loads((self.ckpt / f"{stage}.json").read_text())
-        h = info.get("history", {})
-        for k in ("epochs", "seconds", "thresholds", "best_val", "epochs_run"):
-            if k in h:
-                setattr(self.history, k, h[k])
-        if info.get("torch_rng") is not None:
-            torch.set_rng_state(torch.tensor(info["torch_rng"], dtype=torch.uint8))
-        net.bits = self.tcfg.weight_bits if (stage != "cnn" or self.tcfg.cnn_qat) else 0
-
-    def _save_epoch(self, stage, net, opt, rng, gen, best_acc, best_state, stale, done_epochs, stopped, avg=None):
-        """Everything the next epoch of `stage` depends on, after `done_epochs` epochs."""
-        if not self.ckpt:
-            return
-        arrays = {f"net/{k}": v.detach().numpy() for k, v in net.state_dict().items()}
-        if best_state is not None:
-            arrays.update({f"best/{k}": v.detach().numpy() for k, v in best_state.items()})
-        if avg is not None:
-            arrays.update({f"avg/{k}": v.detach().numpy() for k, v in avg.state.items()})
-        opt_scalars = {}
-        for pid, st in opt.state_dict()["state"].items():
-            for k, v in st.items():
-                if torch.is_tensor(v):
-                    arrays[f"opt/{pid}/{k}"] = v.detach().cpu().numpy()
-                else:
-                    opt_scalars.setdefault(str(pid), {})[k] = v
-        arrays["rng/torch_global"] = torch.get_rng_state().numpy()
-        arrays["rng/augment"] = gen.get_state().numpy()
-        info = {"fingerprint": self._stage_fp(stage), "stage": stage, "epochs_done": int(done_epochs), "stopped": bool(stopped),
-                "best_acc": float(best_acc), "has_best": best_state is not None, "stale": int(stale),
-                "numpy_rng": rng.bit_generator.state, "opt_scalars": opt_scalars,
-                "history": asdict(self.history)}
-        self._write(f"{stage}-epoch", arrays, info)
-
-    def _load_epoch(self, stage, net, opt, rng, gen, avg=None):
-        """Restore the last epoch checkpoint of `stage`; None when there is none for these settings/data."""
-        if not self.ckpt:
-            return None
-        info = self._read_meta(f"{stage}-epoch", self._stage_fp(stage))
-        if info is None or info.get("stage") != stage:
-            return None
-        try:
-            with np.load(self.ckpt / f"{stage}-epoch.npz", allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-            net_state = {k[4:]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("net/")}
-            best = {k[5:]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("best/")}
-            averaged = {k[4:]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("avg/")}
-            if avg is not None and set(averaged) != set(avg.state):
-                raise KeyError("weight average")
-            state: dict = {}
-            for k, v in arrays.items():
-                if k.startswith("opt/"):
-                    _, pid, key = k.split("/", 2)
-                    state.setdefault(int(pid), {})[key] = torch.from_numpy(v)
-            for pid, d in info.get("opt_scalars", {}).items():
-                state.setdefault(int(pid), {}).update(d)
-            torch_rng = torch.from_numpy(arrays["rng/torch_global"])
-            aug_rng = torch.from_numpy(arrays["rng/augment"])
-            np_rng = dict(info["numpy_rng"])
-            resume = (float(info["best_acc"]), best if info.get("has_best") else None, int(info["stale"]),
-                      int(info["epochs_done"]), bool(info.get("stopped")))
-        except (OSError, KeyError, ValueError, TypeError, AttributeError) as e:
-            self.log(f"epoch checkpoint of {stage} in {self.ckpt} is not usable ({e}); starting the stage afresh")
-            return None
-        try:
-            net.load_state_dict(net_state)
-            if avg is not None:
-                avg.state = {k: v.clone() for k, v in averaged.items()}
-            opt.load_state_dict({"state": state, "param_groups": opt.state_dict()["param_groups"]})
-            torch.set_rng_state(torch_rng)
-            gen.set_state(aug_rng)
-            rng.bit_generator.state = np_rng
-        except (RuntimeError, ValueError, TypeError, KeyError) as e:
-            raise InputError(f"checkpoint {self.ckpt / (stage + '-epoch.npz')} matches this run but cannot be "
-                             f"restored ({e}); delete the checkpoint folder to start afresh") from None
-        h = info.get("history", {})
-        for k in ("epochs", "seconds", "thresholds", "best_val", "epochs_run"):
-            if k in h:
-                setattr(self.history, k, h[k])
-        return resume
-
-    def _drop_epoch_checkpoint(self, stage):
-        if not self.ckpt:
-            return
-        for ext in ("json", "npz"):  # json first: an npz without its json is never used
-            try:
-                (self.ckpt / f"{stage}-epoch.{ext}").unlink()
-            except FileNotFoundError:
-                pass
 
 
 class WeightAverage:
@@ -554,6 +396,3 @@ def predict_pixels(net, source, pixels: PixelSet, batch: int = 512, is_canceled=
         return np.zeros(0, np.int64), np.zeros((0, net.n_classes), np.float32)
     return np.concatenate(preds), np.concatenate(probs)
 
-
-def _atomic(path: Path, write):
-    atomic_write(path, write, what="checkpoint")

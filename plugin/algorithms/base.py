@@ -13,6 +13,8 @@ from qgis.core import (
     QgsProcessingLayerPostProcessorInterface,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterRasterLayer,
 )
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
@@ -146,7 +148,7 @@ class HyperSNNAlgorithm(QgsProcessingAlgorithm):
 
     def polygons(self, parameters, name, field_name, context, target_crs, feedback):
         """(features in target_crs, source description) or (None, "") when the optional input is empty."""
-        from ..io_gdal import read_polygons_qgis
+        from ..ogr_vectors import read_polygons_qgis
 
         source = self.parameterAsSource(parameters, name, context)
         if source is None:
@@ -301,6 +303,15 @@ def point_buffer_of(alg: HyperSNNAlgorithm, parameters, context) -> dict:
 
     return {"point_buffer": alg.parameterAsDouble(parameters, "POINT_BUFFER", context),
             "point_buffer_unit": POINT_BUFFER_UNITS[alg.parameterAsEnum(parameters, "POINT_BUFFER_UNIT", context)]}
+
+
+def add_training_inputs(alg: HyperSNNAlgorithm):
+    """The first parameters of every algorithm that trains (train, workflow), in this order: the raster, the
+    training data and settings (add_training_parameters), the model file."""
+    alg.addParameter(preselect(QgsProcessingParameterRasterLayer("INPUT", alg.tr("Hyperspectral raster")), is_image))
+    add_training_parameters(alg)
+    alg.addParameter(QgsProcessingParameterFileDestination("OUTPUT_MODEL", alg.tr("Model file"),
+                                                           "HyperSNN model (*.hsnn)"))
 
 
 def add_training_parameters(alg: HyperSNNAlgorithm):

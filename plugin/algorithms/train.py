@@ -1,15 +1,9 @@
 """Processing algorithm `hypersnn:train`: train a spiking classifier from a raster and polygons."""
 from __future__ import annotations
 
-from qgis.core import (
-    QgsProcessingOutputNumber,
-    QgsProcessingOutputString,
-    QgsProcessingParameterFileDestination,
-    QgsProcessingParameterRasterLayer,
-)
+from qgis.core import QgsProcessingOutputNumber, QgsProcessingOutputString, QgsProcessingParameterFileDestination
 
-from .base import (TRAIN_HELP, HyperSNNAlgorithm, add_training_parameters, class_style_for, is_image, preselect,
-                   training_job)
+from .base import TRAIN_HELP, HyperSNNAlgorithm, add_training_inputs, class_style_for, training_job
 
 
 class TrainAlgorithm(HyperSNNAlgorithm):
@@ -26,11 +20,7 @@ class TrainAlgorithm(HyperSNNAlgorithm):
     )
 
     def define(self):
-        self.addParameter(preselect(QgsProcessingParameterRasterLayer("INPUT", self.tr("Hyperspectral raster")),
-                                    is_image))
-        add_training_parameters(self)
-        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_MODEL", self.tr("Model file"),
-                                                                "HyperSNN model (*.hsnn)"))
+        add_training_inputs(self)
         self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_REPORT", self.tr("Training report"),
                                                                 "HTML files (*.html)", optional=True))
         self.addOutput(QgsProcessingOutputNumber("OA", self.tr("Overall accuracy (test pixels)")))

@@ -7,16 +7,13 @@ from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterRasterDestination,
-    QgsProcessingParameterRasterLayer,
 )
 
 from .base import (
     TRAIN_HELP,
     HyperSNNAlgorithm,
-    add_training_parameters,
+    add_training_inputs,
     class_style_for,
-    is_image,
-    preselect,
     style_on_load,
     training_job,
     write_output_styles,
@@ -38,11 +35,7 @@ class WorkflowAlgorithm(HyperSNNAlgorithm):
     )
 
     def define(self):
-        self.addParameter(preselect(QgsProcessingParameterRasterLayer("INPUT", self.tr("Hyperspectral raster")),
-                                    is_image))
-        add_training_parameters(self)
-        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_MODEL", self.tr("Model file"),
-                                                                "HyperSNN model (*.hsnn)"))
+        add_training_inputs(self)
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT_CLASSES", self.tr("Class map")))
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT_CONFIDENCE", self.tr("Confidence map"),
                                                                   optional=True, createByDefault=True))

@@ -70,7 +70,8 @@ def scene_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def trained_model(scene_dir, tmp_path_factory):
     """A model trained once per session directly through the training workflow and the GDAL backend (no Qt)."""
-    from hypersnn.plugin.io_gdal import GdalBackend, raster_info, read_polygons_ogr
+    from hypersnn.plugin.io_gdal import GdalBackend, raster_info
+    from hypersnn.plugin.ogr_vectors import read_polygons_ogr
     from hypersnn.workflows.backend import LabelSource
     from hypersnn.workflows.train import TrainJob, run_train
 

@@ -276,7 +276,8 @@ def train_dialog(iface, raster_layer, poly_layer, out, field="klass", classify=T
 
 def train_job(raster, out, polygons, field="klass", classify=False, **cfg):
     """A workflows.train.TrainJob as the dialog builds it (polygons read and reprojected on the main thread)."""
-    from hypersnn.plugin.io_gdal import raster_info, read_polygons_ogr
+    from hypersnn.plugin.io_gdal import raster_info
+    from hypersnn.plugin.ogr_vectors import read_polygons_ogr
     from hypersnn.workflows.backend import LabelSource
     from hypersnn.workflows.train import TrainJob, default_report_target
 

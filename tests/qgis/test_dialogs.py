@@ -152,7 +152,8 @@ def test_class_names_and_colours_from_categorized_style(train_dialog, layers):
     assert len(job.labels.features) == 3 and job.class_style.entries["2"][0] == "forest"
     assert (job.labels.point_buffer, job.labels.point_buffer_unit) == (2.0, "map units")
     from hypersnn.core.data.labels import labels_from_polygons
-    from hypersnn.plugin.io_gdal import raster_info, rasterize_gdal
+    from hypersnn.plugin.io_gdal import raster_info
+    from hypersnn.plugin.ogr_vectors import rasterize_gdal
 
     labels = labels_from_polygons(job.labels.features, raster_info(job.raster), rasterize_gdal)
     job.class_style.apply(labels)
@@ -581,7 +582,8 @@ def test_band_selector_plots_the_mean_spectrum_of_each_class(train_dialog, layer
     import numpy as np
 
     from hypersnn.core.data.labels import labels_from_polygons
-    from hypersnn.plugin.io_gdal import open_raster, rasterize_gdal
+    from hypersnn.plugin.io_gdal import open_raster
+    from hypersnn.plugin.ogr_vectors import rasterize_gdal
 
     dlg = train_dialog
     dlg.poly_combo.setLayer(layers["train"])

@@ -75,7 +75,9 @@ def test_bad_files_give_the_same_errors_in_gdals_exception_mode(tmp_path):
     3.6 leaves it off): a junk raster or vector then raised GDAL's bare RuntimeError instead of the message that
     names the file (seen in the QGIS 3.44 test tree). Both modes must give the same errors and results."""
     from hypersnn.core.errors import LabelError, RasterError
-    from hypersnn.plugin.io_gdal import GdalWriter, open_raster, read_class_metadata, read_polygons_ogr
+    from hypersnn.plugin.gdal_writer import GdalWriter
+    from hypersnn.plugin.io_gdal import open_raster, read_class_metadata
+    from hypersnn.plugin.ogr_vectors import read_polygons_ogr
 
     (tmp_path / "junk.tif").write_bytes(b"not a tiff")
     (tmp_path / "junk.gpkg").write_bytes(b"not a geopackage")
@@ -106,7 +108,8 @@ def _spec(tmp_path, name="out.tif", **kw):
 
 
 def test_writer_is_atomic_and_embeds_classes(tmp_path):
-    from hypersnn.plugin.io_gdal import GdalWriter, read_class_metadata
+    from hypersnn.plugin.gdal_writer import GdalWriter
+    from hypersnn.plugin.io_gdal import read_class_metadata
 
     spec = _spec(tmp_path, nodata=0, band_names=["class"], colors={1: (230, 25, 75), 3: (0, 130, 200)},
                  category_names={1: "corn", 3: "wheat"})
@@ -126,7 +129,7 @@ def test_writer_is_atomic_and_embeds_classes(tmp_path):
 
 
 def test_writer_abort_keeps_previous_file(tmp_path):
-    from hypersnn.plugin.io_gdal import GdalWriter
+    from hypersnn.plugin.gdal_writer import GdalWriter
 
     spec = _spec(tmp_path, dtype="float32", count=2)
     w = GdalWriter(spec)
@@ -143,7 +146,8 @@ def test_writer_abort_keeps_previous_file(tmp_path):
 def test_writer_refuses_bad_outputs(tmp_path):
     from hypersnn.core.errors import OutputError
     from hypersnn.core.io.raster import OutputSpec
-    from hypersnn.plugin.io_gdal import GdalWriter, raster_info
+    from hypersnn.plugin.gdal_writer import GdalWriter
+    from hypersnn.plugin.io_gdal import raster_info
 
     like = raster_info(D.make_raster(tmp_path / "like.tif"))
     with pytest.raises(OutputError, match="input raster"):
@@ -160,7 +164,8 @@ def test_polygons_reprojected_from_wgs84(tmp_path, qgis_app):
     """Polygons in EPSG:4326 and a raster in UTM 33N: features come back in the raster's CRS and burn
     exactly the pixel boxes they were drawn from."""
     from hypersnn.core.data.labels import labels_from_polygons
-    from hypersnn.plugin.io_gdal import raster_info, rasterize_gdal, read_polygons_qgis
+    from hypersnn.plugin.io_gdal import raster_info
+    from hypersnn.plugin.ogr_vectors import rasterize_gdal, read_polygons_qgis
     from qgis.core import QgsCoordinateReferenceSystem, QgsVectorLayer
 
     info = raster_info(D.make_raster(tmp_path / "s.tif"))
@@ -179,7 +184,7 @@ def test_polygons_reprojected_from_wgs84(tmp_path, qgis_app):
 
 def test_polygons_errors(tmp_path, qgis_app):
     from hypersnn.core.errors import LabelError
-    from hypersnn.plugin.io_gdal import read_polygons_qgis
+    from hypersnn.plugin.ogr_vectors import read_polygons_qgis
     from qgis.core import QgsCoordinateReferenceSystem, QgsVectorLayer
 
     lyr = QgsVectorLayer(str(D.make_polygons(tmp_path / "p.gpkg")), "p", "ogr")
@@ -189,7 +194,7 @@ def test_polygons_errors(tmp_path, qgis_app):
 
 def test_rasterize_pixel_centres_and_order():
     from hypersnn.core.io.raster import RasterInfo
-    from hypersnn.plugin.io_gdal import rasterize_gdal
+    from hypersnn.plugin.ogr_vectors import rasterize_gdal
 
     info = RasterInfo(width=10, height=8, count=1, dtype="uint8", transform=(0.0, 1.0, 0.0, 8.0, 0.0, -1.0))
     sq = {"type": "Polygon", "coordinates": [[[1.0, 7.0], [4.0, 7.0], [4.0, 4.0], [1.0, 4.0], [1.0, 7.0]]]}

@@ -1,12 +1,14 @@
 """Bad rasters: each is refused with a message naming the file and band/field at fault, or handled
 (no CRS, NaN/inf pixels, any pixel type, rasters larger than memory)."""
 
+import os
+
 import numpy as np
 import pytest
 import rasterio
 
 import fixtures_data as fd
-from hypersnn.core.io import rasterio_io as io
+from hypersnn.workflows import rasterio_backend as io
 from hypersnn.core.training import pipeline
 from hypersnn.core.data import prepare
 from hypersnn.core.config.schema import ClassifyConfig
@@ -218,8 +220,8 @@ def test_an_unreadable_file_is_named(tmp_path, content):
 def test_unreadable_permissions_are_reported(tmp_path, monkeypatch):
     """Running as root, chmod 000 does not stop reads; simulate the permission check failing."""
     p = fd.make_geotiff(tmp_path / "locked.tif")
-    real = io.os.access
-    monkeypatch.setattr(io.os, "access", lambda path, mode: False if str(path) == str(p) else real(path, mode))
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: False if str(path) == str(p) else real(path, mode))
     with pytest.raises(RasterError, match=r"not readable \(permission denied\): .*locked\.tif"):
         io.open_raster(p)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import fixtures_data as fd
-from hypersnn.core.io import rasterio_io as io
+from hypersnn.workflows import rasterio_backend as io
 from hypersnn.core.data import prepare
 from hypersnn.core.config.schema import SplitConfig
 from hypersnn.core.errors import LabelError, SplitError

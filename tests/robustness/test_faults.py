@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import fixtures_data as fd
-from hypersnn.core.io import rasterio_io as io
+from hypersnn.workflows import rasterio_backend as io
 from hypersnn.core.training import pipeline
 from hypersnn.core.config.schema import ClassifyConfig
 from hypersnn.core.errors import Canceled

@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fixtures_data as fd
-from hypersnn.core.io import rasterio_io as io_rasterio, spectral_meta
+from hypersnn.core.io import spectral_meta
+from hypersnn.workflows import rasterio_reader as io_rasterio
 from hypersnn.core.data.bands import parse_index_ranges, parse_wavelength_windows, select_bands
 from hypersnn.core.config.schema import BandSelection, SplitConfig
 from hypersnn.core.errors import HyperSNNError, ModelFileError

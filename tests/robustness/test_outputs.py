@@ -8,7 +8,8 @@ import pytest
 import rasterio
 
 import fixtures_data as fd
-from hypersnn.core.io import rasterio_io as io
+from hypersnn.core.io.raster import OutputSpec
+from hypersnn.workflows import rasterio_backend as io
 from hypersnn.core.io import files
 from hypersnn.core.training import pipeline
 from hypersnn.core.config.schema import ClassifyConfig
@@ -45,7 +46,7 @@ def test_output_folder_that_is_a_file_is_refused(tmp_path):
     with pytest.raises(OutputError, match=r"folder for the model file is a file, not a folder: .*file\.txt"):
         pipeline.train(_no_reads(), scene_labels(), fast_config(), str(f / "m.hsnn"))
     with pytest.raises(OutputError, match=r"file\.txt is a file, not a folder"):
-        io.RasterioWriter(io.OutputSpec(str(f / "map.tif"), scene_reader().info, 1, "uint8"))
+        io.RasterioWriter(OutputSpec(str(f / "map.tif"), scene_reader().info, 1, "uint8"))
 
 
 def test_output_path_that_is_a_folder_is_refused(tmp_path):
@@ -61,7 +62,7 @@ def test_read_only_output_folder_is_refused(tmp_path):
     with pytest.raises(OutputError, match=rf"Output folder is not writable: {READ_ONLY} \(Permission denied"):
         pipeline.train(_no_reads(), scene_labels(), fast_config(), f"{READ_ONLY}/m.hsnn")
     with pytest.raises(OutputError, match=rf"Cannot create output {READ_ONLY}/map\.tif"):
-        io.RasterioWriter(io.OutputSpec(f"{READ_ONLY}/map.tif", scene_reader().info, 1, "uint8"))
+        io.RasterioWriter(OutputSpec(f"{READ_ONLY}/map.tif", scene_reader().info, 1, "uint8"))
 
 
 def test_permission_denied_while_saving_is_an_output_error(reference, tmp_path, monkeypatch):

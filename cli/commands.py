@@ -194,6 +194,7 @@ def cmd_report(args):
 
 def cmd_info(args):
     from ..core.models.engines import load_classifier
+    from ..core.models.summary import summary_rows
 
     m = load_classifier(args.model, "auto")  # torch where it imports; the model file is read the same way
     s = m.summary()
@@ -203,18 +204,8 @@ def cmd_info(args):
             "format_version": meta.get("format_version"), "bands": {"indices": m.bands.indices,
                                                                      "wavelengths": m.bands.wavelengths}}
     when = f", created {meta['created']}" if meta.get("created") else ""  # model files hold no date (reproducible)
-    lines = [f"HyperSNN model {args.model} (format {meta.get('format_version')}{when})",
-             f"  architecture: {s['architecture']}, patch {s['patch_size']}, T={s['time_steps']}, "
-             f"weights {s['weight_bits']}{'-bit' if isinstance(s['weight_bits'], int) else ''}, leak {s['leak_mode']}, "
-             f"input {s['input_bits']}{'-bit' if isinstance(s['input_bits'], int) else ''}",
-             f"  input: {s['input_bands']}-band raster, uses bands {s['band_ranges']}"
-             + (f" ({s['wavelength_range_nm'][0]:.0f}-{s['wavelength_range_nm'][1]:.0f} nm)"
-                if s["wavelength_range_nm"] else ""),
-             f"  features after preprocessing: {s['features_after_preprocessing']}",
-             f"  classes ({len(s['classes'])}): " + "; ".join(s["classes"])]
-    test = (meta.get("metrics") or {}).get("test_snn")
-    if test:
-        lines.append(f"  test accuracy: {accuracy_line(test)}")
+    lines = [f"HyperSNN model {args.model} (format {meta.get('format_version')}{when})"]
+    lines += [f"  {label}: {text}" for label, text in summary_rows(s, meta.get("metrics"))]  # as the dialog shows it
     if meta.get("split_protocol", {}).get("description"):
         lines.append(f"  split: {meta['split_protocol']['description']}")
     for b in (meta.get("metrics") or {}).get("baselines") or []:

@@ -88,7 +88,7 @@ def test_cli_train_classify_evaluate_report_on_a_synthetic_geotiff(tmp_path, geo
 
     rc = main(["info", str(model)])
     text = capsys.readouterr().out
-    assert rc == 0 and "T=3" in text
+    assert rc == 0 and "  Time steps: 3\n" in text
     for conv in ("complete", "paper", "reuse"):  # every ratio in the model file, labelled with its convention
         assert f"({conv} convention, per patch)" in text and f"({conv} convention, per map pixel)" in text
 

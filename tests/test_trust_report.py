@@ -72,7 +72,7 @@ def test_report_top_model_tables_times_with_units_and_a_narrow_confusion_matrix(
     # the model as tables (never raw JSON), a row per layer with its spiking threshold and leak
     assert '"threshold"' not in page and '[{"' not in page
     assert "<h3>Layers</h3>" in page and "7 x 1 x 1" in page and ">4.209<" in page and "1.0000 (trained)" in page
-    assert ">Wavelength range (nm)<" in page and "400.02, 2498.96" in page
+    assert ">Wavelengths<" in page and "400.0-2499.0 nm" in page  # the summary's rows, as info and the dialog
     # times in s or min, rates with their unit
     assert ">6.2 s<" in page and ">1.3 min<" in page and ">0.3 s<" in page
     assert "13,730 pixels / s" in page and "6.19495" not in page

@@ -187,24 +187,9 @@ class ClassifyDialog(QDialog):
 
     @staticmethod
     def model_html(model) -> str:
-        s = model.summary()
-        wl = s.get("wavelength_range_nm")
-        bits = s["weight_bits"]
-        rows = [
-            ("Bands", f"{s['bands_used']} of a {s['input_bands']}-band raster: {s['band_ranges']}"),
-            ("Wavelengths", f"{wl[0]:.1f}-{wl[1]:.1f} nm" if wl else "not recorded (raster had no wavelengths)"),
-            ("Time steps", str(s["time_steps"])),
-            ("Weight bits", f"{bits}-bit" if isinstance(bits, int) else str(bits)),
-            ("Architecture", f"{s['architecture']}, patch {s['patch_size']} px, "
-                             f"{s['features_after_preprocessing']} features after preprocessing"),
-        ]
-        m = model.meta.get("metrics", {}) or {}
-        test = m.get("test_snn")
-        if test:
-            rows.append(("Test accuracy", f"OA {100 * test['oa']:.1f} %, kappa {test['kappa']:.3f}"))
-        rows.append(("Classes", f"{len(s['classes'])}: " + "; ".join(s["classes"])))
-        if model.meta.get("created"):
-            rows.append(("Created", str(model.meta["created"])))
+        from ..core.models.summary import summary_rows
+
+        rows = summary_rows(model.summary(), model.meta.get("metrics"), model.meta.get("created"))
         return "<table cellspacing='2'>" + "".join(
             f"<tr><td><b>{html.escape(k)}</b>&nbsp;</td><td>{html.escape(v)}</td></tr>" for k, v in rows) + "</table>"
 

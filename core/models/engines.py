@@ -81,19 +81,16 @@ class OnnxModel:
         return [c["value"] for c in self.classes]
 
     def summary(self) -> dict:
-        """The keys of core.model.HyperSNNModel.summary, from the record, plus the engine."""
-        from .record import _ranges, _wl_range
+        """core/models/summary.model_summary of the record (the same keys as the torch model's)."""
+        from .summary import model_summary
+
         r = self.record
-        return {"architecture": r.cfg.arch, "patch_size": r.patch_size, "time_steps": r.time_steps,
-                "weight_bits": r.weight_bits or "full precision", "input_bands": r.bands.source_count,
-                "bands_used": len(r.bands.indices), "band_ranges": _ranges(r.bands.indices),
-                "wavelength_range_nm": _wl_range(r.bands.wavelengths), "features_after_preprocessing": r.in_features,
-                "classes": [f"{c['value']}: {c['name']}" for c in r.classes],
-                "layers": [{"name": sp.name, "kind": sp.kind, "in": sp.in_ch, "out": sp.out_ch,
-                            "kernel": list(sp.kernel), "role": sp.role} for sp in r.specs],
-                "neurons": [dict(n, leak_mode=r.leak_mode) for n in r.neurons],
-                "leak_mode": r.leak_mode, "input_bits": r.cfg.input_bits or "real-valued",
-                "engine": "onnx (ONNX Runtime)"}
+        return model_summary(arch=r.cfg.arch, patch_size=r.patch_size, time_steps=r.time_steps,
+                             weight_bits=r.weight_bits, bands=r.bands, in_features=r.in_features, classes=r.classes,
+                             layers=[{"name": sp.name, "kind": sp.kind, "in": sp.in_ch, "out": sp.out_ch,
+                                      "kernel": list(sp.kernel), "role": sp.role} for sp in r.specs],
+                             neurons=[dict(n, leak_mode=r.leak_mode) for n in r.neurons], leak_mode=r.leak_mode,
+                             input_bits=r.cfg.input_bits, engine="onnx (ONNX Runtime)")
 
     def training_mask(self, shape):
         from .record import unpack_training_mask

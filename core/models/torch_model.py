@@ -16,7 +16,7 @@ import torch
 from .. import __version__
 from ..errors import ModelFileError
 from .record import (  # noqa: F401 - BandContract and the tolerance are re-exported
-    WAVELENGTH_TOLERANCE_NM, BandContract, ModelRecord, _ranges, _wl_range, record_from, unpack_training_mask)
+    WAVELENGTH_TOLERANCE_NM, BandContract, ModelRecord, record_from, unpack_training_mask)
 from .modelfile import load_model, save_model
 from ..nn.models import HSINet
 from ..nn.quant import to_codes
@@ -47,17 +47,13 @@ class HyperSNNModel:
         return [c["value"] for c in self.classes]
 
     def summary(self) -> dict:
+        """core/models/summary.model_summary of this network (its trained thresholds and leaks)."""
+        from .summary import model_summary
+
         n = self.net
-        return {
-            "architecture": n.cfg.arch, "patch_size": n.cfg.patch_size, "time_steps": n.time_steps,
-            "weight_bits": n.bits or "full precision", "input_bands": self.bands.source_count,
-            "bands_used": len(self.bands.indices), "band_ranges": _ranges(self.bands.indices),
-            "wavelength_range_nm": _wl_range(self.bands.wavelengths),
-            "features_after_preprocessing": n.in_bands,
-            "classes": [f"{c['value']}: {c['name']}" for c in self.classes],
-            "layers": n.layer_table(), "neurons": n.neuron_params(),
-            "leak_mode": n.leak_mode, "input_bits": n.input_bits or "real-valued", "engine": "torch",
-        }
+        return model_summary(arch=n.cfg.arch, patch_size=n.cfg.patch_size, time_steps=n.time_steps,
+                             weight_bits=n.bits, bands=self.bands, in_features=n.in_bands, classes=self.classes, layers=n.layer_table(),
+                             neurons=n.neuron_params(), leak_mode=n.leak_mode, input_bits=n.input_bits, engine="torch")
 
     # -- file I/O -------------------------------------------------------------------------------
     def save(self, path):

@@ -237,20 +237,11 @@ _LAYER_COLUMNS = ("name", "kind", "role", "in", "out", "kernel")
 
 
 def _model_section(model: dict) -> str:
-    """The model as tables a reader can scan: settings (one row each), then one row per layer with its shape
-    and, for spiking layers, the firing threshold and leak (never raw JSON)."""
-    scalars = {}
-    for k, v in model.items():
-        if k in ("layers", "neurons"):
-            continue
-        if isinstance(v, dict):
-            scalars.update({_label(kk): vv for kk, vv in _flatten(v, k + ".").items()})
-        elif isinstance(v, list):
-            scalars[_label(k)] = ", ".join(_fmt(x) for x in v) if all(not isinstance(x, (dict, list)) for x in v) \
-                else "; ".join(", ".join(f"{a} {_fmt(b)}" for a, b in x.items()) if isinstance(x, dict) else _fmt(x)
-                               for x in v)
-        else:
-            scalars[_label(k)] = _fmt(v)
+    """The model as tables a reader can scan: the summary's rows (core/models/summary.summary_rows), then one row
+    per layer with its shape and, for spiking layers, the firing threshold and leak (never raw JSON)."""
+    from ..models.summary import summary_rows
+
+    scalars = dict(summary_rows(model))  # the rows `hypersnn info` and the Classify dialog show
     out = ["<h2>Model</h2>", _kv_table(scalars)]
     layers = [x for x in (model.get("layers") or []) if isinstance(x, dict)]
     neurons = [x for x in (model.get("neurons") or []) if isinstance(x, dict)]

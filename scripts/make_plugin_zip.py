@@ -28,8 +28,10 @@ TOP = "hypersnn"
 EXCLUDE_DIRS = {
     ".git", ".github", ".ci", ".venv", ".venv-pyqt6", "venv", "env", "__pycache__", ".pytest_cache", ".hypothesis",
     ".qgis-settings", ".mypy_cache", ".ruff_cache", ".tox", ".idea", ".vscode", "tests", "bench", "docs",
-    "scripts", "dist", "build", "demo_out", "data",
+    "scripts", "dist", "build", "demo_out",
 }
+TOP_ONLY_DIRS = {"data"}
+"""Left out only at the plugin folder's top (benchmark downloads): core/data/ is the engine's own package."""
 EXCLUDE_FILES = {
     ".gitignore", ".gitattributes", "Makefile", "pyproject.toml", "setup.cfg", "setup.py", "tox.ini",
     ".pre-commit-config.yaml", "qgis_settings.ini",
@@ -59,6 +61,8 @@ def engine_version(root: Path = REPO) -> str:
 def excluded(rel: Path, is_dir: bool) -> bool:
     parts = rel.parts
     if any(p in EXCLUDE_DIRS for p in parts[:-1] if p) or (is_dir and parts[-1] in EXCLUDE_DIRS):
+        return True
+    if parts[0] in TOP_ONLY_DIRS and (len(parts) > 1 or is_dir):
         return True
     name = parts[-1]
     if not is_dir and len(parts) == 1 and name in EXCLUDE_FILES:

@@ -39,6 +39,11 @@ def _ratio(r, conv="complete", which="q_cnn_over_snn", view="per_patch", table="
     return r["energy"][table][conv][view][which]
 
 
+def _table(title: str, header: list, rows: list) -> list:
+    """A markdown section: its title, the header row and its rule, the rows (already formatted), a blank line."""
+    return [f"## {title}", "", "| " + " | ".join(header) + " |", "|---" * len(header) + "|"] + rows + [""]
+
+
 def groups(data: dict) -> dict:
     """Named groups of rows over seeds: default hybrid, 3d, efficient preset, paper-style 3x3."""
     s = data["sections"]
@@ -168,22 +173,18 @@ def write_markdown(data: dict, path: Path) -> None:
     out += _sensitivity(data)
     ten = s.get("ten_percent", [])
     if ten:
-        out += ["## 10 % training split (seed 0)", "", "| model | OA % | AA % | kappa x100 | 6-bit CNN / SNN (complete) |",
-                "|---|---|---|---|---|"]
-        for r in ten:
-            out.append(f"| {r['label']} | {_p(r['snn']['oa'])} | {_p(r['snn']['aa'])} | {_p(r['snn']['kappa'])} | "
-                       f"{_x(_ratio(r))} |")
-        out.append("")
+        out += _table("10 % training split (seed 0)", ["model", "OA %", "AA %", "kappa x100", "6-bit CNN / SNN (complete)"],
+                      [f"| {r['label']} | {_p(r['snn']['oa'])} | {_p(r['snn']['aa'])} | {_p(r['snn']['kappa'])} | "
+                       f"{_x(_ratio(r))} |" for r in ten])
     sw = s.get("sweeps", [])
     if sw:
-        out += ["## Sweeps (hybrid, seed 0, reduced epochs)", "",
-                "| T | bits | OA % | AA % | mean spike rate | k-bit CNN / SNN, paper | k-bit CNN / SNN, complete |",
-                "|---|---|---|---|---|---|---|"]
-        for r in sw:
-            rates = list(r["spike_rates"].values())
-            out.append(f"| {r['time_steps']} | {r['weight_bits'] or 'FP'} | {_p(r['snn']['oa'])} | {_p(r['snn']['aa'])} | "
-                       f"{sum(rates) / max(len(rates), 1):.3f} | {_x(_ratio(r, 'paper'))} | {_x(_ratio(r))} |")
-        out.append("")
+        rates = [list(r["spike_rates"].values()) for r in sw]
+        out += _table("Sweeps (hybrid, seed 0, reduced epochs)",
+                      ["T", "bits", "OA %", "AA %", "mean spike rate", "k-bit CNN / SNN, paper",
+                       "k-bit CNN / SNN, complete"],
+                      [f"| {r['time_steps']} | {r['weight_bits'] or 'FP'} | {_p(r['snn']['oa'])} | {_p(r['snn']['aa'])} | "
+                       f"{sum(rr) / max(len(rr), 1):.3f} | {_x(_ratio(r, 'paper'))} | {_x(_ratio(r))} |"
+                       for r, rr in zip(sw, rates)])
     for sec, title in (("baselines", "Baselines on the same random split (seed 0)"),
                        ("spatial", "Spatially disjoint split (blocks, seed 0)")):
         rs = s.get(sec, [])
@@ -223,14 +224,11 @@ def write_markdown(data: dict, path: Path) -> None:
         out += [f"Training time per stage ({d0[0]['label']}): " + ", ".join(f"{k} {v:.1f} s" for k, v in st.items()), ""]
     mem = s.get("memory", [])
     if mem:
-        out += ["## Memory (classification of a generated int16 GeoTIFF)", "",
-                "| size | bands | input GB | peak RSS MB | target < 2048 MB | pixels/s | classify s |",
-                "|---|---|---|---|---|---|---|"]
-        for r in mem:
-            out.append(f"| {r['size']} x {r['size']} | {r['bands']} | {r['input_gb']:.2f} | {r['peak_rss_mb']:.0f} | "
+        out += _table("Memory (classification of a generated int16 GeoTIFF)",
+                      ["size", "bands", "input GB", "peak RSS MB", "target < 2048 MB", "pixels/s", "classify s"],
+                      [f"| {r['size']} x {r['size']} | {r['bands']} | {r['input_gb']:.2f} | {r['peak_rss_mb']:.0f} | "
                        f"{'met' if r['peak_rss_mb'] < 2048 else 'MISSED'} | {r['pixels_per_s']:.0f} | "
-                       f"{r['seconds']:.0f} |")
-        out.append("")
+                       f"{r['seconds']:.0f} |" for r in mem])
     out += onnx_lines(s.get("onnx"))
     out += dask_lines(s.get("dask"))
     out += bench_cost(data)

@@ -20,6 +20,14 @@ def _backend():
     return RasterioBackend()
 
 
+def _flag_settings(args) -> RunConfig:
+    """The defaults with the flags given: classify, batch and report take no settings file or preset (the model
+    file carries its training settings)."""
+    cfg = RunConfig()
+    apply_arguments(cfg, args)
+    return cfg.validate()
+
+
 def _run(args, run, job):
     """A workflow run with the rasterio backend and the terminal's progress bar and log."""
     cb, done = terminal_callbacks(args)
@@ -78,9 +86,7 @@ def cmd_train(args):
 def cmd_classify(args):
     from ..workflows.classify import ClassifyJob, run_classify
 
-    cfg = RunConfig()
-    apply_arguments(cfg, args)
-    cfg.validate()
+    cfg = _flag_settings(args)
     job = ClassifyJob(args.raster, args.model, args.out, args.confidence, args.probabilities, args.energy_map,
                       cfg.classify)
     res = _run(args, run_classify, job)
@@ -106,9 +112,7 @@ def cmd_classify(args):
 def cmd_batch(args):
     from ..workflows.batch import BatchJob, run_batch
 
-    cfg = RunConfig()
-    apply_arguments(cfg, args)
-    cfg.validate()
+    cfg = _flag_settings(args)
     job = BatchJob(args.rasters, args.model, args.out_dir, args.manifest, args.confidence, args.probabilities,
                    args.energy_map, cfg.classify, mosaic=args.mosaic)
     res = _run(args, run_batch, job)
@@ -177,9 +181,7 @@ def cmd_report(args):
     from ..workflows.energy import EnergyJob, run_energy
     from ..workflows.report import ReportTarget
 
-    cfg = RunConfig()
-    apply_arguments(cfg, args)
-    cfg.validate()
+    cfg = _flag_settings(args)
     job = EnergyJob(args.model, args.raster, label_source(args),
                     ReportTarget(args.out_dir, Path(args.model).stem + "_report"),
                     include_training=args.include_training, window=cfg.classify.window, energy=cfg.energy,

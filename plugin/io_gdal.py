@@ -18,6 +18,7 @@ from osgeo import gdal
 from ..core.errors import RasterError
 from ..core.io.backend_common import band_last, check_one_data_type, class_names_item, describe_raster, envi_source
 from ..core.io.raster import RasterInfo, Window, checked_read
+from ..workflows.backend import FunctionBackend
 from .gdal_errors import GdalErrors
 from .gdal_writer import GdalWriter
 from .ogr_vectors import rasterize_gdal, read_polygons_ogr, write_points_ogr
@@ -190,32 +191,10 @@ def read_class_metadata(path) -> Tuple[dict, dict]:
     return names, colors
 
 
-class GdalBackend:
+class GdalBackend(FunctionBackend):
     """The plugin's I/O backend for the workflows (workflows/backend.IOBackend): GDAL/OGR and QGIS only."""
 
-    name = "gdal"
-
-    def open_raster(self, path):
-        return open_raster(path)
-
-    def open_writer(self, spec):
-        return GdalWriter(spec)
-
-    def open_cog_writer(self, spec):
-        """A Cloud-Optimized GeoTIFF writer (the COG setting): converted with GDAL's COG driver before the rename."""
-        return GdalWriter(spec, cog=True)
-
-    def read_polygons(self, path, class_field, target_crs_wkt, layer=None):
-        return read_polygons_ogr(path, class_field, target_crs_wkt, layer=layer)
-
-    def rasterize(self, shapes, info):
-        return rasterize_gdal(shapes, info)
-
-    def read_class_metadata(self, path):
-        return read_class_metadata(path)
-
-    def same_crs(self, wkt_a, wkt_b):
-        return same_crs(wkt_a, wkt_b)
-
-    def write_points(self, path, crs_wkt, xs, ys, fields, layer):
-        return write_points_ogr(path, crs_wkt, xs, ys, fields, layer)
+    def __init__(self):
+        super().__init__("gdal", open_raster=open_raster, writer=GdalWriter, read_polygons=read_polygons_ogr,
+                         rasterize=rasterize_gdal, read_class_metadata=read_class_metadata, same_crs=same_crs,
+                         write_points=write_points_ogr)

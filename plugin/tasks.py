@@ -141,30 +141,57 @@ class _EngineTask(QgsTask):
         pass
 
 
-class TrainTask(_EngineTask):
-    """Train a model (and by default classify the raster with it) from a `workflows.train.TrainJob`."""
+class _JobTask(_EngineTask):
+    """A task that runs one workflow job on one raster (TrainTask, ClassifyTask): titled "<verb> <the raster's file
+    name>"; its work is the workflow's run function called with the GDAL backend and this task's callbacks."""
 
-    def __init__(self, job, iface=None, on_done=None, show_report: Optional[Callable[[str], None]] = None):
+    verb = ""
+
+    def __init__(self, job, iface=None, on_done: Optional[Callable] = None):
         from pathlib import Path
 
-        super().__init__(f"Train on {Path(job.raster).name}", iface, on_done)
+        super().__init__(f"{self.verb} {Path(job.raster).name}", iface, on_done)
         self.job = job
-        self.show_report = show_report
+
+    def workflow(self) -> Callable:  # pragma: no cover - overridden
+        """The workflow's run function, imported only when the task runs, as the plugin loads without the engine."""
+        raise NotImplementedError
 
     def work(self):
-        from ..workflows.train import run_train
         from .io_gdal import GdalBackend
 
-        return run_train(self.job, GdalBackend(), self.callbacks())
+        return self.workflow()(self.job, GdalBackend(), self.callbacks())
+
+    def add_output_layers(self, class_map, classes, confidence=None, energy_map=None, probabilities=None):
+        """Add the maps the run wrote (a None or empty path is skipped) in the order both tasks use, so the class
+        map lies on top: energy map, probabilities, confidence, class map."""
+        if energy_map:
+            self.added_layers.append(L.add_energy_map(energy_map))
+        if probabilities:
+            self.added_layers.append(L.add_probabilities(probabilities))
+        if confidence:
+            self.added_layers.append(L.add_confidence(confidence))
+        if class_map:
+            self.added_layers.append(L.add_class_map(class_map, classes))
+
+
+class TrainTask(_JobTask):
+    """Train a model (and by default classify the raster with it) from a `workflows.train.TrainJob`."""
+
+    verb = "Train on"
+
+    def __init__(self, job, iface=None, on_done=None, show_report: Optional[Callable[[str], None]] = None):
+        super().__init__(job, iface, on_done)
+        self.show_report = show_report
+
+    def workflow(self):
+        from ..workflows.train import run_train
+
+        return run_train
 
     def on_success(self):
         res = self.result
-        if res.energy_map:
-            self.added_layers.append(L.add_energy_map(res.energy_map))
-        if res.confidence:
-            self.added_layers.append(L.add_confidence(res.confidence))
-        if res.class_map:
-            self.added_layers.append(L.add_class_map(res.class_map, res.classes))
+        self.add_output_layers(res.class_map, res.classes, res.confidence, res.energy_map)
         s = res.summary
         acc = (f"{s.get('accuracy_kind', 'test')} OA {100 * s['oa']:.1f} %, kappa {s['kappa']:.3f} on {s['n_test']} "
                "pixels; " if s.get("oa") is not None else "")
@@ -190,30 +217,19 @@ class TrainTask(_EngineTask):
             self.show_report(html)
 
 
-class ClassifyTask(_EngineTask):
+class ClassifyTask(_JobTask):
     """Classify a raster with a model file (a `workflows.classify.ClassifyJob`); adds the output layers."""
 
-    def __init__(self, job, iface=None, on_done=None):
-        from pathlib import Path
+    verb = "Classify"
 
-        super().__init__(f"Classify {Path(job.raster).name}", iface, on_done)
-        self.job = job
-
-    def work(self):
+    def workflow(self):
         from ..workflows.classify import run_classify
-        from .io_gdal import GdalBackend
 
-        return run_classify(self.job, GdalBackend(), self.callbacks())
+        return run_classify
 
     def on_success(self):
         res = self.result
-        if res.energy_map:
-            self.added_layers.append(L.add_energy_map(res.energy_map))
-        if res.probabilities:
-            self.added_layers.append(L.add_probabilities(res.probabilities))
-        if res.confidence:
-            self.added_layers.append(L.add_confidence(res.confidence))
-        self.added_layers.append(L.add_class_map(res.class_map, res.classes))
+        self.add_output_layers(res.class_map, res.classes, res.confidence, res.energy_map, res.probabilities)
         energy = (f"; SNN energy of the scene {res.energy['snn_mj']:.4f} mJ (complete convention)"
                   if res.energy else "")
         L.after_qgis_notice(self.iface, self.description(), f"Class map written: {res.class_map} ({res.valid_pixels} "

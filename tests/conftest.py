@@ -41,3 +41,12 @@ def polygons_gpkg(tmp_path):
     """GeoPackage (EPSG:4326) with one polygon per class over the synthetic scene, integer field `klass`."""
     return fd.make_polygons_gpkg(
         tmp_path / "train.gpkg", [((2, 1, 6, 5), 1), ((3, 9, 7, 14), 2), ((12, 17, 18, 22), 3)])
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    """Path of a tiny trained model (tiny.tiny_model_file), trained once per test module that asks for it: the
+    batch, Dask and mosaic tests classify with it. A module that needs another model defines its own `model_file`."""
+    from tiny import tiny_model_file
+
+    return tiny_model_file(tmp_path_factory.mktemp("model"))

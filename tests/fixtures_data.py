@@ -38,6 +38,23 @@ def synthetic_scene(seed: int = 0):
     return cube, gt
 
 
+def band_tags(i: int, wavelengths: Optional[Sequence[float]], units: Optional[str], *,
+              fwhm: Optional[Sequence[float]] = None, bbl: Optional[Sequence[int]] = None) -> dict:
+    """EnMAP-Box style metadata of band `i` (0-based): wavelength (+ wavelength_units), fwhm, bbl, each only when
+    given. Pure (no rasterio, no GDAL) so that the rasterio writer here and the GDAL writer of the QGIS tests
+    (tests/qgis/data.py) tag their bands the same way."""
+    tags = {}
+    if wavelengths is not None:
+        tags["wavelength"] = str(wavelengths[i])
+        if units:
+            tags["wavelength_units"] = units
+    if fwhm is not None:
+        tags["fwhm"] = str(fwhm[i])
+    if bbl is not None:
+        tags["bbl"] = str(bbl[i])
+    return tags
+
+
 def make_geotiff(path, cube: Optional[np.ndarray] = None, *, crs: Optional[str] = CRS, nodata=NODATA,
                  wavelengths: Optional[Sequence[float]] = WAVELENGTHS_NM, units: Optional[str] = "Nanometers",
                  fwhm: Optional[Sequence[float]] = None, bbl: Optional[Sequence[int]] = None,
@@ -58,15 +75,7 @@ def make_geotiff(path, cube: Optional[np.ndarray] = None, *, crs: Optional[str] 
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(np.moveaxis(cube, -1, 0))
         for i in range(b):
-            tags = {}
-            if wavelengths is not None:
-                tags["wavelength"] = str(wavelengths[i])
-                if units:
-                    tags["wavelength_units"] = units
-            if fwhm is not None:
-                tags["fwhm"] = str(fwhm[i])
-            if bbl is not None:
-                tags["bbl"] = str(bbl[i])
+            tags = band_tags(i, wavelengths, units, fwhm=fwhm, bbl=bbl)
             if tags:
                 if envi_domain:
                     dst.update_tags(i + 1, ns="ENVI", **tags)

@@ -1,31 +1,20 @@
 """`hypersnn batch` (workflows/batch.py): one map per scene and a manifest with checksums; a failed scene is
 recorded and the others finish (exit code 1); a rerun skips what is done and unchanged, and redoes what changed;
 a canceled batch keeps the finished scenes and resumes; with a Dask scheduler the maps are the same bytes."""
-import hashlib
 import json
-from pathlib import Path
 
 import pytest
 
 import fixtures_data as fd
+from checksums import file_sha256
 from hypersnn.cli import main
 from hypersnn.workflows.rasterio_backend import RasterioBackend
 from hypersnn.core.config.schema import ClassifyConfig
 from hypersnn.core.errors import Canceled, InputError
 from hypersnn.workflows.batch import BatchJob, expand_inputs, run_batch
 from hypersnn.workflows.callbacks import Callbacks
-from tiny import tiny_model_file
 
 pytestmark = pytest.mark.timeout(300)
-
-
-def _sha(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory):
-    return tiny_model_file(tmp_path_factory.mktemp("batch-model"))
 
 
 @pytest.fixture
@@ -47,16 +36,16 @@ def test_batch_writes_maps_and_a_manifest_and_reports_the_failed_scene(model_fil
     out = tmp_path / "maps"
     assert _batch(model_file, out, tmp_path / "a", str(tmp_path / "b_*.tif")) == 1  # one scene failed
     m = json.loads((out / "manifest.json").read_text())
-    assert m["model"] == {"path": str(model_file), "sha256": _sha(model_file)}
+    assert m["model"] == {"path": str(model_file), "sha256": file_sha256(model_file)}
     by = m["scenes"]
     assert list(by) == [str(p) for p in good] + [str(bad)]
     for p in good:
         e = by[str(p)]
-        assert e["status"] == "done" and e["input_sha256"] == {str(p): _sha(p)}
+        assert e["status"] == "done" and e["input_sha256"] == {str(p): file_sha256(p)}
         for kind, name in (("class_map", "classes"), ("confidence", "confidence")):
             path = out / f"{p.stem}_{name}.tif"
-            assert e["outputs"][kind]["path"] == str(path) and e["outputs"][kind]["sha256"] == _sha(path)
-        assert e["outputs"]["class_map"]["aux_xml_sha256"] == _sha(f"{out / p.stem}_classes.tif.aux.xml")
+            assert e["outputs"][kind]["path"] == str(path) and e["outputs"][kind]["sha256"] == file_sha256(path)
+        assert e["outputs"]["class_map"]["aux_xml_sha256"] == file_sha256(f"{out / p.stem}_classes.tif.aux.xml")
         assert e["valid_pixels"] == fd.H * fd.W - len(fd.NODATA_PIXELS) and e["seconds"] >= 0
     assert by[str(bad)]["status"] == "failed" and "5 bands" in by[str(bad)]["error"]
     assert str(bad) in by[str(bad)]["error"] or "raster" in by[str(bad)]["error"]
@@ -79,7 +68,7 @@ def test_rerun_skips_done_scenes_and_redoes_changed_ones(model_file, scenes, tmp
     third = run_batch(job, RasterioBackend())
     assert (third.done, third.skipped) == (2, 0)
     m = json.loads((out / "manifest.json").read_text())
-    assert m["scenes"][str(good[0])]["input_sha256"] == {str(good[0]): _sha(good[0])}
+    assert m["scenes"][str(good[0])]["input_sha256"] == {str(good[0]): file_sha256(good[0])}
     # other settings (here the mode) are a different result: not skipped
     job.cfg = ClassifyConfig(window=8, mode="cnn")
     assert run_batch(job, RasterioBackend()).skipped == 0
@@ -107,7 +96,8 @@ def test_batch_on_a_dask_cluster_writes_the_same_maps(model_file, scenes, tmp_pa
     assert _batch(model_file, tmp_path / "two", *good, extra=("--scheduler", "local:2")) == 0
     for p in good:
         for name in ("classes", "confidence"):
-            assert _sha(tmp_path / "one" / f"{p.stem}_{name}.tif") == _sha(tmp_path / "two" / f"{p.stem}_{name}.tif")
+            assert (file_sha256(tmp_path / "one" / f"{p.stem}_{name}.tif")
+                    == file_sha256(tmp_path / "two" / f"{p.stem}_{name}.tif"))
     m = json.loads((tmp_path / "two" / "manifest.json").read_text())
     assert m["scheduler"] == "local:2" and "scheduler" not in m["settings"]["classify"]
 

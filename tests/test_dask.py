@@ -2,35 +2,24 @@
 with a worker killed in the middle of a run, with the ONNX engine (whose workers never import torch) and with an
 energy map; cancel and Ctrl-C leave no output and keep the old one; --cog writes a valid Cloud-Optimized
 GeoTIFF with the same classes. Real worker processes on loopback, a tiny trained model, small rasters."""
-import hashlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import fixtures_data as fd
+from checksums import file_sha256
 from hypersnn.cli import main
 from hypersnn.workflows.rasterio_backend import RasterioBackend
 from hypersnn.core.config.schema import ClassifyConfig
 from hypersnn.core.errors import Canceled, InputError
-from tiny import tiny_model_file
 
 distributed = pytest.importorskip("distributed")
 pytestmark = pytest.mark.timeout(300)
-
-
-def _sha(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory):
-    return tiny_model_file(tmp_path_factory.mktemp("dask-model"))
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +52,7 @@ def _classify(model, raster, folder, *extra, confidence=True, probabilities=Fals
 
 def _same_files(a, b, names):
     for n in names:
-        assert _sha(a / n) == _sha(b / n), f"{n} differs between {a} and {b}"
+        assert file_sha256(a / n) == file_sha256(b / n), f"{n} differs between {a} and {b}"
 
 
 def test_local_two_workers_write_the_same_bytes(model_file, big_raster, tmp_path):

@@ -18,18 +18,12 @@ from hypersnn.workflows.rasterio_reader import read_class_metadata
 from hypersnn.core.io.raster import RasterInfo
 from hypersnn.workflows.batch import BatchJob, run_batch
 from hypersnn.workflows.rasterio_backend import RasterioBackend
-from tiny import tiny_model_file
 
 pytestmark = pytest.mark.timeout(300)
 X0, Y0 = fd.GDAL_TRANSFORM[0], fd.GDAL_TRANSFORM[3]
 PX = fd.PIXEL
 # (row, col, rows, cols) of each scene in the 40 x 48 cube: four overlapping pieces and one apart
 PIECES = {"nw": (0, 0, 24, 28), "ne": (0, 20, 24, 28), "sw": (16, 0, 24, 28), "se": (16, 20, 24, 28)}
-
-
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory):
-    return tiny_model_file(tmp_path_factory.mktemp("mosaic-model"))
 
 
 @pytest.fixture

@@ -30,6 +30,22 @@ def _ranges(idx: List[int]) -> str:
     return ",".join(index_ranges(idx))
 
 
+def _entry_row(label: str, placeholder: str, tooltip: str, button_text: str, apply):
+    """A "label, line edit, button" row (the band-range and wavelength-window rows) whose button and Return key
+    both call `apply`: (row layout, line edit, button)."""
+    row = QHBoxLayout()
+    row.addWidget(QLabel(label))
+    edit = QLineEdit()
+    edit.setPlaceholderText(placeholder)
+    edit.setToolTip(tooltip)
+    button = QPushButton(button_text)
+    button.clicked.connect(apply)
+    edit.returnPressed.connect(apply)
+    row.addWidget(edit, 1)
+    row.addWidget(button)
+    return row, edit, button
+
+
 def mean_spectra(reader, labels, max_rows: int = 48) -> list:
     """[(name, (r, g, b), mean spectrum)] per class of `labels` (core.labels.Labels on the reader's grid), from
     at most `max_rows` image rows holding labels (evenly spread): bounded reading, also for a large scene."""
@@ -166,28 +182,14 @@ class BandSelector(QWidget):
         self.tabs.currentChanged.connect(lambda _: self.refresh_spectra())
         lay.addWidget(self.tabs, 1)
 
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Bands"))
-        self.ranges_edit = QLineEdit()
-        self.ranges_edit.setPlaceholderText("e.g. 1-103, 109-149, 164-200")
-        self.ranges_edit.setToolTip("1-based band numbers and ranges; 'Select' checks exactly these bands")
-        self.ranges_btn = QPushButton("Select")
-        self.ranges_btn.clicked.connect(self.apply_ranges)
-        self.ranges_edit.returnPressed.connect(self.apply_ranges)
-        row.addWidget(self.ranges_edit, 1)
-        row.addWidget(self.ranges_btn)
+        row, self.ranges_edit, self.ranges_btn = _entry_row(
+            "Bands", "e.g. 1-103, 109-149, 164-200",
+            "1-based band numbers and ranges; 'Select' checks exactly these bands", "Select", self.apply_ranges)
         lay.addLayout(row)
-
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Wavelengths"))
-        self.wl_edit = QLineEdit()
-        self.wl_edit.setPlaceholderText("e.g. 400-1340nm, 1450-1790nm or 0.4-1.3um")
-        self.wl_edit.setToolTip("Keep only the checked bands whose centre lies in one of these windows")
-        self.wl_btn = QPushButton("Keep window")
-        self.wl_btn.clicked.connect(self.apply_wavelengths)
-        self.wl_edit.returnPressed.connect(self.apply_wavelengths)
-        row.addWidget(self.wl_edit, 1)
-        row.addWidget(self.wl_btn)
+        row, self.wl_edit, self.wl_btn = _entry_row(
+            "Wavelengths", "e.g. 400-1340nm, 1450-1790nm or 0.4-1.3um",
+            "Keep only the checked bands whose centre lies in one of these windows", "Keep window",
+            self.apply_wavelengths)
         lay.addLayout(row)
 
         row = QHBoxLayout()

@@ -8,7 +8,7 @@ import os
 from typing import Optional
 
 from qgis.core import QgsMapLayerProxyModel
-from qgis.gui import QgsMapLayerComboBox, QgsMessageBar
+from qgis.gui import QgsMapLayerComboBox
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -17,14 +17,13 @@ from qgis.PyQt.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QLabel,
-    QSizePolicy,
     QSpinBox,
     QTextBrowser,
     QVBoxLayout,
 )
 
-from .common import (GEOTIFF_FILTER, add_help_button, add_map_outputs, confirm_replace, file_widget, free_outputs, icon,
-                     set_setting, setting)
+from .common import (GEOTIFF_FILTER, add_map_outputs, confirm_replace, dialog_buttons, dialog_layout, file_widget,
+                     free_outputs, output_problem, set_setting, setting)
 
 OUTPUT_SUFFIXES = ("_classes.tif", "_confidence.tif", "_probabilities.tif", "_energy.tif")
 
@@ -38,12 +37,7 @@ class ClassifyDialog(QDialog):
         self.info = None
         self.raster_error = ""
         self._auto_paths = {}
-        self.setWindowTitle("HyperSNN: classify raster")
-        self.setWindowIcon(icon("classify"))
-        outer = QVBoxLayout(self)
-        self.bar = QgsMessageBar(self)
-        self.bar.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
-        outer.addWidget(self.bar)
+        outer, self.bar = dialog_layout(self, "HyperSNN: classify raster", "classify")
 
         g = QGroupBox("Input")
         form = QFormLayout(g)
@@ -93,20 +87,14 @@ class ClassifyDialog(QDialog):
         form.addRow("Window", self.window_spin)
         outer.addWidget(g)
 
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Classify")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        self.help_button = add_help_button(buttons, "qgis-plugin")
-        outer.addWidget(buttons)
-        self.buttons = buttons
+        self.buttons, self.help_button = dialog_buttons(self, "Classify")
+        outer.addWidget(self.buttons)
 
         self.raster_combo.layerChanged.connect(self._raster_changed)
         self.model_file.fileChanged.connect(self._model_changed)
-        self.confidence_check.toggled.connect(self._update_enabled)
-        self.prob_check.toggled.connect(self._update_enabled)
-        self.energy_check.toggled.connect(self._update_enabled)
-        self.mode_combo.currentIndexChanged.connect(self._update_enabled)
+        for signal in (self.confidence_check.toggled, self.prob_check.toggled, self.energy_check.toggled,
+                       self.mode_combo.currentIndexChanged):
+            signal.connect(self._update_enabled)
         self.resize(720, 680)
         self._load_settings()
         self._raster_changed(self.raster_combo.currentLayer())
@@ -161,10 +149,17 @@ class ClassifyDialog(QDialog):
     def _output_widgets(self):
         return [self.class_map_file, self.confidence_file, self.prob_file, self.energy_file]
 
+    def named_outputs(self) -> list:
+        """[(what, path)] of the maps this run would write (the class map and those switched on), as the job names
+        them; a path is empty where none is chosen yet."""
+        job = self.job()
+        maps = (("class map", job.class_map), ("confidence map", job.confidence),
+                ("probability raster", job.probabilities), ("energy map", job.energy_map))
+        return [(what, p) for what, p in maps if p is not None]
+
     def chosen_outputs(self) -> list:
         """The output files this run would write (the maps that are switched on)."""
-        job = self.job()
-        return [p for p in (job.class_map, job.confidence, job.probabilities, job.energy_map) if p]
+        return [p for _, p in self.named_outputs() if p]
 
     def _model_changed(self, path):
         self.model = None
@@ -231,21 +226,7 @@ class ClassifyDialog(QDialog):
         msg = self.mismatch()
         if msg:
             return msg
-        outs = [("class map", self.class_map_file.filePath())]
-        if self.confidence_check.isChecked():
-            outs.append(("confidence map", self.confidence_file.filePath()))
-        if self.prob_check.isChecked():
-            outs.append(("probability raster", self.prob_file.filePath()))
-        if self.energy_check.isChecked() and self.energy_check.isEnabled():
-            outs.append(("energy map", self.energy_file.filePath()))
-        for what, p in outs:
-            if not p:
-                return f"Choose where to save the {what}."
-            if not os.path.isdir(os.path.dirname(os.path.abspath(p))):
-                return f"The folder for the {what} does not exist: {os.path.dirname(p)}"
-            if not p.lower().endswith((".tif", ".tiff")):
-                return f"The {what} is written as GeoTIFF: give it a .tif name."
-        return None
+        return output_problem(self.named_outputs(), geotiff=True)
 
     def accept(self):
         problem = self.validate()

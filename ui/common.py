@@ -1,15 +1,17 @@
 """Small helpers shared by the dialogs: settings under "hypersnn/", default output paths (free names, never an
-existing file), the question before replacing a file, the Help button, icons."""
+existing file), the checks of output paths, the question before replacing a file, the frame every dialog starts and
+ends with (title, message bar; button box with its Help button), icons."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Optional
 
 from qgis.core import QgsSettings
-from qgis.gui import QgsFileWidget
+from qgis.gui import QgsFileWidget, QgsMessageBar
 from qgis.PyQt.QtCore import QUrl
 from qgis.PyQt.QtGui import QDesktopServices, QIcon
-from qgis.PyQt.QtWidgets import QCheckBox, QDialogButtonBox, QMessageBox
+from qgis.PyQt.QtWidgets import QCheckBox, QDialogButtonBox, QMessageBox, QSizePolicy, QVBoxLayout
 
 PREFIX = "hypersnn/"
 def icon(name: str = "icon") -> QIcon:
@@ -108,6 +110,20 @@ def existing_outputs(paths) -> list:
     return out
 
 
+def output_problem(outputs, geotiff: bool = False) -> Optional[str]:
+    """The first problem with the outputs a dialog is about to write, `[(what, path)]` ("class map", ...), or None:
+    no path chosen, a folder that does not exist or, with `geotiff`, a name that is not .tif. One check for the
+    train and classify dialogs, output by output, so the message names the first output in the form to fix."""
+    for what, p in outputs:
+        if not p:
+            return f"Choose where to save the {what}."
+        if not os.path.isdir(os.path.dirname(os.path.abspath(p))):
+            return f"The folder for the {what} does not exist: {os.path.dirname(p)}"
+        if geotiff and not p.lower().endswith((".tif", ".tiff")):
+            return f"The {what} is written as GeoTIFF: give it a .tif name."
+    return None
+
+
 def confirm_replace(parent, paths) -> bool:
     """Ask before replacing existing files, as QGIS's own dialogs do; No is the default."""
     if not paths:
@@ -151,3 +167,29 @@ def add_help_button(buttons: QDialogButtonBox, section: str = "qgis-plugin"):
     btn.setToolTip(f"Open the documentation in the web browser: {help_url(section).toString()}")
     buttons.helpRequested.connect(lambda: open_help(section))
     return btn
+
+
+def dialog_buttons(dialog, ok_text: str, *extra, section: str = "qgis-plugin"):
+    """The button box every dialog ends with: OK (renamed to the dialog's action, "Train", "Classify") and Cancel
+    wired to the dialog's accept/reject, the `extra` standard buttons, and a Help button that opens `section`.
+    Returns (buttons, help_button)."""
+    which = QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+    for b in extra:
+        which = which | b
+    buttons = QDialogButtonBox(which)
+    buttons.button(QDialogButtonBox.StandardButton.Ok).setText(ok_text)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons, add_help_button(buttons, section)
+
+
+def dialog_layout(dialog, title: str, icon_name: str):
+    """What every dialog starts with: its title and icon, a vertical layout and, on top, the message bar where the
+    dialog says why it refuses an input. Returns (layout, message bar)."""
+    dialog.setWindowTitle(title)
+    dialog.setWindowIcon(icon(icon_name))
+    outer = QVBoxLayout(dialog)
+    bar = QgsMessageBar(dialog)
+    bar.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
+    outer.addWidget(bar)
+    return outer, bar

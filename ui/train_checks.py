@@ -7,6 +7,8 @@ import html
 import os
 from typing import Optional
 
+from .common import output_problem
+
 
 class InputChecks:
     """Mixin of TrainDialog: `validate()` over the dialog's widgets, and `problem_label` showing its answer."""
@@ -85,11 +87,9 @@ class InputChecks:
             paths.append(("class map", self.class_map_file.filePath()))
             if self.confidence_check.isChecked():
                 paths.append(("confidence map", self.confidence_file.filePath()))
-        for what, p in paths:
-            if not p:
-                return f"Choose where to save the {what}."
-            if not os.path.isdir(os.path.dirname(os.path.abspath(p))):
-                return f"The folder for the {what} does not exist: {os.path.dirname(p)}"
+        problem = output_problem(paths)
+        if problem:
+            return problem
         if not self.model_file.filePath().lower().endswith(".hsnn"):
             return "The model file name must end in .hsnn."
         try:

@@ -9,7 +9,7 @@ table `bindings()` that set_config, run_config, save_settings and load_settings 
 from __future__ import annotations
 
 from qgis.core import QgsCoordinateReferenceSystem, QgsMapLayerProxyModel
-from qgis.gui import QgsMapLayerComboBox, QgsMessageBar
+from qgis.gui import QgsMapLayerComboBox
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import (
     QBoxLayout,
@@ -21,13 +21,12 @@ from qgis.PyQt.QtWidgets import (
     QGroupBox,
     QLabel,
     QScrollArea,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from .band_selector import BandSelector
-from .common import add_help_button, icon
+from .common import dialog_buttons, dialog_layout
 from .settings_form import set_widget_value, widget_value
 from .train_checks import InputChecks
 from .train_classes import ClassesSection
@@ -52,13 +51,8 @@ class TrainDialog(TrainingDataSection, ClassesSection, SplitSection, ModelSectio
         self.base_config = RunConfig()
         self._auto_paths = {}
         self._label_raster_cache = {}
-        self.setWindowTitle("HyperSNN: train SNN classifier")
-        self.setWindowIcon(icon("train"))
+        outer, self.bar = dialog_layout(self, "HyperSNN: train SNN classifier", "train")
         self.setModal(False)
-        outer = QVBoxLayout(self)
-        self.bar = QgsMessageBar(self)
-        self.bar.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
-        outer.addWidget(self.bar)
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -101,13 +95,8 @@ class TrainDialog(TrainingDataSection, ClassesSection, SplitSection, ModelSectio
         # -- outputs -----------------------------------------------------------------------------
         self._build_outputs(left)
 
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel |
-                                   QDialogButtonBox.StandardButton.RestoreDefaults)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Train")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons, self.help_button = dialog_buttons(self, "Train", QDialogButtonBox.StandardButton.RestoreDefaults)
         buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults).clicked.connect(self.restore_defaults)
-        self.help_button = add_help_button(buttons, "qgis-plugin")
         # why Train did nothing, in full (a message bar cuts long text to two lines), beside the buttons
         self.problem_label = QLabel("")
         self.problem_label.setWordWrap(True)

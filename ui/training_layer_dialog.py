@@ -5,35 +5,27 @@ from __future__ import annotations
 import os
 
 from qgis.core import QgsCoordinateReferenceSystem, QgsMapLayerProxyModel
-from qgis.gui import QgsColorButton, QgsFileWidget, QgsMapLayerComboBox, QgsMessageBar, QgsProjectionSelectionWidget
+from qgis.gui import QgsColorButton, QgsFileWidget, QgsMapLayerComboBox, QgsProjectionSelectionWidget
 from qgis.PyQt.QtGui import QColor
 from qgis.PyQt.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QPushButton,
-    QSizePolicy,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
 )
 
-from .common import add_help_button, default_output, icon, set_setting
+from .common import default_output, dialog_buttons, dialog_layout, set_setting
 
 
 class TrainingLayerDialog(QDialog):
     def __init__(self, iface=None, parent=None):
         super().__init__(parent or (iface.mainWindow() if iface is not None else None))
         self.iface = iface
-        self.setWindowTitle("HyperSNN: create training layer")
-        self.setWindowIcon(icon("layer"))
-        outer = QVBoxLayout(self)
-        self.bar = QgsMessageBar(self)
-        self.bar.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
-        outer.addWidget(self.bar)
+        outer, self.bar = dialog_layout(self, "HyperSNN: create training layer", "layer")
         form = QFormLayout()
         outer.addLayout(form)
         self.raster_combo = QgsMapLayerComboBox()
@@ -61,11 +53,7 @@ class TrainingLayerDialog(QDialog):
         row.addWidget(rem)
         row.addStretch(1)
         outer.addLayout(row)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Create")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        self.help_button = add_help_button(buttons, "qgis-plugin")
+        buttons, self.help_button = dialog_buttons(self, "Create")
         outer.addWidget(buttons)
         self.raster_combo.layerChanged.connect(self._raster_changed)
         self._auto = ""

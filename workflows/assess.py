@@ -7,11 +7,10 @@ from typing import Optional
 
 import numpy as np
 
-from ..core.io.files import check_outputs
 from .backend import IOBackend, LabelSource
 from .callbacks import Callbacks
 from .labels import labels_from_source
-from .report import ReportTarget, check_report_not_foreign, run_report
+from .report import ReportTarget, check_report_target, run_report
 
 
 @dataclass
@@ -34,21 +33,21 @@ class AssessOutcome:
     accuracy: dict
     """core.assess.metrics.assess's result (OA, AA, kappa, per class; area-adjusted estimates when asked)."""
     report: dict
+    """The report's content (core/report/schema), written or not."""
     report_paths: dict
     """Kind ("html", "json", "per_class_csv", ...) -> the file written; empty without a report target."""
     n: int
     """Reference pixels compared."""
     warnings: list
+    """What the run warned about (nodata in the reference, classes missing from the map, ...)."""
 
 
 def run_assess(job: AssessJob, backend: IOBackend, cb: Optional[Callbacks] = None) -> AssessOutcome:
     from ..core.assess.metrics import assess
 
     cb = cb or Callbacks()
-    if job.report is not None:
-        job.report.check()
-        check_report_not_foreign(job.report, "accuracy report", "--report-dir")
-        check_outputs(job.report.outputs(), [(job.class_map, "class map")] + job.reference.input_files())
+    check_report_target(job.report, "accuracy report", [(job.class_map, "class map")] + job.reference.input_files(),
+                        "--report-dir")
     with cb.capture_warnings():
         r = backend.open_raster(job.class_map)
         try:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Protocol, Tuple
+from typing import Callable, List, Optional, Protocol, Tuple
 
 import numpy as np
 
@@ -38,6 +38,30 @@ class IOBackend(Protocol):
 
     def write_points(self, path: str, crs_wkt: str, xs, ys, fields: List[PointField], layer: str) -> None:
         """A GeoPackage of points (one layer), written to a temporary file and renamed into place."""
+
+
+class FunctionBackend:
+    """An IOBackend made of one library's functions. Both backends are the same eight calls on different libraries,
+    so the adapter is written once here and each backend only names its functions (workflows/rasterio_backend.py,
+    plugin/io_gdal.py); a call added to IOBackend is then added to both or to neither."""
+
+    def __init__(self, name: str, *, open_raster: Callable, writer: Callable, read_polygons: Callable,
+                 rasterize: Callable, read_class_metadata: Callable, same_crs: Callable, write_points: Callable):
+        self.name = name
+        self.open_raster = open_raster
+        self._writer = writer
+        self.read_polygons = read_polygons
+        self.rasterize = rasterize
+        self.read_class_metadata = read_class_metadata
+        self.same_crs = same_crs
+        self.write_points = write_points
+
+    def open_writer(self, spec: OutputSpec) -> RasterWriter:
+        return self._writer(spec)
+
+    def open_cog_writer(self, spec: OutputSpec) -> RasterWriter:
+        """The writer's COG mode: converted with GDAL's COG driver before the rename (the COG setting)."""
+        return self._writer(spec, cog=True)
 
 
 @dataclass

@@ -23,7 +23,9 @@ class ClassifyJob:
     """The class map GeoTIFF to write; the other maps are written only when their path is given."""
     confidence: Optional[str] = None
     probabilities: Optional[str] = None
+    """One band per class: its probability (large: classes x pixels x 4 bytes)."""
     energy_map: Optional[str] = None
+    """SNN energy (pJ, complete convention) and spikes per pixel; needs the torch engine."""
     cfg: ClassifyConfig = field(default_factory=ClassifyConfig)
 
 

@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Optional
 
 from ..core.config.schema import DEFAULT_WINDOW, EnergyConfig
-from ..core.io.files import check_outputs
 from .backend import IOBackend, LabelSource
 from .callbacks import Callbacks
 from .labels import labels_from_source
-from .report import ReportTarget, check_report_not_foreign, run_report
+from .report import ReportTarget, check_report_target, run_report
 
 
 @dataclass
@@ -36,8 +35,11 @@ class EnergyOutcome:
     energy: dict
     """core.energy.costs.energy_report's result: operation counts and their energy, per convention."""
     accuracy: Optional[dict]
+    """Accuracy on the reference labels (core.assess.metrics.assess's result); None without them."""
     report: dict
+    """The report's content (core/report/schema), written or not."""
     report_paths: dict
+    """Kind ("html", "json", ...) -> the file written; empty without a report target."""
     pixels: int
     """Reference pixels scored; `excluded_training_pixels` more were left out as the model's own training."""
     excluded_training_pixels: int
@@ -52,11 +54,8 @@ def run_energy(job: EnergyJob, backend: IOBackend, cb: Optional[Callbacks] = Non
 
     cb = cb or Callbacks()
     model_path = job.model if isinstance(job.model, (str, Path)) else None
-    if job.report is not None:
-        job.report.check()
-        check_report_not_foreign(job.report, "energy report")
-        ins = [(job.raster, "input raster"), (model_path and str(model_path), "model file")]
-        check_outputs(job.report.outputs(), ins + (job.reference.input_files() if job.reference else []))
+    ins = [(job.raster, "input raster"), (model_path and str(model_path), "model file")]
+    check_report_target(job.report, "energy report", ins + (job.reference.input_files() if job.reference else []))
     model = HyperSNNModel.load(job.model) if model_path else job.model
     name = Path(model_path).name if model_path else "model"
     with cb.capture_warnings():

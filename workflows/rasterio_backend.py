@@ -7,35 +7,16 @@ core/io/backend_common.py.
 """
 from __future__ import annotations
 
+from .backend import FunctionBackend
 from .rasterio_reader import open_raster, read_class_metadata, same_crs
 from .rasterio_vectors import rasterize, read_polygons, write_points
 from .rasterio_writer import RasterioWriter
 
 
-class RasterioBackend:
-    name = "rasterio"
+class RasterioBackend(FunctionBackend):
+    """The command line's I/O backend for the workflows (workflows/backend.IOBackend): rasterio and fiona."""
 
-    def open_raster(self, path):
-        return open_raster(path)
-
-    def open_writer(self, spec):
-        return RasterioWriter(spec)
-
-    def open_cog_writer(self, spec):
-        """A Cloud-Optimized GeoTIFF writer (classify --cog): converted with GDAL's COG driver before the rename."""
-        return RasterioWriter(spec, cog=True)
-
-    def read_polygons(self, path, class_field, target_crs_wkt, layer=None):
-        return read_polygons(path, class_field, target_crs_wkt, layer=layer)
-
-    def rasterize(self, shapes, info):
-        return rasterize(shapes, info)
-
-    def read_class_metadata(self, path):
-        return read_class_metadata(path)
-
-    def same_crs(self, wkt_a, wkt_b):
-        return same_crs(wkt_a, wkt_b)
-
-    def write_points(self, path, crs_wkt, xs, ys, fields, layer):
-        return write_points(path, crs_wkt, xs, ys, fields, layer)
+    def __init__(self):
+        super().__init__("rasterio", open_raster=open_raster, writer=RasterioWriter, read_polygons=read_polygons,
+                         rasterize=rasterize, read_class_metadata=read_class_metadata, same_crs=same_crs,
+                         write_points=write_points)

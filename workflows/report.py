@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..core.errors import OutputError
-from ..core.io.files import check_output_dir, check_output_file
+from ..core.io.files import check_output_dir, check_output_file, check_outputs
 
 
 @dataclass
@@ -79,6 +79,18 @@ def written_by_hypersnn(path: str) -> bool:
         if path.lower().endswith(suffix):
             return head.startswith(marks[0]) and all(m in head for m in marks[1:])
     return False
+
+
+def check_report_target(target: Optional[ReportTarget], what: str, inputs: list,
+                        folder_option: str = "--out-dir") -> None:
+    """Before any work, for the commands that only write a report (assess, energy): the report folder can be
+    written, no report file HyperSNN did not write would be replaced, and no report file is one of `inputs`
+    ((path, what) pairs)."""
+    if target is None:
+        return
+    target.check()
+    check_report_not_foreign(target, what, folder_option)
+    check_outputs(target.outputs(), inputs)
 
 
 def check_report_not_foreign(target: Optional[ReportTarget], what: str = "report", folder_option: str = "--out-dir") -> None:

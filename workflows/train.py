@@ -36,7 +36,9 @@ class TrainJob:
     class_map: Optional[str] = None
     """Classify the whole raster after training when set."""
     confidence: Optional[str] = None
+    """The confidence map beside the class map (the winning class's probability)."""
     energy_map: Optional[str] = None
+    """The energy map beside the class map (SNN energy and spikes per pixel)."""
     report: Optional[ReportTarget] = None
     """Where the training report goes (`default_report_target` for the plugin's default); None: no report."""
     checkpoint_dir: Optional[str] = None

@@ -17,7 +17,7 @@ from ..errors import InputError
 
 @dataclass(frozen=True)
 class Setting:
-    """One setting of RunConfig with what `config.opt` declared for it (see opt's docstring for each item)."""
+    """One setting of RunConfig with what `config.opt` declared for it; each item is described here, once."""
 
     section: str
     """The RunConfig section ("train", "split", ...): with `name`, the key of a settings file ("train.seed")."""
@@ -31,18 +31,25 @@ class Setting:
     param: str
     """The Processing parameter's name (TIME_STEPS)."""
     lo: Optional[float]
+    """Smallest allowed value (of every item, for a list); checked by RunConfig.validate."""
     hi: Optional[float]
+    """Largest allowed value (of every item, for a list)."""
     choices: Optional[tuple]
+    """The allowed values, where there is a fixed set."""
     processing_choices: Optional[tuple]
     """The choices in Processing's order (appended only: a saved model keeps its indices)."""
     advanced: bool
+    """Shown under Processing's advanced parameters."""
     cli: bool
     processing: bool
     dialog: bool
     """Where it is offered: False keeps it to settings files (and, for the dialog, to a widget of its own)."""
     negate: bool
+    """The flag sets False (--keep-bad-bands for drop_bad_bands); `flag_help` says what giving it does."""
     above: Optional[float] = None
+    """An exclusive lower bound (an operation's cost must be > 0)."""
     min_len: Optional[int] = None
+    """The shortest allowed list (for a List[int] setting)."""
     max_len: Optional[int] = None
     flag_help: str = ""
     stage: Optional[str] = None

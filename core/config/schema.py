@@ -20,14 +20,11 @@ def opt(default=MISSING, *, factory=None, help: str = "", flag: Optional[str] = 
         advanced: bool = False, cli: bool = True, processing: bool = True, dialog: bool = True,
         negate: bool = False, flag_help: str = "", stage: Optional[str] = None):
     """A setting and what the front ends need to offer it (core/config/settings.py turns these into CLI flags,
-    Processing parameters and dialog fields). `flag`: the command-line flag (default --name-with-dashes;
-    `negate` makes a boolean flag that sets False, and `flag_help` says what giving that flag does);
-    `param`: the Processing parameter (default NAME); `lo`/`hi`: allowed range, of every item for a list
-    (checked by RunConfig.validate); `above`: an exclusive lower bound (a cost must be > 0); `min_len`/`max_len`:
-    allowed lengths of a list; `choices`: allowed values; `cli`, `processing`, `dialog`: where it is offered
-    (False: settings files only); `stage` "snn": only the SNN stage reads it, so runs that differ in it share
-    their CNN checkpoint (core/training/trainer.py); every other training setting is part of the CNN's fingerprint, so a new
-    setting is safe by default: it can only cost a retrained CNN, never reuse a stale one."""
+    Processing parameters and dialog fields). Each keyword is an item of core/config/registry.Setting, described
+    there; `flag` defaults to --name-with-dashes and `param` to NAME. `stage` "snn": only the SNN stage reads it,
+    so runs that differ in it share their CNN checkpoint (core/training/trainer.py); every other training setting
+    is part of the CNN's fingerprint, so a new setting is safe by default: it can only cost a retrained CNN, never
+    reuse a stale one."""
     meta = {"help": help, "flag": flag, "param": param, "lo": lo, "hi": hi, "above": above, "choices": choices,
             "processing_choices": processing_choices, "min_len": min_len, "max_len": max_len,
             "advanced": advanced, "cli": cli, "processing": processing, "dialog": dialog, "negate": negate,

@@ -94,9 +94,11 @@ class OutputSpec:
     like: RasterInfo
     """The grid to copy: size, transform and CRS of the input raster."""
     count: int
+    """Bands to write."""
     dtype: str
     """numpy name of the pixel type ("uint8", "float32", ...)."""
     nodata: Optional[float] = None
+    """The value marking pixels without data (the class map's 0); None writes none."""
     band_names: Optional[list] = None
     """One description per band (the class map's "class", the probability bands' class names)."""
     colors: Optional[dict] = None

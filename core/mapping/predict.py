@@ -32,7 +32,9 @@ class ClassifyResult:
 
     class_path: str
     confidence_path: Optional[str]
+    """The winning class's probability per pixel."""
     probabilities_path: Optional[str]
+    """One band per class: its probability."""
     pixels: int
     """Pixels of the raster; `valid_pixels` of them were classified (the rest are nodata or non-finite)."""
     valid_pixels: int

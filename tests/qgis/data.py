@@ -14,6 +14,8 @@ from typing import Optional, Sequence
 import numpy as np
 from osgeo import gdal, ogr, osr
 
+from fixtures_data import band_tags  # tests/ is on sys.path (tests/conftest.py imports it too)
+
 H, W, B = 20, 24, 12
 EPSG = 32633
 ORIGIN = (500000.0, 5000000.0)
@@ -102,13 +104,7 @@ def make_raster(path, cube: Optional[np.ndarray] = None, *, wavelengths=WAVELENG
         band.WriteArray(cube[:, :, i])
         if nodata is not None:
             band.SetNoDataValue(nodata)
-        md = {}
-        if wavelengths is not None:
-            md["wavelength"] = str(wavelengths[i])
-            if units:
-                md["wavelength_units"] = units
-        if bbl is not None:
-            md["bbl"] = str(bbl[i])
+        md = band_tags(i, wavelengths, units, bbl=bbl)
         if md:
             band.SetMetadata(md, "ENVI" if envi_domain else "")
     if names:
@@ -132,14 +128,21 @@ def box_ring(r0, c0, r1, c1):
 
 
 def make_polygons(path, boxes=TRAIN_BOXES, *, field: str = "klass", text: bool = False, epsg: int = 4326,
-                  layer: str = "training") -> Path:
-    """GeoPackage polygons from pixel boxes of the scene grid, written in `epsg` (default WGS 84)."""
+                  layer: str = "training", field_type: Optional[int] = None) -> Path:
+    """GeoPackage polygons from (pixel box, value) pairs on the scene grid, written in `epsg` (default WGS 84).
+
+    The values are class values, written as integers or, with `text`, as class names. With `field_type` (an
+    ogr.OFT* type) they are written as given instead and None as a NULL field: the odd training data of the
+    robustness tests (robust_plugin.make_polygon_values)."""
+    if field_type is None:
+        field_type = ogr.OFTString if text else ogr.OFTInteger
+        boxes = [(box, CLASS_NAMES[value] if text else int(value)) for box, value in boxes]
     path = Path(path)
     if path.exists():
         path.unlink()
     ds = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
     lyr = ds.CreateLayer(layer, srs(epsg), ogr.wkbPolygon)
-    lyr.CreateField(ogr.FieldDefn(field, ogr.OFTString if text else ogr.OFTInteger))
+    lyr.CreateField(ogr.FieldDefn(field, field_type))
     ct = osr.CoordinateTransformation(srs(EPSG), srs(epsg)) if epsg != EPSG else None
     for (r0, c0, r1, c1), value in boxes:
         ring = ogr.Geometry(ogr.wkbLinearRing)
@@ -151,7 +154,10 @@ def make_polygons(path, boxes=TRAIN_BOXES, *, field: str = "klass", text: bool =
         if ct is not None:
             poly.Transform(ct)
         f = ogr.Feature(lyr.GetLayerDefn())
-        f.SetField(field, CLASS_NAMES[value] if text else int(value))
+        if value is None:
+            f.SetFieldNull(field)
+        else:
+            f.SetField(field, value)
         f.SetGeometry(poly)
         lyr.CreateFeature(f)
     ds = None

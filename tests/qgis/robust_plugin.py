@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 import pytest
-from osgeo import gdal, ogr, osr
+from osgeo import gdal, ogr
 from qgis.core import Qgis, QgsApplication, QgsProcessingFeedback, QgsTask
 
 import data as D
@@ -181,30 +181,7 @@ def tiled_raster(path, reps=(10, 10)) -> Path:
 
 def make_polygon_values(path, items, *, field="klass", field_type=ogr.OFTInteger, epsg=4326) -> Path:
     """GeoPackage polygons from (pixel box, raw class value) pairs; None writes a NULL value."""
-    path = Path(path)
-    if path.exists():
-        path.unlink()
-    ds = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
-    lyr = ds.CreateLayer("training", D.srs(epsg), ogr.wkbPolygon)
-    lyr.CreateField(ogr.FieldDefn(field, field_type))
-    ct = osr.CoordinateTransformation(D.srs(D.EPSG), D.srs(epsg)) if epsg != D.EPSG else None
-    for (r0, c0, r1, c1), value in items:
-        ring = ogr.Geometry(ogr.wkbLinearRing)
-        for x, y in D.box_ring(r0 + 0.02, c0 + 0.02, r1 - 0.02, c1 - 0.02):
-            ring.AddPoint_2D(x, y)
-        poly = ogr.Geometry(ogr.wkbPolygon)
-        poly.AddGeometry(ring)
-        if ct is not None:
-            poly.Transform(ct)
-        f = ogr.Feature(lyr.GetLayerDefn())
-        if value is None:
-            f.SetFieldNull(field)
-        else:
-            f.SetField(field, value)
-        f.SetGeometry(poly)
-        lyr.CreateFeature(f)
-    ds = None
-    return path
+    return D.make_polygons(path, items, field=field, field_type=field_type, epsg=epsg)
 
 
 def rezip_model(src, dst, meta_edit=None) -> Path:

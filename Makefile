@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup demo demo-quick test test-fast test-qgis-matrix results bench bench-resume bench-front bench-3d bench-grouped bench-quick plugin-zip screenshots clean
+.PHONY: setup demo demo-quick test test-fast test-qgis-matrix results bench bench-resume bench-front bench-levers bench-ann bench-3d bench-grouped bench-quick plugin-zip screenshots clean
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -37,10 +37,19 @@ bench: setup
 bench-resume: setup
 	$(PY) bench/run.py --resume
 
-# the whole accuracy-energy front (13 candidates x 3 seeds at full epochs, about 3 h on 2 cores): it chooses the
+# the whole accuracy-energy front (19 candidates x 3 seeds at full epochs, about 4 h on 2 cores): it chooses the
 # `efficient` preset; `make bench` reuses its headline rows
 bench-front: setup
 	$(PY) bench/run.py --resume --front full --only front
+
+# issue 22's energy levers on the front (5 candidates x 3 seeds at full epochs, about 1 h on 2 cores)
+bench-levers: setup
+	$(PY) bench/run.py --resume --front levers --only front
+
+# the equivalent low-bit ANN beside the default and the `efficient` preset (3 seeds; about 25 min, less when the
+# front's checkpoints in bench/out/ckpt are still there)
+bench-ann: setup
+	$(PY) bench/run.py --resume --only equivalent_ann
 
 # the 3-D network's rows (3 seeds at the 30 % split, the block split and the 10 % split; about 1.7 h)
 bench-3d: setup

@@ -16,6 +16,9 @@ if str(ROOT) not in sys.path:  # run as a script (`python bench/report.py`): ben
 TARGETS = {"oa": 98.68, "aa": 98.34, "kappa": 98.20, "fp_ratio": 560.6, "q_ratio": 44.8}
 CONVS = ("paper", "reuse", "complete")
 
+from bench.equivalent_ann_table import equivalent_ann_lines, verdict  # noqa: E402
+from bench.equivalent_ann_table import summary as ann_summary  # noqa: E402
+
 
 def _p(v):
     return "-" if v is None else f"{100 * v:.2f}"
@@ -36,7 +39,8 @@ def _ms(vals, scale=1.0, digits=2, unit=""):
 
 
 def _ratio(r, conv="complete", which="q_cnn_over_snn", view="per_patch", table="horowitz45"):
-    return r["energy"][table][conv][view][which]
+    """One ratio of a row; None where the row predates it (rows before the equivalent ANN lack its ratio)."""
+    return r["energy"][table][conv][view].get(which)
 
 
 def _table(title: str, header: list, rows: list) -> list:
@@ -76,17 +80,18 @@ def headline_tables(data: dict) -> list:
                    f"{_ms([r['snn']['oa'] for r in rows], 100)} | "
                    f"{_ms([r['snn']['aa'] for r in rows], 100)} | {_ms([r['snn']['kappa'] for r in rows], 100)} | "
                    f"{_ms([r['cnn']['oa'] for r in rows], 100)} |")
-    out += ["", "| Energy ratio, per patch (mean +/- std over the seeds) | FP32 CNN / SNN | 6-bit CNN / SNN |",
-            "|---|---|---|",
+    out += ["", "| Energy ratio, per patch (mean +/- std over the seeds) | FP32 CNN / SNN | 6-bit CNN / SNN | "
+            "equivalent low-bit ANN / SNN |", "|---|---|---|---|",
             f"| Hyper-SNN paper (reported; average of three scenes, its own operation costs) | "
-            f"{TARGETS['fp_ratio']}x | {TARGETS['q_ratio']}x |"]
+            f"{TARGETS['fp_ratio']}x | {TARGETS['q_ratio']}x | - |"]
     for name, rows in g.items():
         for conv in CONVS:
             label = {"paper": "paper convention (MACs + accumulates, first layer x T)",
                      "reuse": "reuse convention (MACs + accumulates, first layer once)",
                      "complete": "**complete convention (headline)**"}[conv]
             out.append(f"| {name}: {label} | {_ms([_ratio(r, conv, 'fp_cnn_over_snn') for r in rows], 1, 1, 'x')} | "
-                       f"{_ms([_ratio(r, conv) for r in rows], 1, 1, 'x')} |")
+                       f"{_ms([_ratio(r, conv) for r in rows], 1, 1, 'x')} | "
+                       f"{_ms([_ratio(r, conv, 'equivalent_ann_over_snn') for r in rows], 1, 2, 'x')} |")
     if stale:
         out += ["", STALE_NOTE]
     return out
@@ -117,8 +122,8 @@ def first_layer_facts(data: dict) -> list:
             for name, rows in groups(data).items() if rows and "energy_layers" in rows[0]]
 
 
-SECTIONS = ("front", "headline_3d", "baselines", "spatial", "grouped", "ten_percent", "sweeps", "reduction", "mixup",
-            "speed", "memory", "onnx", "dask")
+SECTIONS = ("front", "equivalent_ann", "headline_3d", "baselines", "spatial", "grouped", "ten_percent", "sweeps",
+            "reduction", "mixup", "speed", "memory", "onnx", "dask")
 """The sections a full `make bench` writes, in its order."""
 
 
@@ -169,6 +174,7 @@ def write_markdown(data: dict, path: Path) -> None:
         out += [f"| {r['label'].replace('|', ',')} | {_p(r['snn']['oa'])} | {_p(r['snn']['aa'])} | {_p(r['snn']['kappa'])} | "
                 f"{_p(r['cnn']['oa'])} |" for r in part] + [""]
     out += _by_kind(data)
+    out += equivalent_ann_lines(data)
     out += _front(data)
     out += _sensitivity(data)
     ten = s.get("ten_percent", [])
@@ -418,6 +424,9 @@ def readme_summary(data: dict) -> str:
                      f"patch by patch {sp['patchwise_pixels_per_s']:.0f} pixels/s on the same model: "
                      f"**{sp['speedup']:.1f}x**, {100 * sp['class_agreement']:.2f} % identical classes.")
     facts += first_layer_facts(data)
+    sentence = verdict(ann_summary(s.get("equivalent_ann") or []))
+    if sentence:
+        facts.append(f"- {sentence} (docs/results.md, 'The equivalent low-bit ANN').")
     grouped = _grouped(data)
     if grouped:
         table = [line for line in grouped[2:] if line.startswith("|")]
@@ -497,8 +506,10 @@ def row_seconds(section: str, value) -> float:
 
 def target_of(section: str, row: dict) -> str:
     """The `make` target that runs a row (bench/run.py DEFAULT_SECTIONS and the Makefile's bench targets)."""
-    from bench.front import HEADLINE
+    from bench.front import HEADLINE, LEVERS
     if section == "front":
+        if row.get("candidate") in dict(LEVERS):
+            return "make bench-levers"
         return "make bench" if row.get("candidate") in HEADLINE else "make bench-front"
     if section == "grouped":
         return "make bench-grouped"

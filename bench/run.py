@@ -79,7 +79,9 @@ def train_row(reader, labels, cfg, label: str, checkpoint_dir=None) -> dict:
             "leak_mode": cfg.train.leak_mode, "spike_penalty": cfg.train.spike_penalty,
             "first_kernel": cfg.model.first_spatial_kernel, "conv3d_channels": list(cfg.model.conv3d_channels),
             "epochs": [cfg.train.cnn_epochs, cfg.train.snn_epochs],
-            "snn": acc(out.test_snn), "cnn": acc(out.test_cnn),
+            "snn": acc(out.test_snn), "cnn": acc(out.test_cnn), "equivalent_ann": acc(out.test_equivalent_ann),
+            "equivalent_ann_bits": e["widths"]["equivalent_ann_activation_bits"],
+            "memory": {k: e["memory"][k] for k in ("headline_sram", "pj", "ratios", "compute_plus_memory_ratios")},
             "val_oa": best_val.get("snn"), "val_oa_cnn": best_val.get("cnn"),
             "spike_rates": {l["name"]: l["spike_rate"] for l in e["layers"] if l["spike_rate"] is not None},
             "leaks": e["leaks"],
@@ -102,7 +104,7 @@ VARIANTS = {
 """Sections that change one headline setting (label, change, fields added to each row): spectral binning instead
 of PCA; mixup, the regulariser that bench/grouped_screen.py chose on validation data of the polygon split."""
 
-DEFAULT_SECTIONS = ("front", "baselines", "spatial", "ten_percent", "sweeps", "reduction", "mixup", "speed", "memory",
+DEFAULT_SECTIONS = ("front", "equivalent_ann", "baselines", "spatial", "ten_percent", "sweeps", "reduction", "mixup", "speed", "memory",
                     "onnx", "dask")
 """What `make bench` runs (about 3 hours on 2 cores; docs/results.md's cost table gives the measured time)."""
 
@@ -122,10 +124,10 @@ def main(argv=None):
     ap.add_argument("--memory-size", type=int, default=None, help="edge of the large memory-test raster")
     ap.add_argument("--resume", action="store_true",
                     help="keep the rows already in --out (same settings) and run only the missing ones")
-    ap.add_argument("--front", choices=("headline", "full", "default"), default="headline",
+    ap.add_argument("--front", choices=("headline", "full", "default", "levers"), default="headline",
                     help="front candidates to train: headline (default, the efficient preset and the 3x3 first layer; "
-                         "`make bench`), full (every lever; chooses the preset; `make bench-front`) or default (the default's rows "
-                         "alone)")
+                         "`make bench`), full (every lever; chooses the preset; `make bench-front`), default (the default's rows "
+                         "alone) or levers (issue 22's levers alone, `make bench-levers`)")
     ap.add_argument("--arch", choices=("hybrid", "3d", "all"), default="hybrid",
                     help="networks of the spatial and 10 %% rows: hybrid (`make bench`), 3d (`make bench-3d`) or all")
     ap.add_argument("--threads", type=int, default=0,
@@ -163,7 +165,8 @@ def main(argv=None):
         "statistics": "mean +/- sample standard deviation (n - 1) over the seeds; the best seed is never the headline",
         "energy": "core/energy/costs.py: paper / reuse / complete conventions (headline complete), per patch and per map "
                   "pixel; weights k-bit, real-valued input and CNN activations costed as 16-bit fixed point, "
-                  "accumulators and membranes 16-bit; memory access not counted",
+                  "accumulators and membranes 16-bit; memory access apart (core/energy/memory.py, its own line); the "
+                  "equivalent ANN: ceil(log2(T + 1))-bit activations, the CNN's operations",
         "energy_tables": {k: {kk: vv for kk, vv in v.__dict__.items()} for k, v in TABLES.items()},
         "selection_rule": F.RULE,
     })
@@ -207,6 +210,12 @@ def main(argv=None):
 
     if want("front"):
         front_rows()
+
+    if want("equivalent_ann"):
+        from bench.equivalent_ann import equivalent_ann_rows
+        for row in equivalent_ann_rows(reader, labels, seeds, q, res.data["sections"].get("selection"), train_row,
+                                       headline_config, lambda label: res.has("equivalent_ann", label), scratch, say):
+            res.add("equivalent_ann", strip(row))
 
     if want("headline_3d"):
         for seed in seeds:

@@ -13,8 +13,8 @@ def test_quick_bench_runs_every_section_and_writes_the_table(tmp_path):
     assert main(["--quick", "--out", str(out), "--md", str(md)]) == 0
     data = json.loads(out.read_text())
     s = data["sections"]
-    for section in ("protocol", "front", "front_summary", "selection", "headline_3d", "sweeps", "baselines",
-                    "spatial", "grouped", "speed", "memory", "onnx", "dask"):
+    for section in ("protocol", "front", "front_summary", "selection", "equivalent_ann", "headline_3d", "sweeps",
+                    "baselines", "spatial", "grouped", "speed", "memory", "onnx", "dask"):
         assert section in s, section
     ox = s["onnx"]
     assert ox["class_map_identical"] and ox["max_confidence_diff"] < 1e-5
@@ -34,6 +34,14 @@ def test_quick_bench_runs_every_section_and_writes_the_table(tmp_path):
     for conv in ("paper", "reuse", "complete"):
         assert row["energy"]["horowitz45"][conv]["per_patch"]["q_cnn_over_snn"] > 0
     assert row["snn"]["oa"] > 0 and row["cnn"]["oa"] > 0
+    # the equivalent low-bit ANN: trained and scored beside the default and the efficient preset, in its own table
+    ann = s["equivalent_ann"]
+    assert [r["candidate"] for r in ann] == ["default", "efficient (T=2)"]
+    assert [r["equivalent_ann_bits"] for r in ann] == [3, 2] and all(r["equivalent_ann"]["oa"] > 0 for r in ann)
+    assert all(r["energy"]["horowitz45"]["complete"]["per_patch"]["equivalent_ann_over_snn"] > 0 for r in ann)
+    assert all(r["memory"]["ratios"]["equivalent_ann_over_snn"] > 0 for r in ann)
+    assert "The equivalent low-bit ANN beside the SNN" in md.read_text()
+    assert "equivalent_ann_over_snn" in json.dumps(row["energy"]) and row["equivalent_ann"] is None
     # the 64 x 64 crop's validation holds fewer than 50 pixels of some class (core/data/splits.MIN_VAL_PIXELS): the runs
     # train fixed epochs, and the rule that chooses on validation pixels says it cannot choose instead of choosing
     assert "too small to decide" in row["split_protocol"]

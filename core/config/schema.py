@@ -300,6 +300,11 @@ class BaselineConfig:
     kind: str = opt("none", flag="--baseline", param="BASELINE", choices=("none", "svm", "rf", "both"),
                     help="also train an RBF SVM (C and gamma chosen on the validation pixels), a random forest "
                          "(200 trees) or both on the same split and features, and compare (scikit-learn)")
+    equivalent_ann: bool = opt(False, flag="--equivalent-ann", param="EQUIVALENT_ANN", advanced=True, dialog=False,
+                               help="also train the equivalent low-bit ANN (the same network as a CNN with "
+                                    "ceil(log2(T + 1))-bit activations and the SNN's weight bits, QAT from the CNN "
+                                    "for the SNN stage's epochs) and report its test accuracy beside the SNN's; "
+                                    "every energy table costs it either way (core/nn/equivalent_ann.py)")
 
 
 @dataclass

@@ -5,8 +5,9 @@ it)", ISSCC 2014: FP32 multiply 3.7 pJ, FP32 add 0.9 pJ, INT32 multiply 3.1 pJ, 
 (INT8: 0.2 and 0.03 pJ). Integer operations are scaled to their own widths: an a-bit x b-bit multiply
 costs 3.1 pJ x a*b / 32^2 (an array multiplier grows with the product of the widths; INT8 gives
 0.19 pJ against the table's 0.2), an n-bit add, compare or subtract 0.1 pJ x n / 32 (INT8 0.025 against
-0.03). Memory access (weights, membrane potentials, spikes, activations) is not counted, for either
-network; nor is preprocessing (standardisation, PCA), which both networks share.
+0.03). Memory access (weights, membrane potentials, spikes, activations) is not part of any convention, for
+any network; core/energy/memory.py estimates it as a separate line. Preprocessing (standardisation, PCA), which
+every network shares, is not counted.
 
 Bit widths (config.EnergyConfig, stated in every report):
 - weights: the model's k bits in both networks (iso-architecture); k = 0 means the table's full precision;
@@ -35,6 +36,7 @@ Views: per patch (one classified pixel = one patch inference, as in the SNN lite
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
 from typing import Optional
 
@@ -44,6 +46,7 @@ from ..config.schema import ENERGY_TABLE_TITLES
 from ..config.schema import ENERGY_TABLES as TABLES
 from ..config.schema import EnergyConfig
 from ..nn.lif import leak_kind
+from .memory import memory_lines, memory_report
 
 CONVENTIONS = ("paper", "reuse", "complete")
 HEADLINE = "complete"
@@ -55,7 +58,11 @@ CONVENTION_TEXT = {
 }
 CITATION = "M. Horowitz, Computing's energy problem (and what we can do about it), ISSCC 2014 (45 nm CMOS)"
 VIEWS = ("per_patch", "per_map_pixel")
-NETWORKS = ("snn", "cnn_q", "cnn_fp")
+NETWORKS = ("snn", "cnn_q", "cnn_fp", "equivalent_ann")
+"""The SNN; the iso-architecture CNN at the SNN's weight bits with activation_bits activations; the same CNN in full
+precision; and the equivalent low-bit ANN (Yan et al., arXiv 2409.08290): the same CNN with its hidden activations
+quantized to ceil(log2(T + 1)) bits, as much information per neuron as T binary spikes carry."""
+RATIOS = {"cnn_fp": "fp_cnn_over_snn", "cnn_q": "q_cnn_over_snn", "equivalent_ann": "equivalent_ann_over_snn"}
 
 
 def resolve_table(cfg: EnergyConfig) -> EnergyConfig:
@@ -76,8 +83,14 @@ def int_add_pj(cfg: EnergyConfig, n: int) -> float:
     return cfg.int32_add_pj * n / 32.0
 
 
-def unit_costs(cfg: EnergyConfig, bits: int, input_bits: int = 0) -> dict:
-    """pJ per operation for each network: {network: {operation: pJ}}."""
+def equivalent_ann_bits(time_steps: int) -> int:
+    """Activation bits of the ANN that carries as much per neuron as T binary spikes: ceil(log2(T + 1))."""
+    return max(1, math.ceil(math.log2(int(time_steps) + 1)))
+
+
+def unit_costs(cfg: EnergyConfig, bits: int, input_bits: int = 0, time_steps: int = 1) -> dict:
+    """pJ per operation for each network: {network: {operation: pJ}}. The equivalent ANN's first layer sees the
+    same input as the others; its later MACs multiply k-bit weights by ceil(log2(T + 1))-bit activations."""
     full = {"mac0": cfg.full_mult_pj + cfg.full_add_pj, "mac": cfg.full_mult_pj + cfg.full_add_pj,
             "add": cfg.full_add_pj, "mult": cfg.full_mult_pj}
     if not bits:
@@ -88,7 +101,9 @@ def unit_costs(cfg: EnergyConfig, bits: int, input_bits: int = 0) -> dict:
         q = {"mac0": int_mult_pj(cfg, bits, inb) + int_add_pj(cfg, acc),
              "mac": int_mult_pj(cfg, bits, act) + int_add_pj(cfg, acc),
              "add": int_add_pj(cfg, acc), "mult": int_mult_pj(cfg, acc, acc)}
-    return {"snn": q, "cnn_q": q, "cnn_fp": full}
+    ann = dict(q, mac=int_mult_pj(cfg, bits, equivalent_ann_bits(time_steps)) + int_add_pj(cfg, cfg.accumulator_bits)) \
+        if bits else dict(full)
+    return {"snn": q, "cnn_q": q, "cnn_fp": full, "equivalent_ann": ann}
 
 
 def layer_ops(layer: dict, index: int, network: str, convention: str, T: int, view: str) -> dict:
@@ -130,7 +145,7 @@ def energy_report(counts: dict, cfg: Optional[EnergyConfig] = None, scene_pixels
     energies of the measured sample."""
     cfg = resolve_table(cfg or EnergyConfig())
     bits, input_bits, T = counts["weight_bits"], counts.get("input_bits", 0), counts["time_steps"]
-    unit = unit_costs(cfg, bits, input_bits)
+    unit = unit_costs(cfg, bits, input_bits, T)
     layers = []
     totals = {v: {c: {n: 0.0 for n in NETWORKS} for c in CONVENTIONS} for v in VIEWS}
     by_kind = {n: {} for n in NETWORKS}
@@ -163,10 +178,8 @@ def energy_report(counts: dict, cfg: Optional[EnergyConfig] = None, scene_pixels
         for view in VIEWS:
             t = totals[view][conv]
             snn = max(t["snn"], 1e-30)
-            conventions[conv][view] = {
-                "totals_pj": dict(t),
-                "ratios": {"fp_cnn_over_snn": t["cnn_fp"] / snn, "q_cnn_over_snn": t["cnn_q"] / snn},
-            }
+            conventions[conv][view] = {"totals_pj": dict(t),
+                                       "ratios": {r: t[net] / snn for net, r in RATIOS.items()}}
     head = conventions[HEADLINE]["per_patch"]["totals_pj"]["snn"]
     first = layers[0]["pj"]["snn"] if layers else 0.0
     full = cfg.full_precision
@@ -180,7 +193,8 @@ def energy_report(counts: dict, cfg: Optional[EnergyConfig] = None, scene_pixels
         "widths": {"weight_bits": bits, "input_bits": input_bits,
                    "input": f"{input_bits}-bit integers" if input_bits else
                             f"real-valued, costed as {cfg.activation_bits}-bit fixed point",
-                   "cnn_activation_bits": cfg.activation_bits, "accumulator_bits": cfg.accumulator_bits},
+                   "cnn_activation_bits": cfg.activation_bits, "accumulator_bits": cfg.accumulator_bits,
+                   "equivalent_ann_activation_bits": equivalent_ann_bits(T)},
         "bits": bits,
         "weight_bits": bits,
         "time_steps": T,
@@ -193,6 +207,8 @@ def energy_report(counts: dict, cfg: Optional[EnergyConfig] = None, scene_pixels
         "leaks": [{"layer": l["name"], "leak": l["leak"], "kind": l["leak_kind"]} for l in layers if "leak" in l],
         "notes": notes(cfg, bits, input_bits, T, layers),
     }
+    rep["memory"] = memory_report(layers, cfg, bits, input_bits, T, equivalent_ann_bits(T),
+                                  conventions[HEADLINE]["per_patch"]["totals_pj"], NETWORKS, RATIOS)
     if scene_pixels is not None:
         rep["scene"] = scene_energy(rep, scene_pixels)
     return rep
@@ -220,10 +236,14 @@ def notes(cfg, bits, input_bits, T, layers) -> list:
     leaks = ", ".join(f"{l['name']} {leak_text(l['leak'], l['leak_kind'])}" for l in layers if "leak" in l)
     return [
         f"Per-operation energies: {CITATION}. Integer multiplies scale with the product of the operand widths, "
-        f"adds with the width. Memory access and preprocessing are not counted, for either network.",
+        f"adds with the width. Memory access is not part of any compute convention (its own estimate, core/energy/"
+        f"memory.py, is the separate memory line); preprocessing is not counted, for any network.",
         f"Widths: weights {bits or full} {'bits' if bits else ''}; input "
         f"{str(input_bits) + '-bit integers' if input_bits else f'real-valued, costed as {cfg.activation_bits}-bit fixed point'}; "
         f"CNN activations {cfg.activation_bits}-bit fixed point; accumulators and membranes {cfg.accumulator_bits} bits.",
+        f"The equivalent ANN (Yan et al., arXiv 2409.08290) is the same CNN with its hidden activations quantized to "
+        f"{equivalent_ann_bits(T)} bits (ceil(log2(T + 1)) for T={T}), as much information per neuron as T binary "
+        "spikes; its operations are counted as the CNN's (dense MACs, bias adds, ReLU compares).",
         f"Full-precision networks are costed as {full} (table {cfg.table}).",
         "Conventions: " + "; ".join(f"{c}: {CONVENTION_TEXT[c]}" for c in CONVENTIONS) + f". Headline: {HEADLINE}.",
         "Per patch: one classified pixel = one patch inference (the literature's convention). Per map pixel: "
@@ -245,15 +265,24 @@ def ratio_text(energy: dict, convention: str = HEADLINE, view: str = "per_patch"
     full = energy["table"].get("full_precision", "FP32")
     bits = energy.get("weight_bits")
     q = f"{bits}-bit" if bits else full
+    ann = r.get("equivalent_ann_over_snn")
+    ann = (f", {ann:.2f}x below the equivalent {equivalent_ann_label(energy)} ANN" if ann is not None else "")
     return (f"SNN is {r['fp_cnn_over_snn']:.1f}x below the {full} CNN and {r['q_cnn_over_snn']:.1f}x below the "
-            f"{q} CNN ({convention} convention, {view.replace('_', ' ')})")
+            f"{q} CNN{ann} ({convention} convention, {view.replace('_', ' ')})")
+
+
+def equivalent_ann_label(energy: dict) -> str:
+    """'3-bit-activation': what the equivalent ANN of an energy report is (older reports lack its width)."""
+    a = (energy.get("widths") or {}).get("equivalent_ann_activation_bits") or equivalent_ann_bits(
+        energy.get("time_steps") or 1)
+    return f"{a}-bit-activation"
 
 
 def model_file_summary(energy: dict) -> dict:
     """What a model file keeps of its training run's energy report: every convention's per-patch and
     per-map-pixel totals and ratios, the widths, the table and the leaks (no per-layer detail)."""
     keep = ("headline", "conventions", "widths", "time_steps", "weight_bits", "pixels_measured", "leaks",
-            "first_layer_share")
+            "first_layer_share", "equivalent_ann_accuracy")
     out = {k: energy[k] for k in keep if k in energy}
     out["table"] = {k: energy["table"][k] for k in ("name", "title", "full_precision")}
     return out
@@ -299,16 +328,24 @@ def energy_lines(energy: dict) -> list:
     head = energy["conventions"][HEADLINE]["per_patch"]["totals_pj"]
     lines = [f"energy per classified pixel, {HEADLINE} convention, per patch (table {energy['table']['name']}): "
              f"{full} CNN {head['cnn_fp'] / 1e6:.3f} uJ, {q} CNN {head['cnn_q'] / 1e6:.3f} uJ, "
-             f"SNN {head['snn'] / 1e6:.4f} uJ"]
+             + (f"equivalent {equivalent_ann_label(energy)} ANN {head['equivalent_ann'] / 1e6:.4f} uJ, "
+                if "equivalent_ann" in head else "") + f"SNN {head['snn'] / 1e6:.4f} uJ"]
     for conv in (HEADLINE,) + tuple(c for c in CONVENTIONS if c != HEADLINE):
         for view in VIEWS:
             lines.append("  " + ratio_text(energy, conv, view))
+    acc = energy.get("equivalent_ann_accuracy")
+    if acc:
+        lines.append(f"  equivalent {equivalent_ann_label(energy)} ANN, trained (QAT) on the same pixels: test OA "
+                     f"{100 * acc['oa']:.2f} % (SNN {100 * acc['snn_oa']:.2f} %)" if acc.get("snn_oa") is not None
+                     else f"  equivalent ANN test OA {100 * acc['oa']:.2f} %")
+    lines += ["  " + line for line in memory_lines(energy)]
     if energy.get("leaks"):
         lines.append("  leaks: " + ", ".join(f"{l['layer']} {leak_text(l['leak'], l['kind'])}" for l in energy["leaks"]))
     sc = energy.get("scene")
     if sc:
         lines.append(f"  scene ({sc['pixels']} pixels, {sc['convention']} convention, fully convolutional): SNN "
-                     f"{sc['snn_mj']:.4f} mJ, {q} CNN {sc['cnn_q_mj']:.4f} mJ, {full} CNN {sc['cnn_fp_mj']:.3f} mJ")
+                     f"{sc['snn_mj']:.4f} mJ, {q} CNN {sc['cnn_q_mj']:.4f} mJ, {full} CNN {sc['cnn_fp_mj']:.3f} mJ"
+                     + (f", equivalent ANN {sc['equivalent_ann_mj']:.4f} mJ" if "equivalent_ann_mj" in sc else ""))
     return lines
 
 

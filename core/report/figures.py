@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 
 import numpy as np
 
@@ -128,12 +129,12 @@ def _energy_total_png(labels, vals):
     v = [float(x) if isinstance(x, (int, float)) and x > 0 else np.nan for x in vals]
     fig = _figure(5.0, 3.2)
     ax = fig.add_subplot(111)
-    bars = ax.bar(range(3), v, color=[CHART_COLORS[0], CHART_COLORS[1], CHART_COLORS[2]])
+    bars = ax.bar(range(len(v)), v, color=[CHART_COLORS[i % len(CHART_COLORS)] for i in range(len(v))])
     ax.set_yscale("log")
     pos = [x for x in v if not math.isnan(x)]
     ax.set_ylim(min(pos) / 10, max(pos) * 3)
-    ax.set_xticks(range(3))
-    ax.set_xticklabels(labels)
+    ax.set_xticks(range(len(v)))
+    ax.set_xticklabels([textwrap.fill(str(l), 16) for l in labels], fontsize=8)
     ax.set_ylabel("Energy per pixel (pJ, log scale)")
     for b, val in zip(bars, v):
         if not math.isnan(val):
@@ -142,18 +143,17 @@ def _energy_total_png(labels, vals):
     return _png(fig)
 
 
-def _energy_layers_png(labels, layers):
-    keys = ("cnn_fp", "cnn_q", "snn")
+def _energy_layers_png(labels, layers, keys=("cnn_fp", "cnn_q", "snn")):
     fig = _figure(6.4, 3.8)
     ax = fig.add_subplot(111)
-    bottom = np.zeros(3)
+    bottom = np.zeros(len(keys))
     for i, x in enumerate(layers):
         vals = np.array([float((x.get("pj") or {}).get(k) or 0.0) for k in keys])
-        ax.bar(range(3), vals, 0.6, bottom=bottom, label=str(x.get("name", i)),
+        ax.bar(range(len(keys)), vals, 0.6, bottom=bottom, label=str(x.get("name", i)),
                color=CHART_COLORS[i % len(CHART_COLORS)], edgecolor="white", linewidth=0.5)
         bottom += vals
-    ax.set_xticks(range(3))
-    ax.set_xticklabels(labels)
+    ax.set_xticks(range(len(keys)))
+    ax.set_xticklabels([textwrap.fill(str(l), 16) for l in labels], fontsize=8)
     ax.set_ylabel("Energy per pixel (pJ)")
     ax.set_title("Energy by layer", fontsize=9)
     if len(layers) <= 20:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..energy.costs import RATIOS, equivalent_ann_label
+from ..energy.memory import memory_lines
 from .figures import _confusion_png, _energy_layers_png, _energy_total_png, _pa_ua_png, _spike_rate_png
 from .formatting import (_ci, _duration, _e, _e_json, _flatten, _flatten_raw, _fmt, _img, _kv_table, _label, _lw,
                          _notes, _num, _pct)
@@ -41,6 +43,9 @@ def _summary(acc, split, model, energy):
             label = f"{c} convention, per patch" + (" (headline)" if c == head else "")
             rows.append((f"Energy {full} CNN / SNN, {label}", _num(r.get("fp_cnn_over_snn"), 1, "x")))
             rows.append((f"Energy {q} CNN / SNN, {label}", _num(r.get("q_cnn_over_snn"), 1, "x")))
+            if r.get("equivalent_ann_over_snn") is not None:
+                rows.append((f"Energy equivalent {equivalent_ann_label(energy)} ANN / SNN, {label}",
+                             _num(r.get("equivalent_ann_over_snn"), 2, "x")))
         sc = energy.get("scene")
         if isinstance(sc, dict):
             rows.append(("Energy of the classified scene (SNN, complete convention)",
@@ -149,6 +154,22 @@ def _split_section(split):
     return "\n".join(out)
 
 
+def memory_paragraphs(energy: dict) -> list:
+    """The memory-traffic estimate, apart from the compute table (core/energy/memory.py)."""
+    m = energy.get("memory")
+    if not isinstance(m, dict):
+        return []
+    return [f"<p><b>Memory traffic</b> (a separate estimate, not part of any convention above): "
+            + "; ".join(_e(line) for line in memory_lines(energy)) + f". {_e(m.get('description', ''))}; "
+            f"{_e(m.get('citation', ''))}.</p>"]
+
+
+def _networks(head_conv: dict) -> tuple:
+    """The networks an energy report costs, in table order (reports written before the equivalent ANN lack it)."""
+    totals = (head_conv.get("per_patch") or {}).get("totals_pj") or {}
+    return tuple(k for k in ("cnn_fp", "cnn_q", "equivalent_ann", "snn") if k in totals or k != "equivalent_ann")
+
+
 def _energy_section(energy, model):
     """Energy per classified pixel under each convention and view, by layer and by kind of operation."""
     out = ["<h2>Compute energy</h2>"]
@@ -156,35 +177,44 @@ def _energy_section(energy, model):
     full = str(table.get("full_precision") or "FP32")
     bits = energy.get("weight_bits")
     q_label = f"{bits}-bit CNN" if bits else f"{full} CNN"
-    labels = (f"{full} CNN", q_label, "SNN")
     head = (energy.get("headline") or {}).get("convention", "complete")
     conv = energy.get("conventions") if isinstance(energy.get("conventions"), dict) else {}
+    nets = _networks(conv.get(head) or {})
+    names = {"cnn_fp": f"{full} CNN", "cnn_q": q_label,
+             "equivalent_ann": f"equivalent {equivalent_ann_label(energy)} ANN", "snn": "SNN"}
+    labels = tuple(names[k] for k in nets)
+    ratio_keys = [(RATIOS[k], names[k]) for k in nets if k in RATIOS]
     widths = energy.get("widths") if isinstance(energy.get("widths"), dict) else {}
     if widths:
         out.append(f"<p>Weights {_e(bits or full)}{'-bit' if bits else ''}; input {_e(widths.get('input'))}; CNN "
                    f"activations {_e(widths.get('cnn_activation_bits'))}-bit fixed point; accumulators and membranes "
                    f"{_e(widths.get('accumulator_bits'))} bits; T = {_e(energy.get('time_steps'))}. Headline: the "
-                   f"<b>{_e(head)}</b> convention, per patch. Memory access is not counted.</p>")
+                   f"<b>{_e(head)}</b> convention, per patch. Memory access is not part of it (its own estimate "
+                   "follows the table).</p>")
     if conv:
         out.append("<table><tr><th class='l'>Convention</th><th class='l'>View</th>"
                    + "".join(f"<th>{_e(l)} pJ</th>" for l in labels)
-                   + f"<th>{_e(full)} CNN / SNN</th><th>{_e(q_label)} / SNN</th>"
-                   "<th class='l'>What is counted</th></tr>")
+                   + "".join(f"<th>{_e(l)} / SNN</th>" for _, l in ratio_keys)
+                   + "<th class='l'>What is counted</th></tr>")
         for c, d in conv.items():
             for view in ("per_patch", "per_map_pixel"):
                 v = (d or {}).get(view) or {}
                 t, r = v.get("totals_pj") or {}, v.get("ratios") or {}
                 name = c + (" (headline)" if c == head and view == "per_patch" else "")
                 out.append(f"<tr><td class='l'>{_e(name)}</td><td class='l'>{_e(view.replace('_', ' '))}</td>"
-                           + "".join(f"<td>{_e(_num(t.get(k), 1))}</td>" for k in ("cnn_fp", "cnn_q", "snn"))
-                           + f"<td>{_e(_num(r.get('fp_cnn_over_snn'), 1, 'x'))}</td>"
-                           f"<td>{_e(_num(r.get('q_cnn_over_snn'), 1, 'x'))}</td>"
-                           f"<td class='l w'>{_e(d.get('description', '') if view == 'per_patch' else '')}</td></tr>")
+                           + "".join(f"<td>{_e(_num(t.get(k), 1))}</td>" for k in nets)
+                           + "".join(f"<td>{_e(_num(r.get(k), 1, 'x'))}</td>" for k, _ in ratio_keys)
+                           + f"<td class='l w'>{_e(d.get('description', '') if view == 'per_patch' else '')}</td></tr>")
         out.append("</table>")
-        tvals = [(conv.get(head) or {}).get("per_patch", {}).get("totals_pj", {}).get(k)
-                 for k in ("cnn_fp", "cnn_q", "snn")]
+        tvals = [(conv.get(head) or {}).get("per_patch", {}).get("totals_pj", {}).get(k) for k in nets]
         if any(isinstance(v, (int, float)) and v > 0 for v in tvals):
             out.append(_img(_energy_total_png(labels, tvals), "Energy per model"))
+    ann = energy.get("equivalent_ann_accuracy")
+    if isinstance(ann, dict):
+        out.append(f"<p>The equivalent {_e(equivalent_ann_label(energy))} ANN, trained with QAT on the same pixels: "
+                   f"test OA {_e(_pct(ann.get('oa')))}, AA {_e(_pct(ann.get('aa')))}, kappa "
+                   f"{_e(_num(ann.get('kappa'), 4))} ({_e(_num(ann.get('n_test')))} test pixels).</p>")
+    out += memory_paragraphs(energy)
     sc = energy.get("scene")
     if isinstance(sc, dict):
         out.append(f"<p>The classified scene: {_e(_num(sc.get('pixels')))} pixels; SNN {_e(_num(sc.get('snn_mj'), 4))} "
@@ -195,7 +225,7 @@ def _energy_section(energy, model):
     if layers:
         if any(x.get("spike_rate") is not None for x in layers):
             out.append(_img(_spike_rate_png(layers), "Spike rate per layer"))
-        out.append(_img(_energy_layers_png(labels, layers), "Energy by layer"))
+        out.append(_img(_energy_layers_png(labels, layers, nets), "Energy by layer"))
         kinds = []
         for x in layers:
             for k in (x.get("snn_ops") or {}):
@@ -209,12 +239,12 @@ def _energy_section(energy, model):
             leak = "" if x.get("leak") is None else f"{_num(x['leak'], 4)} ({x.get('leak_kind')})"
             out.append(f"<tr><td class='l'>{_e(x.get('name'))}</td><td>{_e(_num(x.get('spike_rate'), 4))}</td>"
                        f"<td class='l'>{_e(leak)}</td>" + "".join(f"<td>{_e(_num(ops.get(k), 0))}</td>" for k in kinds)
-                       + "".join(f"<td>{_e(_num(pj.get(k), 1))}</td>" for k in ("cnn_fp", "cnn_q", "snn")) + "</tr>")
+                       + "".join(f"<td>{_e(_num(pj.get(k), 1))}</td>" for k in nets) + "</tr>")
         out.append("</table>")
     by_kind = energy.get("by_kind_pj") if isinstance(energy.get("by_kind_pj"), dict) else {}
     if by_kind:
         out.append(f"<h3>By kind of operation ({_e(head)} convention, per patch, pJ)</h3>")
-        for net, lab in zip(("cnn_fp", "cnn_q", "snn"), labels):
+        for net, lab in zip(nets, labels):
             d = by_kind.get(net) or {}
             if d:
                 out.append(f"<p><b>{_e(lab)}</b>: " + ", ".join(f"{_e(k)} {_e(_num(v, 1))}" for k, v in d.items())

@@ -52,6 +52,8 @@ class TrainOutcome:
     """The energy report measured on the validation pixels (for choosing settings without test data)."""
     comparison: Optional[dict] = None
     """SNN, its CNN and the baseline on the same test pixels (`cfg.baseline`), with the verdict; None without."""
+    test_equivalent_ann: Optional[Assessment] = None
+    """The equivalent low-bit ANN's accuracy on the same test pixels (`cfg.baseline.equivalent_ann`); None without."""
 
 
 def check_model_output(path, info: RasterInfo, labels_source: str = "") -> str:
@@ -147,13 +149,24 @@ def train(reader: RasterReader, labels: Labels, cfg: RunConfig, model_path: Opti
         test_snn = assess_indices(prep.test.y, preds["snn"], prep.class_values)
         if "cnn" in preds:
             test_cnn = assess_indices(prep.test.y, preds["cnn"], prep.class_values)
+    test_ann = None
+    if cfg.baseline.equivalent_ann and len(prep.test) and trainer.cnn_state is not None:
+        progress(0.94, "training the equivalent low-bit ANN on the same pixels")
+        ann = trainer.fit_equivalent_ann(prep.source, prep.train, prep.val)
+        test_ann = assess_indices(prep.test.y, predict_test(ann, prep, is_canceled), prep.class_values)
+        log(f"equivalent {ann.act_bits}-bit-activation ANN: test OA {100 * test_ann.oa:.2f} %")
     if cv is not None and len(cv["y"]):
         test_snn = assess_indices(cv["y"], cv["pred"], prep.class_values)
         test_snn.notes.append("cross-validated: pooled predictions of the fold models on their own folds' pixels")
     energy = measure_energy(net, prep.source, prep.test if len(prep.test) else prep.train, cfg,
                             scene_pixels=int(prep.valid.sum()))
     val_energy = measure_energy(net, prep.source, prep.val, cfg) if len(prep.val) else None
-    seconds = {"prepare": t_prep, **trainer.history.seconds, "assess": time.perf_counter() - t1}
+    if test_ann is not None:  # beside its energy, in every table that costs it
+        energy["equivalent_ann_accuracy"] = {"oa": test_ann.oa, "aa": test_ann.aa, "kappa": test_ann.kappa,
+                                             "n_test": int(len(prep.test)), "activation_bits": ann.act_bits,
+                                             "snn_oa": test_snn.oa if test_snn is not None else None}
+    seconds = {"prepare": t_prep, **trainer.history.seconds,
+               "assess": time.perf_counter() - t1 - trainer.history.seconds.get("equivalent_ann", 0.0)}
     if cv is not None:
         seconds["cross_validation"] = sum(sum(f["seconds"].values()) for f in cv["folds"])
         prep.split.protocol["cv_folds"] = [{k: v for k, v in f.items() if k != "seconds"} for f in cv["folds"]]
@@ -168,6 +181,7 @@ def train(reader: RasterReader, labels: Labels, cfg: RunConfig, model_path: Opti
         "metrics": {"test_snn": test_snn.to_dict([c["name"] for c in classes]) if test_snn else None,
                     "test_cnn": test_cnn.to_dict([c["name"] for c in classes]) if test_cnn else None,
                     "best_val": trainer.history.best_val,
+                    **({"test_equivalent_ann": test_ann.to_dict([c["name"] for c in classes])} if test_ann else {}),
                     **({"baselines": [{k: x[k] for k in ("kind", "name", "params", "oa", "verdict")}
                                       for x in comparison["baselines"]]} if comparison else {})},
         "energy": model_file_summary(energy),
@@ -190,7 +204,7 @@ def train(reader: RasterReader, labels: Labels, cfg: RunConfig, model_path: Opti
     report["trust_warnings"] = trust_warnings(report)
     progress(1.0, "done")
     return TrainOutcome(model, test_snn, test_cnn, energy, report, seconds, list(trainer.history.resumed), val_energy,
-                        comparison)
+                        comparison, test_ann)
 
 
 def compare_with_baseline(cfg: RunConfig, prep, test_snn, test_cnn, preds: dict, rates: dict, seconds: dict,

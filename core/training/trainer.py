@@ -30,7 +30,9 @@ from ..data.patches import SpectralAugment, augment
 Progress = Callable[[float, str], None]
 STAGES = ("cnn", "convert", "snn")
 # share of the progress bar each stage takes
-_SPAN = {"cnn": (0.0, 0.45), "convert": (0.45, 0.5), "snn": (0.5, 1.0)}
+_SPAN = {"cnn": (0.0, 0.45), "convert": (0.45, 0.5), "snn": (0.5, 1.0), "ann": (0.0, 1.0)}
+_SEED_INDEX = {"cnn": 0, "convert": 1, "snn": 2, "ann": 3}
+"""Each stage's own random streams; "ann" is the equivalent low-bit ANN (fit_equivalent_ann), after the SNN."""
 
 
 @dataclass
@@ -145,6 +147,33 @@ class Trainer:
         self.progress(1.0, "training finished")
         return net
 
+    def fit_equivalent_ann(self, source, train: PixelSet, val: PixelSet):
+        """The equivalent low-bit ANN (core/nn/equivalent_ann.py) from the CNN stage's weights, after `fit`: weights
+        at the SNN's bits, activations at ceil(log2(T + 1)) bits, trained with QAT for the SNN stage's epochs and
+        learning rate and chosen by the same validation rule, so that it gets the budget the SNN got after the CNN.
+        Not checkpointed (a comparison, not the product)."""
+        from ..energy.costs import equivalent_ann_bits
+        from ..nn.equivalent_ann import EquivalentANN
+
+        t = self.tcfg
+        with seeded_run(t.seed, t.threads):
+            net = HSINet(self.mcfg, self.n_bands, self.n_classes, bits=t.weight_bits, time_steps=t.time_steps,
+                         slope=t.surrogate_slope, leak_init=t.leak_init, leak_mode=t.leak_mode, init=False)
+            net.load_state_dict(self.cnn_state)
+            ann = EquivalentANN(net, equivalent_ann_bits(t.time_steps))
+            pick = np.random.default_rng([t.seed, _SEED_INDEX["ann"]]).permutation(len(train))[:2048]
+            ann.calibrate(source.gather(train.rows[pick], train.cols[pick]),
+                          torch.as_tensor(train.y[pick], dtype=torch.long))
+            kept, self.checkpoints = self.checkpoints, None
+            t0 = time.perf_counter()
+            try:
+                self._epochs(ann, source, train, val, "ann", t.snn_epochs, t.snn_lr)
+            finally:
+                self.checkpoints = kept
+            self.history.seconds["equivalent_ann"] = time.perf_counter() - t0
+        ann.eval()
+        return ann
+
     # -- stages ---------------------------------------------------------------------------------
     def _epochs(self, net, source, train, val, stage, epochs, lr):
         t = self.tcfg
@@ -156,8 +185,8 @@ class Trainer:
             self.log(f"{stage}: {epochs} of {asked} epochs ({len(train)} training pixels; epochs are counted for "
                      f"{t.epoch_pixels}, epoch_pixels)")
         self.history.epochs_run[stage] = epochs
-        rng = np.random.default_rng([t.seed, STAGES.index(stage)])
-        gen = torch.Generator().manual_seed(t.seed * 7 + STAGES.index(stage))
+        rng = np.random.default_rng([t.seed, _SEED_INDEX[stage]])
+        gen = torch.Generator().manual_seed(t.seed * 7 + _SEED_INDEX[stage])
         opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=t.weight_decay)
         n_batches = (len(train) + t.batch_size - 1) // t.batch_size
         weight = class_weights(train.y, self.n_classes, t.class_weighting)
@@ -176,7 +205,8 @@ class Trainer:
         # full epochs and keeps the last: choosing an epoch by training accuracy would pick the most overfitted one.
         has_val = len(val) > 0
         selector = EpochSelector(t.val_smoothing, t.patience, best_acc, stale)
-        selector.history = [e["val_acc"] for e in self.history.epochs[stage][:start] if e["val_acc"] is not None]
+        selector.history = [e["val_acc"] for e in self.history.epochs.get(stage, [])[:start]
+                            if e["val_acc"] is not None]
         for ep in range(start, epochs):
             if stopped:
                 break
@@ -227,7 +257,7 @@ class Trainer:
                 raise Canceled(f"training canceled during {stage} epoch {ep + 1}") from None
             rec = {"epoch": ep + 1, "loss": loss_sum / max(total, 1), "train_acc": correct / max(total, 1),
                    "val_acc": val_acc}
-            self.history.epochs[stage].append(rec)
+            self.history.epochs.setdefault(stage, []).append(rec)
             self.log(f"{stage} epoch {ep + 1}/{epochs}: loss {rec['loss']:.4f} train {rec['train_acc']:.4f} "
                      + (f"val {val_acc:.4f}" if has_val else "(no validation: fixed epochs)"))
             if not has_val:

@@ -1,0 +1,90 @@
+"""The equivalent low-bit ANN's table and the one sentence on where the SNN wins (docs/results.md, README).
+
+Why a module of its own: bench/report.py renders every other section; this one also writes a verdict, and the
+verdict must follow the numbers (it is computed from them, never written by hand).
+"""
+from __future__ import annotations
+
+import statistics
+
+
+def _stat(vals):
+    vals = [float(v) for v in vals if v is not None]
+    if not vals:
+        return None
+    return statistics.mean(vals), (statistics.stdev(vals) if len(vals) > 1 else 0.0), len(vals)
+
+
+def _fmt(st, scale=1.0, digits=2, unit=""):
+    if st is None:
+        return "-"
+    m, s, n = st
+    return f"{scale * m:.{digits}f}{unit}" if n == 1 else f"{scale * m:.{digits}f} +/- {scale * s:.{digits}f}{unit}"
+
+
+def _ratio(r, conv="complete", which="equivalent_ann_over_snn"):
+    return r["energy"]["horowitz45"][conv]["per_patch"].get(which)
+
+
+def summary(rows: list) -> dict:
+    """Per candidate: mean, sample std and n of the accuracies and ratios over its seeds."""
+    out = {}
+    for name in dict.fromkeys(r["candidate"] for r in rows):
+        g = [r for r in rows if r["candidate"] == name]
+        out[name] = {
+            "bits": g[0].get("equivalent_ann_bits"), "time_steps": g[0]["time_steps"], "seeds": [r["seed"] for r in g],
+            "snn_oa": _stat([r["snn"]["oa"] for r in g]),
+            "ann_oa": _stat([(r.get("equivalent_ann") or {}).get("oa") for r in g]),
+            "q_ratio": _stat([_ratio(r, which="q_cnn_over_snn") for r in g]),
+            "ann_ratio": _stat([_ratio(r) for r in g]),
+            "ann_ratio_paper": _stat([_ratio(r, "paper") for r in g]),
+            "memory_ratio": _stat([r["memory"]["ratios"]["equivalent_ann_over_snn"] for r in g if r.get("memory")]),
+            "both_ratio": _stat([r["memory"]["compute_plus_memory_ratios"]["equivalent_ann_over_snn"]
+                                 for r in g if r.get("memory")]),
+            "rate": _stat([statistics.mean(r["spike_rates"].values()) for r in g if r.get("spike_rates")]),
+        }
+    return out
+
+
+def verdict(summ: dict) -> str:
+    """One sentence: where the SNN wins against the equivalent ANN and where it does not, from the means."""
+    parts = []
+    for name, v in summ.items():
+        if v["ann_ratio"] is None or v["snn_oa"] is None or v["ann_oa"] is None:
+            continue
+        c, m, b = v["ann_ratio"][0], (v["memory_ratio"] or (None,))[0], (v["both_ratio"] or (None,))[0]
+        acc = v["snn_oa"][0] - v["ann_oa"][0]
+        parts.append(
+            f"{name} (T={v['time_steps']}): the SNN {'uses' if c > 1 else 'does not use'} less compute energy than "
+            f"the equivalent {v['bits']}-bit-activation ANN ({c:.2f}x)"
+            + (f", {'less' if m > 1 else 'more'} memory traffic ({m:.2f}x) and {'less' if b > 1 else 'more'} of both "
+               f"together ({b:.2f}x)" if m is not None and b is not None else "")
+            + f", at {abs(100 * acc):.2f} points {'higher' if acc >= 0 else 'lower'} test OA")
+    if not parts:
+        return ""
+    return "Against the equivalent low-bit ANN (Indian Pines, 30 % random split, complete convention, per patch): " \
+        + "; ".join(parts) + "."
+
+
+def equivalent_ann_lines(data: dict) -> list:
+    rows = data["sections"].get("equivalent_ann") or []
+    if not rows:
+        return []
+    summ = summary(rows)
+    out = ["## The equivalent low-bit ANN beside the SNN (hybrid, 30 % random split, full epochs)", "",
+           "The same network as a CNN with ceil(log2(T + 1))-bit activations and the SNN's 6-bit weights (Yan et al., "
+           "arXiv 2409.08290: as much information per neuron as T binary spikes), trained with QAT from the same CNN "
+           "for the SNN stage's epochs (bench/equivalent_ann.py). Ratios are the ANN's energy over the SNN's, per "
+           "patch; memory traffic is its own estimate (core/energy/memory.py: every weight, input, membrane and spike "
+           "access to a 32 KB SRAM, no register reuse), never part of a compute convention. Mean +/- sample std over "
+           "the seeds.", "",
+           "| model | seeds | SNN OA % | equivalent ANN OA % | ANN bits | 6-bit CNN / SNN | equivalent ANN / SNN, "
+           "complete | paper | memory only | compute + memory | mean spike rate |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, v in summ.items():
+        out.append(f"| {name} | {', '.join(map(str, v['seeds']))} | {_fmt(v['snn_oa'], 100)} | "
+                   f"{_fmt(v['ann_oa'], 100)} | {v['bits']} | {_fmt(v['q_ratio'], 1, 1, 'x')} | {_fmt(v['ann_ratio'], 1, 2, 'x')} | "
+                   f"{_fmt(v['ann_ratio_paper'], 1, 2, 'x')} | {_fmt(v['memory_ratio'], 1, 2, 'x')} | "
+                   f"{_fmt(v['both_ratio'], 1, 2, 'x')} | {_fmt(v['rate'], 1, 3)} |")
+    sentence = verdict(summ)
+    return out + ([""] + [sentence] if sentence else []) + [""]

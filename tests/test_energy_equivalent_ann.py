@@ -1,0 +1,72 @@
+"""The equivalent low-bit ANN (activations at ceil(log2(T + 1)) bits) as the fourth costed network, and the memory
+traffic line kept apart from the compute conventions (core/energy/costs.py, core/energy/memory.py)."""
+import numpy as np
+import pytest
+import torch
+
+from hypersnn.core.config.schema import EnergyConfig
+from hypersnn.core.energy.costs import (CONVENTIONS, energy_lines, energy_report, equivalent_ann_bits, int_add_pj,
+                                        int_mult_pj, resolve_table, unit_costs)
+from hypersnn.core.energy.memory import SRAM_PJ_PER_64_BITS, memory_bits
+from hypersnn.core.energy.ops import count_ops
+from test_energy import _tiny
+
+
+@pytest.mark.parametrize("T, bits", [(1, 1), (2, 2), (3, 2), (4, 3), (5, 3), (7, 3), (8, 4), (15, 4), (16, 5)])
+def test_equivalent_ann_carries_as_many_levels_as_t_binary_spikes(T, bits):
+    assert equivalent_ann_bits(T) == bits
+    assert 2 ** bits >= T + 1 > 2 ** (bits - 1)
+
+
+def test_equivalent_ann_costs_the_cnns_operations_at_its_activation_width():
+    c = count_ops(_tiny(1, T=5, leaks=(0.8, 1.0, 0.75)), [torch.randn(4, 5, 5, 5, dtype=torch.float64)])
+    cfg = resolve_table(EnergyConfig())
+    u = unit_costs(cfg, 6, 0, 5)
+    assert u["equivalent_ann"]["mac"] == pytest.approx(int_mult_pj(cfg, 6, 3) + int_add_pj(cfg, 16))
+    assert u["equivalent_ann"]["mac0"] == u["cnn_q"]["mac0"]  # the same analog input as every network
+    e = energy_report(c, EnergyConfig())
+    assert e["widths"]["equivalent_ann_activation_bits"] == 3
+    for conv in CONVENTIONS:
+        for view in ("per_patch", "per_map_pixel"):
+            t = e["conventions"][conv][view]["totals_pj"]
+            r = e["conventions"][conv][view]["ratios"]
+            assert t["equivalent_ann"] < t["cnn_q"] < t["cnn_fp"]  # 3-bit activations below 16-bit ones
+            assert r["equivalent_ann_over_snn"] == pytest.approx(t["equivalent_ann"] / t["snn"])
+    # operation by operation: the CNN's kinds, first-layer MACs as the k-bit CNN's, the rest at 3-bit activations
+    q, ann = e["by_kind_pj"]["cnn_q"], e["by_kind_pj"]["equivalent_ann"]
+    assert set(q) == set(ann) and q["bias"] == pytest.approx(ann["bias"]) and q["relu"] == pytest.approx(ann["relu"])
+    first, later = c["layers"][0]["cnn_macs"], sum(L["cnn_macs"] for L in c["layers"][1:])
+    assert ann["mac"] == pytest.approx(first * u["cnn_q"]["mac0"] + later * u["equivalent_ann"]["mac"])
+    text = "\n".join(energy_lines(e))
+    assert "equivalent 3-bit-activation ANN" in text and "memory traffic per patch" in text
+
+
+def test_a_full_precision_model_has_a_full_precision_equivalent_ann():
+    u = unit_costs(EnergyConfig(), 0, 0, 5)
+    assert u["equivalent_ann"] == u["cnn_fp"]
+
+
+def test_memory_traffic_counts_every_access_of_the_stated_model_and_stays_out_of_compute():
+    c = count_ops(_tiny(1, T=3, leaks=(0.8, 1.0, 0.75)), [torch.randn(4, 5, 5, 5, dtype=torch.float64)])
+    e = energy_report(c, EnergyConfig())
+    L, T, cfg = e["layers"], 3, resolve_table(EnergyConfig())
+    # by hand, from the docstring's model
+    snn = memory_bits(L, "snn", cfg, 6, 0, T, 2)
+    assert snn["weights"] == pytest.approx(6 * (L[0]["cnn_macs"] + sum(x["acs"] for x in L[1:])))
+    assert snn["inputs"] == pytest.approx(16 * L[0]["cnn_macs"] + T * sum(x["neurons"] for x in L[:-1]))
+    assert snn["spikes"] == pytest.approx(T * sum(x["neurons"] for x in L if x["role"] != "output"))
+    assert snn["neuron_state"] == pytest.approx(16 * L[0]["neurons"] * (1 + T) + 2 * 16 * T * sum(x["neurons"] for x in L))
+    ann = memory_bits(L, "equivalent_ann", cfg, 6, 0, T, 2)
+    macs = [x["cnn_macs"] for x in L]
+    assert ann["weights"] == pytest.approx(6 * sum(macs))
+    assert ann["inputs"] == pytest.approx(16 * macs[0] + 2 * sum(macs[1:]))
+    assert ann["neuron_state"] == pytest.approx(2 * sum(x["neurons"] for x in L[:-1]) + 16 * L[-1]["neurons"])
+    m = e["memory"]
+    for size, per in SRAM_PJ_PER_64_BITS.items():
+        assert m["pj"][size]["snn"] == pytest.approx(sum(m["bits"]["snn"].values()) * per / 64)
+    head = m["pj"]["32 KB"]
+    assert m["ratios"]["equivalent_ann_over_snn"] == pytest.approx(head["equivalent_ann"] / head["snn"])
+    # the compute conventions are unchanged by it, and compute + memory is labelled apart
+    comp = e["conventions"]["complete"]["per_patch"]["totals_pj"]
+    assert m["compute_plus_memory_pj"]["snn"] == pytest.approx(comp["snn"] + head["snn"])
+    assert np.isclose(sum(e["by_kind_pj"]["snn"].values()), comp["snn"])

@@ -38,12 +38,17 @@ def summary(rows: list) -> dict:
             "q_ratio": _stat([_ratio(r, which="q_cnn_over_snn") for r in g]),
             "ann_ratio": _stat([_ratio(r) for r in g]),
             "ann_ratio_paper": _stat([_ratio(r, "paper") for r in g]),
-            "memory_ratio": _stat([r["memory"]["ratios"]["equivalent_ann_over_snn"] for r in g if r.get("memory")]),
-            "both_ratio": _stat([r["memory"]["compute_plus_memory_ratios"]["equivalent_ann_over_snn"]
-                                 for r in g if r.get("memory")]),
+            **{f"{key}_{flow}": _stat([r["memory"][flow][field]["equivalent_ann_over_snn"] for r in g
+                                       if r.get("memory")])
+               for flow in ("no_reuse", "reuse")
+               for key, field in (("memory_ratio", "ratios"), ("both_ratio", "compute_plus_memory_ratios"))},
             "rate": _stat([statistics.mean(r["spike_rates"].values()) for r in g if r.get("spike_rates")]),
         }
     return out
+
+
+def _word(ratio: float, more: str = "less", fewer: str = "more") -> str:
+    return more if ratio > 1 else fewer
 
 
 def verdict(summ: dict) -> str:
@@ -52,18 +57,21 @@ def verdict(summ: dict) -> str:
     for name, v in summ.items():
         if v["ann_ratio"] is None or v["snn_oa"] is None or v["ann_oa"] is None:
             continue
-        c, m, b = v["ann_ratio"][0], (v["memory_ratio"] or (None,))[0], (v["both_ratio"] or (None,))[0]
+        c = v["ann_ratio"][0]
         acc = v["snn_oa"][0] - v["ann_oa"][0]
-        parts.append(
-            f"{name} (T={v['time_steps']}): the SNN {'uses' if c > 1 else 'does not use'} less compute energy than "
-            f"the equivalent {v['bits']}-bit-activation ANN ({c:.2f}x)"
-            + (f", {'less' if m > 1 else 'more'} memory traffic ({m:.2f}x) and {'less' if b > 1 else 'more'} of both "
-               f"together ({b:.2f}x)" if m is not None and b is not None else "")
-            + f", at {abs(100 * acc):.2f} points {'higher' if acc >= 0 else 'lower'} test OA")
+        text = (f"{name} (T={v['time_steps']}, {abs(100 * acc):.2f} points {'above' if acc >= 0 else 'below'} the "
+                f"ANN's test OA): {_word(c)} compute energy than the equivalent {v['bits']}-bit-activation ANN "
+                f"({c:.2f}x)")
+        mem = [(flow, v[f"memory_ratio_{flow}"], v[f"both_ratio_{flow}"]) for flow in ("no_reuse", "reuse")
+               if v[f"memory_ratio_{flow}"] is not None]
+        for flow, m, b in mem:
+            text += (f"; {_word(m[0])} memory traffic {'without' if flow == 'no_reuse' else 'with'} operand reuse "
+                     f"({m[0]:.2f}x; {_word(b[0])} of compute and memory together, {b[0]:.2f}x)")
+        parts.append(text)
     if not parts:
         return ""
-    return "Against the equivalent low-bit ANN (Indian Pines, 30 % random split, complete convention, per patch): " \
-        + "; ".join(parts) + "."
+    return ("Against the equivalent low-bit ANN (Indian Pines, 30 % random split, per patch, 32 KB SRAM; ratios are "
+            "the ANN's over the SNN's), the SNN spends: " + " | ".join(parts) + ".")
 
 
 def equivalent_ann_lines(data: dict) -> list:
@@ -75,16 +83,20 @@ def equivalent_ann_lines(data: dict) -> list:
            "The same network as a CNN with ceil(log2(T + 1))-bit activations and the SNN's 6-bit weights (Yan et al., "
            "arXiv 2409.08290: as much information per neuron as T binary spikes), trained with QAT from the same CNN "
            "for the SNN stage's epochs (bench/equivalent_ann.py). Ratios are the ANN's energy over the SNN's, per "
-           "patch; memory traffic is its own estimate (core/energy/memory.py: every weight, input, membrane and spike "
-           "access to a 32 KB SRAM, no register reuse), never part of a compute convention. Mean +/- sample std over "
-           "the seeds.", "",
-           "| model | seeds | SNN OA % | equivalent ANN OA % | ANN bits | 6-bit CNN / SNN | equivalent ANN / SNN, "
-           "complete | paper | memory only | compute + memory | mean spike rate |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+           "patch. Memory traffic is its own estimate, never part of a compute convention (core/energy/memory.py: "
+           "every weight, input, membrane and spike access to a 32 KB SRAM), at the two ends of the range: no operand "
+           "reuse, and each weight read once and each activation written and read once. Mean +/- sample std over the "
+           "seeds.", "",
+           "| model | seeds | SNN OA % | equivalent ANN OA % | ANN bits | mean spike rate | 6-bit CNN / SNN | "
+           "equivalent ANN / SNN: compute, complete | compute, paper | memory, no reuse | memory, reuse | "
+           "compute + memory, no reuse | compute + memory, reuse |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, v in summ.items():
         out.append(f"| {name} | {', '.join(map(str, v['seeds']))} | {_fmt(v['snn_oa'], 100)} | "
-                   f"{_fmt(v['ann_oa'], 100)} | {v['bits']} | {_fmt(v['q_ratio'], 1, 1, 'x')} | {_fmt(v['ann_ratio'], 1, 2, 'x')} | "
-                   f"{_fmt(v['ann_ratio_paper'], 1, 2, 'x')} | {_fmt(v['memory_ratio'], 1, 2, 'x')} | "
-                   f"{_fmt(v['both_ratio'], 1, 2, 'x')} | {_fmt(v['rate'], 1, 3)} |")
+                   f"{_fmt(v['ann_oa'], 100)} | {v['bits']} | {_fmt(v['rate'], 1, 3)} | "
+                   f"{_fmt(v['q_ratio'], 1, 1, 'x')} | {_fmt(v['ann_ratio'], 1, 2, 'x')} | "
+                   f"{_fmt(v['ann_ratio_paper'], 1, 2, 'x')} | {_fmt(v['memory_ratio_no_reuse'], 1, 2, 'x')} | "
+                   f"{_fmt(v['memory_ratio_reuse'], 1, 2, 'x')} | {_fmt(v['both_ratio_no_reuse'], 1, 2, 'x')} | "
+                   f"{_fmt(v['both_ratio_reuse'], 1, 2, 'x')} |")
     sentence = verdict(summ)
     return out + ([""] + [sentence] if sentence else []) + [""]

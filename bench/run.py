@@ -81,7 +81,8 @@ def train_row(reader, labels, cfg, label: str, checkpoint_dir=None) -> dict:
             "epochs": [cfg.train.cnn_epochs, cfg.train.snn_epochs],
             "snn": acc(out.test_snn), "cnn": acc(out.test_cnn), "equivalent_ann": acc(out.test_equivalent_ann),
             "equivalent_ann_bits": e["widths"]["equivalent_ann_activation_bits"],
-            "memory": {k: e["memory"][k] for k in ("headline_sram", "pj", "ratios", "compute_plus_memory_ratios")},
+            "memory": {flow: {k: d[k] for k in ("pj", "ratios", "compute_plus_memory_ratios")}
+                       for flow, d in e["memory"]["dataflows"].items()},
             "val_oa": best_val.get("snn"), "val_oa_cnn": best_val.get("cnn"),
             "spike_rates": {l["name"]: l["spike_rate"] for l in e["layers"] if l["spike_rate"] is not None},
             "leaks": e["leaks"],

@@ -38,7 +38,7 @@ def test_equivalent_ann_costs_the_cnns_operations_at_its_activation_width():
     first, later = c["layers"][0]["cnn_macs"], sum(L["cnn_macs"] for L in c["layers"][1:])
     assert ann["mac"] == pytest.approx(first * u["cnn_q"]["mac0"] + later * u["equivalent_ann"]["mac"])
     text = "\n".join(energy_lines(e))
-    assert "equivalent 3-bit-activation ANN" in text and "memory traffic per patch" in text
+    assert "equivalent 3-bit-activation ANN" in text
 
 
 def test_a_full_precision_model_has_a_full_precision_equivalent_ann():
@@ -49,24 +49,38 @@ def test_a_full_precision_model_has_a_full_precision_equivalent_ann():
 def test_memory_traffic_counts_every_access_of_the_stated_model_and_stays_out_of_compute():
     c = count_ops(_tiny(1, T=3, leaks=(0.8, 1.0, 0.75)), [torch.randn(4, 5, 5, 5, dtype=torch.float64)])
     e = energy_report(c, EnergyConfig())
-    L, T, cfg = e["layers"], 3, resolve_table(EnergyConfig())
-    # by hand, from the docstring's model
-    snn = memory_bits(L, "snn", cfg, 6, 0, T, 2)
+    L, T, cfg, inp = e["layers"], 3, resolve_table(EnergyConfig()), e["input_values"]
+    assert inp == 5 * 5 * 5 and [x["weights"] for x in L] == [x["out_channels"] * x["fan_in"] for x in L]
+    n = [x["neurons"] for x in L]
+    hidden = sum(n[:-1])
+    membranes = 16 * n[0] * (1 + T) + 2 * 16 * T * sum(n)
+    # no reuse, by hand from the docstring: an operand fetched per operation, the SNN's event-driven
+    snn = memory_bits(L, inp, "snn", cfg, 6, 0, T, 2)
     assert snn["weights"] == pytest.approx(6 * (L[0]["cnn_macs"] + sum(x["acs"] for x in L[1:])))
-    assert snn["inputs"] == pytest.approx(16 * L[0]["cnn_macs"] + T * sum(x["neurons"] for x in L[:-1]))
-    assert snn["spikes"] == pytest.approx(T * sum(x["neurons"] for x in L if x["role"] != "output"))
-    assert snn["neuron_state"] == pytest.approx(16 * L[0]["neurons"] * (1 + T) + 2 * 16 * T * sum(x["neurons"] for x in L))
-    ann = memory_bits(L, "equivalent_ann", cfg, 6, 0, T, 2)
+    assert snn["inputs"] == pytest.approx(16 * L[0]["cnn_macs"] + T * hidden)
+    assert snn["spikes"] == pytest.approx(T * hidden) and snn["neuron_state"] == pytest.approx(membranes)
+    ann = memory_bits(L, inp, "equivalent_ann", cfg, 6, 0, T, 2)
     macs = [x["cnn_macs"] for x in L]
     assert ann["weights"] == pytest.approx(6 * sum(macs))
     assert ann["inputs"] == pytest.approx(16 * macs[0] + 2 * sum(macs[1:]))
-    assert ann["neuron_state"] == pytest.approx(2 * sum(x["neurons"] for x in L[:-1]) + 16 * L[-1]["neurons"])
+    assert ann["neuron_state"] == pytest.approx(2 * hidden + 16 * n[-1]) and ann["spikes"] == 0
+    # reuse: each weight once, each activation written once and read once, the SNN's membranes at every step
+    snn_r = memory_bits(L, inp, "snn", cfg, 6, 0, T, 2, "reuse")
+    ann_r = memory_bits(L, inp, "equivalent_ann", cfg, 6, 0, T, 2, "reuse")
+    params = sum(x["weights"] for x in L)
+    assert snn_r["weights"] == ann_r["weights"] == 6 * params
+    assert snn_r["inputs"] == ann_r["inputs"] - 2 * hidden == 16 * inp
+    assert snn_r["spikes"] == pytest.approx(2 * T * hidden) and snn_r["neuron_state"] == pytest.approx(membranes)
     m = e["memory"]
-    for size, per in SRAM_PJ_PER_64_BITS.items():
-        assert m["pj"][size]["snn"] == pytest.approx(sum(m["bits"]["snn"].values()) * per / 64)
-    head = m["pj"]["32 KB"]
-    assert m["ratios"]["equivalent_ann_over_snn"] == pytest.approx(head["equivalent_ann"] / head["snn"])
-    # the compute conventions are unchanged by it, and compute + memory is labelled apart
-    comp = e["conventions"]["complete"]["per_patch"]["totals_pj"]
-    assert m["compute_plus_memory_pj"]["snn"] == pytest.approx(comp["snn"] + head["snn"])
-    assert np.isclose(sum(e["by_kind_pj"]["snn"].values()), comp["snn"])
+    for flow in ("no_reuse", "reuse"):
+        d = m["dataflows"][flow]
+        for size, per in SRAM_PJ_PER_64_BITS.items():
+            assert d["pj"][size]["snn"] == pytest.approx(sum(d["bits"]["snn"].values()) * per / 64)
+        head = d["pj"]["32 KB"]
+        assert d["ratios"]["equivalent_ann_over_snn"] == pytest.approx(head["equivalent_ann"] / head["snn"])
+        # the compute conventions are unchanged by it, and compute + memory is labelled apart
+        comp = e["conventions"]["complete"]["per_patch"]["totals_pj"]
+        assert d["compute_plus_memory_pj"]["snn"] == pytest.approx(comp["snn"] + head["snn"])
+    assert np.isclose(sum(e["by_kind_pj"]["snn"].values()), e["conventions"]["complete"]["per_patch"]["totals_pj"]["snn"])
+    text = "\n".join(energy_lines(e))
+    assert "memory traffic per patch, no reuse" in text and "memory traffic per patch, reuse" in text

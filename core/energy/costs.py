@@ -155,7 +155,8 @@ def energy_report(counts: dict, cfg: Optional[EnergyConfig] = None, scene_pixels
             for k, (n, _) in layer_ops(L, i, net, HEADLINE, T, "per_map_pixel").items():
                 ops_map[net][k] = ops_map[net].get(k, 0.0) + float(n)
         row = {k: L[k] for k in ("name", "kind", "role", "spike_rate", "neurons", "neurons_per_position",
-                                 "cnn_macs", "fc_cnn_macs", "spikes", "fc_spikes", "acs", "fc_acs") if k in L}
+                                 "cnn_macs", "fc_cnn_macs", "spikes", "fc_spikes", "acs", "fc_acs", "fan_in",
+                                 "out_channels", "weights") if k in L}
         for k in ("leak", "leak_kind", "threshold"):
             if k in L:
                 row[k] = L[k]
@@ -207,8 +208,10 @@ def energy_report(counts: dict, cfg: Optional[EnergyConfig] = None, scene_pixels
         "leaks": [{"layer": l["name"], "leak": l["leak"], "kind": l["leak_kind"]} for l in layers if "leak" in l],
         "notes": notes(cfg, bits, input_bits, T, layers),
     }
-    rep["memory"] = memory_report(layers, cfg, bits, input_bits, T, equivalent_ann_bits(T),
-                                  conventions[HEADLINE]["per_patch"]["totals_pj"], NETWORKS, RATIOS)
+    if counts.get("input_values") is not None:
+        rep["input_values"] = counts["input_values"]
+        rep["memory"] = memory_report(layers, counts["input_values"], cfg, bits, input_bits, T, equivalent_ann_bits(T),
+                                      conventions[HEADLINE]["per_patch"]["totals_pj"], NETWORKS, RATIOS)
     if scene_pixels is not None:
         rep["scene"] = scene_energy(rep, scene_pixels)
     return rep
@@ -316,7 +319,7 @@ def reprice(energy: dict, cfg: EnergyConfig) -> dict:
     """The same counted operations under another table or other widths (the report keeps every count)."""
     counts = {"pixels": energy["pixels_measured"], "time_steps": energy["time_steps"],
               "weight_bits": energy["weight_bits"], "input_bits": energy["widths"]["input_bits"],
-              "layers": energy["layers"]}
+              "input_values": energy.get("input_values"), "layers": energy["layers"]}
     return energy_report(counts, cfg)
 
 

@@ -102,6 +102,7 @@ def _layer_rows(net, tally: _Tally, n: int) -> List[dict]:
         hidden = sp.role != "output"
         row = {
             "name": sp.name, "kind": sp.kind, "role": sp.role, "fan_in": sp.fan_in, "out_channels": sp.out_ch,
+            "weights": int(sp.out_ch * sp.fan_in),
             "neurons": tally.neurons[i], "neurons_per_position": tally.per_position[i],
             "cnn_macs": float(tally.neurons[i] * sp.fan_in),
             "fc_cnn_macs": float(tally.per_position[i] * sp.fan_in),
@@ -135,7 +136,7 @@ def count_ops(net, batches) -> dict:
         net.spiking = was_spiking
         net.train(was_training)
     return {"pixels": n, "time_steps": net.time_steps, "weight_bits": net.bits, "input_bits": net.input_bits,
-            "layers": _layer_rows(net, tally, n)}
+            "input_values": int(net.in_bands * net.cfg.patch_size ** 2), "layers": _layer_rows(net, tally, n)}
 
 
 @torch.no_grad()

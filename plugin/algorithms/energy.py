@@ -22,7 +22,10 @@ OUTPUTS = (
     ("RATIO_Q", "Energy ratio k-bit CNN / SNN (complete convention, per patch)"),
     ("ANN_PJ", "Equivalent low-bit ANN energy per pixel (pJ, complete convention, per patch)"),
     ("RATIO_ANN", "Energy ratio equivalent low-bit ANN / SNN (complete convention, per patch)"),
-    ("RATIO_ANN_MEMORY", "Memory-traffic ratio equivalent low-bit ANN / SNN (32 KB SRAM; not a compute convention)"),
+    ("RATIO_ANN_MEMORY", "Memory-traffic ratio equivalent low-bit ANN / SNN, no operand reuse (32 KB SRAM; not a "
+                         "compute convention)"),
+    ("RATIO_ANN_MEMORY_REUSE", "Memory-traffic ratio equivalent low-bit ANN / SNN, each weight and activation "
+                               "moved once (32 KB SRAM; not a compute convention)"),
     ("RATIO_FP_PAPER", "Energy ratio FP32 CNN / SNN (paper convention: MACs and accumulates, first layer x T)"),
     ("RATIO_Q_PAPER", "Energy ratio k-bit CNN / SNN (paper convention: MACs and accumulates, first layer x T)"),
     ("SNN_PJ_MAP_PIXEL", "SNN energy per map pixel of fully convolutional classification (pJ, complete)"),
@@ -90,7 +93,9 @@ class EnergyAlgorithm(HyperSNNAlgorithm):
                 "RATIO_Q_PAPER": paper["ratios"]["q_cnn_over_snn"],
                 "ANN_PJ": head["totals_pj"].get("equivalent_ann"),
                 "RATIO_ANN": head["ratios"].get("equivalent_ann_over_snn"),
-                "RATIO_ANN_MEMORY": (e.get("memory") or {}).get("ratios", {}).get("equivalent_ann_over_snn"),
+                **{key: ((e.get("memory") or {}).get("dataflows", {}).get(flow) or {}).get("ratios", {}).get(
+                    "equivalent_ann_over_snn") for key, flow in (("RATIO_ANN_MEMORY", "no_reuse"),
+                                                                 ("RATIO_ANN_MEMORY_REUSE", "reuse"))},
                 "SNN_PJ_MAP_PIXEL": c["complete"]["per_map_pixel"]["totals_pj"]["snn"],
                 "SCENE_SNN_MJ": (e.get("scene") or {}).get("snn_mj"), "OA": acc.get("oa"),
                 "OUTPUT_REPORT": res.report_paths.get("html")}

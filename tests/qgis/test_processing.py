@@ -172,7 +172,9 @@ def test_energy(provider, trained_model, scene_dir, tmp_path):
     assert res["RATIO_Q_PAPER"] == pytest.approx(c["paper"]["per_patch"]["ratios"]["q_cnn_over_snn"])
     # the fourth network and the memory line, apart from the compute convention
     assert res["CNN_Q_PJ"] > res["ANN_PJ"] > 0 and res["RATIO_ANN"] == pytest.approx(res["ANN_PJ"] / res["SNN_PJ"])
-    assert res["RATIO_ANN_MEMORY"] == pytest.approx(rep["energy"]["memory"]["ratios"]["equivalent_ann_over_snn"])
+    flows = rep["energy"]["memory"]["dataflows"]
+    assert res["RATIO_ANN_MEMORY"] == pytest.approx(flows["no_reuse"]["ratios"]["equivalent_ann_over_snn"])
+    assert res["RATIO_ANN_MEMORY_REUSE"] == pytest.approx(flows["reuse"]["ratios"]["equivalent_ann_over_snn"])
     html = (tmp_path / "energy.html").read_text()
     assert "complete (headline)" in html and "paper" in html and "per map pixel" in html
     assert "-bit-activation ANN" in html and "Memory traffic" in html

@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..energy.costs import RATIOS, equivalent_ann_label
-from ..energy.memory import memory_lines
 from .figures import _confusion_png, _energy_layers_png, _energy_total_png, _pa_ua_png, _spike_rate_png
 from .formatting import (_ci, _duration, _e, _e_json, _flatten, _flatten_raw, _fmt, _img, _kv_table, _label, _lw,
                          _notes, _num, _pct)
@@ -154,14 +153,29 @@ def _split_section(split):
     return "\n".join(out)
 
 
-def memory_paragraphs(energy: dict) -> list:
-    """The memory-traffic estimate, apart from the compute table (core/energy/memory.py)."""
+def memory_paragraphs(energy: dict, names: dict) -> list:
+    """The memory-traffic estimate as its own table, apart from the compute table (core/energy/memory.py)."""
     m = energy.get("memory")
-    if not isinstance(m, dict):
+    flows = m.get("dataflows") if isinstance(m, dict) else None
+    if not isinstance(flows, dict):
         return []
-    return [f"<p><b>Memory traffic</b> (a separate estimate, not part of any convention above): "
-            + "; ".join(_e(line) for line in memory_lines(energy)) + f". {_e(m.get('description', ''))}; "
-            f"{_e(m.get('citation', ''))}.</p>"]
+    size = m.get("headline_sram", "")
+    keys = [(r, names[n]) for n, r in RATIOS.items() if n in names]
+    out = [f"<h3>Memory traffic per patch (a separate estimate, not part of any convention above)</h3>"
+           f"<p>Every weight, input, membrane and spike access of one patch inference to one {_e(size)} SRAM, priced "
+           f"per bit ({_e(m.get('citation', ''))}), at the two ends of the range of dataflows. Ratios: the other "
+           "network's energy over the SNN's.</p>",
+           "<table><tr><th class='l'>Dataflow</th><th>SNN memory pJ</th>"
+           + "".join(f"<th>{_e(l)} / SNN, memory</th>" for _, l in keys)
+           + "".join(f"<th>{_e(l)} / SNN, compute + memory</th>" for _, l in keys) + "</tr>"]
+    for flow, d in flows.items():
+        r, b = d.get("ratios") or {}, d.get("compute_plus_memory_ratios") or {}
+        out.append(f"<tr><td class='l w'>{_e(d.get('description', flow))}</td>"
+                   f"<td>{_e(_num(((d.get('pj') or {}).get(size) or {}).get('snn'), 1))}</td>"
+                   + "".join(f"<td>{_e(_num(r.get(k), 2, 'x'))}</td>" for k, _ in keys)
+                   + "".join(f"<td>{_e(_num(b.get(k), 2, 'x'))}</td>" for k, _ in keys) + "</tr>")
+    out.append("</table>")
+    return out
 
 
 def _networks(head_conv: dict) -> tuple:
@@ -181,14 +195,17 @@ def _energy_section(energy, model):
     conv = energy.get("conventions") if isinstance(energy.get("conventions"), dict) else {}
     nets = _networks(conv.get(head) or {})
     names = {"cnn_fp": f"{full} CNN", "cnn_q": q_label,
-             "equivalent_ann": f"equivalent {equivalent_ann_label(energy)} ANN", "snn": "SNN"}
+             "equivalent_ann": "equivalent ANN", "snn": "SNN"}
     labels = tuple(names[k] for k in nets)
     ratio_keys = [(RATIOS[k], names[k]) for k in nets if k in RATIOS]
     widths = energy.get("widths") if isinstance(energy.get("widths"), dict) else {}
     if widths:
         out.append(f"<p>Weights {_e(bits or full)}{'-bit' if bits else ''}; input {_e(widths.get('input'))}; CNN "
                    f"activations {_e(widths.get('cnn_activation_bits'))}-bit fixed point; accumulators and membranes "
-                   f"{_e(widths.get('accumulator_bits'))} bits; T = {_e(energy.get('time_steps'))}. Headline: the "
+                   f"{_e(widths.get('accumulator_bits'))} bits; T = {_e(energy.get('time_steps'))}; the equivalent ANN "
+                   f"(the same CNN with {_e(equivalent_ann_label(energy).split('-')[0])}-bit activations: "
+                   "ceil(log2(T + 1)) bits, as much per neuron as T spikes) costed with the CNN's operations. "
+                   "Headline: the "
                    f"<b>{_e(head)}</b> convention, per patch. Memory access is not part of it (its own estimate "
                    "follows the table).</p>")
     if conv:
@@ -214,7 +231,7 @@ def _energy_section(energy, model):
         out.append(f"<p>The equivalent {_e(equivalent_ann_label(energy))} ANN, trained with QAT on the same pixels: "
                    f"test OA {_e(_pct(ann.get('oa')))}, AA {_e(_pct(ann.get('aa')))}, kappa "
                    f"{_e(_num(ann.get('kappa'), 4))} ({_e(_num(ann.get('n_test')))} test pixels).</p>")
-    out += memory_paragraphs(energy)
+    out += memory_paragraphs(energy, names)
     sc = energy.get("scene")
     if isinstance(sc, dict):
         out.append(f"<p>The classified scene: {_e(_num(sc.get('pixels')))} pixels; SNN {_e(_num(sc.get('snn_mj'), 4))} "

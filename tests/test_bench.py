@@ -39,7 +39,8 @@ def test_quick_bench_runs_every_section_and_writes_the_table(tmp_path):
     assert [r["candidate"] for r in ann] == ["default", "efficient (T=2)"]
     assert [r["equivalent_ann_bits"] for r in ann] == [3, 2] and all(r["equivalent_ann"]["oa"] > 0 for r in ann)
     assert all(r["energy"]["horowitz45"]["complete"]["per_patch"]["equivalent_ann_over_snn"] > 0 for r in ann)
-    assert all(r["memory"][flow]["ratios"]["equivalent_ann_over_snn"] > 0 for r in ann for flow in ("no_reuse", "reuse"))
+    assert all(r["memory"][flow]["ratios"]["equivalent_ann_over_snn"] > 0
+               for r in ann for flow in ("no_reuse", "reuse"))
     assert "The equivalent low-bit ANN beside the SNN" in md.read_text()
     assert "equivalent_ann_over_snn" in json.dumps(row["energy"]) and row["equivalent_ann"] is None
     # the 64 x 64 crop's validation holds fewer than 50 pixels of some class (core/data/splits.MIN_VAL_PIXELS): the runs

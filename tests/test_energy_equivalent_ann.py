@@ -81,6 +81,7 @@ def test_memory_traffic_counts_every_access_of_the_stated_model_and_stays_out_of
         # the compute conventions are unchanged by it, and compute + memory is labelled apart
         comp = e["conventions"]["complete"]["per_patch"]["totals_pj"]
         assert d["compute_plus_memory_pj"]["snn"] == pytest.approx(comp["snn"] + head["snn"])
-    assert np.isclose(sum(e["by_kind_pj"]["snn"].values()), e["conventions"]["complete"]["per_patch"]["totals_pj"]["snn"])
+    complete = e["conventions"]["complete"]["per_patch"]["totals_pj"]["snn"]
+    assert np.isclose(sum(e["by_kind_pj"]["snn"].values()), complete)
     text = "\n".join(energy_lines(e))
     assert "memory traffic per patch, no reuse" in text and "memory traffic per patch, reuse" in text

@@ -59,7 +59,8 @@ def verdict(summ: dict) -> str:
             continue
         c = v["ann_ratio"][0]
         acc = v["snn_oa"][0] - v["ann_oa"][0]
-        text = (f"{name} (T={v['time_steps']}, {abs(100 * acc):.2f} points {'above' if acc >= 0 else 'below'} the "
+        at_t = "" if f"T={v['time_steps']}" in name else f"T={v['time_steps']}, "
+        text = (f"{name} ({at_t}{abs(100 * acc):.2f} points {'above' if acc >= 0 else 'below'} the "
                 f"ANN's test OA): {_word(c)} compute energy than the equivalent {v['bits']}-bit-activation ANN "
                 f"({c:.2f}x)")
         mem = [(flow, v[f"memory_ratio_{flow}"], v[f"both_ratio_{flow}"]) for flow in ("no_reuse", "reuse")

@@ -85,3 +85,24 @@ def test_memory_traffic_counts_every_access_of_the_stated_model_and_stays_out_of
     assert np.isclose(sum(e["by_kind_pj"]["snn"].values()), complete)
     text = "\n".join(energy_lines(e))
     assert "memory traffic per patch, no reuse" in text and "memory traffic per patch, reuse" in text
+
+
+def test_the_sentence_on_where_the_snn_wins_follows_the_numbers():
+    import copy
+
+    from hypersnn.core.energy.costs import where_snn_wins
+    from hypersnn.core.report.html_report import render_html
+
+    e = energy_report(count_ops(_tiny(1, T=3), [torch.randn(4, 5, 5, 5, dtype=torch.float64)]), EnergyConfig())
+    flip = copy.deepcopy(e)
+    flip["conventions"]["complete"]["per_patch"]["ratios"]["equivalent_ann_over_snn"] = 0.5
+    for d in flip["memory"]["dataflows"].values():
+        d["compute_plus_memory_ratios"]["equivalent_ann_over_snn"] = 2.0
+    text = where_snn_wins(flip)
+    assert text.startswith("Against the equivalent 2-bit-activation ANN (per patch), the SNN wins on compute + memory")
+    assert "it does not on compute (complete convention): the equivalent ANN spends 0.50x the SNN's" in text
+    for d in flip["memory"]["dataflows"].values():
+        d["compute_plus_memory_ratios"]["equivalent_ann_over_snn"] = 0.9
+    assert "wins on nothing measured here; it does not on compute" in where_snn_wins(flip)
+    assert where_snn_wins(e) in "\n".join(energy_lines(e))
+    assert where_snn_wins(e).replace("'", "&#x27;") in render_html({"energy": e})

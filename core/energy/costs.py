@@ -342,6 +342,8 @@ def energy_lines(energy: dict) -> list:
                      f"{100 * acc['oa']:.2f} % (SNN {100 * acc['snn_oa']:.2f} %)" if acc.get("snn_oa") is not None
                      else f"  equivalent ANN test OA {100 * acc['oa']:.2f} %")
     lines += ["  " + line for line in memory_lines(energy)]
+    if where_snn_wins(energy):
+        lines.append("  " + where_snn_wins(energy))
     if energy.get("leaks"):
         lines.append("  leaks: " + ", ".join(f"{l['layer']} {leak_text(l['leak'], l['kind'])}" for l in energy["leaks"]))
     sc = energy.get("scene")
@@ -350,6 +352,25 @@ def energy_lines(energy: dict) -> list:
                      f"{sc['snn_mj']:.4f} mJ, {q} CNN {sc['cnn_q_mj']:.4f} mJ, {full} CNN {sc['cnn_fp_mj']:.3f} mJ"
                      + (f", equivalent ANN {sc['equivalent_ann_mj']:.4f} mJ" if "equivalent_ann_mj" in sc else ""))
     return lines
+
+
+def where_snn_wins(energy: dict) -> str:
+    """One sentence from this run's numbers: where the SNN spends less than the equivalent low-bit ANN and where it
+    does not (compute under the headline convention; memory traffic at both ends of the dataflow range)."""
+    r = energy["conventions"][HEADLINE]["per_patch"]["ratios"].get("equivalent_ann_over_snn")
+    flows = (energy.get("memory") or {}).get("dataflows") or {}
+    if r is None:
+        return ""
+    wins, loses = [], []
+    (wins if r > 1 else loses).append(f"compute ({HEADLINE} convention): the equivalent ANN spends {r:.2f}x the SNN's")
+    for flow, d in flows.items():
+        b = d["compute_plus_memory_ratios"]["equivalent_ann_over_snn"]
+        how = "with no operand reuse" if flow == "no_reuse" else "when each weight and activation is moved once"
+        (wins if b > 1 else loses).append(f"compute + memory {how}: {b:.2f}x")
+    text = f"Against the equivalent {equivalent_ann_label(energy)} ANN (per patch), the SNN wins on "
+    text += "; ".join(wins) if wins else "nothing measured here"
+    return text + (f"; it does not on {'; '.join(loses)} (the SNN's membranes are read and written at every step)."
+                   if loses else ".")
 
 
 def flat_summary(energy: dict) -> dict:

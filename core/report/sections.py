@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..energy.costs import RATIOS, equivalent_ann_label
+from ..energy.costs import RATIOS, equivalent_ann_label, where_snn_wins
 from .figures import _confusion_png, _energy_layers_png, _energy_total_png, _pa_ua_png, _spike_rate_png
 from .formatting import (_ci, _duration, _e, _e_json, _flatten, _flatten_raw, _fmt, _img, _kv_table, _label, _lw,
                          _notes, _num, _pct)
@@ -232,6 +232,8 @@ def _energy_section(energy, model):
                    f"test OA {_e(_pct(ann.get('oa')))}, AA {_e(_pct(ann.get('aa')))}, kappa "
                    f"{_e(_num(ann.get('kappa'), 4))} ({_e(_num(ann.get('n_test')))} test pixels).</p>")
     out += memory_paragraphs(energy, names)
+    if conv and where_snn_wins(energy):
+        out.append(f"<p><b>{_e(where_snn_wins(energy))}</b></p>")
     sc = energy.get("scene")
     if isinstance(sc, dict):
         out.append(f"<p>The classified scene: {_e(_num(sc.get('pixels')))} pixels; SNN {_e(_num(sc.get('snn_mj'), 4))} "

@@ -42,12 +42,12 @@ bench-resume: setup
 bench-front: setup
 	$(PY) bench/run.py --resume --front full --only front
 
-# issue 22's energy levers on the front (5 candidates x 3 seeds at full epochs, about 1 h on 2 cores)
+# issue 22's energy levers on the front (5 candidates x 3 seeds at full epochs, 0.65 h measured on 2 cores)
 bench-levers: setup
 	$(PY) bench/run.py --resume --front levers --only front
 
-# the equivalent low-bit ANN beside the default and the `efficient` preset (3 seeds; about 25 min, less when the
-# front's checkpoints in bench/out/ckpt are still there)
+# the equivalent low-bit ANN beside the default and the `efficient` preset (3 seeds; 0.21 h measured with the
+# front's checkpoints in bench/out/ckpt at hand, about twice that without)
 bench-ann: setup
 	$(PY) bench/run.py --resume --only equivalent_ann
 

@@ -221,7 +221,8 @@ def markdown(data: dict) -> str:
         base, *sets = section.split(" | ")
         out += [f"## {titles.get(base, base)}" + (f", with {', '.join(sets)}" if sets else ""), "", f"Seeds {seeds}; commit {', '.join(commits)}.", "",
                 "| model | OA % | AA % | kappa x100 |", "|---|---|---|---|"]
-        for key, name in (("snn", "SNN (T=5, 6-bit)"), ("cnn", "its 6-bit CNN")):
+        t = next((x.split("=", 1)[1] for x in sets if x.startswith("train.time_steps=")), "5")
+        for key, name in (("snn", f"SNN (T={t}, 6-bit)"), ("cnn", "its 6-bit CNN")):
             if any(r.get(key) for r in rows):
                 out.append(f"| {name} | {_ms([r[key]['oa'] for r in rows if r.get(key)])} | "
                            f"{_ms([r[key]['aa'] for r in rows if r.get(key)])} | "
@@ -255,7 +256,15 @@ README_ROWS = (("standard", "Indian Pines, standard disjoint split, published pr
 OPTION_NAMES = {"train.weight_averaging=0": "without weight averaging", "train.context_dropout=0": "without context dropout",
                 "model.patch_size=11": "11 x 11 patches", "train.distillation=0.5": "+ distillation from the CNN (0.5)",
                 "train.snn_lr=0.0001": "+ lower SNN learning rate (1e-4)",
-                "train.illumination=0.2 | train.spectral_noise=0.1": "+ spectral augmentation (illumination 0.2, noise 0.1)"}
+                "train.illumination=0.2 | train.spectral_noise=0.1": "+ spectral augmentation (illumination 0.2, noise 0.1)",
+                "train.time_steps=2": "T=2 (the `efficient` preset)",
+                'model.input_bits=8 | train.time_steps=2 | train.leak_mode="pow2" | train.spike_penalty=0.5 | '
+                'train.distillation=0.5 | train.snn_epochs=30':
+                    "8-bit input, T=2, pow2 leak, penalty 0.5, distillation 0.5, 30 SNN epochs (issue 22's front)",
+                'model.input_bits=8 | train.time_steps=1 | train.leak_mode="none" | train.snn_epochs=30':
+                    "8-bit input, T=1, no leak, 30 SNN epochs (issue 22's front)"}
+"""Readable names of the option rows; any other option is shown as its settings, comma-separated (a '|' would break
+the markdown table)."""
 
 
 def readme_lines(data: dict) -> list:
@@ -294,7 +303,7 @@ def readme_lines(data: dict) -> list:
                     "validation data):", "", "| option | seeds | SNN OA % | change, points |", "|---|---|---|---|"]
         for sets, rows in opts:
             d = [100 * (r["snn"]["oa"] - ref[r["seed"]]) for r in rows if r["seed"] in ref]
-            out.append(f"| {OPTION_NAMES.get(sets, sets)} | {', '.join(str(r['seed']) for r in rows)} | "
+            out.append(f"| {OPTION_NAMES.get(sets, sets.replace(' | ', ', '))} | {', '.join(str(r['seed']) for r in rows)} | "
                        f"{m(rows, 'snn')} | " + (f"{statistics.mean(d):+.2f} +/- {statistics.stdev(d):.2f}"
                                                   if len(d) > 1 else "-") + " |")
     t = secs.get("time") or []

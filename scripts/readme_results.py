@@ -29,6 +29,10 @@ def table(s: dict) -> str:
         f"| FP32 CNN / SNN energy, complete convention (headline) | {r['complete_fp_cnn_over_snn']:.1f}x | - |",
         f"| 6-bit CNN / SNN energy, complete convention (headline) | {r['complete_q_cnn_over_snn']:.1f}x | - |",
     ]
+    if "complete_equivalent_ann_over_snn" in r:
+        bits = s.get("energy_widths", {}).get("equivalent_ann_activation_bits")
+        rows.append(f"| equivalent {bits}-bit-activation ANN / SNN energy, complete convention | "
+                    f"{r['complete_equivalent_ann_over_snn']:.2f}x | - |")
     rates = ", ".join(f"{k} {v:.3f}" for k, v in s.get("spike_rates", {}).items())
     from hypersnn.core.energy.costs import leak_text
 

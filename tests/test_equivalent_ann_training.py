@@ -71,3 +71,13 @@ def test_the_equivalent_ann_is_trained_reported_and_seeded_and_leaves_the_snn_al
     assert a.test_snn.oa == plain.test_snn.oa
     assert a.model.meta["metrics"]["test_equivalent_ann"]["oa"] == acc["oa"]
     assert "equivalent_ann" in a.seconds
+
+
+def test_a_split_without_test_pixels_says_the_equivalent_ann_was_not_trained():
+    cube, gt = fd.synthetic_scene()[:2]
+    cfg = tiny_config(cnn_epochs=1, snn_epochs=1, threads=1)
+    cfg.split.method = "cv"
+    cfg.baseline.equivalent_ann = True
+    with pytest.warns(UserWarning, match="equivalent low-bit ANN .* was not trained: this split keeps no test pixels"):
+        out = pipeline.train(ArrayReader(cube), labels_from_array(gt), cfg)
+    assert out.test_equivalent_ann is None and "equivalent_ann_accuracy" not in out.energy

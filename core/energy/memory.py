@@ -34,7 +34,7 @@ SRAM_PJ_PER_64_BITS = {"8 KB": 10.0, "32 KB": 20.0, "1 MB": 100.0}
 HEADLINE_SRAM = "32 KB"
 CITATION = "M. Horowitz, Computing's energy problem (and what we can do about it), ISSCC 2014 (45 nm SRAM reads)"
 KINDS = ("weights", "inputs", "neuron_state", "spikes")
-DATAFLOWS = {"no_reuse": "every operand fetched per operation (no register reuse)",
+DATAFLOWS = {"no_reuse": "every operand fetched per operation, no register reuse",
              "reuse": "each weight read once per patch, each activation written and read once"}
 
 

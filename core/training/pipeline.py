@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Optional
 
@@ -150,7 +151,11 @@ def train(reader: RasterReader, labels: Labels, cfg: RunConfig, model_path: Opti
         if "cnn" in preds:
             test_cnn = assess_indices(prep.test.y, preds["cnn"], prep.class_values)
     test_ann = None
-    if cfg.baseline.equivalent_ann and len(prep.test) and trainer.cnn_state is not None:
+    if cfg.baseline.equivalent_ann and not len(prep.test):
+        warnings.warn("The equivalent low-bit ANN (--equivalent-ann, Processing EQUIVALENT_ANN) was not trained: this "
+                      "split keeps no test pixels to score it on (split 'cv', map production, or an empty test side); "
+                      "choose a hold-out split such as 'auto', 'blocks' or 'polygons' to compare it with the SNN")
+    elif cfg.baseline.equivalent_ann and trainer.cnn_state is not None:
         progress(0.94, "training the equivalent low-bit ANN on the same pixels")
         ann = trainer.fit_equivalent_ann(prep.source, prep.train, prep.val)
         test_ann = assess_indices(prep.test.y, predict_test(ann, prep, is_canceled), prep.class_values)

@@ -7,19 +7,7 @@ from __future__ import annotations
 
 import statistics
 
-
-def _stat(vals):
-    vals = [float(v) for v in vals if v is not None]
-    if not vals:
-        return None
-    return statistics.mean(vals), (statistics.stdev(vals) if len(vals) > 1 else 0.0), len(vals)
-
-
-def _fmt(st, scale=1.0, digits=2, unit=""):
-    if st is None:
-        return "-"
-    m, s, n = st
-    return f"{scale * m:.{digits}f}{unit}" if n == 1 else f"{scale * m:.{digits}f} +/- {scale * s:.{digits}f}{unit}"
+from bench.stats import mean, mean_std
 
 
 def _ratio(r, conv="complete", which="equivalent_ann_over_snn"):
@@ -27,22 +15,21 @@ def _ratio(r, conv="complete", which="equivalent_ann_over_snn"):
 
 
 def summary(rows: list) -> dict:
-    """Per candidate: mean, sample std and n of the accuracies and ratios over its seeds."""
+    """Per candidate: the accuracies and ratios of its seeds (lists, one value per seed)."""
     out = {}
     for name in dict.fromkeys(r["candidate"] for r in rows):
         g = [r for r in rows if r["candidate"] == name]
         out[name] = {
             "bits": g[0].get("equivalent_ann_bits"), "time_steps": g[0]["time_steps"], "seeds": [r["seed"] for r in g],
-            "snn_oa": _stat([r["snn"]["oa"] for r in g]),
-            "ann_oa": _stat([(r.get("equivalent_ann") or {}).get("oa") for r in g]),
-            "q_ratio": _stat([_ratio(r, which="q_cnn_over_snn") for r in g]),
-            "ann_ratio": _stat([_ratio(r) for r in g]),
-            "ann_ratio_paper": _stat([_ratio(r, "paper") for r in g]),
-            **{f"{key}_{flow}": _stat([r["memory"][flow][field]["equivalent_ann_over_snn"] for r in g
-                                       if r.get("memory")])
+            "snn_oa": [r["snn"]["oa"] for r in g],
+            "ann_oa": [(r.get("equivalent_ann") or {}).get("oa") for r in g],
+            "q_ratio": [_ratio(r, which="q_cnn_over_snn") for r in g],
+            "ann_ratio": [_ratio(r) for r in g],
+            "ann_ratio_paper": [_ratio(r, "paper") for r in g],
+            **{f"{key}_{flow}": [r["memory"][flow][field]["equivalent_ann_over_snn"] for r in g if r.get("memory")]
                for flow in ("no_reuse", "reuse")
                for key, field in (("memory_ratio", "ratios"), ("both_ratio", "compute_plus_memory_ratios"))},
-            "rate": _stat([statistics.mean(r["spike_rates"].values()) for r in g if r.get("spike_rates")]),
+            "rate": [statistics.mean(r["spike_rates"].values()) for r in g if r.get("spike_rates")],
         }
     return out
 
@@ -55,19 +42,18 @@ def verdict(summ: dict) -> str:
     """One sentence: where the SNN wins against the equivalent ANN and where it does not, from the means."""
     parts = []
     for name, v in summ.items():
-        if v["ann_ratio"] is None or v["snn_oa"] is None or v["ann_oa"] is None:
+        c, snn, ann = mean(v["ann_ratio"]), mean(v["snn_oa"]), mean(v["ann_oa"])
+        if c is None or snn is None or ann is None:
             continue
-        c = v["ann_ratio"][0]
-        acc = v["snn_oa"][0] - v["ann_oa"][0]
+        acc = snn - ann
         at_t = "" if f"T={v['time_steps']}" in name else f"T={v['time_steps']}, "
         text = (f"{name} ({at_t}{abs(100 * acc):.2f} points {'above' if acc >= 0 else 'below'} the "
                 f"ANN's test OA): {_word(c)} compute energy than the equivalent {v['bits']}-bit-activation ANN "
                 f"({c:.2f}x)")
-        mem = [(flow, v[f"memory_ratio_{flow}"], v[f"both_ratio_{flow}"]) for flow in ("no_reuse", "reuse")
-               if v[f"memory_ratio_{flow}"] is not None]
-        for flow, m, b in mem:
-            text += (f"; {_word(m[0])} memory traffic {'without' if flow == 'no_reuse' else 'with'} operand reuse "
-                     f"({m[0]:.2f}x; {_word(b[0])} of compute and memory together, {b[0]:.2f}x)")
+        mem = [(flow, mean(v[f"memory_ratio_{flow}"]), mean(v[f"both_ratio_{flow}"])) for flow in ("no_reuse", "reuse")]
+        for flow, m, b in [x for x in mem if x[1] is not None]:
+            text += (f"; {_word(m)} memory traffic {'without' if flow == 'no_reuse' else 'with'} operand reuse "
+                     f"({m:.2f}x; {_word(b)} of compute and memory together, {b:.2f}x)")
         parts.append(text)
     if not parts:
         return ""
@@ -93,11 +79,11 @@ def equivalent_ann_lines(data: dict) -> list:
            "compute + memory, no reuse | compute + memory, reuse |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, v in summ.items():
-        out.append(f"| {name} | {', '.join(map(str, v['seeds']))} | {_fmt(v['snn_oa'], 100)} | "
-                   f"{_fmt(v['ann_oa'], 100)} | {v['bits']} | {_fmt(v['rate'], 1, 3)} | "
-                   f"{_fmt(v['q_ratio'], 1, 1, 'x')} | {_fmt(v['ann_ratio'], 1, 2, 'x')} | "
-                   f"{_fmt(v['ann_ratio_paper'], 1, 2, 'x')} | {_fmt(v['memory_ratio_no_reuse'], 1, 2, 'x')} | "
-                   f"{_fmt(v['memory_ratio_reuse'], 1, 2, 'x')} | {_fmt(v['both_ratio_no_reuse'], 1, 2, 'x')} | "
-                   f"{_fmt(v['both_ratio_reuse'], 1, 2, 'x')} |")
+        out.append(f"| {name} | {', '.join(map(str, v['seeds']))} | {mean_std(v['snn_oa'], 100)} | "
+                   f"{mean_std(v['ann_oa'], 100)} | {v['bits']} | {mean_std(v['rate'], 1, 3)} | "
+                   f"{mean_std(v['q_ratio'], 1, 1, 'x')} | {mean_std(v['ann_ratio'], 1, 2, 'x')} | "
+                   f"{mean_std(v['ann_ratio_paper'], 1, 2, 'x')} | {mean_std(v['memory_ratio_no_reuse'], 1, 2, 'x')} | "
+                   f"{mean_std(v['memory_ratio_reuse'], 1, 2, 'x')} | {mean_std(v['both_ratio_no_reuse'], 1, 2, 'x')} | "
+                   f"{mean_std(v['both_ratio_reuse'], 1, 2, 'x')} |")
     sentence = verdict(summ)
     return out + ([""] + [sentence] if sentence else []) + [""]

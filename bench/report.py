@@ -17,6 +17,7 @@ TARGETS = {"oa": 98.68, "aa": 98.34, "kappa": 98.20, "fp_ratio": 560.6, "q_ratio
 CONVS = ("paper", "reuse", "complete")
 
 from bench.equivalent_ann_table import equivalent_ann_lines, verdict  # noqa: E402
+from bench.stats import mean_std as _ms  # noqa: E402
 from bench.equivalent_ann_table import summary as ann_summary  # noqa: E402
 
 
@@ -26,16 +27,6 @@ def _p(v):
 
 def _x(v):
     return "-" if v is None else f"{v:.1f}x"
-
-
-def _ms(vals, scale=1.0, digits=2, unit=""):
-    """'mean +/- sample std' (n - 1) of a list; a single value without the std."""
-    vals = [scale * v for v in vals if v is not None]
-    if not vals:
-        return "-"
-    if len(vals) == 1:
-        return f"{vals[0]:.{digits}f}{unit}"
-    return f"{statistics.mean(vals):.{digits}f} +/- {statistics.stdev(vals):.{digits}f}{unit}"
 
 
 def _ratio(r, conv="complete", which="q_cnn_over_snn", view="per_patch", table="horowitz45"):

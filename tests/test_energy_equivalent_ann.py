@@ -5,10 +5,11 @@ import pytest
 import torch
 
 from hypersnn.core.config.schema import EnergyConfig
-from hypersnn.core.energy.costs import (CONVENTIONS, energy_lines, energy_report, equivalent_ann_bits, int_add_pj,
-                                        int_mult_pj, resolve_table, unit_costs)
+from hypersnn.core.energy.costs import (CONVENTIONS, energy_lines, energy_report, int_add_pj, int_mult_pj,
+                                        resolve_table, unit_costs)
 from hypersnn.core.energy.memory import SRAM_PJ_PER_64_BITS, memory_bits
 from hypersnn.core.energy.ops import count_ops
+from hypersnn.core.nn.equivalent_ann import equivalent_ann_bits
 from test_energy import _tiny
 
 

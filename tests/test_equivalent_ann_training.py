@@ -81,3 +81,14 @@ def test_a_split_without_test_pixels_says_the_equivalent_ann_was_not_trained():
     with pytest.warns(UserWarning, match="equivalent low-bit ANN .* was not trained: this split keeps no test pixels"):
         out = pipeline.train(ArrayReader(cube), labels_from_array(gt), cfg)
     assert out.test_equivalent_ann is None and "equivalent_ann_accuracy" not in out.energy
+
+
+def test_the_progress_bar_never_runs_back_while_the_equivalent_ann_trains():
+    cube, gt = fd.synthetic_scene()[:2]
+    cfg = tiny_config(cnn_epochs=1, snn_epochs=2, threads=1)
+    cfg.baseline.equivalent_ann = True
+    seen = []
+    pipeline.train(ArrayReader(cube), labels_from_array(gt), cfg, progress=lambda f, m: seen.append((f, m)))
+    ann = [f for f, m in seen if m.startswith("equivalent ANN")]
+    assert ann and min(ann) >= 0.94 and max(ann) <= 0.95
+    assert all(b >= a for a, b in zip([f for f, _ in seen], [f for f, _ in seen][1:]))

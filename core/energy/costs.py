@@ -36,7 +36,6 @@ Views: per patch (one classified pixel = one patch inference, as in the SNN lite
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict
 from typing import Optional
 
@@ -45,6 +44,7 @@ import numpy as np
 from ..config.schema import ENERGY_TABLE_TITLES
 from ..config.schema import ENERGY_TABLES as TABLES
 from ..config.schema import EnergyConfig
+from ..nn.equivalent_ann import equivalent_ann_bits
 from ..nn.lif import leak_kind
 from .memory import memory_lines, memory_report
 
@@ -81,11 +81,6 @@ def int_mult_pj(cfg: EnergyConfig, a: int, b: int) -> float:
 
 def int_add_pj(cfg: EnergyConfig, n: int) -> float:
     return cfg.int32_add_pj * n / 32.0
-
-
-def equivalent_ann_bits(time_steps: int) -> int:
-    """Activation bits of the ANN that carries as much per neuron as T binary spikes: ceil(log2(T + 1))."""
-    return max(1, math.ceil(math.log2(int(time_steps) + 1)))
 
 
 def unit_costs(cfg: EnergyConfig, bits: int, input_bits: int = 0, time_steps: int = 1) -> dict:
@@ -342,8 +337,9 @@ def energy_lines(energy: dict) -> list:
                      f"{100 * acc['oa']:.2f} % (SNN {100 * acc['snn_oa']:.2f} %)" if acc.get("snn_oa") is not None
                      else f"  equivalent ANN test OA {100 * acc['oa']:.2f} %")
     lines += ["  " + line for line in memory_lines(energy)]
-    if where_snn_wins(energy):
-        lines.append("  " + where_snn_wins(energy))
+    wins = where_snn_wins(energy)
+    if wins:
+        lines.append("  " + wins)
     if energy.get("leaks"):
         lines.append("  leaks: " + ", ".join(f"{l['layer']} {leak_text(l['leak'], l['kind'])}" for l in energy["leaks"]))
     sc = energy.get("scene")

@@ -20,6 +20,11 @@ from torch import nn
 from .models import HSINet
 
 
+def equivalent_ann_bits(time_steps: int) -> int:
+    """Activation bits of the ANN that carries as much per neuron as T binary spikes: ceil(log2(T + 1))."""
+    return max(1, math.ceil(math.log2(int(time_steps) + 1)))
+
+
 def quantize_activation(x: torch.Tensor, clip: torch.Tensor, bits: int) -> torch.Tensor:
     """relu(x) clipped to [0, clip] and rounded to 2^bits - 1 levels; straight-through for the rounding."""
     c = clip.clamp_min(1e-4)

@@ -181,7 +181,7 @@ def memory_paragraphs(energy: dict, names: dict) -> list:
 def _networks(head_conv: dict) -> tuple:
     """The networks an energy report costs, in table order (reports written before the equivalent ANN lack it)."""
     totals = (head_conv.get("per_patch") or {}).get("totals_pj") or {}
-    return tuple(k for k in ("cnn_fp", "cnn_q", "equivalent_ann", "snn") if k in totals or k != "equivalent_ann")
+    return ("cnn_fp", "cnn_q") + (("equivalent_ann",) if "equivalent_ann" in totals else ()) + ("snn",)
 
 
 def _energy_section(energy, model):
@@ -232,8 +232,9 @@ def _energy_section(energy, model):
                    f"test OA {_e(_pct(ann.get('oa')))}, AA {_e(_pct(ann.get('aa')))}, kappa "
                    f"{_e(_num(ann.get('kappa'), 4))} ({_e(_num(ann.get('n_test')))} test pixels).</p>")
     out += memory_paragraphs(energy, names)
-    if conv and where_snn_wins(energy):
-        out.append(f"<p><b>{_e(where_snn_wins(energy))}</b></p>")
+    wins = where_snn_wins(energy) if conv else ""
+    if wins:
+        out.append(f"<p><b>{_e(wins)}</b></p>")
     sc = energy.get("scene")
     if isinstance(sc, dict):
         out.append(f"<p>The classified scene: {_e(_num(sc.get('pixels')))} pixels; SNN {_e(_num(sc.get('snn_mj'), 4))} "

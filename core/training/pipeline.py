@@ -157,7 +157,8 @@ def train(reader: RasterReader, labels: Labels, cfg: RunConfig, model_path: Opti
                       "choose a hold-out split such as 'auto', 'blocks' or 'polygons' to compare it with the SNN")
     elif cfg.baseline.equivalent_ann and trainer.cnn_state is not None:
         progress(0.94, "training the equivalent low-bit ANN on the same pixels")
-        ann = trainer.fit_equivalent_ann(prep.source, prep.train, prep.val)
+        ann = trainer.fit_equivalent_ann(prep.source, prep.train, prep.val,
+                                         progress=lambda f, m: progress(0.94 + 0.01 * f, f"equivalent ANN: {m}"))
         test_ann = assess_indices(prep.test.y, predict_test(ann, prep, is_canceled), prep.class_values)
         log(f"equivalent {ann.act_bits}-bit-activation ANN: test OA {100 * test_ann.oa:.2f} %")
     if cv is not None and len(cv["y"]):

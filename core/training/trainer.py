@@ -32,7 +32,8 @@ STAGES = ("cnn", "convert", "snn")
 # share of the progress bar each stage takes
 _SPAN = {"cnn": (0.0, 0.45), "convert": (0.45, 0.5), "snn": (0.5, 1.0), "ann": (0.0, 1.0)}
 _SEED_INDEX = {"cnn": 0, "convert": 1, "snn": 2, "ann": 3}
-"""Each stage's own random streams; "ann" is the equivalent low-bit ANN (fit_equivalent_ann), after the SNN."""
+"""Each stage's own random streams; "ann" is the equivalent low-bit ANN (fit_equivalent_ann), after the SNN, whose
+progress spans the whole callable it is given."""
 
 
 @dataclass
@@ -147,13 +148,13 @@ class Trainer:
         self.progress(1.0, "training finished")
         return net
 
-    def fit_equivalent_ann(self, source, train: PixelSet, val: PixelSet):
+    def fit_equivalent_ann(self, source, train: PixelSet, val: PixelSet, progress: Optional[Progress] = None):
         """The equivalent low-bit ANN (core/nn/equivalent_ann.py) from the CNN stage's weights, after `fit`: weights
         at the SNN's bits, activations at ceil(log2(T + 1)) bits, trained with QAT for the SNN stage's epochs and
         learning rate and chosen by the same validation rule, so that it gets the budget the SNN got after the CNN.
-        Not checkpointed (a comparison, not the product)."""
-        from ..energy.costs import equivalent_ann_bits
-        from ..nn.equivalent_ann import EquivalentANN
+        Not checkpointed (a comparison, not the product). `progress` takes the place of the trainer's own for these
+        epochs: after `fit` the run's bar is past training and must not run from 0 again."""
+        from ..nn.equivalent_ann import EquivalentANN, equivalent_ann_bits
 
         t = self.tcfg
         with seeded_run(t.seed, t.threads):
@@ -164,12 +165,13 @@ class Trainer:
             pick = np.random.default_rng([t.seed, _SEED_INDEX["ann"]]).permutation(len(train))[:2048]
             ann.calibrate(source.gather(train.rows[pick], train.cols[pick]),
                           torch.as_tensor(train.y[pick], dtype=torch.long))
-            kept, self.checkpoints = self.checkpoints, None
+            kept = self.checkpoints, self.progress
+            self.checkpoints, self.progress = None, progress or self.progress
             t0 = time.perf_counter()
             try:
                 self._epochs(ann, source, train, val, "ann", t.snn_epochs, t.snn_lr)
             finally:
-                self.checkpoints = kept
+                self.checkpoints, self.progress = kept
             self.history.seconds["equivalent_ann"] = time.perf_counter() - t0
         ann.eval()
         return ann

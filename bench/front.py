@@ -81,6 +81,8 @@ RULE = ("the candidate with the highest mean complete-convention energy ratio to
 def apply(cfg, settings: dict):
     for key, value in settings.items():
         section, name = key.split(".")
+        if not hasattr(getattr(cfg, section), name):  # a misspelt or not yet built setting would change nothing
+            raise KeyError(f"unknown setting {key!r}")
         setattr(getattr(cfg, section), name, list(value) if isinstance(value, list) else value)
     return cfg
 

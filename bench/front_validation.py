@@ -1,0 +1,169 @@
+"""Grouped hold-out validation that re-chooses the `efficient` preset (issue 22), on the training side only.
+
+Why not the front's own rule: under the current defaults the 30 % split keeps no validation set (fewer than
+core/data/splits.MIN_VAL_PIXELS of most classes), so its rows train fixed epochs and have no validation OA. And
+pixels drawn at random from the training side sit beside training pixels, as the random split's test pixels do:
+they cannot see what a map away from the training areas sees (T=2 lost 0.4 points against the default on the
+random split's test pixels and 10 on the standard disjoint split's). That second reason was learnt from test
+pixels of the disjoint split, and RULE says so.
+
+Each row: the seed's 30 % stratified random split (bench/common.headline_config); its training side cut into
+spatial clusters of label regions and 3 folds as split 'cv' cuts them (core/training/crossval.cv_split, guard
+radius = patch // 2, the seed's generator); the whole CNN -> SNN pipeline trains on folds 2-3 (fixed epochs, as
+every row of this split) and is scored on fold 1's guard-safe pixels, where the energy is also counted.
+
+    python -m bench.front_validation --candidates default T=2 --seeds 0 1 2 [--threads 1]
+    python -m bench.front_validation --table docs/front_validation.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import front as F  # noqa: E402
+
+_M = {"model.input_bits": 8, "train.leak_mode": "pow2", "train.membrane_bits": 8}
+CANDIDATES = {
+    "default": {},
+    "T=2": {"train.time_steps": 2},
+    "8-bit input, pow2 leak, 8-bit membrane": dict(_M),
+    "8-bit input, pow2 leak, 8-bit membrane, penalty 0.5, distillation 0.5":
+        dict(_M, **{"train.spike_penalty": 0.5, "train.distillation": 0.5}),
+    "8-bit input, T=3, pow2 leak, 8-bit membrane": dict(_M, **{"train.time_steps": 3}),
+    "8-bit input, T=2, pow2 leak, penalty 0.5, distillation 0.5, 30 SNN epochs":
+        dict(F.LEVERS[-1][1]),
+}
+"""The default, the `efficient` preset as it stands (T=2), the 8-bit membrane lever at T=5 and T=3, and the front's
+cheapest accurate point on test pixels (61.1x at 98.77 %)."""
+
+VAL_OA_MARGIN = 0.005
+RULE = ("Rule for re-choosing the `efficient` preset (issue 22), written 2026-12-07T17:05Z before any of its rows ran. "
+        "Candidates: bench/front_validation.CANDIDATES. Validation: for seeds 0, 1, 2, the training side of the seed's "
+        "30 % stratified random split is cut into spatial clusters and 3 folds as split 'cv' cuts them (guard radius "
+        "5); the pipeline trains on folds 2-3 with the defaults' fixed epochs and is scored on fold 1's guard-safe "
+        "pixels. Chosen: the candidate with the highest mean complete-convention ratio to the iso-architecture 6-bit "
+        "CNN (horowitz45, per patch, counted on those validation pixels) among those whose mean validation OA is at "
+        f"least the default's minus {100 * VAL_OA_MARGIN:.1f} points. No test pixel is used by the rule; the grouped "
+        "validation itself was adopted after the standard disjoint split's test pixels showed T=2 losing 10 points "
+        "that the random split's test pixels did not show.")
+OUT = ROOT / "docs" / "front_validation.json"
+
+
+def validation_map(labels_array: np.ndarray, cfg) -> np.ndarray:
+    """uint8 map for split 'given': 1 = folds 2-3 of the training side (train), 2 = fold 1's guard-safe pixels."""
+    from hypersnn.core.data.splits import make_split
+    from hypersnn.core.training.crossval import cv_split
+
+    sp = make_split(labels_array, cfg.split, valid_mask=None, patch_size=cfg.model.patch_size)
+    side = sp.train | sp.val
+    lab = np.where(side, labels_array, 0)
+    classes = [int(v) for v in np.unique(lab[side])]
+    _, folds, scored = cv_split(lab, side, classes, None, cfg.model.patch_size // 2, 3,
+                                np.random.default_rng(cfg.split.seed), [], {})
+    return np.where(scored[0], 2, np.where((folds > 1) & side, 1, 0)).astype(np.uint8)
+
+
+def run(name: str, seeds, scratch: Path, out_file: Path, say=print):
+    from bench.common import headline_config, indian_pines, machine
+    from hypersnn.core.energy.costs import TABLES, reprice
+    from hypersnn.core.training import pipeline
+
+    settings = CANDIDATES[name]
+    reader, labels = indian_pines()
+    for seed in seeds:
+        cfg = F.apply(headline_config("hybrid", 0.3, seed), settings)
+        given = validation_map(labels.array, cfg)
+        cfg.split.method = "given"
+        say(f"[front_validation] {name} | seed {seed}")
+        t0 = time.perf_counter()
+        out = pipeline.train(reader, labels, cfg, given_map=given,
+                             checkpoint_dir=scratch / "ckpt" / f"val_seed{seed}" / F.cnn_group(settings))
+        e = reprice(out.energy, TABLES["horowitz45"])
+        rates = [l["spike_rate"] for l in out.energy["layers"] if l["spike_rate"] is not None]
+        row = {"candidate": name, "settings": settings, "seed": seed,
+               "val_oa": out.test_snn.oa, "val_oa_cnn": out.test_cnn.oa if out.test_cnn else None,
+               "val_aa": out.test_snn.aa, "val_pixels": int((given == 2).sum()), "train_pixels": int((given == 1).sum()),
+               "val_q_ratio": e["conventions"]["complete"]["per_patch"]["ratios"]["q_cnn_over_snn"],
+               "mean_rate": statistics.mean(rates), "seconds": time.perf_counter() - t0,
+               "commit": machine()["commit"], "dirty": machine()["dirty"]}
+        say(json.dumps(row))
+        with open(out_file, "a") as fh:
+            fh.write(json.dumps(row) + "\n")
+
+
+def select(rows: list) -> dict:
+    """RULE over rows (one per candidate and seed); candidates without all three seeds take no part."""
+    by = {}
+    for r in rows:
+        by.setdefault(r["candidate"], {})[r["seed"]] = r
+    full = {k: list(v.values()) for k, v in by.items() if set(v) >= {0, 1, 2}}
+    stats = {k: {"val_oa": statistics.mean(r["val_oa"] for r in v), "val_q_ratio": statistics.mean(
+        r["val_q_ratio"] for r in v)} for k, v in full.items()}
+    missing = [k for k in CANDIDATES if k not in full]
+    if "default" not in stats:
+        return {"rule": RULE, "chosen": None, "missing": missing, "stats": stats}
+    floor = stats["default"]["val_oa"] - VAL_OA_MARGIN
+    ok = [k for k, v in stats.items() if v["val_oa"] >= floor]
+    best = max(ok, key=lambda k: stats[k]["val_q_ratio"])
+    return {"rule": RULE, "val_oa_floor": floor, "eligible": sorted(ok), "chosen": None if missing else best,
+            "leading": best, "missing": missing, "settings": CANDIDATES.get(best), "stats": stats}
+
+
+def table(rows: list) -> list:
+    """Markdown: per candidate, the validation OA and ratio (mean +/- sample std over the seeds) and the choice."""
+    from bench.stats import mean_std
+
+    out = ["## Re-choosing `efficient` on grouped validation (bench/front_validation.py; docs/front_validation.json)",
+           "", "| candidate | validation OA % | validation AA % | 6-bit CNN / SNN (validation pixels) | mean spike rate | "
+           "seeds |", "|---|---|---|---|---|---|"]
+    for name in CANDIDATES:
+        mine = sorted((r for r in rows if r["candidate"] == name), key=lambda r: r["seed"])
+        if not mine:
+            continue
+        out.append(f"| {name} | {mean_std([100 * r['val_oa'] for r in mine])} | "
+                   f"{mean_std([100 * r['val_aa'] for r in mine])} | {mean_std([r['val_q_ratio'] for r in mine], 1, 1)}x"
+                   f" | {statistics.mean(r['mean_rate'] for r in mine):.3f} | "
+                   f"{', '.join(str(r['seed']) for r in mine)} |")
+    sel = select(rows)
+    out += ["", RULE, ""]
+    if sel.get("chosen"):
+        out.append(f"Chosen: **{sel['chosen']}** (validation OA floor {100 * sel['val_oa_floor']:.2f} %; eligible: "
+                   f"{', '.join(sel['eligible'])}).")
+    else:
+        out.append("No choice yet: rows missing for " + ", ".join(sel.get("missing") or ["the default"]) + ".")
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--candidates", nargs="+", choices=list(CANDIDATES), default=None)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--table", metavar="ROWS", help="print the markdown table of a rows file and stop")
+    a = ap.parse_args(argv)
+    if a.table:
+        print("\n".join(table([json.loads(l) for l in Path(a.table).read_text().splitlines() if l.strip()])))
+        return 0
+    from bench import common
+    if a.threads:
+        import torch
+        torch.set_num_threads(a.threads)
+        common.THREADS = a.threads
+    for name in a.candidates or list(CANDIDATES):
+        run(name, a.seeds, ROOT / "bench" / "out", Path(a.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -33,16 +33,17 @@ def _reader():
     return ArrayReader(cube, RasterInfo(width=w, height=h, count=b, dtype=str(cube.dtype), nodata=fd.NODATA))
 
 
-@pytest.fixture(scope="module", params=[("hybrid", 0, "trained"), ("3d", 0, "trained"), ("hybrid", 8, "pow2")],
-                ids=["hybrid", "3d", "8-bit-input-pow2-leak"])
+@pytest.fixture(scope="module", params=[("hybrid", 0, "trained", 0), ("3d", 0, "trained", 0), ("hybrid", 8, "pow2", 0),
+                                        ("hybrid", 8, "pow2", 8)],
+                ids=["hybrid", "3d", "8-bit-input-pow2-leak", "8-bit-membrane"])
 def model_file(request, tmp_path_factory):
     from hypersnn.core.training import pipeline
 
-    arch, input_bits, leak_mode = request.param
-    cfg = tiny_config(cnn_epochs=2, snn_epochs=1, threads=1, leak_mode=leak_mode)
+    arch, input_bits, leak_mode, membrane_bits = request.param
+    cfg = tiny_config(cnn_epochs=2, snn_epochs=1, threads=1, leak_mode=leak_mode, membrane_bits=membrane_bits)
     cfg.model.arch, cfg.model.input_bits = arch, input_bits
     out = pipeline.train(_reader(), labels_from_array(fd.synthetic_scene()[1]), cfg)
-    path = tmp_path_factory.mktemp(f"onnx-{arch}-{input_bits}-{leak_mode}") / "m.hsnn"
+    path = tmp_path_factory.mktemp(f"onnx-{arch}-{input_bits}-{leak_mode}-{membrane_bits}") / "m.hsnn"
     out.model.save(path)
     return path
 

@@ -210,7 +210,7 @@ def test_the_cnn_checkpoint_fingerprint_covers_every_setting_but_those_declared_
     from hypersnn.core.training.trainer import PixelSet, Trainer
 
     snn_only = {"snn_epochs", "snn_lr", "distillation", "time_steps", "spike_penalty", "threshold_percentile",
-                "leak_init", "leak_mode", "surrogate_slope"}
+                "leak_init", "leak_mode", "membrane_bits", "surrogate_slope"}
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     assert SNN_ONLY_FIELDS == snn_only and snn_only < names
     pixels = PixelSet(np.arange(4), np.arange(4), np.array([0, 1, 0, 1]))

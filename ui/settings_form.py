@@ -17,6 +17,7 @@ LABELS = {
     "train.class_weighting": "Class weighting",
     "train.spike_penalty": "Spike-rate penalty",
     "train.leak_mode": "Membrane leak",
+    "train.membrane_bits": "Membrane bits",
     "train.patience": "Early-stopping patience",
     "train.val_smoothing": "Validation smoothing",
     "baseline.kind": "Baseline classifier",

@@ -194,6 +194,10 @@ class TrainConfig:
     leak_mode: str = opt("trained", stage="snn", param="LEAK_MODE", choices=("trained", "pow2", "none"), advanced=True,
                          help="membrane leak: trained (any value in [0, 1]: a multiply per neuron and step), pow2 "
                               "(trained, applied as 1 - 2^-n: a shift and an add) or none (integrate-and-fire)")
+    membrane_bits: int = opt(0, stage="snn", param="MEMBRANE_BITS", lo=0, hi=16, advanced=True,
+                             help="0: real-valued membranes (costed at the energy model's accumulator width); 4..16: "
+                                  "k-bit membranes with saturation, which training sees (core/nn/lif.py), so every "
+                                  "accumulate, compare and reset of the SNN is costed k bits wide")
     surrogate_slope: float = opt(5.0, stage="snn", lo=0.01, cli=False, processing=False, dialog=False,
                                  help="slope of the fast-sigmoid surrogate gradient")
     patience: int = opt(8, param="PATIENCE", lo=0, advanced=True,
@@ -349,6 +353,9 @@ class RunConfig:
         if m.input_bits == 1:
             raise InputError(f"{BY_KEY['model.input_bits'].label}: input_bits must be 0 (real-valued input) or "
                              f"2..16, got {m.input_bits}")
+        if 0 < t.membrane_bits < 4:
+            raise InputError(f"{BY_KEY['train.membrane_bits'].label}: membrane_bits must be 0 (real-valued "
+                             f"membranes) or 4..16, got {t.membrane_bits}")
         if m.patch_size % 2 == 0:
             raise InputError(f"{BY_KEY['model.patch_size'].label} must be odd and positive, got {m.patch_size}")
         if len(m.conv3d_spectral_kernels) != len(m.conv3d_channels):

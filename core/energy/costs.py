@@ -83,9 +83,11 @@ def int_add_pj(cfg: EnergyConfig, n: int) -> float:
     return cfg.int32_add_pj * n / 32.0
 
 
-def unit_costs(cfg: EnergyConfig, bits: int, input_bits: int = 0, time_steps: int = 1) -> dict:
+def unit_costs(cfg: EnergyConfig, bits: int, input_bits: int = 0, time_steps: int = 1, membrane_bits: int = 0) -> dict:
     """pJ per operation for each network: {network: {operation: pJ}}. The equivalent ANN's first layer sees the
-    same input as the others; its later MACs multiply k-bit weights by ceil(log2(T + 1))-bit activations."""
+    same input as the others; its later MACs multiply k-bit weights by ceil(log2(T + 1))-bit activations. A k-bit
+    membrane (`membrane_bits`, which training saw: core/nn/lif.py) makes the SNN's adds k bits wide and its leak
+    multiply k x k; the first layer's dot product stays in an `accumulator_bits` accumulator (its MAC)."""
     full = {"mac0": cfg.full_mult_pj + cfg.full_add_pj, "mac": cfg.full_mult_pj + cfg.full_add_pj,
             "add": cfg.full_add_pj, "mult": cfg.full_mult_pj}
     if not bits:
@@ -98,7 +100,9 @@ def unit_costs(cfg: EnergyConfig, bits: int, input_bits: int = 0, time_steps: in
              "add": int_add_pj(cfg, acc), "mult": int_mult_pj(cfg, acc, acc)}
     ann = dict(q, mac=int_mult_pj(cfg, bits, equivalent_ann_bits(time_steps)) + int_add_pj(cfg, cfg.accumulator_bits)) \
         if bits else dict(full)
-    return {"snn": q, "cnn_q": q, "cnn_fp": full, "equivalent_ann": ann}
+    snn = dict(q, add=int_add_pj(cfg, membrane_bits), mult=int_mult_pj(cfg, membrane_bits, membrane_bits)) \
+        if bits and membrane_bits else q
+    return {"snn": snn, "cnn_q": q, "cnn_fp": full, "equivalent_ann": ann}
 
 
 def layer_ops(layer: dict, index: int, network: str, convention: str, T: int, view: str) -> dict:
@@ -140,7 +144,8 @@ def energy_report(counts: dict, cfg: Optional[EnergyConfig] = None, scene_pixels
     energies of the measured sample."""
     cfg = resolve_table(cfg or EnergyConfig())
     bits, input_bits, T = counts["weight_bits"], counts.get("input_bits", 0), counts["time_steps"]
-    unit = unit_costs(cfg, bits, input_bits, T)
+    membrane_bits = counts.get("membrane_bits", 0)
+    unit = unit_costs(cfg, bits, input_bits, T, membrane_bits)
     layers = []
     totals = {v: {c: {n: 0.0 for n in NETWORKS} for c in CONVENTIONS} for v in VIEWS}
     by_kind = {n: {} for n in NETWORKS}
@@ -190,6 +195,9 @@ def energy_report(counts: dict, cfg: Optional[EnergyConfig] = None, scene_pixels
                    "input": f"{input_bits}-bit integers" if input_bits else
                             f"real-valued, costed as {cfg.activation_bits}-bit fixed point",
                    "cnn_activation_bits": cfg.activation_bits, "accumulator_bits": cfg.accumulator_bits,
+                   "membrane_bits": membrane_bits,
+                   "membrane": f"{membrane_bits}-bit with saturation (trained so)" if membrane_bits else
+                               f"real-valued, costed as {cfg.accumulator_bits}-bit",
                    "equivalent_ann_activation_bits": equivalent_ann_bits(T)},
         "bits": bits,
         "weight_bits": bits,
@@ -201,12 +209,12 @@ def energy_report(counts: dict, cfg: Optional[EnergyConfig] = None, scene_pixels
         "ops_per_map_pixel": ops_map,
         "first_layer_share": first / max(head, 1e-30),
         "leaks": [{"layer": l["name"], "leak": l["leak"], "kind": l["leak_kind"]} for l in layers if "leak" in l],
-        "notes": notes(cfg, bits, input_bits, T, layers),
+        "notes": notes(cfg, bits, input_bits, T, layers, membrane_bits),
     }
     if counts.get("input_values") is not None:
         rep["input_values"] = counts["input_values"]
         rep["memory"] = memory_report(layers, counts["input_values"], cfg, bits, input_bits, T, equivalent_ann_bits(T),
-                                      conventions[HEADLINE]["per_patch"]["totals_pj"], NETWORKS, RATIOS)
+                                      conventions[HEADLINE]["per_patch"]["totals_pj"], NETWORKS, RATIOS, membrane_bits)
     if scene_pixels is not None:
         rep["scene"] = scene_energy(rep, scene_pixels)
     return rep
@@ -229,7 +237,7 @@ def leak_text(value: float, kind: str) -> str:
     return f"{text} ({kind})"
 
 
-def notes(cfg, bits, input_bits, T, layers) -> list:
+def notes(cfg, bits, input_bits, T, layers, membrane_bits: int = 0) -> list:
     full = cfg.full_precision
     leaks = ", ".join(f"{l['name']} {leak_text(l['leak'], l['leak_kind'])}" for l in layers if "leak" in l)
     return [
@@ -238,7 +246,11 @@ def notes(cfg, bits, input_bits, T, layers) -> list:
         f"memory.py, is the separate memory line); preprocessing is not counted, for any network.",
         f"Widths: weights {bits or full} {'bits' if bits else ''}; input "
         f"{str(input_bits) + '-bit integers' if input_bits else f'real-valued, costed as {cfg.activation_bits}-bit fixed point'}; "
-        f"CNN activations {cfg.activation_bits}-bit fixed point; accumulators and membranes {cfg.accumulator_bits} bits.",
+        f"CNN activations {cfg.activation_bits}-bit fixed point; accumulators {cfg.accumulator_bits} bits; SNN "
+        + (f"membranes {membrane_bits} bits with saturation, which training saw: the SNN's accumulates, compares, "
+           f"resets and leak are costed {membrane_bits} bits wide, its first layer's dot product in the "
+           f"{cfg.accumulator_bits}-bit accumulator." if membrane_bits and bits else
+           f"membranes {cfg.accumulator_bits} bits."),
         f"The equivalent ANN (Yan et al., arXiv 2409.08290) is the same CNN with its hidden activations quantized to "
         f"{equivalent_ann_bits(T)} bits (ceil(log2(T + 1)) for T={T}), as much information per neuron as T binary "
         "spikes; its operations are counted as the CNN's (dense MACs, bias adds, ReLU compares).",
@@ -290,7 +302,7 @@ def pixel_energy_maps(net, tally, cfg: Optional[EnergyConfig] = None):
     """(energy pJ, spikes) maps of one classified window from core/energy/ops.window_op_maps: every operation of the
     complete convention, charged to the map pixel where it happens (the same op definitions as the report)."""
     cfg = resolve_table(cfg or EnergyConfig())
-    unit = unit_costs(cfg, net.bits, net.input_bits)["snn"]
+    unit = unit_costs(cfg, net.bits, net.input_bits, membrane_bits=net.membrane_bits)["snn"]
     params = net.neuron_params()
     shape = next(m.shape for m in tally.spike_maps if m is not None)
     energy = 0.0
@@ -314,6 +326,7 @@ def reprice(energy: dict, cfg: EnergyConfig) -> dict:
     """The same counted operations under another table or other widths (the report keeps every count)."""
     counts = {"pixels": energy["pixels_measured"], "time_steps": energy["time_steps"],
               "weight_bits": energy["weight_bits"], "input_bits": energy["widths"]["input_bits"],
+              "membrane_bits": energy["widths"].get("membrane_bits", 0),
               "input_values": energy.get("input_values"), "layers": energy["layers"]}
     return energy_report(counts, cfg)
 

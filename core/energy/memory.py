@@ -18,7 +18,8 @@ How much a network moves depends on the hardware's dataflow, so two are given, t
 - `reuse`: each weight is read once per patch and each activation written once and read once (perfect reuse,
   as a weight-stationary accelerator approaches). The SNN still writes and reads each spike bit at every step.
 
-Both: the input patch is read once; the SNN reads and writes every neuron's membrane (`accumulator_bits`) at every
+Both: the input patch is read once; the SNN reads and writes every neuron's membrane (`accumulator_bits`, or the
+model's k-bit membrane width when it has one) at every
 step and its first layer's stored current is written once and read at every step; a ReLU network writes each
 neuron's activation once (the output layer's score at `accumulator_bits`), its partial sums staying in the MAC
 unit.
@@ -47,10 +48,11 @@ def _widths(cfg: EnergyConfig, net: str, bits: int, input_bits: int, ann_bits: i
 
 
 def memory_bits(layers: list, input_values: int, net: str, cfg: EnergyConfig, bits: int, input_bits: int, T: int,
-                ann_bits: int, dataflow: str = "no_reuse") -> dict:
+                ann_bits: int, dataflow: str = "no_reuse", membrane_bits: int = 0) -> dict:
     """{kind: bits moved} of one network for one patch, from an energy report's per-layer counts."""
     out = dict.fromkeys(KINDS, 0.0)
     acc = cfg.accumulator_bits
+    membrane = membrane_bits or acc
     wb, first_in, act = _widths(cfg, net, bits, input_bits, ann_bits)
     reuse = dataflow == "reuse"
     if reuse:
@@ -78,7 +80,7 @@ def memory_bits(layers: list, input_values: int, net: str, cfg: EnergyConfig, bi
                 out["inputs"] += prev * T  # a spike bit per presynaptic neuron and step
             else:
                 out["spikes"] += prev * T  # each spike bit read once per step
-            out["neuron_state"] += 2 * neurons * acc * T
+            out["neuron_state"] += 2 * neurons * membrane * T
             if hidden:
                 out["spikes"] += neurons * T
         prev = neurons
@@ -86,7 +88,7 @@ def memory_bits(layers: list, input_values: int, net: str, cfg: EnergyConfig, bi
 
 
 def memory_report(layers: list, input_values: int, cfg: EnergyConfig, bits: int, input_bits: int, T: int,
-                  ann_bits: int, compute_pj: dict, networks: tuple, ratio_names: dict) -> dict:
+                  ann_bits: int, compute_pj: dict, networks: tuple, ratio_names: dict, membrane_bits: int = 0) -> dict:
     """Per dataflow: bits moved and their energy per network (per patch), the memory-only ratios to the SNN and,
     labelled apart, compute + memory. `compute_pj`: the complete convention's per-patch compute energy."""
     out = {"description": "memory traffic per patch, every access to one SRAM priced per bit; not part of any "
@@ -94,7 +96,8 @@ def memory_report(layers: list, input_values: int, cfg: EnergyConfig, bits: int,
            "citation": CITATION, "headline_sram": HEADLINE_SRAM, "pj_per_64_bits": dict(SRAM_PJ_PER_64_BITS),
            "dataflows": {}}
     for flow, text in DATAFLOWS.items():
-        moved = {n: memory_bits(layers, input_values, n, cfg, bits, input_bits, T, ann_bits, flow) for n in networks}
+        moved = {n: memory_bits(layers, input_values, n, cfg, bits, input_bits, T, ann_bits, flow, membrane_bits)
+                 for n in networks}
         pj = {size: {n: sum(b.values()) * per / 64.0 for n, b in moved.items()}
               for size, per in SRAM_PJ_PER_64_BITS.items()}
         head = pj[HEADLINE_SRAM]

@@ -136,6 +136,7 @@ def count_ops(net, batches) -> dict:
         net.spiking = was_spiking
         net.train(was_training)
     return {"pixels": n, "time_steps": net.time_steps, "weight_bits": net.bits, "input_bits": net.input_bits,
+            "membrane_bits": net.membrane_bits,
             "input_values": int(net.in_bands * net.cfg.patch_size ** 2), "layers": _layer_rows(net, tally, n)}
 
 

@@ -90,7 +90,7 @@ class OnnxModel:
                              layers=[{"name": sp.name, "kind": sp.kind, "in": sp.in_ch, "out": sp.out_ch,
                                       "kernel": list(sp.kernel), "role": sp.role} for sp in r.specs],
                              neurons=[dict(n, leak_mode=r.leak_mode) for n in r.neurons], leak_mode=r.leak_mode,
-                             input_bits=r.cfg.input_bits, engine="onnx (ONNX Runtime)")
+                             input_bits=r.cfg.input_bits, engine="onnx (ONNX Runtime)", membrane_bits=r.membrane_bits)
 
     def training_mask(self, shape):
         from .record import unpack_training_mask

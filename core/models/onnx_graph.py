@@ -9,9 +9,10 @@ The graph is the fully convolutional network that `classify` runs over a window:
 preprocessing record travels in the graph's metadata), output `scores` (batch, classes, rows, cols), the
 output layer's membrane averaged over the T steps (softmax gives the class probabilities). Batch, rows and
 cols are dynamic. The T-step loop is unrolled with standard operators (Conv, Add, Mul, Greater, Cast, Sub,
-Sum, Reshape, Squeeze; opset 17), so any ONNX runtime runs it:
+Sum, Reshape, Squeeze; Round and Clip for k-bit membranes; opset 17), so any ONNX runtime runs it:
 
-    u = v_th / 2;  for t in 1..T:  v = I_t + leak * u;  s_t = (v > v_th) * v_th;  u = v - s_t
+    u = v_th / 2;  for t in 1..T:  v = I_t + leak * u;  [v = clip(round(v * 2^(k-2) / v_th)) * v_th / 2^(k-2)];
+    s_t = (v > v_th) * v_th;  u = v - s_t
 
 the LIF of core/nn/lif.lif_inference, with the first layer's current computed once (direct analog input).
 """
@@ -36,6 +37,7 @@ def metadata(rec: ModelRecord) -> dict:
     from dataclasses import asdict
     return {"format": FORMAT, "patch_size": rec.patch_size, "time_steps": rec.time_steps,
             "weight_bits": rec.weight_bits, "input_bits": rec.cfg.input_bits, "leak_mode": rec.leak_mode,
+            "membrane_bits": rec.membrane_bits,
             "architecture": rec.cfg.arch, "bands": asdict(rec.bands), "preprocessing": rec.preprocessor.to_dict(),
             "classes": rec.classes,
             "input": f"{INPUT}: (batch, features, rows + {rec.patch_size - 1}, cols + {rec.patch_size - 1}) float32 "
@@ -93,9 +95,16 @@ def snn_onnx(rec: ModelRecord):
         vth = np.float32(p["threshold"])
         leak, th = const(np.float32(p["leak"])), const(vth)
         u = const(np.float32(0.5) * vth)
+        k = rec.membrane_bits
+        if k:  # the float32 arithmetic of lif.quantize_membrane_: levels / vth, round half to even, clip, * step
+            levels = np.float32(2 ** (k - 2))
+            inv, step = const(levels / vth), const(vth / levels)
+            lo, hi = const(np.float32(-2.0) * levels), const(np.float32(2.0) * levels - np.float32(1.0))
         out = []
         for cur in currents:
             v = node("Add", [cur, node("Mul", [u, leak])])
+            if k:
+                v = node("Mul", [node("Clip", [node("Round", [node("Mul", [v, inv])]), lo, hi]), step])
             s = node("Mul", [node("Cast", [node("Greater", [v, th])], to=TensorProto.FLOAT), th])
             u = node("Sub", [v, s])
             out.append(s)

@@ -18,7 +18,7 @@ from ..config.schema import ModelConfig
 from ..errors import ModelFileError, ModelMismatchError
 from .modelfile import META_NAME, load_model
 from ..nn.codes import from_codes
-from ..nn.specs import LEAK_MODES, LayerSpec, build_specs
+from ..nn.specs import LEAK_MODES, MEMBRANE_BITS, LayerSpec, build_specs
 from ..data.preprocess import VERSION as PRE_VERSION
 from ..data.preprocess import Preprocessor
 from ..io.raster import RasterInfo
@@ -64,6 +64,8 @@ class ModelRecord:
     time_steps: int
     surrogate_slope: float
     leak_mode: str
+    membrane_bits: int
+    """0: real-valued membranes; 4..16: k-bit membranes with saturation (core/nn/lif.quantize_membrane_)"""
     input_scale: Optional[List[float]]
     weights: List[np.ndarray]
     """float32, dequantized from the stored k-bit codes (as the file stores them)"""
@@ -122,6 +124,9 @@ def record_from(path, meta: dict, tensors: dict) -> ModelRecord:
     leak_mode = meta.get("leak_mode", "trained")  # files from before leak modes: a leak clamped to [0, 1]
     if leak_mode not in LEAK_MODES:
         raise ModelFileError(f"{path}: leak_mode {leak_mode!r} is not one of {', '.join(LEAK_MODES)}")
+    membrane_bits = meta.get("membrane_bits", 0)  # files from before k-bit membranes: real-valued
+    if membrane_bits not in MEMBRANE_BITS:
+        raise ModelFileError(f"{path}: membrane_bits {membrane_bits!r} is not 0 or 4..16")
     input_scale = None
     if cfg.input_bits:
         input_scale = meta.get("input_scale")
@@ -169,7 +174,7 @@ def record_from(path, meta: dict, tensors: dict) -> ModelRecord:
         mask = np.array(meta["split_train_mask"], np.uint8)
     return ModelRecord(cfg=cfg, specs=specs, in_features=in_features, n_classes=n_classes, weight_bits=bits,
                        time_steps=steps, surrogate_slope=float(meta.get("surrogate_slope", 5.0)), leak_mode=leak_mode,
-                       input_scale=[float(v) for v in input_scale] if input_scale else None, weights=weights,
+                       membrane_bits=int(membrane_bits), input_scale=[float(v) for v in input_scale] if input_scale else None, weights=weights,
                        biases=biases, neurons=neurons, bands=bands, preprocessor=pre,
                        classes=[dict(c) for c in classes], meta=keep, cnn_state=cnn, train_mask=mask)
 

@@ -9,14 +9,15 @@ from .record import _ranges, _wl_range
 
 
 def model_summary(*, arch, patch_size, time_steps, weight_bits, bands, in_features, classes, layers, neurons,
-                  leak_mode, input_bits, engine) -> dict:
+                  leak_mode, input_bits, engine, membrane_bits=0) -> dict:
     """The summary's keys, whichever engine holds the model (`bands`: the model's band contract)."""
     return {"architecture": arch, "patch_size": patch_size, "time_steps": time_steps,
             "weight_bits": weight_bits or "full precision", "input_bands": bands.source_count,
             "bands_used": len(bands.indices), "band_ranges": _ranges(bands.indices),
             "wavelength_range_nm": _wl_range(bands.wavelengths), "features_after_preprocessing": in_features,
             "classes": [f"{c['value']}: {c['name']}" for c in classes], "layers": layers, "neurons": neurons,
-            "leak_mode": leak_mode, "input_bits": input_bits or "real-valued", "engine": engine}
+            "leak_mode": leak_mode, "input_bits": input_bits or "real-valued",
+            "membrane_bits": membrane_bits or "real-valued", "engine": engine}
 
 
 def _bits(v) -> str:
@@ -41,6 +42,9 @@ def summary_rows(s: dict, metrics: Optional[dict] = None, created: Optional[str]
         rows.append(("Input", _bits(s["input_bits"])))
     if "leak_mode" in s:
         rows.append(("Leak", str(s["leak_mode"])))
+    if "membrane_bits" in s:
+        rows.append(("Membrane", _bits(s["membrane_bits"]) + (" with saturation" if isinstance(
+            s["membrane_bits"], int) else "")))
     arch = [str(s["architecture"])] if s.get("architecture") else []
     arch += [f"patch {s['patch_size']} px"] if s.get("patch_size") else []
     arch += [f"{s['features_after_preprocessing']} features after preprocessing"] \

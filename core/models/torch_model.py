@@ -53,7 +53,8 @@ class HyperSNNModel:
         n = self.net
         return model_summary(arch=n.cfg.arch, patch_size=n.cfg.patch_size, time_steps=n.time_steps,
                              weight_bits=n.bits, bands=self.bands, in_features=n.in_bands, classes=self.classes, layers=n.layer_table(),
-                             neurons=n.neuron_params(), leak_mode=n.leak_mode, input_bits=n.input_bits, engine="torch")
+                             neurons=n.neuron_params(), leak_mode=n.leak_mode, input_bits=n.input_bits, engine="torch",
+                             membrane_bits=n.membrane_bits)
 
     # -- file I/O -------------------------------------------------------------------------------
     def save(self, path):
@@ -78,6 +79,7 @@ class HyperSNNModel:
             "weight_bits": self.net.bits,
             "surrogate_slope": self.net.neurons[0].slope if len(self.net.neurons) else 5.0,
             "leak_mode": self.net.leak_mode,
+            "membrane_bits": self.net.membrane_bits,
             "input_scale": [float(v) for v in self.net.input_scale.tolist()] if self.net.input_bits else None,
             "layers": [dict(l, **t) for l, t in zip(self.net.layer_table(), layers)],
             "neurons": self.net.neuron_params(),
@@ -108,7 +110,7 @@ class HyperSNNModel:
     def from_record(cls, rec: ModelRecord) -> "HyperSNNModel":
         """The torch network of a checked model file (core/models/record.py)."""
         net = HSINet(rec.cfg, rec.in_features, rec.n_classes, bits=rec.weight_bits, time_steps=rec.time_steps,
-                     slope=rec.surrogate_slope, leak_mode=rec.leak_mode, init=False)
+                     slope=rec.surrogate_slope, leak_mode=rec.leak_mode, init=False, membrane_bits=rec.membrane_bits)
         with torch.no_grad():
             if rec.input_scale:
                 net.input_scale.copy_(torch.tensor(rec.input_scale, dtype=torch.float32))

@@ -11,6 +11,13 @@ copied from the CNN, see activations on the CNN's scale (rate x threshold ~ ReLU
 v_th is a per-layer constant folded into the next layer's weight scale, so each spike still costs one
 accumulate per target neuron.
 
+A k-bit membrane (`membrane_bits` k > 0) is what narrow hardware keeps: v lies on the grid of step
+v_th / 2^(k-2) and saturates at [-2 v_th, 2 v_th - step] (k-bit two's complement, the threshold at 2^(k-2) steps, so
+v_th, v_th / 2 and the soft reset are exact). Each new v is rounded to that grid and clamped after the leak and the
+input are added, in training as at inference, so training sees the rounding and the saturation; backward passes
+straight through them (the surrogate is taken at the stored v). Every accumulate, compare and reset of the layer
+is then k bits wide, which core/energy/costs.py prices.
+
 The whole T-step loop and its backpropagation through time are one autograd function: the generic
 autograd graph of the same loop spends most of an SNN training step in small element-wise kernels and
 reductions for the two scalar parameters. tests/oracles.py keeps the plain version as the test oracle.
@@ -22,7 +29,7 @@ import math
 import torch
 from torch import nn
 
-from .specs import LEAK_MODES  # noqa: F401 - re-exported
+from .specs import LEAK_MODES, MEMBRANE_BITS  # noqa: F401 - re-exported
 
 
 class LIFFunction(torch.autograd.Function):
@@ -32,12 +39,14 @@ class LIFFunction(torch.autograd.Function):
     version, which is what an SNN training step spends most of its time on)."""
 
     @staticmethod
-    def forward(ctx, currents, leak, vth, slope):
+    def forward(ctx, currents, leak, vth, slope, membrane_bits=0):
         T = currents.shape[0]
         u = torch.full_like(currents[0], 0.5) * vth
         v_all = torch.empty_like(currents)
         for t in range(T):
             v = torch.addcmul(currents[t], u, leak, out=v_all[t])
+            if membrane_bits:
+                quantize_membrane_(v, vth, membrane_bits)
             u = torch.where(v > vth, v - vth, v)  # soft reset
         ctx.save_for_backward(v_all, leak, vth)
         ctx.slope = slope
@@ -69,7 +78,17 @@ class LIFFunction(torch.autograd.Function):
         if T > 1:
             torch.addcmul(v_all[:-1], s_all[:-1], vth, value=-1.0, out=u_prev[1:])
         g_leak = (grad_in * u_prev).sum()
-        return grad_in, g_leak.reshape(leak.shape), g_th.reshape(vth.shape), None
+        return grad_in, g_leak.reshape(leak.shape), g_th.reshape(vth.shape), None, None
+
+
+def quantize_membrane_(v: torch.Tensor, vth: torch.Tensor, bits: int) -> torch.Tensor:
+    """In place: v rounded (half to even) to the grid of step vth / 2^(bits-2) and clamped to the k-bit range
+    [-2^(bits-1), 2^(bits-1) - 1] steps. The ONNX graph (core/models/onnx_graph.py) does the same in float32:
+    multiply by 2^(bits-2) / vth, Round, Clip, multiply by vth / 2^(bits-2)."""
+    levels = float(2 ** (bits - 2))
+    inv = levels / vth
+    step = vth / levels
+    return v.mul_(inv).round_().clamp_(-2.0 * levels, 2.0 * levels - 1.0).mul_(step)
 
 
 POW2_MAX_SHIFT = 15
@@ -111,10 +130,14 @@ class LIF(nn.Module):
     - none: fixed at 1 (integrate-and-fire), not trained.
     """
 
-    def __init__(self, threshold: float = 1.0, leak: float = 1.0, slope: float = 5.0, leak_mode: str = "trained"):
+    def __init__(self, threshold: float = 1.0, leak: float = 1.0, slope: float = 5.0, leak_mode: str = "trained",
+                 membrane_bits: int = 0):
         super().__init__()
         if leak_mode not in LEAK_MODES:
             raise ValueError(f"leak_mode must be one of {LEAK_MODES}, got {leak_mode!r}")
+        if membrane_bits not in MEMBRANE_BITS:
+            raise ValueError(f"membrane_bits must be 0 or 4..16, got {membrane_bits!r}")
+        self.membrane_bits = int(membrane_bits)
         self.threshold = nn.Parameter(torch.tensor(float(threshold)))
         self.leak = nn.Parameter(torch.tensor(1.0 if leak_mode == "none" else float(leak)),
                                  requires_grad=leak_mode != "none")
@@ -140,17 +163,19 @@ class LIF(nn.Module):
     def forward(self, currents: torch.Tensor) -> torch.Tensor:
         leak, vth = self.effective()
         if torch.is_grad_enabled():
-            return LIFFunction.apply(currents.contiguous(), leak, vth, self.slope)
-        return lif_inference(currents, leak, vth)
+            return LIFFunction.apply(currents.contiguous(), leak, vth, self.slope, self.membrane_bits)
+        return lif_inference(currents, leak, vth, self.membrane_bits)
 
 
-def lif_inference(currents, leak, vth):
+def lif_inference(currents, leak, vth, membrane_bits: int = 0):
     """Forward only, for classification: keeps one membrane tensor instead of the T-step history that
     backpropagation needs, and reads a constant (expanded) input without copying it T times."""
     out = torch.empty(currents.shape, dtype=currents.dtype)
     u = torch.full_like(currents[0], 0.5) * vth
     for t in range(currents.shape[0]):
         v = torch.addcmul(currents[t], u, leak)
+        if membrane_bits:
+            quantize_membrane_(v, vth, membrane_bits)
         torch.mul(v > vth, vth, out=out[t])
         u = v.sub_(out[t])
     return out

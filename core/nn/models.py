@@ -27,7 +27,7 @@ class HSINet(nn.Module):
 
     def __init__(self, cfg: ModelConfig, in_bands: int, n_classes: int, bits: int = 0,
                  time_steps: int = 5, slope: float = 5.0, leak_init: float = 1.0, leak_mode: str = "trained",
-                 init: bool = True):
+                 init: bool = True, membrane_bits: int = 0):
         """`init=False` leaves the weights uninitialised for a caller that fills them (loading a model file), so
         that loading draws nothing from torch's global random generator."""
         super().__init__()
@@ -48,8 +48,9 @@ class HSINet(nn.Module):
                 b.uniform_(-bound, bound)
             self.weights.append(nn.Parameter(w))
             self.biases.append(nn.Parameter(b))
-        self.leak_mode = leak_mode
-        self.neurons = nn.ModuleList(LIF(1.0, leak_init, slope, leak_mode) for _ in self.specs[:-1])
+        self.leak_mode, self.membrane_bits = leak_mode, int(membrane_bits)
+        self.neurons = nn.ModuleList(LIF(1.0, leak_init, slope, leak_mode, self.membrane_bits)
+                                     for _ in self.specs[:-1])
         self.spiking = False
         self.dropout = cfg.dropout
         self.spike_maps: Optional[list] = None

@@ -13,6 +13,9 @@ from ..errors import InputError
 
 LEAK_MODES = ("trained", "pow2", "none")
 """How a layer's leak is learned and applied (core/nn/lif.LIF)."""
+MEMBRANE_BITS = (0,) + tuple(range(4, 17))
+"""0: a real-valued membrane (costed at energy.accumulator_bits); 4..16: a k-bit membrane with saturation
+(core/nn/lif.quantize_membrane_)."""
 
 
 @dataclass

@@ -108,7 +108,7 @@ class Trainer:
         t = self.tcfg
         net = HSINet(self.mcfg, self.n_bands, self.n_classes, bits=t.weight_bits if t.cnn_qat else 0,
                      time_steps=t.time_steps, slope=t.surrogate_slope, leak_init=t.leak_init,
-                     leak_mode=t.leak_mode)
+                     leak_mode=t.leak_mode, membrane_bits=t.membrane_bits)
         if net.input_bits and len(train):
             r = self.mcfg.patch_size // 2
             centres = source.gather(train.rows, train.cols)[:, :, r, r]

@@ -42,9 +42,14 @@ bench-resume: setup
 bench-front: setup
 	$(PY) bench/run.py --resume --front full --only front
 
-# issue 22's energy levers on the front (5 candidates x 3 seeds at full epochs, 0.65 h measured on 2 cores)
+# issue 22's energy levers on the front (8 candidates x 3 seeds at full epochs; the first 5 took 0.65 h on 2 cores)
 bench-levers: setup
 	$(PY) bench/run.py --resume --front levers --only front
+
+# re-choosing the `efficient` preset on grouped validation of the 30 % split's training side (6 candidates x 3 seeds,
+# one training each; bench/front_validation.py); rows in docs/front_validation.json
+bench-validation: setup
+	$(PY) -m bench.front_validation
 
 # the equivalent low-bit ANN beside the default and the `efficient` preset (3 seeds; 0.21 h measured with the
 # front's checkpoints in bench/out/ckpt at hand, about twice that without)

@@ -262,7 +262,14 @@ OPTION_NAMES = {"train.weight_averaging=0": "without weight averaging", "train.c
                 'train.distillation=0.5 | train.snn_epochs=30':
                     "8-bit input, T=2, pow2 leak, penalty 0.5, distillation 0.5, 30 SNN epochs (issue 22's front)",
                 'model.input_bits=8 | train.time_steps=1 | train.leak_mode="none" | train.snn_epochs=30':
-                    "8-bit input, T=1, no leak, 30 SNN epochs (issue 22's front)"}
+                    "8-bit input, T=1, no leak, 30 SNN epochs (issue 22's front)",
+                'model.input_bits=8 | train.leak_mode="pow2" | train.membrane_bits=8':
+                    "8-bit input, pow2 leak, 8-bit membrane (issue 22)",
+                'model.input_bits=8 | train.leak_mode="pow2" | train.membrane_bits=8 | train.spike_penalty=0.5 | '
+                'train.distillation=0.5': "8-bit input, pow2 leak, 8-bit membrane, penalty 0.5, distillation 0.5 "
+                                          "(issue 22)",
+                'model.input_bits=8 | train.time_steps=3 | train.leak_mode="pow2" | train.membrane_bits=8':
+                    "8-bit input, T=3, pow2 leak, 8-bit membrane (issue 22)"}
 """Readable names of the option rows; any other option is shown as its settings, comma-separated (a '|' would break
 the markdown table)."""
 

@@ -77,6 +77,7 @@ def train_row(reader, labels, cfg, label: str, checkpoint_dir=None) -> dict:
             "split": cfg.split.method, "seed": cfg.train.seed, "time_steps": cfg.train.time_steps,
             "weight_bits": cfg.train.weight_bits, "cnn_qat": cfg.train.cnn_qat, "input_bits": cfg.model.input_bits,
             "leak_mode": cfg.train.leak_mode, "spike_penalty": cfg.train.spike_penalty,
+            "membrane_bits": cfg.train.membrane_bits,
             "first_kernel": cfg.model.first_spatial_kernel, "conv3d_channels": list(cfg.model.conv3d_channels),
             "epochs": [cfg.train.cnn_epochs, cfg.train.snn_epochs],
             "snn": acc(out.test_snn), "cnn": acc(out.test_cnn), "equivalent_ann": acc(out.test_equivalent_ann),

@@ -43,7 +43,7 @@ CANDIDATES = {
         dict(_M, **{"train.spike_penalty": 0.5, "train.distillation": 0.5}),
     "8-bit input, T=3, pow2 leak, 8-bit membrane": dict(_M, **{"train.time_steps": 3}),
     "8-bit input, T=2, pow2 leak, penalty 0.5, distillation 0.5, 30 SNN epochs":
-        dict(F.LEVERS[-1][1]),
+        dict(dict(F.LEVERS)["8-bit input, T=2, pow2 leak, penalty 0.5, distillation 0.5, 30 SNN epochs"]),
 }
 """The default, the `efficient` preset as it stands (T=2), the 8-bit membrane lever at T=5 and T=3, and the front's
 cheapest accurate point on test pixels (61.1x at 98.77 %)."""
@@ -134,6 +134,18 @@ def select(rows: list) -> dict:
     best = max(ok, key=lambda k: stats[k]["val_q_ratio"])
     return {"rule": RULE, "val_oa_floor": floor, "eligible": sorted(ok), "chosen": None if missing else best,
             "leading": best, "missing": missing, "settings": CANDIDATES.get(best), "stats": stats}
+
+
+def selection(path: Path = OUT):
+    """The `selection` record of docs/results.json (the preset the bench chose) once RULE has chosen, else None."""
+    if not Path(path).is_file():
+        return None
+    sel = select([json.loads(l) for l in Path(path).read_text().splitlines() if l.strip()])
+    if not sel.get("chosen"):
+        return None
+    return {"rule": RULE, "val_oa_floor": sel["val_oa_floor"], "eligible": sel["eligible"], "chosen": sel["chosen"],
+            "settings": sel["settings"], "source": "bench/front_validation.py (docs/front_validation.json)",
+            "validation": {k: {"val_oa": v["val_oa"], "val_q_ratio": v["val_q_ratio"]} for k, v in sel["stats"].items()}}
 
 
 def table(rows: list) -> list:

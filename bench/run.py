@@ -126,10 +126,11 @@ def main(argv=None):
     ap.add_argument("--memory-size", type=int, default=None, help="edge of the large memory-test raster")
     ap.add_argument("--resume", action="store_true",
                     help="keep the rows already in --out (same settings) and run only the missing ones")
-    ap.add_argument("--front", choices=("headline", "full", "default", "levers"), default="headline",
+    ap.add_argument("--front", choices=("headline", "full", "default", "levers", "chosen"), default="headline",
                     help="front candidates to train: headline (default, the efficient preset and the 3x3 first layer; "
                          "`make bench`), full (every lever; chooses the preset; `make bench-front`), default (the default's rows "
-                         "alone) or levers (issue 22's levers alone, `make bench-levers`)")
+                         "alone), levers (issue 22's levers alone, `make bench-levers`) or chosen (the candidate the `efficient` "
+                         "rule chose, bench/front_validation.py)")
     ap.add_argument("--arch", choices=("hybrid", "3d", "all"), default="hybrid",
                     help="networks of the spatial and 10 %% rows: hybrid (`make bench`), 3d (`make bench-3d`) or all")
     ap.add_argument("--threads", type=int, default=0,
@@ -178,7 +179,12 @@ def main(argv=None):
     models = {}
 
     def front_rows():
+        from bench import front_validation as FV
+        again = None if q else FV.selection(FV.OUT)  # issue 22's re-choice, once all its rows exist
         cands = F.candidates(args.front, q)
+        if args.front == "chosen":
+            chosen = (again or res.data["sections"].get("selection") or {}).get("chosen")
+            cands = [c for c in F.CANDIDATES if c[0] == chosen]
         for seed in seeds:
             for name, settings in cands:
                 label = f"{name} | seed {seed}"
@@ -199,6 +205,8 @@ def main(argv=None):
             if sel["chosen"] is None and before.get("chosen"):  # rows without validation cannot re-choose:
                 sel = dict(before, note=f"kept from the full front; the rule cannot be re-applied, as {sel['note']}")
             res.set("selection", sel)  # the rule needs the whole front; a headline run keeps it
+        if again:  # the front's own rule has no validation pixels under the current defaults
+            res.set("selection", again)
 
     def headline_model():
         model = models.get("hybrid")

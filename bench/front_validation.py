@@ -75,6 +75,15 @@ RULE = ("Rule for re-choosing the `efficient` preset (issue 22), version 2, writ
         "held-out validation itself was adopted after the standard disjoint split's test pixels showed T=2 losing 10 "
         "points that the random split's test pixels did not show.")
 OUT = ROOT / "docs" / "front_validation.json"
+DISJOINT = ROOT / "docs" / "disjoint.json"
+DISJOINT_LIMIT = 1.0
+GATE = ("Gate (issue 22's own condition, applied after RULE): the preset must stay within "
+        f"{DISJOINT_LIMIT:.0f} point of the default's SNN OA on the standard disjoint Indian Pines split (bench/"
+        "disjoint.py --section standard, seeds 0, 1, 2, mean over the seeds). Taken in RULE's order (validation "
+        "ratio, highest first), the first eligible candidate that passes becomes `efficient`. The gate reads the "
+        "standard split's test pixels, so for the preset that figure is a checked condition, no longer an untouched "
+        "test result. Written 2026-12-07T17:18Z, after RULE's rows had chosen the 30-epoch T=2 lever, which the gate "
+        "rejects (-10.0 points, measured earlier).")
 
 
 def validation_map(labels_array: np.ndarray, cfg) -> np.ndarray:
@@ -118,8 +127,35 @@ def run(name: str, seeds, scratch: Path, out_file: Path, say=print):
             fh.write(json.dumps(row) + "\n")
 
 
-def select(rows: list) -> dict:
-    """RULE over rows (one per candidate and seed); candidates without all three seeds take no part."""
+def disjoint_deltas(path: Path = DISJOINT, seeds=(0, 1, 2)) -> dict:
+    """{candidate: mean SNN OA points minus the default's} on the standard disjoint split, over `seeds`, for the
+    candidates whose rows (bench/disjoint.py --section standard --set ...) exist for every seed."""
+    if not Path(path).is_file():
+        return {}
+    secs = json.loads(Path(path).read_text()).get("sections", {})
+
+    def oa(settings):
+        for key, rows in secs.items():
+            if key.split(" | ")[0] != "standard":
+                continue
+            got = {r["seed"]: r["snn"]["oa"] for r in rows if r.get("rc") == 0 and r.get("snn")
+                   and {s.split("=", 1)[0]: json.loads(s.split("=", 1)[1]) for s in r.get("set", [])} == settings}
+            if all(s in got for s in seeds):
+                return statistics.mean(got[s] for s in seeds)
+        return None
+
+    base = oa({})
+    out = {}
+    for name, settings in CANDIDATES.items():
+        v = oa(settings)
+        if base is not None and v is not None:
+            out[name] = 100 * (v - base)
+    return out
+
+
+def select(rows: list, deltas: dict = None) -> dict:
+    """RULE over rows (one per candidate and seed), then GATE over `deltas` (disjoint_deltas); candidates without all
+    three seeds take no part. `chosen` is None until every candidate has its rows and the gate has what it needs."""
     by = {}
     for r in rows:
         by.setdefault(r["candidate"], {})[r["seed"]] = r
@@ -131,9 +167,20 @@ def select(rows: list) -> dict:
         return {"rule": RULE, "chosen": None, "missing": missing, "stats": stats}
     floor = stats["default"]["val_oa"] - VAL_OA_MARGIN
     ok = [k for k, v in stats.items() if v["val_oa"] >= floor]
-    best = max(ok, key=lambda k: stats[k]["val_q_ratio"])
-    return {"rule": RULE, "val_oa_floor": floor, "eligible": sorted(ok), "chosen": None if missing else best,
-            "leading": best, "missing": missing, "settings": CANDIDATES.get(best), "stats": stats}
+    order = sorted(ok, key=lambda k: -stats[k]["val_q_ratio"])
+    deltas = disjoint_deltas() if deltas is None else deltas
+    chosen, note = None, ""
+    for k in order:
+        if k not in deltas:
+            note = f"the gate needs {k}'s standard-split rows"
+            break
+        if deltas[k] >= -DISJOINT_LIMIT:
+            chosen = k
+            break
+    return {"rule": RULE, "gate": GATE, "val_oa_floor": floor, "eligible": sorted(ok), "rule_choice": order[0],
+            "chosen": None if missing else chosen, "missing": missing, "gate_note": note,
+            "disjoint_deltas": {k: deltas[k] for k in order if k in deltas},
+            "settings": CANDIDATES.get(chosen), "stats": stats}
 
 
 def selection(path: Path = OUT):
@@ -143,7 +190,8 @@ def selection(path: Path = OUT):
     sel = select([json.loads(l) for l in Path(path).read_text().splitlines() if l.strip()])
     if not sel.get("chosen"):
         return None
-    return {"rule": RULE, "val_oa_floor": sel["val_oa_floor"], "eligible": sel["eligible"], "chosen": sel["chosen"],
+    return {"rule": f"{RULE} {GATE}", "val_oa_floor": sel["val_oa_floor"], "eligible": sel["eligible"],
+            "rule_choice": sel["rule_choice"], "disjoint_deltas": sel["disjoint_deltas"], "chosen": sel["chosen"],
             "settings": sel["settings"], "source": "bench/front_validation.py (docs/front_validation.json)",
             "validation": {k: {"val_oa": v["val_oa"], "val_q_ratio": v["val_q_ratio"]} for k, v in sel["stats"].items()}}
 
@@ -164,12 +212,17 @@ def table(rows: list) -> list:
                    f" | {statistics.mean(r['mean_rate'] for r in mine):.3f} | "
                    f"{', '.join(str(r['seed']) for r in mine)} |")
     sel = select(rows)
-    out += ["", RULE, ""]
+    out += ["", RULE, "", GATE, ""]
+    if sel.get("rule_choice"):
+        gate = "; ".join(f"{k} {v:+.2f}" for k, v in sel["disjoint_deltas"].items())
+        out.append(f"Validation OA floor {100 * sel['val_oa_floor']:.2f} %; eligible: {'; '.join(sel['eligible'])}. "
+                   f"RULE's choice: {sel['rule_choice']}. Standard disjoint split, SNN OA points against the "
+                   f"default (seeds 0-2): {gate or 'no rows'}.")
     if sel.get("chosen"):
-        out.append(f"Chosen: **{sel['chosen']}** (validation OA floor {100 * sel['val_oa_floor']:.2f} %; eligible: "
-                   f"{', '.join(sel['eligible'])}).")
+        out.append(f"`efficient` = **{sel['chosen']}**.")
     else:
-        out.append("No choice yet: rows missing for " + ", ".join(sel.get("missing") or ["the default"]) + ".")
+        out.append("No choice yet: " + (sel.get("gate_note") or "rows missing for " + ", ".join(
+            sel.get("missing") or ["the default"])) + ".")
     return out
 
 

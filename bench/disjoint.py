@@ -257,7 +257,7 @@ OPTION_NAMES = {"train.weight_averaging=0": "without weight averaging", "train.c
                 "model.patch_size=11": "11 x 11 patches", "train.distillation=0.5": "+ distillation from the CNN (0.5)",
                 "train.snn_lr=0.0001": "+ lower SNN learning rate (1e-4)",
                 "train.illumination=0.2 | train.spectral_noise=0.1": "+ spectral augmentation (illumination 0.2, noise 0.1)",
-                "train.time_steps=2": "T=2 (the `efficient` preset)",
+                "train.time_steps=2": "T=2 (the earlier `efficient` preset)",
                 'model.input_bits=8 | train.time_steps=2 | train.leak_mode="pow2" | train.spike_penalty=0.5 | '
                 'train.distillation=0.5 | train.snn_epochs=30':
                     "8-bit input, T=2, pow2 leak, penalty 0.5, distillation 0.5, 30 SNN epochs (issue 22's front)",

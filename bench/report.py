@@ -206,7 +206,7 @@ def write_markdown(data: dict, path: Path) -> None:
         out += table([json.loads(line) for line in general.read_text().splitlines() if line.strip()])
     chooser = path.parent / "front_validation.json"
     if chooser.is_file():
-        from bench.front_validation import table as chooser_table
+        from bench.front_choice import table as chooser_table
         out += chooser_table([json.loads(line) for line in chooser.read_text().splitlines() if line.strip()]) + [""]
     out += reduction_lines(data)
     out += mixup_lines(data)

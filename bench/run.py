@@ -179,7 +179,7 @@ def main(argv=None):
     models = {}
 
     def front_rows():
-        from bench import front_validation as FV
+        from bench import front_choice as FV
         again = None if q else FV.selection(FV.OUT)  # issue 22's re-choice, once all its rows exist
         cands = F.candidates(args.front, q)
         if args.front == "chosen":

@@ -22,7 +22,7 @@ CANDIDATES = {
         dict(_M, **{"train.spike_penalty": 0.5, "train.distillation": 0.5}),
     "8-bit input, T=3, pow2 leak, 8-bit membrane": dict(_M, **{"train.time_steps": 3}),
     "8-bit input, T=2, pow2 leak, penalty 0.5, distillation 0.5, 30 SNN epochs":
-        dict(dict(F.LEVERS)["8-bit input, T=2, pow2 leak, penalty 0.5, distillation 0.5, 30 SNN epochs"]),
+        dict(dict(F.CANDIDATES)["8-bit input, T=2, pow2 leak, penalty 0.5, distillation 0.5, 30 SNN epochs"]),
 }
 """The default, the `efficient` preset as it stands (T=2), the 8-bit membrane lever at T=5 and T=3, and the front's
 cheapest accurate point on test pixels (61.1x at 98.77 %)."""

@@ -394,6 +394,29 @@ def shot_scrolled(dlg, name, caption):
             a.verticalScrollBar().setValue(0)
 
 
+def shot_preset(dlg, preset, setting):
+    """The Train dialog with `preset` chosen and "More settings" open, scrolled to the `setting` field
+    ("train.<setting>"), then back to the default preset: what a preset sets is visible in the fields."""
+    combo, group = attr(dlg, "preset_combo"), attr(dlg, "more_group")
+    more = attr(dlg, "more")
+    if combo is None or group is None or combo.findData(preset) < 0:
+        missed(f"train_dialog_{preset}", "no preset combo, More settings group or preset")
+        return
+    combo.setCurrentIndex(combo.findData(preset))
+    group.setCollapsed(False)
+    yield 1
+    field = (getattr(more, "widgets", {}) or {}).get(f"train.{setting}") if more is not None else None
+    for a in scroll_areas(dlg):
+        if field is not None and a.widget() is not None and a.widget().isAncestorOf(field):
+            a.ensureWidgetVisible(field, 50, 200)
+    yield 1
+    shot(f"train_dialog_{preset}", f"The Train dialog with the `{preset}` preset chosen and More settings open at "
+                                   f"its {setting.replace('_', ' ')} field", dlg)
+    combo.setCurrentIndex(combo.findData("default"))
+    group.setCollapsed(True)
+    yield 1
+
+
 def step_train_dialog():
     dlg, why = yield from open_from_menu("train", "TrainDialog")
     if dlg is None:
@@ -405,6 +428,7 @@ def step_train_dialog():
     yield 3  # the dialog reads the raster, the labels and their classes
     shot("train_dialog", "The Train dialog from Raster > HyperSNN, filled in on the bundled Indian Pines sample", dlg)
     yield from shot_scrolled(dlg, "train_dialog_scrolled", "The Train dialog scrolled to its end (outputs, Train button)")
+    yield from shot_preset(dlg, "efficient", "membrane_bits")
     box = attr(dlg, "buttons")
     ok = box.button(QDialogButtonBox.StandardButton.Ok) if isinstance(box, QDialogButtonBox) else None
     S["train_started_at"] = time.monotonic()

@@ -31,7 +31,7 @@ VAL_OA_MARGIN = 0.005
 VAL_FRACTION = 0.3
 BLOCK = 16
 RULE1 = ("Rule for re-choosing the `efficient` preset (issue 22), written 2026-12-07T17:05Z before any of its rows ran. "
-        "Candidates: bench/front_validation.CANDIDATES. Validation: for seeds 0, 1, 2, the training side of the seed's "
+        "Candidates: bench/front_choice.CANDIDATES. Validation: for seeds 0, 1, 2, the training side of the seed's "
         "30 % stratified random split is cut into spatial clusters and 3 folds as split 'cv' cuts them (guard radius "
         "5); the pipeline trains on folds 2-3 with the defaults' fixed epochs and is scored on fold 1's guard-safe "
         "pixels. Chosen: the candidate with the highest mean complete-convention ratio to the iso-architecture 6-bit "

@@ -450,9 +450,10 @@ def readme_summary(data: dict) -> str:
         a = r.get("snn") or r
         facts.append(f"- Spatially disjoint blocks, {r.get('model') or r.get('label')}: OA {_p(a['oa'])} %.")
     m = data["machine"]
+    missing = missing_sections(data)  # a run of some sections (--only) over a file that has every section is whole
     facts.append(f"- Machine: {m.get('cpu')}, {m.get('cores')} cores, torch {m.get('torch')}; "
                  f"bench commit {commits(data)}"
-                 f"{'' if data.get('complete') else '; **partial run**, not yet run: ' + ', '.join(missing_sections(data))}"
+                 f"{'' if data.get('complete') or not missing else '; **partial run**, not yet run: ' + ', '.join(missing)}"
                  f". Full tables: docs/results.md.")
     return "\n".join(out + facts)
 
@@ -503,9 +504,9 @@ def target_of(section: str, row: dict) -> str:
     """The `make` target that runs a row (bench/run.py DEFAULT_SECTIONS and the Makefile's bench targets)."""
     from bench.front import HEADLINE, LEVERS
     if section == "front":
-        if row.get("candidate") in dict(LEVERS):
-            return "make bench-levers"
-        return "make bench" if row.get("candidate") in HEADLINE else "make bench-front"
+        if row.get("candidate") in HEADLINE:  # the `efficient` preset is also one of the levers
+            return "make bench"
+        return "make bench-levers" if row.get("candidate") in dict(LEVERS) else "make bench-front"
     if section == "grouped":
         return "make bench-grouped"
     if section == "headline_3d" or row.get("arch") == "3d":

@@ -10,6 +10,7 @@ import statistics
 from pathlib import Path
 
 from bench import front as F
+from bench.rows import json_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -125,7 +126,7 @@ def selection(path: Path = OUT):
     """The `selection` record of docs/results.json (the preset the bench chose) once RULE has chosen, else None."""
     if not Path(path).is_file():
         return None
-    sel = select([json.loads(l) for l in Path(path).read_text().splitlines() if l.strip()])
+    sel = select(json_lines(path))
     if not sel.get("chosen"):
         return None
     return {"rule": f"{RULE} {GATE}", "val_oa_floor": sel["val_oa_floor"], "eligible": sel["eligible"],

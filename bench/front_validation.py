@@ -23,7 +23,6 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +34,7 @@ if str(ROOT) not in sys.path:
 from bench import front as F  # noqa: E402
 
 from bench.front_choice import CANDIDATES, OUT, VAL_FRACTION, BLOCK, table  # noqa: E402,F401
+from bench.rows import json_lines  # noqa: E402
 
 def validation_map(labels_array: np.ndarray, cfg) -> np.ndarray:
     """uint8 map for split 'given': 1 = training (the training side less the held-out blocks), 2 = validation."""
@@ -51,8 +51,7 @@ def validation_map(labels_array: np.ndarray, cfg) -> np.ndarray:
 
 def run(name: str, seeds, scratch: Path, out_file: Path, say=print):
     from bench.common import headline_config, indian_pines, machine
-    from hypersnn.core.energy.costs import TABLES, reprice
-    from hypersnn.core.training import pipeline
+    from bench.run import train_row
 
     settings = CANDIDATES[name]
     reader, labels = indian_pines()
@@ -61,17 +60,15 @@ def run(name: str, seeds, scratch: Path, out_file: Path, say=print):
         given = validation_map(labels.array, cfg)
         cfg.split.method = "given"
         say(f"[front_validation] {name} | seed {seed}")
-        t0 = time.perf_counter()
-        out = pipeline.train(reader, labels, cfg, given_map=given,
-                             checkpoint_dir=scratch / "ckpt" / f"val_seed{seed}" / F.cnn_group(settings))
-        e = reprice(out.energy, TABLES["horowitz45"])
-        rates = [l["spike_rate"] for l in out.energy["layers"] if l["spike_rate"] is not None]
+        r = train_row(reader, labels, cfg, f"{name} | seed {seed}", given_map=given,
+                      checkpoint_dir=scratch / "ckpt" / f"val_seed{seed}" / F.cnn_group(settings))
+        # the split's "test" side is the held-out validation blocks: its figures are validation figures
         row = {"candidate": name, "settings": settings, "seed": seed,
-               "val_oa": out.test_snn.oa, "val_oa_cnn": out.test_cnn.oa if out.test_cnn else None,
-               "val_aa": out.test_snn.aa, "val_pixels": int((given == 2).sum()), "train_pixels": int((given == 1).sum()),
-               "val_q_ratio": e["conventions"]["complete"]["per_patch"]["ratios"]["q_cnn_over_snn"],
-               "mean_rate": statistics.mean(rates), "seconds": time.perf_counter() - t0,
-               "commit": machine()["commit"], "dirty": machine()["dirty"]}
+               "val_oa": r["snn"]["oa"], "val_oa_cnn": (r["cnn"] or {}).get("oa"), "val_aa": r["snn"]["aa"],
+               "val_pixels": int((given == 2).sum()), "train_pixels": int((given == 1).sum()),
+               "val_q_ratio": r["energy"]["horowitz45"]["complete"]["per_patch"]["q_cnn_over_snn"],
+               "mean_rate": statistics.mean(r["spike_rates"].values()), "seconds": r["wall_s"],
+               "commit": r["commit"], "dirty": machine()["dirty"]}
         say(json.dumps(row))
         with open(out_file, "a") as fh:
             fh.write(json.dumps(row) + "\n")
@@ -86,7 +83,7 @@ def main(argv=None):
     ap.add_argument("--table", metavar="ROWS", help="print the markdown table of a rows file and stop")
     a = ap.parse_args(argv)
     if a.table:
-        print("\n".join(table([json.loads(l) for l in Path(a.table).read_text().splitlines() if l.strip()])))
+        print("\n".join(table(json_lines(a.table))))
         return 0
     from bench import common
     if a.threads:

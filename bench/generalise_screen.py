@@ -278,7 +278,8 @@ def main(argv=None):
     ap.add_argument("--table", metavar="ROWS", help="print the markdown table of a rows file and stop")
     a = ap.parse_args(argv)
     if a.table:
-        print("\n".join(table([json.loads(l) for l in Path(a.table).read_text().splitlines() if l.strip()])))
+        from bench.rows import json_lines
+        print("\n".join(table(json_lines(a.table))))
         return 0
     if not a.scene:
         ap.error("a scene is needed (or --table)")

@@ -17,6 +17,7 @@ TARGETS = {"oa": 98.68, "aa": 98.34, "kappa": 98.20, "fp_ratio": 560.6, "q_ratio
 CONVS = ("paper", "reuse", "complete")
 
 from bench.equivalent_ann_table import equivalent_ann_lines, verdict  # noqa: E402
+from bench.rows import json_lines  # noqa: E402
 from bench.stats import mean_std as _ms  # noqa: E402
 from bench.equivalent_ann_table import summary as ann_summary  # noqa: E402
 
@@ -203,11 +204,11 @@ def write_markdown(data: dict, path: Path) -> None:
     general = path.parent / "generalise_screen.json"
     if general.is_file():
         from bench.generalise_screen import table
-        out += table([json.loads(line) for line in general.read_text().splitlines() if line.strip()])
+        out += table(json_lines(general))
     chooser = path.parent / "front_validation.json"
     if chooser.is_file():
         from bench.front_choice import table as chooser_table
-        out += chooser_table([json.loads(line) for line in chooser.read_text().splitlines() if line.strip()]) + [""]
+        out += chooser_table(json_lines(chooser)) + [""]
     out += reduction_lines(data)
     out += mixup_lines(data)
     sp = s.get("speed")

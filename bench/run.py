@@ -68,9 +68,9 @@ def acc(a):
                                    "per_class_pa": [float(x) for x in a.producers]}
 
 
-def train_row(reader, labels, cfg, label: str, checkpoint_dir=None) -> dict:
+def train_row(reader, labels, cfg, label: str, checkpoint_dir=None, given_map=None) -> dict:
     t0 = time.perf_counter()
-    out = pipeline.train(reader, labels, cfg, checkpoint_dir=checkpoint_dir)
+    out = pipeline.train(reader, labels, cfg, checkpoint_dir=checkpoint_dir, given_map=given_map)
     e = out.energy
     best_val = out.model.meta["metrics"]["best_val"]
     return {"label": label, "arch": cfg.model.arch, "train_fraction": cfg.split.train_fraction,
